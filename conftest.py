@@ -1,0 +1,32 @@
+"""Test-wide setup. Every database test may use both databases; the router decides where each model lives."""
+
+import os
+
+import pytest
+
+# Set in CI: a test that needs a browser or a machine service fails instead of skipping.
+REQUIRE_ALL = os.environ.get("IOTILE_REQUIRE_ALL_TESTS", "") == "1"
+DATABASES = ["default", "streamdata"]
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip a test whose browser or service is missing, or fail it when every test is required to run."""
+    if REQUIRE_ALL:
+        pytest.fail(f"required test could not run: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if (
+            marker is None
+            and "db" not in getattr(item, "fixturenames", ())
+            and not any(name in getattr(item, "fixturenames", ()) for name in ("transactional_db", "live_server"))
+        ):
+            continue
+        kwargs = dict(marker.kwargs) if marker else {}
+        if "transactional_db" in item.fixturenames or "live_server" in item.fixturenames:
+            kwargs.setdefault("transaction", True)
+        kwargs.setdefault("databases", DATABASES)
+        item.add_marker(pytest.mark.django_db(**kwargs), append=False)

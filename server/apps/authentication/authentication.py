@@ -1,0 +1,102 @@
+"""API authentication the IOTile clients speak.
+
+* ``Authorization: jwt|JWT|Bearer <token>``: a signed JSON Web Token from ``auth/login/``, refreshed by posting it to
+  ``auth/api-jwt-refresh/`` until the refresh limit after the original login.
+* ``Authorization: Token|token <key>``: a DRF token.
+
+A malformed or expired token is a 401, never a 500 (the clients send ``jwt None`` before they log in).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from rest_framework import authentication, exceptions
+
+JWT_PREFIXES = ("jwt", "bearer")
+TOKEN_PREFIXES = ("token",)
+
+
+def _jwt_settings() -> dict[str, Any]:
+    return settings.JWT_AUTH
+
+
+def jwt_encode(user, *, original_issued_at: datetime | None = None) -> str:
+    now = datetime.now(UTC)
+    issued = original_issued_at or now
+    payload = {
+        "user_id": user.pk,
+        "username": user.username,
+        "email": user.email,
+        "exp": now + _jwt_settings()["EXPIRATION"],
+        "orig_iat": int(issued.timestamp()),
+    }
+    return jwt.encode(payload, settings.SECRET_KEY, algorithm=_jwt_settings()["ALGORITHM"])
+
+
+def jwt_decode(token: str, *, verify_expiry: bool = True) -> dict[str, Any]:
+    try:
+        return jwt.decode(
+            token,
+            settings.SECRET_KEY,
+            algorithms=[_jwt_settings()["ALGORITHM"]],
+            options={"verify_exp": verify_expiry, "require": ["exp", "user_id", "orig_iat"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise exceptions.AuthenticationFailed("Signature has expired.") from exc
+    except jwt.PyJWTError as exc:
+        raise exceptions.AuthenticationFailed("Invalid token.") from exc
+
+
+def jwt_user(payload: dict[str, Any]):
+    user = get_user_model().objects.filter(pk=payload.get("user_id")).first()
+    if user is None or not user.is_active:
+        raise exceptions.AuthenticationFailed("User inactive or deleted.")
+    return user
+
+
+def jwt_refresh(token: str) -> str:
+    """A new token for a valid one, while still within the refresh limit of the original login."""
+    payload = jwt_decode(token)
+    user = jwt_user(payload)
+    original = datetime.fromtimestamp(payload["orig_iat"], UTC)
+    if datetime.now(UTC) - original > _jwt_settings()["REFRESH_LIMIT"]:
+        raise exceptions.AuthenticationFailed("Refresh has expired.")
+    return jwt_encode(user, original_issued_at=original)
+
+
+def _split_header(request, prefixes: tuple[str, ...]) -> str | None:
+    header = authentication.get_authorization_header(request).split()
+    if not header or header[0].decode("latin-1").lower() not in prefixes:
+        return None
+    if len(header) != 2:
+        raise exceptions.AuthenticationFailed("Invalid Authorization header: expected '<type> <token>'.")
+    try:
+        return header[1].decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise exceptions.AuthenticationFailed("Invalid token.") from exc
+
+
+class JSONWebTokenAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        token = _split_header(request, JWT_PREFIXES)
+        if token is None:
+            return None
+        return jwt_user(jwt_decode(token)), token
+
+    def authenticate_header(self, request) -> str:
+        return 'JWT realm="api"'
+
+
+class PrefixedTokenAuthentication(authentication.TokenAuthentication):
+    """DRF tokens, with the prefix compared case-insensitively."""
+
+    def authenticate(self, request):
+        key = _split_header(request, TOKEN_PREFIXES)
+        if key is None:
+            return None
+        return self.authenticate_credentials(key)

@@ -1,0 +1,61 @@
+"""Generic bases for scoped API viewsets: a viewset declares its queryset, serializer and filterset only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from rest_framework import mixins, viewsets
+from rest_framework.permissions import IsAuthenticated
+
+from server.apps.core.api.permissions import ScopedObjectPermission
+from server.apps.core.slugs import SlugError
+
+
+class ScopedViewSetMixin:
+    """Restricts the queryset to what the user may see, and looks objects up by their public id.
+
+    ``object_lookup(value)`` turns the URL's id into filter keywords; the default is the slug.
+    """
+
+    permission_classes = [IsAuthenticated, ScopedObjectPermission]
+    lookup_field = "slug"
+    lookup_value_regex = r"[^/]+"
+    scope_action: str | None = None
+
+    def get_queryset(self):
+        return super().get_queryset().restrict(self.request.user, "view")
+
+    def object_lookup(self, value: str) -> dict[str, Any]:
+        return {"slug": value}
+
+    def get_object(self):
+        queryset = self.get_queryset()
+        value = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
+        try:
+            lookup = self.object_lookup(value)
+        except (SlugError, ValueError) as exc:
+            raise Http404 from exc
+        obj = queryset.filter(**lookup).first()
+        if obj is None:
+            raise Http404
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+
+class ScopedModelViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+    pass
+
+
+class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+class ScopedReadUpdateViewSet(
+    ScopedViewSetMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    pass

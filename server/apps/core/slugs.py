@@ -1,0 +1,221 @@
+"""Every kind of IOTile slug in one place.
+
+Slugs are the public ids: a letter for the kind, then groups of four lower-case hex digits joined by ``-``, with
+parts joined by ``--``. Parsing is lenient (short or upper-case groups, ``0x`` prefixes, the oversized streamer group
+some clients send); formatting is always canonical. The forms agree with ``iotile_cloud.utils.gid``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEVICE_BITS = 48
+BLOCK_BITS = 16
+PROJECT_BITS = 32
+VARIABLE_BITS = 16
+STREAMER_INDEX_BITS = 16
+FLEET_BITS = 48
+
+_HEX_GROUP = re.compile(r"^[0-9a-fA-F]+$")
+
+
+class SlugError(ValueError):
+    """A string that is not a slug of the expected kind."""
+
+
+def hex_groups(value: int, groups: int) -> str:
+    """``hex_groups(1, 2) == '0000-0001'``."""
+    return "-".join(f"{(value >> (16 * i)) & 0xFFFF:04x}" for i in reversed(range(groups)))
+
+
+def _parse_hex(text: str, kind: str) -> int:
+    text = text.strip()
+    if text.lower().startswith("0x"):
+        text = text[2:]
+    digits = text.replace("-", "")
+    if not digits or not _HEX_GROUP.match(digits):
+        raise SlugError(f"'{text}' is not a valid {kind} id")
+    return int(digits, 16)
+
+
+def _split_kind(text: str, letter: str) -> str:
+    """Strip an optional ``<letter>--`` prefix and return the rest."""
+    if not isinstance(text, str):
+        raise SlugError(f"expected a string, got {type(text).__name__}")
+    parts = text.split("--", 1)
+    if len(parts) == 2:
+        if parts[0] != letter:
+            raise SlugError(f"'{text}' does not start with '{letter}--'")
+        return parts[1]
+    return text
+
+
+def _int_from(value: int | str, letter: str, bits: int, kind: str) -> int:
+    if isinstance(value, bool):
+        raise SlugError(f"'{value}' is not a valid {kind} id")
+    number = value if isinstance(value, int) else _parse_hex(_split_kind(value, letter), kind)
+    if number < 0 or number >= 1 << bits:
+        raise SlugError(f"{kind} id {number:#x} is out of range")
+    return number
+
+
+# Projects ---------------------------------------------------------------------------------------------------------
+
+
+def project_slug(gid: int) -> str:
+    return f"p--{hex_groups(_int_from(gid, 'p', PROJECT_BITS, 'project'), 2)}"
+
+
+def parse_project_slug(value: int | str) -> int:
+    return _int_from(value, "p", PROJECT_BITS, "project")
+
+
+# Devices and data blocks ------------------------------------------------------------------------------------------
+
+
+def device_slug(device_id: int) -> str:
+    return f"d--{hex_groups(_int_from(device_id, 'd', DEVICE_BITS, 'device'), 4)}"
+
+
+def parse_device_slug(value: int | str) -> int:
+    return _int_from(value, "d", DEVICE_BITS, "device")
+
+
+def block_slug(device_id: int, block: int) -> str:
+    if block <= 0 or block >= 1 << BLOCK_BITS:
+        raise SlugError(f"block number {block} is out of range")
+    return f"b--{hex_groups((block << DEVICE_BITS) | _int_from(device_id, 'd', DEVICE_BITS, 'device'), 4)}"
+
+
+def parse_block_slug(value: str) -> tuple[int, int]:
+    """Return ``(device_id, block)`` for ``b--0001-0000-0000-0002``."""
+    number = _int_from(value, "b", DEVICE_BITS + BLOCK_BITS, "data block")
+    block = number >> DEVICE_BITS
+    if block == 0:
+        raise SlugError(f"'{value}' has no block number")
+    return number & ((1 << DEVICE_BITS) - 1), block
+
+
+# Fleets -----------------------------------------------------------------------------------------------------------
+
+
+def fleet_slug(fleet_id: int) -> str:
+    return f"g--{hex_groups(_int_from(fleet_id, 'g', FLEET_BITS, 'fleet'), 3)}"
+
+
+def parse_fleet_slug(value: int | str) -> int:
+    return _int_from(value, "g", FLEET_BITS, "fleet")
+
+
+# Variables and streams --------------------------------------------------------------------------------------------
+
+
+def variable_lid_hex(lid: int) -> str:
+    if lid < 0 or lid >= 1 << VARIABLE_BITS:
+        raise SlugError(f"variable id {lid:#x} is out of range")
+    return f"{lid:04x}"
+
+
+def variable_slug(project_gid: int, lid: int) -> str:
+    return f"v--{hex_groups(project_gid, 2)}--{variable_lid_hex(lid)}"
+
+
+def parse_variable_slug(value: str) -> tuple[int, int]:
+    """Return ``(project_gid, lid)``."""
+    parts = _split_kind(value, "v").split("--")
+    if len(parts) != 2:
+        raise SlugError(f"'{value}' is not a variable slug")
+    return (
+        _int_from(parts[0], "p", PROJECT_BITS, "project"),
+        _int_from(parts[1], "v", VARIABLE_BITS, "variable"),
+    )
+
+
+@dataclass(frozen=True)
+class StreamParts:
+    """The three parts of a stream slug; ``device`` holds the 64-bit value (block in the top 16 bits)."""
+
+    project: int
+    device: int
+    variable: int
+
+    @property
+    def device_id(self) -> int:
+        return self.device & ((1 << DEVICE_BITS) - 1)
+
+    @property
+    def block(self) -> int:
+        return self.device >> DEVICE_BITS
+
+    @property
+    def slug(self) -> str:
+        return f"s--{hex_groups(self.project, 2)}--{hex_groups(self.device, 4)}--{variable_lid_hex(self.variable)}"
+
+    @property
+    def device_slug(self) -> str:
+        return f"b--{hex_groups(self.device, 4)}" if self.block else device_slug(self.device)
+
+    @property
+    def project_slug(self) -> str:
+        return project_slug(self.project)
+
+    @property
+    def variable_slug(self) -> str:
+        return variable_slug(self.project, self.variable)
+
+
+def stream_slug(project_gid: int, device_id: int, lid: int, block: int = 0) -> str:
+    return StreamParts(project_gid, (block << DEVICE_BITS) | device_id, lid).slug
+
+
+def parse_stream_slug(value: str) -> StreamParts:
+    parts = _split_kind(value, "s").split("--")
+    if len(parts) != 3:
+        raise SlugError(f"'{value}' is not a stream slug")
+    return StreamParts(
+        project=_int_from(parts[0], "p", PROJECT_BITS, "project"),
+        device=_int_from(parts[1], "d", DEVICE_BITS + BLOCK_BITS, "device"),
+        variable=_int_from(parts[2], "v", VARIABLE_BITS, "variable"),
+    )
+
+
+# Streamers --------------------------------------------------------------------------------------------------------
+
+
+def streamer_slug(device_id: int, index: int) -> str:
+    if index < 0 or index >= 1 << STREAMER_INDEX_BITS:
+        raise SlugError(f"streamer index {index} is out of range")
+    return f"t--{hex_groups(_int_from(device_id, 'd', DEVICE_BITS, 'device'), 4)}--{index:04x}"
+
+
+def parse_streamer_slug(value: str) -> tuple[int, int]:
+    """Return ``(device_id, index)``.
+
+    Some clients format the device's last group with more than four digits (``t--0000-0000-0000-123456789--0000``),
+    so the device id is read from all its groups joined together.
+    """
+    parts = _split_kind(value, "t").split("--")
+    if len(parts) != 2:
+        raise SlugError(f"'{value}' is not a streamer slug")
+    return (
+        _int_from(parts[0], "d", DEVICE_BITS, "device"),
+        _int_from(parts[1], "t", STREAMER_INDEX_BITS, "streamer index"),
+    )
+
+
+# Aliases ----------------------------------------------------------------------------------------------------------
+
+
+def alias_slug(alias_id: int) -> str:
+    return f"a--{hex_groups(_int_from(alias_id, 'a', 64, 'alias'), 4)}"
+
+
+def parse_alias_slug(value: int | str) -> int:
+    return _int_from(value, "a", 64, "alias")
+
+
+def slug_kind(value: str) -> str:
+    """The kind letter of a slug: ``'s'`` for ``s--…``; ``''`` when there is none."""
+    head, sep, _ = value.partition("--")
+    return head if sep and len(head) == 1 else ""

@@ -1,0 +1,48 @@
+"""Data blocks: a device's data archived under a ``b--`` slug so the device can be reused."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from server.apps.core import slugs
+from server.apps.core.scoping import ScopedQuerySet
+
+
+class DataBlock(models.Model):
+    slug = models.CharField(max_length=24, unique=True, editable=False)
+    title = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    org = models.ForeignKey("org.Org", on_delete=models.CASCADE, related_name="datablocks")
+    device = models.ForeignKey("device.Device", on_delete=models.CASCADE, related_name="datablocks")
+    block = models.PositiveIntegerField()
+    sg = models.ForeignKey(
+        "sensorgraph.SensorGraph", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_on = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    completed_on = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_org_path = "org"
+    scope_permissions = {
+        "view": "can_access_datablock",
+        "add": "can_create_datablock",
+        "change": "can_create_datablock",
+        "delete": "can_delete_datablock",
+    }
+
+    class Meta:
+        ordering = ["device", "block"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "block"], name="datablock_unique_block_per_device"),
+            models.CheckConstraint(
+                condition=models.Q(block__gt=0, block__lt=1 << slugs.BLOCK_BITS), name="datablock_block_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug

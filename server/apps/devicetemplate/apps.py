@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DevicetemplateConfig(AppConfig):
+    name = "server.apps.devicetemplate"
+    label = "devicetemplate"

@@ -1,0 +1,122 @@
+"""Stream variables (``v--``) and the streams (``s--``) that pair a variable with a device."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from server.apps.core.scoping import ScopedQuerySet
+
+
+class MdoMixin(models.Model):
+    """``value * multiplication_factor / division_factor + offset``."""
+
+    multiplication_factor = models.IntegerField(default=1)
+    division_factor = models.IntegerField(default=1)
+    offset = models.FloatField(default=0.0)
+
+    class Meta:
+        abstract = True
+
+
+class StreamVariable(MdoMixin):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.CharField(max_length=32, unique=True, editable=False)
+    name = models.CharField(max_length=60)
+    about = models.TextField(blank=True)
+    org = models.ForeignKey("org.Org", on_delete=models.CASCADE, related_name="variables")
+    project = models.ForeignKey("project.Project", on_delete=models.CASCADE, related_name="variables")
+    lid = models.PositiveIntegerField()
+    var_type = models.ForeignKey("vartype.VarType", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    units = models.CharField(max_length=50, blank=True)
+    decimal_places = models.PositiveSmallIntegerField(default=2)
+    raw_value_format = models.CharField(max_length=3, default="<L")
+    app_only = models.BooleanField(default=False)
+    web_only = models.BooleanField(default=False)
+    created_on = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope_org_path = "org"
+    scope_permissions = {
+        "view": "can_read_stream_ids",
+        "add": "can_modify_stream_ids",
+        "change": "can_modify_stream_ids",
+        "delete": "can_modify_stream_ids",
+    }
+
+    class Meta:
+        ordering = ["project", "lid"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "lid"], name="variable_unique_lid_per_project"),
+            models.CheckConstraint(condition=models.Q(lid__lt=0x10000), name="variable_lid_16_bits"),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class MdoType(models.TextChoices):
+    VARIABLE = "V", "Use the variable's MDO"
+    STREAM = "S", "Use the stream's MDO"
+
+
+class StreamId(MdoMixin):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.CharField(max_length=48, unique=True, editable=False)
+    org = models.ForeignKey("org.Org", on_delete=models.CASCADE, related_name="streams")
+    project = models.ForeignKey(
+        "project.Project", on_delete=models.CASCADE, null=True, blank=True, related_name="streams"
+    )
+    device = models.ForeignKey("device.Device", on_delete=models.CASCADE, null=True, blank=True, related_name="streams")
+    variable = models.ForeignKey(
+        StreamVariable, on_delete=models.CASCADE, null=True, blank=True, related_name="streams"
+    )
+    block = models.ForeignKey(
+        "datablock.DataBlock", on_delete=models.CASCADE, null=True, blank=True, related_name="streams"
+    )
+    var_lid = models.PositiveIntegerField(default=0)
+    var_name = models.CharField(max_length=60, blank=True)
+    var_type = models.ForeignKey("vartype.VarType", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    input_unit = models.ForeignKey(
+        "vartype.VarTypeInputUnit", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    output_unit = models.ForeignKey(
+        "vartype.VarTypeOutputUnit", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    data_label = models.CharField(max_length=60, blank=True)
+    mdo_type = models.CharField(max_length=1, choices=MdoType.choices, default=MdoType.STREAM)
+    raw_value_format = models.CharField(max_length=3, default="<L")
+    is_encoded = models.BooleanField(default=False)
+    enabled = models.BooleanField(default=True)
+    created_on = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope_org_path = "org"
+    scope_permissions = {
+        "view": "can_read_stream_ids",
+        "add": "can_create_stream_ids",
+        "change": "can_modify_stream_ids",
+        "delete": "can_modify_stream_ids",
+    }
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "device", "variable", "block"],
+                name="stream_unique_project_device_variable_block",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug

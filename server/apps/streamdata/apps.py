@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StreamdataConfig(AppConfig):
+    name = "server.apps.streamdata"
+    label = "streamdata"

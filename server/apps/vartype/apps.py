@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class VartypeConfig(AppConfig):
+    name = "server.apps.vartype"
+    label = "vartype"

@@ -1,0 +1,64 @@
+"""Variable types: what a stream measures, the units it is stored in and how other units convert to it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class StreamDataType(models.TextChoices):
+    SINGLE_VALUE = "D0", "Data: single value"
+    EVENT = "E0", "Event"
+    ENCODED_EVENT = "E1", "Encoded event"
+    EVENT_WITH_DATA = "E2", "Event with a data pointer"
+    UTC_EVENT = "E3", "Event with a UTC timestamp"
+
+
+class VarType(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    storage_units_full = models.CharField(max_length=40, blank=True)
+    stream_data_type = models.CharField(
+        max_length=2, choices=StreamDataType.choices, default=StreamDataType.SINGLE_VALUE
+    )
+    is_encoded = models.BooleanField(default=False)
+    created_on = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VarTypeUnit(models.Model):
+    """A unit with its ``value * m / d + o`` conversion (into storage units for input, out of them for output)."""
+
+    var_type = models.ForeignKey(VarType, on_delete=models.CASCADE)
+    unit_full = models.CharField(max_length=50)
+    unit_short = models.CharField(max_length=20, blank=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    m = models.IntegerField(default=1)
+    d = models.IntegerField(default=1)
+    o = models.FloatField(default=0.0)
+
+    class Meta:
+        abstract = True
+        ordering = ["var_type", "unit_full"]
+
+    def __str__(self) -> str:
+        return self.unit_full
+
+
+class VarTypeInputUnit(VarTypeUnit):
+    var_type = models.ForeignKey(VarType, on_delete=models.CASCADE, related_name="input_units")
+
+
+class VarTypeOutputUnit(VarTypeUnit):
+    var_type = models.ForeignKey(VarType, on_delete=models.CASCADE, related_name="output_units")
+    decimal_places = models.PositiveSmallIntegerField(default=2)
+    derived_units = models.JSONField(default=dict, blank=True)

@@ -1,0 +1,25 @@
+"""Everything under /api/v1/: each app's API routes, plus the schema and its interactive docs."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+API_APPS = [
+    "authentication",
+    "org",
+    "project",
+    "vartype",
+    "devicetemplate",
+    "sensorgraph",
+    "device",
+    "datablock",
+    "stream",
+    "streamdata",
+    "main",
+]
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    *[path("", include(f"server.apps.{app}.api.urls")) for app in API_APPS],
+]

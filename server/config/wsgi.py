@@ -1,0 +1,8 @@
+"""WSGI entry point (gunicorn server.config.wsgi)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.config.settings.local")
+application = get_wsgi_application()
