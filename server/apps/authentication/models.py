@@ -37,7 +37,7 @@ class Account(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS = ["username"]
+    REQUIRED_FIELDS: list[str] = []  # username is derived from the e-mail when not given
 
     class Meta:
         ordering = ["email"]
