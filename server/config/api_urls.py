@@ -14,6 +14,9 @@ API_APPS = [
     "datablock",
     "stream",
     "streamdata",
+    "deviceauth",
+    "streamer",
+    "streamevent",
     "main",
 ]
 

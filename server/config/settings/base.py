@@ -62,6 +62,9 @@ LOCAL_APPS = [
     "server.apps.datablock",
     "server.apps.stream",
     "server.apps.streamdata",
+    "server.apps.deviceauth",
+    "server.apps.streamer",
+    "server.apps.streamevent",
     "server.apps.main",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS

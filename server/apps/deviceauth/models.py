@@ -1,0 +1,40 @@
+"""Secrets that belong to a device: the root keys that sign reports, API keys and device-token signing keys."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from server.apps.core.scoping import STAFF_ONLY, ScopedQuerySet
+
+
+class DeviceKeyType(models.TextChoices):
+    USER = "USR", "User key (signs and encrypts reports, flag 1)"
+    DEVICE = "DEV", "Device key (signs and encrypts reports, flag 2)"
+    SSH = "SSH", "SSH key"
+    API_KEY = "X-API-KEY", "API key"
+    A_JWT = "A-JWT-KEY", "Device token signing key (a-jwt)"
+    MQTT = "MQTT", "MQTT credentials"
+
+
+class DeviceKey(models.Model):
+    device = models.ForeignKey("device.Device", on_delete=models.CASCADE, related_name="keys")
+    type = models.CharField(max_length=12, choices=DeviceKeyType.choices)
+    secret = models.TextField()
+    downloadable = models.BooleanField(default=False)
+    created_on = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope_org_path = "device__org"
+    scope_permissions = {"view": STAFF_ONLY, "add": STAFF_ONLY, "change": STAFF_ONLY, "delete": STAFF_ONLY}
+
+    class Meta:
+        ordering = ["device", "type"]
+        constraints = [models.UniqueConstraint(fields=["device", "type"], name="devicekey_unique_type_per_device")]
+
+    def __str__(self) -> str:
+        return f"{self.device} {self.type}"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StreamerConfig(AppConfig):
+    name = "server.apps.streamer"
+    label = "streamer"

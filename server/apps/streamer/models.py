@@ -1,0 +1,83 @@
+"""Streamers (a device's report channels) and the streamer reports uploaded through them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from server.apps.core.scoping import STAFF_ONLY, ScopedQuerySet
+
+# Selectors (iotile_clients.md §4): bit 11 marks system streams, bit 15 includes reboot ("break") readings.
+SYSTEM_SELECTOR_BIT = 0x800
+
+
+class Streamer(models.Model):
+    slug = models.CharField(max_length=32, unique=True, editable=False)
+    device = models.ForeignKey("device.Device", on_delete=models.CASCADE, related_name="streamers")
+    index = models.PositiveIntegerField()
+    selector = models.PositiveIntegerField(default=0xFFFF)
+    is_system = models.BooleanField(default=False)
+    # The highest reading id committed from this streamer: readings at or below it are already stored.
+    last_id = models.BigIntegerField(default=0)
+    last_reboot_ts = models.DateTimeField(null=True, blank=True)
+    process_engine_ver = models.PositiveSmallIntegerField(default=2)
+    created_on = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_org_path = "device__org"
+    scope_permissions = {"add": STAFF_ONLY, "change": STAFF_ONLY, "delete": STAFF_ONLY}
+
+    class Meta:
+        ordering = ["device", "index"]
+        constraints = [models.UniqueConstraint(fields=["device", "index"], name="streamer_unique_index_per_device")]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class ReportStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    PROCESSING = "processing", "Processing"
+    SUCCESS = "success", "Success"
+    FAILED = "failed", "Failed"
+
+
+class StreamerReport(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    streamer = models.ForeignKey(Streamer, on_delete=models.CASCADE, related_name="reports")
+    # The ids the report declares, and the range of ids that were new and committed (0/0 when none).
+    original_first_id = models.BigIntegerField(default=0)
+    original_last_id = models.BigIntegerField(default=0)
+    actual_first_id = models.BigIntegerField(default=0)
+    actual_last_id = models.BigIntegerField(default=0)
+    # When the server received the report (the upload's ?timestamp=), and the device's uptime when it sent it.
+    sent_timestamp = models.DateTimeField()
+    device_sent_timestamp = models.BigIntegerField(default=0)
+    incremental_id = models.BigIntegerField(default=0)
+    reading_count = models.PositiveIntegerField(default=0)
+    new_reading_count = models.PositiveIntegerField(default=0)
+    event_count = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)
+    file_key = models.CharField(max_length=400, blank=True)
+    file_size = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=ReportStatus.choices, default=ReportStatus.SCHEDULED)
+    error = models.TextField(blank=True)
+    created_on = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    processed_on = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_org_path = "streamer__device__org"
+    scope_permissions = {"add": "can_create_stream_data", "change": STAFF_ONLY, "delete": STAFF_ONLY}
+
+    class Meta:
+        ordering = ["-created_on"]
+        indexes = [models.Index(fields=["streamer", "-created_on"], name="streamerreport_streamer_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.streamer} report {self.incremental_id}"

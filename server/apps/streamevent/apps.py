@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StreameventConfig(AppConfig):
+    name = "server.apps.streamevent"
+    label = "streamevent"

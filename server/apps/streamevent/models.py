@@ -1,0 +1,56 @@
+"""Events: readings with a structured summary (``extra_data``) and an optional payload kept in the events store."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from server.apps.core.scoping import ScopedQuerySet
+
+
+class StreamEventData(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    stream_slug = models.CharField(max_length=48)
+    project_slug = models.CharField(max_length=16, blank=True)
+    device_slug = models.CharField(max_length=24, blank=True)
+    variable_slug = models.CharField(max_length=32, blank=True)
+    # The organisation is kept on the row so events are scoped like everything else, without parsing slugs.
+    org = models.ForeignKey("org.Org", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    device_timestamp = models.BigIntegerField(null=True, blank=True)
+    timestamp = models.DateTimeField(null=True, blank=True)
+    streamer_local_id = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=3, default="unk")
+    dirty_ts = models.BooleanField(default=False)
+    extra_data = models.JSONField(default=dict, blank=True)
+    # Key of the payload in the events store; empty when the event has no payload.
+    data_key = models.CharField(max_length=400, blank=True)
+    format_version = models.PositiveSmallIntegerField(default=2)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_org_path = "org"
+    scope_permissions = {
+        "view": "can_read_stream_data",
+        "add": "can_create_stream_data",
+        "change": "can_create_stream_data",
+        "delete": "can_create_stream_data",
+    }
+
+    class Meta:
+        ordering = ["stream_slug", "timestamp"]
+        indexes = [models.Index(fields=["stream_slug", "timestamp"], name="streamevent_stream_time")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stream_slug", "streamer_local_id"],
+                condition=models.Q(streamer_local_id__gt=0),
+                name="streamevent_unique_stream_reading",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream_slug}@{self.timestamp}"
+
+    @property
+    def has_raw_data(self) -> bool:
+        return bool(self.data_key)
