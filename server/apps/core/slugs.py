@@ -89,7 +89,12 @@ def block_slug(device_id: int, block: int) -> str:
 
 
 def parse_block_slug(value: str) -> tuple[int, int]:
-    """Return ``(device_id, block)`` for ``b--0001-0000-0000-0002``."""
+    """Return ``(device_id, block)`` for ``b--0001-0000-0000-0002``.
+
+    The clients also accept a ``d--`` slug with four groups, the first being the block.
+    """
+    if isinstance(value, str) and value.startswith("d--"):
+        value = f"b--{value[3:]}"
     number = _int_from(value, "b", DEVICE_BITS + BLOCK_BITS, "data block")
     block = number >> DEVICE_BITS
     if block == 0:
