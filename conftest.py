@@ -7,6 +7,8 @@ import pytest
 # Set in CI: a test that needs a browser or a machine service fails instead of skipping.
 REQUIRE_ALL = os.environ.get("IOTILE_REQUIRE_ALL_TESTS", "") == "1"
 DATABASES = ["default", "streamdata"]
+# Shared fixtures: the AWS emulator (moto_server) and the file stores on folders or on it.
+pytest_plugins = ["server.apps.core.testing_aws", "server.apps.stores.testing"]
 
 
 def skip_or_fail(reason: str) -> None:

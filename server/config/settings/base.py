@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 
+from server.apps.stores.config import store_settings
 from server.config.databases import database_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -65,6 +67,8 @@ LOCAL_APPS = [
     "server.apps.deviceauth",
     "server.apps.streamer",
     "server.apps.streamevent",
+    "server.apps.stores",
+    "server.apps.worker",
     "server.apps.main",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -102,6 +106,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "server.apps.main.context_processors.site",
             ],
         },
     },
@@ -125,7 +130,12 @@ PASSWORD_HASHERS = [
 # Static files: the front-end bundle from webapp/ (inv build-statics) plus app statics, served by whitenoise.
 STATIC_URL = "/static/"
 STATIC_ROOT = REPO_ROOT / "staticfiles"
-STATICFILES_DIRS = [REPO_ROOT / "webapp" / "dist"] if (REPO_ROOT / "webapp" / "dist").exists() else []
+WEBAPP_DIST = REPO_ROOT / "webapp" / "dist"
+# Always listed, so a server started before the first build serves the bundle once it exists; the folder is
+# created here only to keep the staticfiles check quiet (a read-only tree just skips that).
+with contextlib.suppress(OSError):
+    WEBAPP_DIST.mkdir(parents=True, exist_ok=True)
+STATICFILES_DIRS = [WEBAPP_DIST]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -152,8 +162,29 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
+# Fills in the username and the account's unique slug for every way an account is made (signup, social login).
+ACCOUNT_ADAPTER = "server.apps.main.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "server.apps.main.adapters.SocialAccountAdapter"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = env.str("ACCOUNT_EMAIL_SUBJECT_PREFIX", default="[IOTile Platform] ")
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
+SITE_NAME = env.str("SITE_NAME", default="IOTile Platform")
+
+# Social login, switched on by configuration: SOCIAL_PROVIDERS=github,google installs those allauth providers,
+# and each one's credentials come from SOCIAL_<NAME>_CLIENT_ID and SOCIAL_<NAME>_SECRET (no defaults).
+SOCIAL_PROVIDERS = env.list("SOCIAL_PROVIDERS", default=[])
+INSTALLED_APPS += [f"allauth.socialaccount.providers.{name}" for name in SOCIAL_PROVIDERS]
+SOCIALACCOUNT_PROVIDERS = {
+    name: {
+        "APP": {
+            "client_id": env.str(f"SOCIAL_{name.upper()}_CLIENT_ID"),
+            "secret": env.str(f"SOCIAL_{name.upper()}_SECRET"),
+            "key": "",
+        }
+    }
+    for name in SOCIAL_PROVIDERS
+}
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -191,6 +222,23 @@ JWT_AUTH = {
     "REFRESH_LIMIT": timedelta(days=env.int("JWT_REFRESH_LIMIT_DAYS", default=180)),
     "ALGORITHM": "HS256",
 }
+
+# File stores (docs/stores.md): folders under LOCAL_DATA_DIR/stores/ unless STORE_CONFIGURATION puts them on S3.
+STORES = store_settings(env, LOCAL_DATA_DIR)
+
+# Queue worker (docs/worker.md): a PostgreSQL table by default, SQS with WORKER_QUEUE=sqs.
+WORKER_QUEUE = env.str("WORKER_QUEUE", default="postgres")
+WORKER_SQS_QUEUE_NAME = env.str("WORKER_SQS_QUEUE_NAME", default="iotile-worker")
+WORKER_SQS_ENDPOINT_URL = env.str("WORKER_SQS_ENDPOINT_URL", default="")
+WORKER_SQS_REGION = env.str("WORKER_SQS_REGION", default=env.str("AWS_DEFAULT_REGION", default="us-east-1"))
+WORKER_SQS_CREATE_QUEUE = env.bool("WORKER_SQS_CREATE_QUEUE", default=False)
+# A received message stays invisible this long (at least the action's timeout plus a margin) before another
+# worker may take it, so a crashed worker's message comes back.
+WORKER_VISIBILITY_TIMEOUT = env.int("WORKER_VISIBILITY_TIMEOUT", default=600)
+WORKER_WAIT_SECONDS = env.int("WORKER_WAIT_SECONDS", default=10)
+WORKER_POLL_INTERVAL = env.float("WORKER_POLL_INTERVAL", default=1.0)
+WORKER_SCHEDULER_TICK_SECONDS = env.int("WORKER_SCHEDULER_TICK_SECONDS", default=30)
+WORKER_RUN_RETENTION_DAYS = env.int("WORKER_RUN_RETENTION_DAYS", default=30)
 
 LOGGING = {
     "version": 1,

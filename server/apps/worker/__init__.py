@@ -1,0 +1,1 @@
+"""The queue worker (docs/worker.md)."""
