@@ -1,0 +1,23 @@
+// Loaded by every page: Bootstrap's behaviour (dropdowns, collapse, alerts, modals) and the dashboard helpers,
+// each attached to the elements that ask for it through a data attribute.
+import { Tooltip } from "bootstrap";
+
+import { initConfirm } from "./confirm.js";
+import { initCopyButtons } from "./copy.js";
+import { initUploadForms, uploadWithProgress } from "./upload.js";
+
+function init(root = document) {
+  root.querySelectorAll('[data-bs-toggle="tooltip"]').forEach((element) => Tooltip.getOrCreateInstance(element));
+  initCopyButtons(root);
+  initConfirm(root);
+  initUploadForms(root);
+}
+
+// Page scripts can reach the helpers without a bundler of their own.
+window.iotile = Object.assign(window.iotile || {}, { init, uploadWithProgress });
+
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", () => init());
+} else {
+  init();
+}
