@@ -1,0 +1,28 @@
+"""django-allauth adapters: accounts made through signup or a social login get the same username and slug rules
+as ``account_create``."""
+
+from __future__ import annotations
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+
+# Private helpers of the accounts service, reused so there is one rule for usernames and slugs.
+from server.apps.authentication.services import _unique_slug, _unique_username
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def populate_username(self, request, user) -> None:
+        # allauth calls this for every new account, whether from the signup form or a social login.
+        if not user.username:
+            user.username = _unique_username(user.email.split("@")[0])
+        if not user.slug:
+            user.slug = _unique_slug(user.username)
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def populate_user(self, request, sociallogin, data):
+        user = super().populate_user(request, sociallogin, data)
+        if not user.name:
+            full_name = data.get("name") or " ".join(filter(None, [data.get("first_name"), data.get("last_name")]))
+            user.name = full_name[:150]
+        return user
