@@ -6,6 +6,8 @@ edited one by one.
 
 from __future__ import annotations
 
+from server.apps.core.scoping import STAFF_ONLY
+
 PERMISSION_KEYS = (
     "can_delete_org",
     "can_manage_users",
@@ -91,3 +93,13 @@ ROLE_PERMISSIONS: dict[str, dict[str, bool]] = {
 
 def permissions_for_role(role: str) -> dict[str, bool]:
     return dict(ROLE_PERMISSIONS[role])
+
+
+# Who may hand out (or take away) a role: by default whoever may manage users, but only owners make or unmake owners
+# and only platform staff give the staff role, so an administrator cannot promote themselves past their own rights.
+ROLE_GRANT_PERMISSIONS: dict[str, str] = {STAFF: STAFF_ONLY, OWNER: "can_delete_org"}
+DEFAULT_GRANT_PERMISSION = "can_manage_users"
+
+
+def permission_to_grant(role: str) -> str:
+    return ROLE_GRANT_PERMISSIONS.get(role, DEFAULT_GRANT_PERMISSION)

@@ -1,21 +1,65 @@
-"""Writes on projects."""
+"""Writes on projects. Who may call them is checked by the caller through the scoping mechanism."""
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from server.apps.core.errors import ApplicationError
+from server.apps.core.errors import ApplicationError, ConflictError
 from server.apps.project.models import Project
+
+
+def _save(project: Project, **kwargs) -> None:
+    # The per-org unique constraint settles a race between two writes the check above let through.
+    try:
+        with transaction.atomic():
+            project.save(**kwargs)
+    except IntegrityError as exc:
+        raise ApplicationError(
+            "This organisation already has a project with this name.", {"name": [f"'{project.name}' is taken."]}
+        ) from exc
+
+
+def _ensure_name_free(*, org, name: str, exclude_pk=None) -> None:
+    taken = Project.objects.filter(org=org, name__iexact=name)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise ApplicationError(
+            "This organisation already has a project with this name.", {"name": [f"'{name}' is taken."]}
+        )
 
 
 @transaction.atomic
 def project_create(*, org, name: str, created_by, about: str = "") -> Project:
-    if Project.objects.filter(org=org, name=name).exists():
-        raise ApplicationError(
-            "This organisation already has a project with this name.", {"name": [f"'{name}' is taken."]}
-        )
+    _ensure_name_free(org=org, name=name)
     project = Project(org=org, name=name, about=about, created_by=created_by)
     project.full_clean(exclude=["gid"])
-    project.save()
+    _save(project)
     project.refresh_from_db(fields=["gid"])
     return project
+
+
+@transaction.atomic
+def project_update(*, project: Project, name: str | None = None, about: str | None = None) -> Project:
+    """Rename or describe a project. Its id, gid and slug never change, so device and stream slugs stay valid."""
+    if name is not None and name != project.name:
+        _ensure_name_free(org=project.org, name=name, exclude_pk=project.pk)
+        project.name = name
+    if about is not None:
+        project.about = about
+    project.full_clean(exclude=["gid"])
+    _save(project, update_fields=["name", "about"])
+    return project
+
+
+@transaction.atomic
+def project_delete(*, project: Project) -> None:
+    """Delete a project with its variables and streams.
+
+    Refused while devices are claimed into it: their readings live in the stream-data database, out of reach of a
+    cascade, so devices are unclaimed (or moved) through the device services first.
+    """
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    if project.devices.exists():
+        raise ConflictError("This project still has devices: unclaim or move them first.")
+    project.delete()
