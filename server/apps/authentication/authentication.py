@@ -4,11 +4,13 @@
   ``auth/api-jwt-refresh/`` until the refresh limit after the original login.
 * ``Authorization: Token|token <key>``: a DRF token.
 
-A malformed or expired token is a 401, never a 500 (the clients send ``jwt None`` before they log in).
+A malformed or expired token is a 401, never a 500 (the clients send ``jwt None`` before they log in). A JWT carries
+the account's ``token_generation``; logout and a password change bump it, which revokes every JWT issued before.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,28 +36,42 @@ def jwt_encode(user, *, original_issued_at: datetime | None = None) -> str:
         "email": user.email,
         "exp": now + _jwt_settings()["EXPIRATION"],
         "orig_iat": int(issued.timestamp()),
+        "gen": user.token_generation,
+        "jti": secrets.token_hex(8),  # two tokens issued in the same second still differ
     }
     return jwt.encode(payload, settings.SECRET_KEY, algorithm=_jwt_settings()["ALGORITHM"])
 
 
+INTEGER_CLAIMS = ("user_id", "orig_iat", "gen")
+
+
 def jwt_decode(token: str, *, verify_expiry: bool = True) -> dict[str, Any]:
     try:
-        return jwt.decode(
+        payload = jwt.decode(
             token,
             settings.SECRET_KEY,
             algorithms=[_jwt_settings()["ALGORITHM"]],
-            options={"verify_exp": verify_expiry, "require": ["exp", "user_id", "orig_iat"]},
+            options={"verify_exp": verify_expiry, "require": ["exp", *INTEGER_CLAIMS]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise exceptions.AuthenticationFailed("Signature has expired.") from exc
     except jwt.PyJWTError as exc:
         raise exceptions.AuthenticationFailed("Invalid token.") from exc
+    if not all(type(payload[claim]) is int for claim in INTEGER_CLAIMS):
+        raise exceptions.AuthenticationFailed("Invalid token.")
+    return payload
 
 
 def jwt_user(payload: dict[str, Any]):
-    user = get_user_model().objects.filter(pk=payload.get("user_id")).first()
-    if user is None or not user.is_active:
+    """The active account a decoded token names, provided the token has not been revoked."""
+    try:
+        user = get_user_model().objects.get(pk=payload["user_id"])
+    except get_user_model().DoesNotExist as exc:
+        raise exceptions.AuthenticationFailed("User inactive or deleted.") from exc
+    if not user.is_active:
         raise exceptions.AuthenticationFailed("User inactive or deleted.")
+    if payload["gen"] != user.token_generation:
+        raise exceptions.AuthenticationFailed("Token has been revoked; log in again.")
     return user
 
 
@@ -63,7 +79,10 @@ def jwt_refresh(token: str) -> str:
     """A new token for a valid one, while still within the refresh limit of the original login."""
     payload = jwt_decode(token)
     user = jwt_user(payload)
-    original = datetime.fromtimestamp(payload["orig_iat"], UTC)
+    try:
+        original = datetime.fromtimestamp(payload["orig_iat"], UTC)
+    except (ValueError, OverflowError, OSError) as exc:  # a timestamp outside what datetime can hold
+        raise exceptions.AuthenticationFailed("Invalid token.") from exc
     if datetime.now(UTC) - original > _jwt_settings()["REFRESH_LIMIT"]:
         raise exceptions.AuthenticationFailed("Refresh has expired.")
     return jwt_encode(user, original_issued_at=original)

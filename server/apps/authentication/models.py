@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
 from django.utils import timezone
 
@@ -24,7 +25,7 @@ class AccountManager(BaseUserManager):
 
 class Account(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(unique=True)
-    username = models.CharField(max_length=150, unique=True)
+    username = models.CharField(max_length=150, unique=True, validators=[UnicodeUsernameValidator()])
     slug = models.SlugField(max_length=160, unique=True)
     name = models.CharField(max_length=150, blank=True)
     tagline = models.CharField(max_length=200, blank=True)
@@ -32,6 +33,8 @@ class Account(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Part of every JWT; logout and a password change bump it, so every token issued before stops working.
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = AccountManager()
 

@@ -1,11 +1,23 @@
-"""Writes on accounts."""
+"""Writes on accounts and their API credentials."""
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.utils.text import slugify
+import zoneinfo
 
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+from rest_framework.authtoken.models import Token
+
+from server.apps.authentication.authentication import jwt_encode
 from server.apps.authentication.models import Account
+from server.apps.core.errors import ApplicationError
+
+# What an account holder may change about themselves; e-mail changes need verification and are not offered here.
+ACCOUNT_EDITABLE_FIELDS = ("name", "tagline", "time_zone", "username")
 
 
 def _unique_slug(base: str) -> str:
@@ -52,3 +64,88 @@ def account_create(
     account.full_clean(exclude=["password"])
     account.save()
     return account
+
+
+def account_signup(*, email: str, password: str, username: str = "", name: str = "") -> Account:
+    """A new account from the public sign-up: unique e-mail and username, a password the validators accept."""
+    email = Account.objects.normalize_email(email).strip()
+    errors: dict[str, list[str]] = {}
+    if Account.objects.filter(email__iexact=email).exists():
+        errors["email"] = ["An account with this e-mail address already exists."]
+    if username and Account.objects.filter(username__iexact=username).exists():
+        errors["username"] = ["This username is taken."]
+    try:
+        password_validation.validate_password(password, Account(email=email, username=username, name=name))
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    try:
+        return account_create(email=email, password=password, username=username, name=name)
+    except IntegrityError as exc:  # a concurrent sign-up took the e-mail or username between check and insert
+        raise ApplicationError("An account with this e-mail address or username already exists.") from exc
+
+
+@transaction.atomic
+def account_update(*, account: Account, **changes) -> Account:
+    unknown = set(changes) - set(ACCOUNT_EDITABLE_FIELDS)
+    if unknown:
+        raise ApplicationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    if "time_zone" in changes and changes["time_zone"] not in zoneinfo.available_timezones():
+        raise ValidationError({"time_zone": [f"'{changes['time_zone']}' is not a known time zone."]})
+    if (
+        changes.get("username")
+        and Account.objects.filter(username__iexact=changes["username"]).exclude(pk=account.pk).exists()
+    ):
+        raise ValidationError({"username": ["This username is taken."]})
+    for field, value in changes.items():
+        setattr(account, field, value)
+    account.full_clean(exclude=["password"])
+    account.save(update_fields=list(changes))
+    return account
+
+
+def _revoke_api_credentials(account: Account) -> None:
+    """Delete the DRF token and bump the generation every JWT carries, so all issued tokens stop working."""
+    Token.objects.filter(user=account).delete()
+    Account.objects.filter(pk=account.pk).update(token_generation=F("token_generation") + 1)
+    account.refresh_from_db(fields=["token_generation"])
+
+
+@transaction.atomic
+def account_set_password(*, account: Account, password: str, old_password: str | None, check_old: bool = True) -> None:
+    """Change the password; every API token issued before stops working.
+
+    ``check_old`` is False only when staff set someone else's password.
+    """
+    if check_old and account.has_usable_password() and not account.check_password(old_password or ""):
+        raise ValidationError({"old_password": ["The current password is not correct."]})
+    try:
+        password_validation.validate_password(password, account)
+    except ValidationError as exc:
+        raise ValidationError({"password": list(exc.messages)}) from exc
+    account.set_password(password)
+    account.save(update_fields=["password"])
+    _revoke_api_credentials(account)
+
+
+# API credentials ---------------------------------------------------------------------------------------------------
+
+
+def auth_tokens_issue(*, account: Account) -> dict[str, str]:
+    """The account's DRF token (made on first use) and a fresh JWT."""
+    token, _ = Token.objects.get_or_create(user=account)
+    return {"token": token.key, "jwt": jwt_encode(account)}
+
+
+@transaction.atomic
+def auth_login(*, account: Account) -> dict[str, str]:
+    """Record an API login by an authenticated account and hand out its tokens."""
+    account.last_login = timezone.now()
+    account.save(update_fields=["last_login"])
+    return auth_tokens_issue(account=account)
+
+
+@transaction.atomic
+def auth_logout(*, account: Account) -> None:
+    _revoke_api_credentials(account)
