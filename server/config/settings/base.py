@@ -23,6 +23,8 @@ if (REPO_ROOT / ".env").exists():
 LOCAL_DATA_DIR = Path(env.str("LOCAL_DATA_DIR", default=str(REPO_ROOT / ".local")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Reported by GET /api/v1/server/ so a client can tell which deployment it talks to.
+SERVER_STAGE = env.str("SERVER_STAGE", default="local")
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 SITE_ID = 1

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import re_path
 
-urlpatterns: list = []
+from server.apps.main.api import views
+
+urlpatterns = [
+    re_path(r"^server/?$", views.ServerView.as_view(), name="server-info"),
+]
