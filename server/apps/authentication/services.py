@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 
 from django.contrib.auth import password_validation
@@ -30,7 +31,8 @@ def _unique_slug(base: str) -> str:
 
 
 def _unique_username(base: str) -> str:
-    root = (base or "user")[:140]
+    # An e-mail's local part may hold characters a username may not (' ! # ...); keep the allowed ones.
+    root = re.sub(r"[^\w.@+-]", "", base or "")[:140] or "user"
     username, counter = root, 1
     while Account.objects.filter(username=username).exists():
         counter += 1

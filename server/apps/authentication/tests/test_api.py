@@ -406,6 +406,9 @@ class TestSetPassword:
 def test_iotile_cloud_api_client(live_server):
     user = make_user(email="live@example.com", password=PASSWORD)
     api = Api(domain=live_server.url)
+    with pytest.raises(HttpClientError) as info:  # before login the client sends "Authorization: jwt None"
+        api.account.get()
+    assert info.value.response.status_code == 401
     assert api.login(email="live@example.com", password="wrong") is False
     assert api.login(email="live@example.com", password=PASSWORD) is True
     assert api.token

@@ -35,6 +35,11 @@ def test_signup_derives_a_username(db):
     assert first.slug != second.slug
 
 
+def test_derived_username_keeps_only_allowed_characters(db):
+    assert account_signup(email="o'brien!x@example.com", password=STRONG).username == "obrienx"
+    assert account_signup(email="!!!@example.com", password=STRONG).username == "user"
+
+
 def test_signup_refuses_a_known_email_in_any_case(db):
     make_user(email="bob@example.com")
     with pytest.raises(ValidationError) as info:
