@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,15 +22,37 @@ def _manage(c, command: str, **kwargs):
     return c.run(f"{PYTHON} manage.py {command}", **kwargs)
 
 
+def _newest_mtime(*paths: Path) -> float:
+    files = [f for p in paths if p.exists() for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()]
+    return max((f.stat().st_mtime for f in files), default=0.0)
+
+
 def _statics_missing() -> bool:
-    return (WEBAPP / "package.json").exists() and not (WEBAPP / "dist" / ".built").exists()
+    """Whether the bundle must be (re)built: never built, or its sources changed since the last build."""
+    if not (WEBAPP / "package.json").exists():
+        return False
+    marker = WEBAPP / "dist" / ".built"
+    if not marker.exists():
+        return True
+    sources = (WEBAPP / "src", WEBAPP / "build.mjs", WEBAPP / "package.json", WEBAPP / "package-lock.json")
+    return _newest_mtime(*sources) > marker.stat().st_mtime
+
+
+def _node_modules_stale() -> bool:
+    # npm writes node_modules/.package-lock.json on every install; older than the lock file means out of date.
+    installed = WEBAPP / "node_modules" / ".package-lock.json"
+    return not installed.exists() or installed.stat().st_mtime < (WEBAPP / "package-lock.json").stat().st_mtime
 
 
 @task
 def build_statics(c):
-    """Install the front-end packages and build the bundle into webapp/dist (served by whitenoise)."""
+    """Install the front-end packages (when the lock file changed) and build the bundle into webapp/dist, which
+    whitenoise serves. After the first install this runs offline."""
+    if shutil.which("npm") is None:
+        sys.exit("inv build-statics needs Node.js and npm (Debian: apt-get install nodejs npm).")
     with c.cd(str(WEBAPP)):
-        c.run("npm ci --no-audit --no-fund" if (WEBAPP / "package-lock.json").exists() else "npm install --no-audit")
+        if _node_modules_stale():
+            c.run("npm ci --no-audit --no-fund")
         c.run("npm run build")
 
 
