@@ -5,7 +5,8 @@ Every scoped model uses :class:`ScopedQuerySet` as its manager and declares two 
 * ``scope_org_path``: the lookup from the model to its organisation (``"org"``, ``"project__org"``; ``""`` for
   ``Org`` itself);
 * ``scope_permissions``: the organisation permission each action needs (``view``, ``add``, ``change``,
-  ``delete``). A missing entry means membership is enough; :data:`STAFF_ONLY` keeps the action for staff.
+  ``delete``, plus any extra action the model names, such as ``claim``). A missing entry means membership is
+  enough; :data:`STAFF_ONLY` keeps the action for staff.
 
 ``Model.objects.restrict(user, action)`` returns what the user may act on. The API and the dashboard both start
 from ``restrict(user, "view")``, so an object outside the user's scope is a 404; a visible object the user may not
@@ -27,9 +28,12 @@ ACTIONS = ("view", "add", "change", "delete")
 
 
 def permission_for(model: type[models.Model], action: str) -> str | None:
-    if action not in ACTIONS:
+    """The permission ``action`` needs on ``model``: one of :data:`ACTIONS`, or an extra action the model declares
+    in ``scope_permissions`` (``"claim"`` on devices, ``"read_data"`` on streams)."""
+    declared = getattr(model, "scope_permissions", {})
+    if action not in ACTIONS and action not in declared:
         raise ValueError(f"unknown scope action {action!r}")
-    return getattr(model, "scope_permissions", {}).get(action)
+    return declared.get(action)
 
 
 def member_org_ids(user: AbstractBaseUser | AnonymousUser, permission: str | None = None) -> models.QuerySet:

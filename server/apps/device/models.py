@@ -50,7 +50,13 @@ class Device(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
-    scope_permissions = {"add": STAFF_ONLY, "change": "can_modify_device", "delete": STAFF_ONLY}
+    scope_permissions = {
+        "add": STAFF_ONLY,
+        "change": "can_modify_device",
+        "delete": STAFF_ONLY,
+        # Claiming into and unclaiming out of an organisation.
+        "claim": "can_claim_devices",
+    }
 
     class Meta:
         ordering = ["id"]
@@ -64,6 +70,11 @@ class Device(models.Model):
     @property
     def is_claimed(self) -> bool:
         return self.project_id is not None
+
+    @property
+    def gid(self) -> str:
+        """The slug without its ``d--`` prefix."""
+        return self.slug[3:]
 
     @property
     def busy(self) -> bool:

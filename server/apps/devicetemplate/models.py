@@ -38,3 +38,7 @@ class DeviceTemplate(models.Model):
     @property
     def version(self) -> str:
         return f"v{self.major_version}.{self.minor_version}.{self.patch_version}"
+
+    @property
+    def os_version(self) -> str:
+        return f"{self.os_major_version}.{self.os_minor_version}"

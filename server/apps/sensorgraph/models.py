@@ -35,3 +35,7 @@ class SensorGraph(models.Model):
     @property
     def version(self) -> str:
         return f"v{self.major_version}.{self.minor_version}.{self.patch_version}"
+
+    @property
+    def app_version(self) -> str:
+        return f"{self.app_major_version}.{self.app_minor_version}"

@@ -55,6 +55,7 @@ class StreamVariable(MdoMixin):
         constraints = [
             models.UniqueConstraint(fields=["project", "lid"], name="variable_unique_lid_per_project"),
             models.CheckConstraint(condition=models.Q(lid__lt=0x10000), name="variable_lid_16_bits"),
+            models.CheckConstraint(condition=~models.Q(division_factor=0), name="variable_division_factor_not_0"),
         ]
 
     def __str__(self) -> str:
@@ -106,6 +107,9 @@ class StreamId(MdoMixin):
         "add": "can_create_stream_ids",
         "change": "can_modify_stream_ids",
         "delete": "can_modify_stream_ids",
+        # The stream's time series (rows in the streamdata database).
+        "read_data": "can_read_stream_data",
+        "create_data": "can_create_stream_data",
     }
 
     class Meta:
@@ -116,7 +120,33 @@ class StreamId(MdoMixin):
                 name="stream_unique_project_device_variable_block",
                 nulls_distinct=False,
             ),
+            models.CheckConstraint(condition=~models.Q(division_factor=0), name="stream_division_factor_not_0"),
         ]
 
     def __str__(self) -> str:
         return self.slug
+
+    @property
+    def project_slug(self) -> str | None:
+        return self.project.slug if self.project_id else None
+
+    def mdo(self) -> tuple[int, int, float]:
+        """The ``(m, d, o)`` that turns a raw device value into the variable's units."""
+        source = self.variable if self.mdo_type == MdoType.VARIABLE and self.variable_id else self
+        return source.multiplication_factor, source.division_factor, source.offset
+
+    def raw_to_value(self, raw: float) -> float:
+        """A raw reading in internal (storage) units: the stream's (or variable's) MDO, then the input unit's."""
+        m, d, o = self.mdo()
+        value = raw * m / d + o
+        if self.input_unit_id:
+            unit = self.input_unit
+            value = value * unit.m / unit.d + unit.o
+        return value
+
+    def output_value(self, value: float | None) -> float | None:
+        """A stored value in the stream's output unit (unchanged when it has none)."""
+        if value is None or not self.output_unit_id:
+            return value
+        unit = self.output_unit
+        return value * unit.m / unit.d + unit.o

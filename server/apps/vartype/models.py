@@ -49,6 +49,7 @@ class VarTypeUnit(models.Model):
     class Meta:
         abstract = True
         ordering = ["var_type", "unit_full"]
+        constraints = [models.CheckConstraint(condition=~models.Q(d=0), name="%(class)s_d_not_0")]
 
     def __str__(self) -> str:
         return self.unit_full

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from server.apps.core.scoping import user_can
 
@@ -43,3 +43,16 @@ class ScopedObjectPermission(BasePermission):
         if action == "view":
             return True
         return user_can(request.user, obj, action)
+
+
+class IsStaffOrReadOnly(BasePermission):
+    """For the shared catalogs (sensor graphs, device templates, variable types), which belong to no organisation:
+    any authenticated user may read them; only staff may write them."""
+
+    message = "Only staff may change the catalog."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or user.is_staff

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from server.apps.datablock.api.views import DataBlockViewSet
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("datablock", DataBlockViewSet, basename="datablock")
+
+urlpatterns = router.urls

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from server.apps.device.api.views import DeviceViewSet
+
+# "/?": the clients always add the slash, and a POST without it must not be redirected.
+router = SimpleRouter(trailing_slash="/?")
+router.register("device", DeviceViewSet, basename="device")
+
+urlpatterns = router.urls

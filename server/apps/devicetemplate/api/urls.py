@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from server.apps.devicetemplate.api.views import DeviceTemplateViewSet
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("dt", DeviceTemplateViewSet, basename="devicetemplate")
+
+urlpatterns = router.urls

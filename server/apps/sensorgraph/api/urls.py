@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from server.apps.sensorgraph.api.views import SensorGraphViewSet
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("sg", SensorGraphViewSet, basename="sensorgraph")
+
+urlpatterns = router.urls

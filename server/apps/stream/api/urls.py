@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from server.apps.stream.api.views import StreamViewSet, VariableViewSet
+
+# "/?": the clients always add the slash, and a POST without it must not be redirected.
+router = SimpleRouter(trailing_slash="/?")
+router.register("variable", VariableViewSet, basename="variable")
+router.register("stream", StreamViewSet, basename="stream")
+
+urlpatterns = router.urls

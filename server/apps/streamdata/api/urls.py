@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from server.apps.streamdata.api.views import StreamDataViewSet
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("data", StreamDataViewSet, basename="streamdata")
+
+urlpatterns = router.urls

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from server.apps.vartype.api.views import VarTypeViewSet
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("vartype", VarTypeViewSet, basename="vartype")
+
+urlpatterns = router.urls

@@ -1,0 +1,65 @@
+"""Public ids in URLs and query strings turned into queryset lookups (and query-string filters), parsed leniently.
+
+A project is named by its UUID or its ``p--`` slug; a device by its ``d--`` slug in any form the clients send
+(``d--1``, ``d--00AB``, ``0x12ab``) or by its integer id written in decimal.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django_filters.constants import EMPTY_VALUES
+
+from server.apps.core import slugs
+from server.apps.core.slugs import SlugError
+
+
+def project_lookup(value: str, prefix: str = "") -> dict[str, Any]:
+    """``{"<prefix>id": uuid}`` or ``{"<prefix>gid": n}``; raises :class:`slugs.SlugError` for anything else."""
+    value = str(value).strip()
+    try:
+        return {f"{prefix}id": uuid.UUID(value)}
+    except ValueError:
+        pass
+    if not value.startswith("p--"):
+        raise slugs.SlugError(f"'{value}' is neither a project id nor a 'p--' slug")
+    return {f"{prefix}gid": slugs.parse_project_slug(value)}
+
+
+def device_id_from(value: str | int) -> int:
+    """The device id: decimal digits are the integer id itself; anything else is read as a ``d--`` slug."""
+    if isinstance(value, int):
+        return slugs.parse_device_slug(value)
+    value = str(value).strip()
+    if value.isdecimal():
+        return slugs.parse_device_slug(int(value))
+    return slugs.parse_device_slug(value)
+
+
+class PublicIdFilter(django_filters.CharFilter):
+    """A query-string filter on an object named by a public id; ``lookup(value)`` returns filter keywords.
+
+    A malformed id is a 400 with a clear message rather than an empty list.
+    """
+
+    def __init__(self, *args, lookup: Callable[[str], dict[str, Any]], **kwargs) -> None:
+        self.lookup = lookup
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        try:
+            keywords = self.lookup(value)
+        except (SlugError, ValueError) as exc:
+            raise ValidationError({self.field_name: [str(exc)]}) from exc
+        return qs.filter(**keywords)
+
+
+def project_filter(path: str = "project") -> PublicIdFilter:
+    """``?project=<uuid or p-- slug>`` for a model whose project is at ``path``."""
+    return PublicIdFilter(field_name="project", lookup=lambda value: project_lookup(value, prefix=f"{path}__"))

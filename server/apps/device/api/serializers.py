@@ -1,0 +1,119 @@
+"""The shapes of devices on the wire (iotile_clients.md §7 rows 6-11)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from server.apps.device.models import Device
+
+
+class DeviceSerializer(serializers.ModelSerializer):
+    gid = serializers.CharField(read_only=True)
+    org = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    project = serializers.PrimaryKeyRelatedField(read_only=True)
+    project_slug = serializers.SerializerMethodField()
+    sg = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    template = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    claimed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    lat = serializers.DecimalField(max_digits=12, decimal_places=9, coerce_to_string=False, read_only=True)
+    lon = serializers.DecimalField(max_digits=12, decimal_places=9, coerce_to_string=False, read_only=True)
+    busy = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Device
+        fields = [
+            "id",
+            "slug",
+            "gid",
+            "label",
+            "lat",
+            "lon",
+            "external_id",
+            "sg",
+            "template",
+            "org",
+            "project",
+            "project_slug",
+            "active",
+            "state",
+            "busy",
+            "created_on",
+            "claimed_on",
+            "claimed_by",
+            "last_known_id",
+        ]
+        read_only_fields = fields
+
+    def get_project_slug(self, device: Device) -> str | None:
+        return device.project.slug if device.project_id else None
+
+
+class DeviceCreateSerializer(serializers.Serializer):
+    id = serializers.IntegerField(
+        required=False, min_value=1, help_text="The serial number; the next free one if left out."
+    )
+    label = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    sg = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="A sensor graph slug.")
+    template = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, help_text="A device template slug."
+    )
+    external_id = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+
+
+class DeviceUpdateSerializer(serializers.Serializer):
+    label = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    lat = serializers.DecimalField(max_digits=12, decimal_places=9, required=False, allow_null=True)
+    lon = serializers.DecimalField(max_digits=12, decimal_places=9, required=False, allow_null=True)
+    external_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    active = serializers.BooleanField(required=False)
+    sg = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="A sensor graph slug.")
+    template = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, help_text="A device template slug (staff, with ?staff=1)."
+    )
+
+
+class DeviceClaimSerializer(serializers.Serializer):
+    device = serializers.CharField(help_text="The device's slug (or integer id).")
+    project = serializers.CharField(help_text="The project's id or p-- slug.")
+
+
+class DeviceClaimResultSerializer(serializers.Serializer):
+    claimed = serializers.BooleanField()
+    device = serializers.CharField()
+    project = serializers.CharField()
+    project_id = serializers.UUIDField()
+
+
+class DeviceClaimableSerializer(serializers.Serializer):
+    slugs = serializers.ListField(child=serializers.CharField(), allow_empty=True)
+
+
+class ClaimableEntrySerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    claimable = serializers.BooleanField()
+
+
+class DeviceClaimableResultSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = ClaimableEntrySerializer(many=True)
+
+
+class DeviceUnclaimSerializer(serializers.Serializer):
+    label = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    clean_streams = serializers.BooleanField(required=False, default=False)
+
+
+class DeviceUnclaimResultSerializer(serializers.Serializer):
+    unclaimed = serializers.BooleanField()
+    device = serializers.CharField()
+    deleted_data = serializers.IntegerField()
+
+
+class StreamCountSerializer(serializers.Serializer):
+    data_cnt = serializers.IntegerField()
+    event_cnt = serializers.IntegerField()
+    has_streamid = serializers.BooleanField()
+
+
+class DeviceExtraSerializer(serializers.Serializer):
+    stream_counts = serializers.DictField(child=StreamCountSerializer())

@@ -1,0 +1,101 @@
+"""Stream data endpoints: ``data/`` (read by ``?filter=``, write one reading or a list) and the shared list helper
+behind ``stream/<s>/data/``."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from server.apps.core.api.pagination import LargePagination
+from server.apps.stream.models import StreamId
+from server.apps.streamdata import selectors, services
+from server.apps.streamdata.api.serializers import (
+    StreamDataCountSerializer,
+    StreamDataPointSerializer,
+    StreamDataSerializer,
+)
+from server.apps.streamdata.filtersets import StreamDataFilterSet
+from server.apps.streamdata.models import StreamData
+
+MAX_POINTS_PER_POST = 10_000
+
+FILTER_PARAMETER = OpenApiParameter(
+    "filter",
+    OpenApiTypes.STR,
+    required=True,
+    description="A stream (s--), device (d--: its streams) or variable (v--: its streams across devices) slug.",
+)
+MASK_PARAMETER = OpenApiParameter("mask", OpenApiTypes.BOOL, required=False, description="Accepted; no masks yet.")
+# The StreamDataFilterSet parameters, for endpoints whose own model is not StreamData (stream/<s>/data/).
+DATA_PARAMETERS = [
+    OpenApiParameter("start", OpenApiTypes.DATETIME, required=False, description="ISO; readings at or after it."),
+    OpenApiParameter("end", OpenApiTypes.DATETIME, required=False, description="ISO; readings before it."),
+    OpenApiParameter("streamer_id_0", OpenApiTypes.INT, required=False, description="Lowest streamer id."),
+    OpenApiParameter("streamer_id_1", OpenApiTypes.INT, required=False, description="Highest streamer id."),
+    OpenApiParameter("lastn", OpenApiTypes.INT, required=False, description="Only the last N readings (≤100000)."),
+]
+
+
+def stream_data_page(view, request, queryset, streams: dict[str, StreamId]) -> Response:
+    """Filter (start, end, streamer ids, lastn), paginate and shape a stream-data queryset."""
+    filterset = StreamDataFilterSet(request.query_params, queryset=queryset, request=request)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    paginator = LargePagination()
+    page = paginator.paginate_queryset(filterset.qs, request, view=view)
+    rows = StreamDataSerializer(page, many=True, context={"streams": streams}).data
+    return paginator.get_paginated_response(rows)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[FILTER_PARAMETER, MASK_PARAMETER]),
+    create=extend_schema(
+        request=StreamDataPointSerializer(many=True),
+        responses={
+            201: OpenApiResponse(StreamDataCountSerializer, description="A list: how many readings were new."),
+        },
+        description="Post one reading (answers the stored row) or a list (answers {count}). All or nothing.",
+    ),
+)
+class StreamDataViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Data of the streams a ``?filter=`` names; reading needs ``can_read_stream_data``, writing
+    ``can_create_stream_data``."""
+
+    permission_classes = [IsAuthenticated]
+    queryset = StreamData.objects.none()
+    serializer_class = StreamDataSerializer
+    filterset_class = StreamDataFilterSet
+    pagination_class = LargePagination
+
+    def list(self, request, *args, **kwargs):
+        streams = selectors.streams_for_data_filter(user=request.user, value=request.query_params.get("filter"))
+        queryset = selectors.stream_data_for_streams(stream_slugs=[stream.slug for stream in streams])
+        return stream_data_page(self, request, queryset, {stream.slug: stream for stream in streams})
+
+    def create(self, request, *args, **kwargs):
+        many = isinstance(request.data, list)
+        if many and not request.data:
+            raise ValidationError({"detail": "The list of readings is empty."})
+        if many and len(request.data) > MAX_POINTS_PER_POST:
+            raise ValidationError({"detail": f"At most {MAX_POINTS_PER_POST} readings per request."})
+        points = StreamDataPointSerializer(data=request.data, many=many)
+        points.is_valid(raise_exception=True)
+        rows, inserted = services.stream_data_create(
+            user=request.user, points=points.validated_data if many else [points.validated_data]
+        )
+        if many:
+            return Response({"count": len(inserted)}, status=status.HTTP_201_CREATED)
+        row = rows[0]
+        if inserted:
+            row.id = inserted[0]
+            answer = status.HTTP_201_CREATED
+        else:
+            # The same reading was stored before: answer with that row.
+            row = StreamData.objects.get(stream_slug=row.stream_slug, streamer_local_id=row.streamer_local_id)
+            answer = status.HTTP_200_OK
+        streams = {row.stream_slug: StreamId.objects.select_related("output_unit").get(slug=row.stream_slug)}
+        return Response(StreamDataSerializer(row, context={"streams": streams}).data, status=answer)

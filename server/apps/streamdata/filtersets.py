@@ -1,0 +1,32 @@
+"""Query-string filters on stream data: a time window, a streamer-id range, and the last N readings."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import QuerySet
+
+from server.apps.streamdata.models import StreamData
+
+LASTN_LIMIT = 100_000
+DATA_ORDERING = ("timestamp", "id")
+
+
+class StreamDataFilterSet(django_filters.FilterSet):
+    start = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="start (ISO, inclusive)")
+    end = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="end (ISO, exclusive)")
+    streamer_id_0 = django_filters.NumberFilter(field_name="streamer_local_id", lookup_expr="gte")
+    streamer_id_1 = django_filters.NumberFilter(field_name="streamer_local_id", lookup_expr="lte")
+    # Declared last: it windows what the other filters left.
+    lastn = django_filters.NumberFilter(
+        method="last_n", min_value=0, label=f"the last N readings (at most {LASTN_LIMIT})"
+    )
+
+    class Meta:
+        model = StreamData
+        fields: list[str] = []
+
+    def last_n(self, queryset: QuerySet[StreamData], name: str, value) -> QuerySet[StreamData]:
+        """The last N readings by timestamp, still listed oldest first."""
+        count = min(int(value), LASTN_LIMIT)
+        newest = queryset.order_by(*(f"-{field}" for field in DATA_ORDERING)).values("pk")[:count]
+        return StreamData.objects.filter(pk__in=newest).order_by(*DATA_ORDERING)
