@@ -3,7 +3,11 @@
 import datetime
 import hashlib
 import json
+import os
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import msgpack
 import pytest
@@ -406,3 +410,11 @@ class TestReadingTable:
 )
 def test_report_encoding(filename, encoding):
     assert report_encoding(filename) == encoding
+
+
+def test_the_package_needs_no_django():
+    # The upload request and the worker share the parsers; they must not need settings or the ORM.
+    code = "import sys, server.apps.streamer.reports; assert not any(m.startswith('django') for m in sys.modules)"
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    root = Path(__file__).resolve().parents[4]
+    subprocess.run([sys.executable, "-c", code], cwd=root, env=env, check=True)
