@@ -9,6 +9,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from server.apps.core.api.permissions import ScopedObjectPermission
+from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.core.slugs import SlugError
 
 
@@ -41,6 +42,14 @@ class ScopedViewSetMixin:
             raise Http404
         self.check_object_permissions(self.request, obj)
         return obj
+
+    def check_org_permission(self, org, model, action: str = "add") -> None:
+        """403 unless the user holds, in the visible ``org``, the permission ``model`` declares for ``action``.
+
+        For creates and other writes that have no object of ``model`` yet to check (an invitation, a membership).
+        """
+        if not user_has_org_permission(self.request.user, org, permission_for(model, action)):
+            self.permission_denied(self.request, message=ScopedObjectPermission.message)
 
 
 class ScopedModelViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
