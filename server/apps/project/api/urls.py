@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from server.apps.core.api.routers import ApiRouter
+from server.apps.project.api.views import ProjectViewSet
 
-urlpatterns: list = []
+router = ApiRouter()
+router.register("project", ProjectViewSet, basename="project")
+
+urlpatterns = router.urls

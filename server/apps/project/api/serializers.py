@@ -1,0 +1,43 @@
+"""Shapes of projects on the API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from server.apps.org.models import Org
+from server.apps.project.models import Project
+
+
+class VisibleOrgField(serializers.SlugRelatedField):
+    """An organisation named by slug, among those the requesting user can see.
+
+    An organisation outside the user's scope reads exactly like one that does not exist.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "slug")
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return Org.objects.restrict(getattr(request, "user", None), "view")
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    slug = serializers.CharField(read_only=True)
+    org = VisibleOrgField()
+    created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
+    device_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Project
+        fields = ["id", "gid", "slug", "name", "about", "org", "created_on", "created_by", "device_count"]
+        read_only_fields = ["id", "gid", "created_on"]
+        # Name uniqueness per organisation (case-insensitive) is the service's rule, with its own message.
+        validators: list = []
+
+
+class ProjectUpdateSerializer(ProjectSerializer):
+    """A project stays in its organisation: ``org`` is read-only here."""
+
+    org = serializers.SlugRelatedField(slug_field="slug", read_only=True)

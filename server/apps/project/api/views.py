@@ -1,0 +1,70 @@
+"""Projects: ``project/`` looked up by UUID (what the analytics client sends) or by ``p--`` slug.
+
+Creating, changing and deleting a project need ``can_manage_org_and_projects`` in its organisation (the model's
+scope declaration): owners, administrators and developers manage their own projects without asking staff. Deleting
+is refused while devices are still claimed into the project.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+
+from server.apps.core.api.viewsets import ScopedModelViewSet
+from server.apps.core.lookups import project_lookup
+from server.apps.project.api.serializers import ProjectSerializer, ProjectUpdateSerializer
+from server.apps.project.filtersets import ProjectFilterSet
+from server.apps.project.models import Project
+from server.apps.project.selectors import project_list_for_user
+from server.apps.project.services import project_create, project_delete, project_update
+
+_PROJECT_ID = OpenApiParameter(
+    "id", str, OpenApiParameter.PATH, description="The project's UUID or its p-- slug (p--0000-0001)."
+)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(parameters=[_PROJECT_ID]),
+    update=extend_schema(parameters=[_PROJECT_ID]),
+    partial_update=extend_schema(parameters=[_PROJECT_ID]),
+    destroy=extend_schema(parameters=[_PROJECT_ID]),
+)
+class ProjectViewSet(ScopedModelViewSet):
+    """Projects of the user's organisations, by UUID or p-- slug; filters: ``org`` (or ``org__slug``), ``name``."""
+
+    queryset = Project.objects.all()
+    serializer_class = ProjectSerializer
+    filterset_class = ProjectFilterSet
+    lookup_field = "id"
+
+    def get_queryset(self):
+        return project_list_for_user(user=self.request.user)
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return ProjectUpdateSerializer
+        return ProjectSerializer
+
+    def object_lookup(self, value: str) -> dict:
+        return project_lookup(value)
+
+    def perform_create(self, serializer):
+        org = serializer.validated_data["org"]
+        self.check_org_permission(org, Project, "add")
+        project = project_create(
+            org=org,
+            name=serializer.validated_data["name"],
+            about=serializer.validated_data.get("about", ""),
+            created_by=self.request.user,
+        )
+        serializer.instance = self.get_queryset().get(pk=project.pk)
+
+    def perform_update(self, serializer):
+        project = project_update(
+            project=serializer.instance,
+            name=serializer.validated_data.get("name"),
+            about=serializer.validated_data.get("about"),
+        )
+        serializer.instance = self.get_queryset().get(pk=project.pk)
+
+    def perform_destroy(self, instance):
+        project_delete(project=instance)
