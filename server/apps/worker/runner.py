@@ -1,0 +1,281 @@
+"""The worker loop: receive, execute under a time limit, acknowledge or retry or dead-letter, log the run.
+
+``run_worker(burst=True)`` drains the queue in-process (tests, one-off runs); ``manage.py worker`` runs the loop
+until SIGTERM or SIGINT, finishing the message in hand first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django.utils import timezone
+
+from server.apps.worker.actions import (
+    Action,
+    ActionArgumentError,
+    ActionTimeoutError,
+    RetriableError,
+    get_action,
+    is_retriable,
+)
+from server.apps.worker.models import WorkerRunStatus
+from server.apps.worker.services import dead_letter_create, worker_run_record
+from server.apps.worker.transports import Message, Transport, get_transport
+
+logger = logging.getLogger(__name__)
+
+# Kept on top of an action's timeout when its message's visibility is extended, so the message cannot reappear
+# while its first worker still records the outcome.
+VISIBILITY_MARGIN_SECONDS = 60
+ERROR_PAUSE_SECONDS = 5.0
+
+
+@contextmanager
+def time_limit(seconds: float | None, what: str) -> Iterator[None]:
+    """Raise :class:`ActionTimeoutError` in the block after ``seconds`` (SIGALRM; main thread only)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise ActionTimeoutError(f"{what} ran longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def close_stale_connections() -> None:
+    """Drop connections that broke or outlived CONN_MAX_AGE, as Django does between requests. Never inside an
+    atomic block (a test's transaction, or a caller's), where closing would abort the caller's work."""
+    if not any(connection.in_atomic_block for connection in connections.all(initialized_only=True)):
+        close_old_connections()
+
+
+@dataclass
+class WorkerStats:
+    received: int = 0
+    succeeded: int = 0
+    retried: int = 0
+    dead: int = 0
+    errors: int = 0  # the worker's own failures (e.g. the database was down while logging a run)
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        transport: Transport | None = None,
+        queue: str = "default",
+        batch_size: int = 1,
+        wait: float | None = None,
+        burst: bool = False,
+        once: bool = False,
+        max_messages: int | None = None,
+        scheduler: bool = False,
+        handle_signals: bool = False,
+        worker_id: str | None = None,
+    ) -> None:
+        self.transport = transport or get_transport()
+        self.queue = queue
+        self.batch_size = max(1, batch_size)
+        self.wait = settings.WORKER_WAIT_SECONDS if wait is None else wait
+        self.burst = burst
+        self.once = once
+        self.max_messages = max_messages
+        self.scheduler = scheduler
+        self.handle_signals = handle_signals
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.stats = WorkerStats()
+        self.stopping = False
+        self._next_tick = 0.0
+
+    # Shutdown
+
+    def request_stop(self, signum: int | None = None, frame=None) -> None:
+        if self.stopping and signum is not None:
+            # A second signal: stop now; the message in hand reappears after its visibility timeout.
+            raise SystemExit(1)
+        logger.info("worker %s: stopping after the current message", self.worker_id)
+        self.stopping = True
+
+    @contextmanager
+    def _signal_handlers(self) -> Iterator[None]:
+        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {number: signal.signal(number, self.request_stop) for number in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+    def _pause(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.stopping and time.monotonic() < deadline:
+            time.sleep(min(0.2, deadline - time.monotonic()))
+
+    # The loop
+
+    def _tick_scheduler(self) -> None:
+        if not self.scheduler or time.monotonic() < self._next_tick:
+            return
+        self._next_tick = time.monotonic() + settings.WORKER_SCHEDULER_TICK_SECONDS
+        from server.apps.worker.scheduler import scheduler_tick
+
+        try:
+            scheduler_tick()
+        except Exception:
+            self.stats.errors += 1
+            logger.exception("worker %s: the scheduler tick failed", self.worker_id)
+
+    def _room(self) -> int:
+        if self.max_messages is None:
+            return self.batch_size
+        return min(self.batch_size, self.max_messages - self.stats.received)
+
+    def run(self) -> WorkerStats:
+        with self._signal_handlers():
+            return self._loop()
+
+    def _loop(self) -> WorkerStats:
+        logger.info("worker %s: %s queue %r", self.worker_id, self.transport.name, self.queue)
+        while not self.stopping and self._room() > 0:
+            self._tick_scheduler()
+            close_stale_connections()
+            try:
+                messages = self.transport.receive(
+                    queue=self.queue,
+                    max_messages=self._room(),
+                    wait=0 if self.burst else self.wait,
+                    worker_id=self.worker_id,
+                    should_stop=lambda: self.stopping,
+                )
+            except Exception:
+                self.stats.errors += 1
+                logger.exception("worker %s: receiving failed", self.worker_id)
+                if self.burst or self.once:
+                    break
+                self._pause(ERROR_PAUSE_SECONDS)
+                continue
+            for message in messages:
+                if self.stopping:
+                    self.transport.release(message)  # not started: hand it straight back
+                    continue
+                self.stats.received += 1
+                self.process(message)
+            if self.once or (not messages and self.burst):
+                break
+        logger.info("worker %s: stopped (%s)", self.worker_id, self.stats)
+        return self.stats
+
+    # One message
+
+    def process(self, message: Message) -> str | None:
+        """Handle one delivery; never raises. Returns the run status (None if the worker itself failed)."""
+        started_at, start = timezone.now(), time.monotonic()
+        try:
+            status, error = self._execute(message, started_at, start)
+        except Exception:
+            self.stats.errors += 1
+            logger.exception("worker %s: could not handle message %s (%s)", self.worker_id, message.id, message.action)
+            close_stale_connections()
+            return None
+        close_stale_connections()
+        try:
+            worker_run_record(
+                message=message,
+                status=status,
+                started_at=started_at,
+                duration=time.monotonic() - start,
+                error=error,
+                worker_id=self.worker_id,
+            )
+        except Exception:
+            self.stats.errors += 1
+            logger.exception("worker %s: could not log the run of message %s", self.worker_id, message.id)
+        return status
+
+    def _dead(self, message: Message, status: str, error: str, trace: str = "") -> tuple[str, str]:
+        logger.error("worker %s: %s %s → dead letter: %s", self.worker_id, message.action, message.id, error)
+        dead_letter_create(message=message, error=error, traceback=trace)
+        self.transport.ack(message)
+        self.stats.dead += 1
+        return status, error
+
+    def _execute(self, message: Message, started_at, start: float) -> tuple[str, str]:
+        if message.error:
+            return self._dead(message, WorkerRunStatus.DEAD, message.error)
+        action = get_action(message.action)
+        if action is None:
+            return self._dead(message, WorkerRunStatus.DEAD, f"unknown action {message.action!r}")
+        if message.attempt > action.retry.max_attempts:
+            # Earlier deliveries never reported back: the worker died or was killed while running them.
+            return self._dead(
+                message,
+                WorkerRunStatus.DEAD,
+                f"delivered {message.attempt} times without finishing (max_attempts={action.retry.max_attempts})",
+            )
+        try:
+            arguments = action.check_arguments(message.arguments)
+        except ActionArgumentError as exc:
+            return self._dead(message, WorkerRunStatus.FAILED, str(exc))
+        if action.timeout and action.timeout + VISIBILITY_MARGIN_SECONDS > self.transport.visibility_timeout:
+            self.transport.extend(message, seconds=action.timeout + VISIBILITY_MARGIN_SECONDS)
+        try:
+            with time_limit(action.timeout, action.name):
+                action().execute(arguments)
+        except Exception as exc:
+            return self._failed(action, message, exc)
+        if not self.transport.ack(message):
+            logger.warning("worker %s: message %s was handed to another worker meanwhile", self.worker_id, message.id)
+        self.stats.succeeded += 1
+        logger.info(
+            "worker %s: %s %s done in %.3f s", self.worker_id, action.name, message.id, time.monotonic() - start
+        )
+        return WorkerRunStatus.SUCCESS, ""
+
+    def _failed(self, action: type[Action], message: Message, exc: Exception) -> tuple[str, str]:
+        error = f"{type(exc).__name__}: {exc}"
+        trace = traceback.format_exc()
+        close_stale_connections()  # the failure may have broken a connection
+        if not is_retriable(action, exc):
+            return self._dead(message, WorkerRunStatus.FAILED, error, trace)
+        if message.attempt >= action.retry.max_attempts:
+            return self._dead(message, WorkerRunStatus.DEAD, f"{error} (after {message.attempt} attempts)", trace)
+        delay = exc.delay if isinstance(exc, RetriableError) and exc.delay is not None else None
+        delay = action.retry.delay(message.attempt) if delay is None else delay
+        logger.warning(
+            "worker %s: %s %s attempt %d failed, retry in %g s: %s",
+            self.worker_id,
+            action.name,
+            message.id,
+            message.attempt,
+            delay,
+            error,
+        )
+        self.transport.retry(message, delay=delay)
+        self.stats.retried += 1
+        return WorkerRunStatus.RETRY, error
+
+
+def run_worker(**options) -> WorkerStats:
+    """Run a :class:`Worker` with ``options`` in this process; ``run_worker(burst=True)`` drains the queue."""
+    return Worker(**options).run()

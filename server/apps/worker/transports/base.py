@@ -1,0 +1,78 @@
+"""The interface every queue transport offers the worker and ``Action.schedule``."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Message:
+    """One delivery of a queued message. ``attempt`` counts deliveries, this one included."""
+
+    id: str
+    action: str
+    arguments: dict[str, Any]
+    attempt: int
+    queue: str
+    receipt: str  # proves this delivery when acknowledging or retrying it
+    error: str = ""  # set when the body could not be read; the worker dead-letters such a message
+    raw: Any = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    queue: str
+    ready: int  # may be received now
+    in_flight: int  # received, not yet acknowledged
+    delayed: int  # waiting for their delay or backoff
+
+    @property
+    def total(self) -> int:
+        return self.ready + self.in_flight + self.delayed
+
+
+class Transport(ABC):
+    name: str
+    visibility_timeout: float  # seconds a received message stays hidden from other receivers
+
+    @abstractmethod
+    def send(self, action: str, arguments: dict[str, Any], *, delay: float = 0, queue: str = "default") -> str:
+        """Enqueue; the message is not delivered before ``delay`` seconds. Returns the message id."""
+
+    @abstractmethod
+    def receive(
+        self,
+        *,
+        queue: str = "default",
+        max_messages: int = 1,
+        wait: float = 0,
+        worker_id: str = "",
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[Message]:
+        """Take up to ``max_messages`` messages, waiting up to ``wait`` seconds for the first (less once
+        ``should_stop`` says so). Each stays invisible to other receivers for the visibility timeout unless
+        acknowledged or retried first."""
+
+    @abstractmethod
+    def ack(self, message: Message) -> bool:
+        """Delete a handled message. False when this delivery no longer owns it (its visibility timed out)."""
+
+    @abstractmethod
+    def retry(self, message: Message, *, delay: float = 0) -> None:
+        """Give the message back, to be delivered again after ``delay`` seconds."""
+
+    @abstractmethod
+    def release(self, message: Message) -> None:
+        """Give back a message that was received but not started (shutdown); where the transport can, the delivery
+        does not count as an attempt."""
+
+    @abstractmethod
+    def extend(self, message: Message, *, seconds: float) -> None:
+        """Keep the message invisible for ``seconds`` from now (a long action asks before it starts)."""
+
+    @abstractmethod
+    def depth(self, *, queue: str = "default") -> QueueDepth:
+        """How many messages wait, run and sleep in ``queue``."""

@@ -1,0 +1,146 @@
+"""The default transport: a table in the ``default`` database.
+
+Receivers claim rows with ``SELECT … FOR UPDATE SKIP LOCKED``, so concurrent workers never wait for each other nor
+take the same message. Claiming pushes ``available_at`` past the visibility timeout and sets a fresh ``receipt``; a
+worker that dies leaves the row to reappear when ``available_at`` passes. All times come from the database clock.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+from django.db.models.functions import Now
+
+from server.apps.worker.models import QueueMessage
+from server.apps.worker.transports.base import Message, QueueDepth, Transport
+
+ALIAS = "default"
+TABLE = QueueMessage._meta.db_table
+
+CLAIM_SQL = f"""
+UPDATE {TABLE} AS message
+SET available_at = statement_timestamp() + make_interval(secs => %(visibility)s),
+    attempts = message.attempts + 1,
+    receipt = gen_random_uuid(),
+    claimed_at = statement_timestamp(),
+    claimed_by = %(worker_id)s
+FROM (
+    SELECT id FROM {TABLE}
+    WHERE queue = %(queue)s AND available_at <= statement_timestamp()
+    ORDER BY available_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+) AS claimed
+WHERE message.id = claimed.id
+RETURNING message.id, message.action, message.arguments, message.attempts, message.receipt
+"""
+
+DEPTH_SQL = f"""
+SELECT
+    count(*) FILTER (WHERE available_at <= statement_timestamp()),
+    count(*) FILTER (WHERE available_at > statement_timestamp() AND receipt IS NOT NULL),
+    count(*) FILTER (WHERE available_at > statement_timestamp() AND receipt IS NULL)
+FROM {TABLE} WHERE queue = %s
+"""
+
+
+def _seconds(value: float) -> float:
+    return max(float(value), 0.0)
+
+
+class PostgresTransport(Transport):
+    name = "postgres"
+
+    def __init__(self, *, visibility_timeout: float | None = None, poll_interval: float | None = None) -> None:
+        self.visibility_timeout = (
+            settings.WORKER_VISIBILITY_TIMEOUT if visibility_timeout is None else visibility_timeout
+        )
+        self.poll_interval = settings.WORKER_POLL_INTERVAL if poll_interval is None else poll_interval
+
+    def send(self, action: str, arguments: dict[str, Any], *, delay: float = 0, queue: str = "default") -> str:
+        available_at = Now() + timedelta(seconds=_seconds(delay)) if delay else Now()
+        message = QueueMessage.objects.using(ALIAS).create(
+            queue=queue, action=action, arguments=arguments, available_at=available_at
+        )
+        return str(message.pk)
+
+    def claim(self, *, queue: str, max_messages: int, worker_id: str) -> list[Message]:
+        with connections[ALIAS].cursor() as cursor:
+            cursor.execute(
+                CLAIM_SQL,
+                {
+                    "visibility": self.visibility_timeout,
+                    "worker_id": worker_id[:100],
+                    "queue": queue,
+                    "limit": max_messages,
+                },
+            )
+            rows = cursor.fetchall()
+        messages = []
+        for pk, action, arguments, attempts, receipt in sorted(rows):
+            if isinstance(arguments, str):  # Django leaves jsonb undecoded on raw cursors
+                arguments = json.loads(arguments)
+            messages.append(
+                Message(
+                    id=str(pk), action=action, arguments=arguments, attempt=attempts, queue=queue, receipt=str(receipt)
+                )
+            )
+        return messages
+
+    def receive(
+        self,
+        *,
+        queue: str = "default",
+        max_messages: int = 1,
+        wait: float = 0,
+        worker_id: str = "",
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[Message]:
+        deadline = time.monotonic() + _seconds(wait)
+        while True:
+            messages = self.claim(queue=queue, max_messages=max_messages, worker_id=worker_id)
+            remaining = deadline - time.monotonic()
+            if messages or remaining <= 0 or (should_stop and should_stop()):
+                return messages
+            time.sleep(min(self.poll_interval, remaining))
+
+    def _update(self, sql: str, params: list[Any]) -> int:
+        with connections[ALIAS].cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+
+    def ack(self, message: Message) -> bool:
+        return self._update(f"DELETE FROM {TABLE} WHERE id = %s AND receipt = %s", [message.id, message.receipt]) == 1
+
+    def retry(self, message: Message, *, delay: float = 0) -> None:
+        self._update(
+            f"UPDATE {TABLE} SET available_at = statement_timestamp() + make_interval(secs => %s), receipt = NULL, "
+            "claimed_at = NULL, claimed_by = '' WHERE id = %s AND receipt = %s",
+            [_seconds(delay), message.id, message.receipt],
+        )
+
+    def release(self, message: Message) -> None:
+        self._update(
+            f"UPDATE {TABLE} SET available_at = statement_timestamp(), attempts = greatest(attempts - 1, 0), "
+            "receipt = NULL, claimed_at = NULL, claimed_by = '' WHERE id = %s AND receipt = %s",
+            [message.id, message.receipt],
+        )
+
+    def extend(self, message: Message, *, seconds: float) -> None:
+        self._update(
+            f"UPDATE {TABLE} SET available_at = statement_timestamp() + make_interval(secs => %s) "
+            "WHERE id = %s AND receipt = %s",
+            [_seconds(seconds), message.id, message.receipt],
+        )
+
+    def depth(self, *, queue: str = "default") -> QueueDepth:
+        with connections[ALIAS].cursor() as cursor:
+            cursor.execute(DEPTH_SQL, [queue])
+            ready, in_flight, delayed = cursor.fetchone()
+        return QueueDepth(queue=queue, ready=ready, in_flight=in_flight, delayed=delayed)

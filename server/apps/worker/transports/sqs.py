@@ -1,0 +1,181 @@
+"""The SQS transport (``WORKER_QUEUE=sqs``), through boto3. The logical queue ``default`` is the SQS queue
+``WORKER_SQS_QUEUE_NAME``; another logical queue ``q`` is ``<WORKER_SQS_QUEUE_NAME>-q``.
+
+SQS delays a message at most 15 minutes, so a longer delay travels in the body (``not_before``): a message received
+early is deleted and sent again with the rest of its delay. The delivery count is SQS's ``ApproximateReceiveCount``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+from django.conf import settings
+
+from server.apps.worker.transports.base import Message, QueueDepth, Transport
+
+MAX_DELAY_SECONDS = 900
+MAX_VISIBILITY_SECONDS = 43200
+MAX_WAIT_SECONDS = 20
+MAX_BATCH = 10
+
+
+class SqsTransport(Transport):
+    name = "sqs"
+
+    def __init__(
+        self,
+        *,
+        queue_name: str | None = None,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        create_queue: bool | None = None,
+        visibility_timeout: float | None = None,
+        client: Any = None,
+    ) -> None:
+        self.queue_name = queue_name or settings.WORKER_SQS_QUEUE_NAME
+        self.create_queue = settings.WORKER_SQS_CREATE_QUEUE if create_queue is None else create_queue
+        self.visibility_timeout = (
+            settings.WORKER_VISIBILITY_TIMEOUT if visibility_timeout is None else visibility_timeout
+        )
+        self.client = client or boto3.client(
+            "sqs",
+            region_name=region or settings.WORKER_SQS_REGION,
+            endpoint_url=(endpoint_url or settings.WORKER_SQS_ENDPOINT_URL) or None,
+        )
+        self._urls: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def sqs_queue_name(self, queue: str) -> str:
+        return self.queue_name if queue == "default" else f"{self.queue_name}-{queue}"
+
+    def queue_url(self, queue: str) -> str:
+        url = self._urls.get(queue)
+        if url is None:
+            name = self.sqs_queue_name(queue)
+            try:
+                url = self.client.get_queue_url(QueueName=name)["QueueUrl"]
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                missing = code.endswith("NonExistentQueue") or code == "QueueDoesNotExist"
+                if not (self.create_queue and missing):
+                    raise
+                url = self.client.create_queue(QueueName=name)["QueueUrl"]
+            with self._lock:
+                self._urls[queue] = url
+        return url
+
+    def _send_body(self, queue: str, body: dict[str, Any], delay: float) -> str:
+        response = self.client.send_message(
+            QueueUrl=self.queue_url(queue),
+            MessageBody=json.dumps(body),
+            DelaySeconds=min(math.ceil(max(delay, 0)), MAX_DELAY_SECONDS),
+        )
+        return response["MessageId"]
+
+    def send(self, action: str, arguments: dict[str, Any], *, delay: float = 0, queue: str = "default") -> str:
+        body: dict[str, Any] = {"action": action, "arguments": arguments}
+        if delay > MAX_DELAY_SECONDS:
+            body["not_before"] = time.time() + delay
+        return self._send_body(queue, body, delay)
+
+    def _message(self, queue: str, raw: dict[str, Any]) -> Message:
+        attempt = int(raw.get("Attributes", {}).get("ApproximateReceiveCount", 1))
+        message = Message(
+            id=raw["MessageId"],
+            action="",
+            arguments={},
+            attempt=attempt,
+            queue=queue,
+            receipt=raw["ReceiptHandle"],
+            raw=raw,
+        )
+        try:
+            body = json.loads(raw["Body"])
+            if not isinstance(body, dict) or not isinstance(body.get("action"), str):
+                raise ValueError("the body has no action name")
+            arguments = body.get("arguments") or {}
+            if not isinstance(arguments, dict):
+                raise ValueError("the arguments are not an object")
+        except ValueError as exc:
+            message.error = f"unreadable message body: {exc}"
+            message.arguments = {"body": raw["Body"][:10000]}
+            return message
+        message.action, message.arguments = body["action"], arguments
+        message.raw = {**raw, "decoded": body}
+        return message
+
+    def receive(
+        self,
+        *,
+        queue: str = "default",
+        max_messages: int = 1,
+        wait: float = 0,
+        worker_id: str = "",
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[Message]:
+        response = self.client.receive_message(
+            QueueUrl=self.queue_url(queue),
+            MaxNumberOfMessages=max(1, min(max_messages, MAX_BATCH)),
+            WaitTimeSeconds=max(0, min(int(wait), MAX_WAIT_SECONDS)),
+            VisibilityTimeout=min(math.ceil(self.visibility_timeout), MAX_VISIBILITY_SECONDS),
+            AttributeNames=["ApproximateReceiveCount"],
+        )
+        messages = []
+        for raw in response.get("Messages", []):
+            message = self._message(queue, raw)
+            not_before = (message.raw.get("decoded") or {}).get("not_before") if not message.error else None
+            if not_before and not_before > time.time():
+                # Delivered before the end of a long delay: send it on again for the rest.
+                body = message.raw["decoded"]
+                self._send_body(queue, body, not_before - time.time())
+                self.ack(message)
+                continue
+            messages.append(message)
+        return messages
+
+    def ack(self, message: Message) -> bool:
+        try:
+            self.client.delete_message(QueueUrl=self.queue_url(message.queue), ReceiptHandle=message.receipt)
+        except ClientError:
+            return False
+        return True
+
+    def _hide(self, message: Message, seconds: float) -> None:
+        self.client.change_message_visibility(
+            QueueUrl=self.queue_url(message.queue),
+            ReceiptHandle=message.receipt,
+            VisibilityTimeout=min(math.ceil(max(seconds, 0)), MAX_VISIBILITY_SECONDS),
+        )
+
+    def retry(self, message: Message, *, delay: float = 0) -> None:
+        self._hide(message, delay)
+
+    def release(self, message: Message) -> None:
+        # SQS cannot take a receive back: ApproximateReceiveCount keeps this delivery.
+        self._hide(message, 0)
+
+    def extend(self, message: Message, *, seconds: float) -> None:
+        self._hide(message, seconds)
+
+    def depth(self, *, queue: str = "default") -> QueueDepth:
+        attributes = self.client.get_queue_attributes(
+            QueueUrl=self.queue_url(queue),
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
+        return QueueDepth(
+            queue=queue,
+            ready=int(attributes.get("ApproximateNumberOfMessages", 0)),
+            in_flight=int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+            delayed=int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
+        )
