@@ -153,6 +153,7 @@ def test_org_name_filter(db):
 
 class TestOrgProjectsEndpoint(ScopedEndpointCases):
     write_method = None
+    list_key = "id"
     read_role = OPERATOR
     list_query_count = 4  # authentication, organisation, count, page
 
@@ -179,6 +180,8 @@ def test_org_projects_lists_only_that_org(db):
 class TestOrgDevicesEndpoint(ScopedEndpointCases):
     write_method = None
     read_role = OPERATOR
+    list_key = "slug"
+    list_query_count = 4  # authentication, organisation, count, page
 
     def make_object(self, org):
         return _device_in(org)
@@ -333,6 +336,7 @@ def test_register_unknown_user_or_member_is_400(db):
 
 
 class TestOrgMembersEndpoint(ScopedEndpointCases):
+    list_key = "user"
     write_method = "patch"
     allowed_role = ADMIN
     denied_role = MEMBER
@@ -344,6 +348,9 @@ class TestOrgMembersEndpoint(ScopedEndpointCases):
 
     def detail_url(self, obj):
         return f"{API}/org/{obj.org.slug}/members/{obj.user.slug}/"
+
+    def list_key_value(self, obj):
+        return obj.user.slug
 
     def get_list_url(self, obj):
         return f"{API}/org/{obj.org.slug}/members/"
@@ -428,6 +435,7 @@ def test_unknown_member_is_404(db):
 
 class TestInvitationEndpoint(ScopedEndpointCases):
     list_url = f"{API}/invitation/"
+    list_key = "id"
     write_method = "delete"
     allowed_role = ADMIN
     denied_role = None  # whoever sees invitations may withdraw them
