@@ -13,6 +13,7 @@ def project_list_for_user(*, user) -> QuerySet[Project]:
         Project.objects.restrict(user, "view")
         .select_related("org", "created_by")
         .annotate(device_count=Count("devices", distinct=True))
+        .order_by("org__name", "name")  # a grouped query drops the model's default ordering
     )
 
 
