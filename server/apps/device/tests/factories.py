@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from server.apps.core.testing import make_org, make_user
 from server.apps.device.services import device_claim, device_create
 from server.apps.project.services import project_create
-from server.apps.stream.services import stream_create, variable_create
+from server.apps.stream.models import StreamId, StreamVariable
+from server.apps.stream.services import stream_create, stream_update, variable_create
 from server.apps.streamdata.services import stream_data_bulk_insert, stream_data_row
 
 _sequence = itertools.count(1)
@@ -38,7 +39,16 @@ def make_variable(project, lid: int = 0x5001, **fields):
 
 
 def make_stream(device, variable=None, lid: int = 0x5001, **fields):
-    variable = variable or make_variable(device.project, lid=lid)
+    """The device's stream of ``variable`` (made with local id ``lid`` when not given).
+
+    Claiming already gives a device a stream per project variable; that stream is then updated and returned.
+    """
+    if variable is None:
+        variable = StreamVariable.objects.filter(project=device.project, lid=lid).first()
+        variable = variable or make_variable(device.project, lid=lid)
+    existing = StreamId.objects.filter(device=device, variable=variable).first()
+    if existing is not None:
+        return stream_update(stream=existing, **fields) if fields else existing
     return stream_create(user=make_staff(), variable=variable, device=device, **fields)
 
 

@@ -22,6 +22,7 @@ class OutputUnitSerializer(serializers.ModelSerializer):
 class VarTypeSerializer(serializers.ModelSerializer):
     available_input_units = InputUnitSerializer(source="input_units", many=True, read_only=True)
     available_output_units = OutputUnitSerializer(source="output_units", many=True, read_only=True)
+    slug = serializers.SlugField(required=False, max_length=60)
 
     class Meta:
         model = VarType

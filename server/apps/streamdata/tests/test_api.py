@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from server.apps.core.testing import ScopedEndpointCases, api_client, assert_query_count, make_member, make_org
+from server.apps.device.tests.factories import T0, add_data, make_device, make_project, make_stream, make_variable
+from server.apps.org.models import OrgMembership
+from server.apps.org.roles import MEMBER, OPERATOR
+from server.apps.stream.services import stream_update
+from server.apps.streamdata.models import StreamData
+from server.apps.vartype.models import VarType, VarTypeInputUnit, VarTypeOutputUnit
+
+DATA = "/api/v1/data/"
+
+
+def stream_data_url(stream) -> str:
+    return f"/api/v1/stream/{stream.slug}/data/"
+
+
+def _stream_with_data(org, count: int = 3):
+    stream = make_stream(make_device(make_project(org)))
+    add_data(stream, count)
+    return stream
+
+
+class TestStreamDataOfAStream(ScopedEndpointCases):
+    list_url = None
+    write_method = None
+    allowed_role = MEMBER
+    denied_role = None
+
+    def make_object(self, org):
+        return _stream_with_data(org)
+
+    def detail_url(self, obj) -> str:
+        return stream_data_url(obj)
+
+
+class TestDataEndpoint(ScopedEndpointCases):
+    list_url = DATA
+    write_method = "post"
+    allowed_role = MEMBER
+    denied_role = None
+
+    def make_object(self, org):
+        return _stream_with_data(org)
+
+    def detail_url(self, obj) -> str:
+        return f"{DATA}?filter={obj.slug}"
+
+    def list_params(self, obj) -> dict:
+        return {"filter": obj.slug}
+
+    def write_data(self, obj) -> dict:
+        return {"stream": obj.slug, "timestamp": "2026-02-01T00:00:00Z", "value": 1.5}
+
+
+@pytest.fixture
+def project(db):
+    return make_project()
+
+
+@pytest.fixture
+def owner(project):
+    return project.org.created_by
+
+
+@pytest.fixture
+def stream(project):
+    return make_stream(make_device(project))
+
+
+def _without(user, org, permission: str) -> None:
+    membership = OrgMembership.objects.get(user=user, org=org)
+    membership.permissions[permission] = False
+    membership.save()
+
+
+# Reading ----------------------------------------------------------------------------------------------------------
+
+
+def test_read_needs_can_read_stream_data(project, stream):
+    add_data(stream, 2)
+    operator = api_client(make_member(project.org, OPERATOR))
+    # Operators see the stream, but not its data.
+    assert operator.get(f"/api/v1/stream/{stream.slug}/").status_code == 200
+    assert operator.get(stream_data_url(stream)).status_code == 403
+    assert operator.get(DATA, {"filter": stream.slug}).status_code == 403
+    assert operator.get(DATA, {"filter": stream.device.slug}).status_code == 403
+
+
+def test_data_needs_a_filter(owner):
+    client = api_client(owner)
+    assert client.get(DATA).status_code == 400
+    for value in ("a--0000-0000-0000-0001", "b--0001-0000-0000-0001", "junk", "x--1"):
+        response = client.get(DATA, {"filter": value})
+        assert response.status_code == 400, value
+        assert response.json()["detail"]
+    assert client.get(DATA, {"filter": "s--zz"}).status_code == 400
+    assert client.get(DATA, {"filter": "s--0000-ffff--0000-0000-0000-0001--5001"}).status_code == 404
+
+
+def test_fields_and_ascending_order(owner, stream):
+    add_data(stream, 3)
+    body = api_client(owner).get(DATA, {"filter": stream.slug}).json()
+    assert body["count"] == 3
+    first = body["results"][0]
+    assert first["stream"] == stream.slug
+    assert first["project"] == stream.project.slug
+    assert first["device"] == stream.device.slug
+    assert first["variable"] == stream.variable.slug
+    assert first["timestamp"] == "2026-01-01T00:00:00Z"
+    assert (first["value"], first["int_value"], first["output_value"], first["streamer_local_id"]) == (0, 0, 0, 1)
+    for field in ("id", "device_timestamp", "dirty_ts", "status", "type"):
+        assert field in first
+    assert [row["value"] for row in body["results"]] == [0.0, 1.0, 2.0]
+
+
+def test_pagination_start_end_lastn(owner, stream):
+    add_data(stream, 25)
+    client = api_client(owner)
+    url = stream_data_url(stream)
+    page = client.get(url, {"page": 2, "page_size": 10}).json()
+    assert page["count"] == 25
+    assert [row["value"] for row in page["results"]] == [float(i) for i in range(10, 20)]
+    assert page["next"]
+    assert page["previous"]
+
+    window = {"start": (T0 + timedelta(minutes=5)).isoformat(), "end": "2026-01-01T00:08:00Z"}
+    assert [row["value"] for row in client.get(url, window).json()["results"]] == [5.0, 6.0, 7.0]
+
+    last = client.get(url, {"lastn": 4}).json()
+    assert last["count"] == 4
+    assert [row["value"] for row in last["results"]] == [21.0, 22.0, 23.0, 24.0]
+    combined = client.get(url, {"lastn": 2, "end": "2026-01-01T00:08:00Z"}).json()
+    assert [row["value"] for row in combined["results"]] == [6.0, 7.0]
+    ranged = client.get(DATA, {"filter": stream.slug, "streamer_id_0": 3, "streamer_id_1": 5}).json()
+    assert [row["streamer_local_id"] for row in ranged["results"]] == [3, 4, 5]
+    assert client.get(url, {"start": "yesterday"}).status_code == 400
+    assert client.get(url, {"lastn": "many"}).status_code == 400
+    assert client.get(url, {"lastn": -1}).status_code == 400
+
+
+def test_device_and_variable_filters(project, owner):
+    first, second = make_device(project), make_device(project)
+    variable = make_variable(project, lid=0x5001)
+    a = make_stream(first, variable=variable)
+    b = make_stream(second, variable=variable)
+    c = make_stream(first, lid=0x5002)
+    add_data(a, 2)
+    add_data(b, 3, start=T0 + timedelta(seconds=30))
+    add_data(c, 4)
+    client = api_client(owner)
+    by_device = client.get(DATA, {"filter": first.slug}).json()
+    assert by_device["count"] == 6
+    assert {row["stream"] for row in by_device["results"]} == {a.slug, c.slug}
+    by_variable = client.get(DATA, {"filter": variable.slug}).json()
+    assert by_variable["count"] == 5
+    timestamps = [row["timestamp"] for row in by_variable["results"]]
+    assert timestamps == sorted(timestamps)
+
+
+def test_output_value_uses_the_output_unit(project, owner):
+    var_type = VarType.objects.create(name="Volume", slug="volume")
+    unit = VarTypeOutputUnit.objects.create(var_type=var_type, unit_full="mL", slug="out--volume--ml", m=1000, d=1)
+    stream = make_stream(make_device(project), var_type="volume", output_unit=unit.slug)
+    add_data(stream, 2)
+    rows = api_client(owner).get(stream_data_url(stream)).json()["results"]
+    assert [(row["value"], row["output_value"]) for row in rows] == [(0.0, 0.0), (1.0, 1000.0)]
+
+
+def test_data_list_query_count_is_constant(owner, stream):
+    client = api_client(owner)
+    add_data(stream, 2)
+    # The account, the stream, the read permission; then count and page on the streamdata database.
+    with assert_query_count(3), assert_query_count(2, using="streamdata"):
+        client.get(DATA, {"filter": stream.slug})
+    add_data(stream, 50, start=T0 + timedelta(days=1), first_id=1000)
+    with assert_query_count(3), assert_query_count(2, using="streamdata"):
+        assert client.get(DATA, {"filter": stream.slug}).json()["count"] == 52
+    with assert_query_count(3), assert_query_count(2, using="streamdata"):
+        assert client.get(stream_data_url(stream), {"lastn": 10}).json()["count"] == 10
+
+
+# Writing ----------------------------------------------------------------------------------------------------------
+
+
+def test_post_one_point_and_a_list(owner, stream):
+    client = api_client(owner)
+    one = {"stream": stream.slug, "timestamp": "2026-03-01T10:00:00Z", "value": 2.5, "streamer_local_id": 7}
+    response = client.post(DATA, one, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["id"]
+    assert response.json()["value"] == 2.5
+    again = client.post(DATA, one, format="json")
+    assert again.status_code == 200
+    assert again.json()["id"] == response.json()["id"]
+
+    many = [
+        {"stream": stream.slug, "timestamp": "2026-03-01T10:01:00Z", "value": 3, "streamer_local_id": 8},
+        {"stream": stream.slug, "timestamp": "2026-03-01T10:02:00", "int_value": 4},
+        # Already stored: skipped.
+        {"stream": stream.slug, "timestamp": "2026-03-01T10:00:00Z", "value": 2.5, "streamer_local_id": 7},
+    ]
+    response = client.post(DATA, many, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json() == {"count": 2}
+    assert StreamData.objects.filter(stream_slug=stream.slug).count() == 3
+    naive = StreamData.objects.get(stream_slug=stream.slug, int_value=4)
+    assert naive.timestamp.isoformat() == "2026-03-01T10:02:00+00:00"
+    assert naive.type == "ITR"
+    assert (naive.project_slug, naive.device_slug) == (stream.project.slug, stream.device.slug)
+
+
+def test_int_value_goes_through_the_stream_scaling(project, owner):
+    var_type = VarType.objects.create(name="Pulses", slug="pulses")
+    unit = VarTypeInputUnit.objects.create(var_type=var_type, unit_full="kilo", slug="in--pulses--k", m=1000)
+    stream = make_stream(make_device(project), var_type="pulses", input_unit=unit.slug)
+    stream_update(stream=stream, multiplication_factor=3, division_factor=2, offset=1)
+    point = {"stream": stream.slug, "timestamp": "2026-03-01T00:00:00Z", "int_value": 10}
+    response = api_client(owner).post(DATA, point, format="json")
+    assert response.status_code == 201
+    assert response.json()["value"] == (10 * 3 / 2 + 1) * 1000
+    assert response.json()["type"] == "ITR"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"timestamp": "not a time"},
+        {"timestamp": None},
+        {"value": "lots"},
+        {"value": None, "int_value": None},
+        {"streamer_local_id": -1},
+        {"stream": "s--junk"},
+    ],
+)
+def test_bad_points_write_nothing(owner, stream, bad):
+    good = {"stream": stream.slug, "timestamp": "2026-03-01T00:00:00Z", "value": 1}
+    response = api_client(owner).post(DATA, [good, {**good, **bad}], format="json")
+    assert response.status_code == 400, response.content
+    assert not StreamData.objects.exists()
+
+
+def test_unknown_or_foreign_streams_write_nothing(owner, stream):
+    foreign = make_stream(make_device(make_project(make_org())))
+    good = {"stream": stream.slug, "timestamp": "2026-03-01T00:00:00Z", "value": 1}
+    client = api_client(owner)
+    for slug in (foreign.slug, "s--0000-ffff--0000-0000-0000-0001--5001"):
+        response = client.post(DATA, [good, {**good, "stream": slug}], format="json")
+        assert response.status_code == 404
+    assert client.post(DATA, [], format="json").status_code == 400
+    assert not StreamData.objects.exists()
+
+
+def test_post_needs_can_create_stream_data_and_an_enabled_stream(project, stream):
+    point = {"stream": stream.slug, "timestamp": "2026-03-01T00:00:00Z", "value": 1}
+    operator = make_member(project.org, OPERATOR)
+    assert api_client(operator).post(DATA, point, format="json").status_code == 201
+    reader = make_member(project.org, MEMBER)
+    _without(reader, project.org, "can_create_stream_data")
+    assert api_client(reader).post(DATA, point, format="json").status_code == 403
+    stream_update(stream=stream, enabled=False)
+    assert api_client(operator).post(DATA, {**point, "value": 2}, format="json").status_code == 400
+    assert StreamData.objects.count() == 1
