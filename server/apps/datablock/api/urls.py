@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from server.apps.core.api.routers import ApiRouter
 from server.apps.datablock.api.views import DataBlockViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+router = ApiRouter()
 router.register("datablock", DataBlockViewSet, basename="datablock")
 
 urlpatterns = router.urls

@@ -4,7 +4,7 @@ from server.apps.core.slugs import block_slug
 from server.apps.core.testing import ScopedEndpointCases, api_client
 from server.apps.datablock.models import DataBlock
 from server.apps.device.tests.factories import make_device, make_project
-from server.apps.org.roles import MEMBER
+from server.apps.org.roles import MEMBER, OPERATOR
 
 URL = "/api/v1/datablock/"
 
@@ -18,9 +18,12 @@ def make_block(org, number: int = 1):
 
 class TestDataBlockEndpoint(ScopedEndpointCases):
     list_url = URL
+    list_key = "slug"
+    list_query_count = 3
     write_method = None
     allowed_role = MEMBER
     denied_role = None
+    hidden_role = OPERATOR
 
     def make_object(self, org):
         return make_block(org)

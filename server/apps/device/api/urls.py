@@ -1,9 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from server.apps.core.api.routers import ApiRouter
 from server.apps.device.api.views import DeviceViewSet
 
-# "/?": the clients always add the slash, and a POST without it must not be redirected.
-router = SimpleRouter(trailing_slash="/?")
+router = ApiRouter()
 router.register("device", DeviceViewSet, basename="device")
 
 urlpatterns = router.urls

@@ -34,8 +34,11 @@ def detail(device_or_slug) -> str:
 
 class TestDeviceEndpoint(ScopedEndpointCases):
     list_url = DEVICES
+    list_key = "slug"
+    list_query_count = 3
     allowed_role = MEMBER
     denied_role = OPERATOR
+    # Creating devices is for staff only (see test_members_may_not_create_or_delete_devices).
 
     def make_object(self, org):
         return make_device(make_project(org), label="sensor")

@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from server.apps.core.api.routers import ApiRouter
 from server.apps.devicetemplate.api.views import DeviceTemplateViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+router = ApiRouter()
 router.register("dt", DeviceTemplateViewSet, basename="devicetemplate")
 
 urlpatterns = router.urls

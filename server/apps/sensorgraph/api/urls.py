@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from server.apps.core.api.routers import ApiRouter
 from server.apps.sensorgraph.api.views import SensorGraphViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+router = ApiRouter()
 router.register("sg", SensorGraphViewSet, basename="sensorgraph")
 
 urlpatterns = router.urls

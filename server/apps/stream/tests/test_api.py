@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from server.apps.core.slugs import block_slug, variable_slug
 from server.apps.core.testing import ScopedEndpointCases, api_client, assert_query_count, make_member, make_org
 from server.apps.datablock.models import DataBlock
+from server.apps.device.models import Device
 from server.apps.device.tests.factories import make_device, make_project, make_stream, make_variable
-from server.apps.org.roles import DEVELOPER, MEMBER, OPERATOR
+from server.apps.org.roles import DEVELOPER, MEMBER, OPERATOR, OWNER
+from server.apps.project.models import Project
 from server.apps.stream.models import StreamId, StreamVariable
 from server.apps.vartype.models import VarType, VarTypeOutputUnit
 
@@ -14,8 +18,13 @@ VARIABLES = "/api/v1/variable/"
 STREAMS = "/api/v1/stream/"
 
 
+_local_ids = itertools.count(0x6000)
+
+
 class TestVariableEndpoint(ScopedEndpointCases):
     list_url = VARIABLES
+    list_key = "slug"
+    list_query_count = 3
     allowed_role = MEMBER
     denied_role = OPERATOR
 
@@ -28,11 +37,19 @@ class TestVariableEndpoint(ScopedEndpointCases):
     def write_data(self, obj) -> dict:
         return {"name": "Renamed"}
 
+    def create_data(self, org) -> dict:
+        project = Project.objects.filter(org=org).first()
+        return {"project": project.slug, "lid": f"{next(_local_ids):04x}", "name": "Created"}
+
 
 class TestStreamEndpoint(ScopedEndpointCases):
     list_url = STREAMS
+    list_key = "slug"
+    list_query_count = 3
     allowed_role = MEMBER
     denied_role = OPERATOR
+    create_role = DEVELOPER
+    create_denied_role = OWNER
 
     def make_object(self, org):
         return make_stream(make_device(make_project(org)))
@@ -42,6 +59,11 @@ class TestStreamEndpoint(ScopedEndpointCases):
 
     def write_data(self, obj) -> dict:
         return {"data_label": "Flow"}
+
+    def create_data(self, org) -> dict:
+        device = Device.objects.filter(org=org).first()
+        variable = make_variable(device.project, lid=next(_local_ids))
+        return {"variable": variable.slug, "device": device.slug}
 
 
 @pytest.fixture

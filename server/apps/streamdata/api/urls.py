@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from server.apps.core.api.routers import ApiRouter
 from server.apps.streamdata.api.views import StreamDataViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+router = ApiRouter()
 router.register("data", StreamDataViewSet, basename="streamdata")
 
 urlpatterns = router.urls

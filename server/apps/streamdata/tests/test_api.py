@@ -8,6 +8,7 @@ from server.apps.core.testing import ScopedEndpointCases, api_client, assert_que
 from server.apps.device.tests.factories import T0, add_data, make_device, make_project, make_stream, make_variable
 from server.apps.org.models import OrgMembership
 from server.apps.org.roles import MEMBER, OPERATOR
+from server.apps.stream.models import StreamId
 from server.apps.stream.services import stream_update
 from server.apps.streamdata.models import StreamData
 from server.apps.vartype.models import VarType, VarTypeInputUnit, VarTypeOutputUnit
@@ -40,9 +41,10 @@ class TestStreamDataOfAStream(ScopedEndpointCases):
 
 class TestDataEndpoint(ScopedEndpointCases):
     list_url = DATA
-    write_method = "post"
+    write_method = None
     allowed_role = MEMBER
     denied_role = None
+    created_model = StreamData
 
     def make_object(self, org):
         return _stream_with_data(org)
@@ -53,8 +55,9 @@ class TestDataEndpoint(ScopedEndpointCases):
     def list_params(self, obj) -> dict:
         return {"filter": obj.slug}
 
-    def write_data(self, obj) -> dict:
-        return {"stream": obj.slug, "timestamp": "2026-02-01T00:00:00Z", "value": 1.5}
+    def create_data(self, org) -> dict:
+        stream = StreamId.objects.filter(org=org).first()
+        return {"stream": stream.slug, "timestamp": "2026-02-01T00:00:00Z", "value": 1.5}
 
 
 @pytest.fixture
@@ -265,3 +268,9 @@ def test_post_needs_can_create_stream_data_and_an_enabled_stream(project, stream
     stream_update(stream=stream, enabled=False)
     assert api_client(operator).post(DATA, {**point, "value": 2}, format="json").status_code == 400
     assert StreamData.objects.count() == 1
+
+
+def test_post_without_the_trailing_slash_is_served_not_redirected(owner, stream):
+    point = {"stream": stream.slug, "timestamp": "2026-03-01T00:00:00Z", "value": 1}
+    assert api_client(owner).post(DATA.rstrip("/"), point, format="json").status_code == 201
+    assert api_client(owner).get(stream_data_url(stream).rstrip("/")).status_code == 200

@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from server.apps.core.api.routers import ApiRouter
 from server.apps.vartype.api.views import VarTypeViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+router = ApiRouter()
 router.register("vartype", VarTypeViewSet, basename="vartype")
 
 urlpatterns = router.urls
