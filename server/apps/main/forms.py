@@ -26,7 +26,7 @@ class OrgCreateForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(
         max_length=100,
         label="Name",
-        widget=forms.TextInput(attrs={"placeholder": "Acme Water Monitoring", "autocomplete": "organization"}),
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Acme Water Monitoring", "autocomplete": "organization"}),
     )
     about = forms.CharField(
         required=False,

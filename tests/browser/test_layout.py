@@ -1,0 +1,124 @@
+"""The site layout and the front-end bundle in a real browser: account pages, the user menu, the chart and upload
+helpers. Every test also checks (through the ``page`` fixture) that nothing logged an error or left the machine."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from server.apps.core.testing import make_org, make_user
+
+pytestmark = pytest.mark.browser
+
+
+def assert_bundle_applied(page) -> None:
+    # The stylesheet themed the navbar and the icon font is usable: the bundle loaded, from our own server.
+    background = page.locator("nav.site-navbar").evaluate("element => getComputedStyle(element).backgroundImage")
+    assert "gradient" in background
+    page.evaluate("document.fonts.ready")
+    assert page.evaluate("document.fonts.check('1em bootstrap-icons')")
+
+
+@pytest.mark.parametrize(
+    ("path", "heading"),
+    [
+        ("/", "Your devices, their data streams, one dashboard."),
+        ("/accounts/login/", "Sign In"),
+        ("/accounts/signup/", "Sign Up"),
+        ("/accounts/password/reset/", "Password Reset"),
+    ],
+)
+def test_pages_for_visitors(page, path, heading):
+    page.goto(path)
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+    assert_bundle_applied(page)
+
+
+def test_user_menu_account_pages_and_sign_out(page, sign_in):
+    user = make_user(email="olive@example.com", username="olive")
+    make_org(owner=user, name="Acme Water")
+    sign_in(user)
+
+    page.goto("/")
+    expect(page.get_by_test_id("org-list")).to_contain_text("Acme Water")
+    page.get_by_test_id("user-menu").click()
+    page.get_by_role("link", name="Change password").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Change Password")
+    page.get_by_role("link", name="E-mail addresses").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Email Addresses")
+
+    page.get_by_test_id("user-menu").click()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("link", name="Create an account")).to_be_visible()
+
+
+def test_chart_module_draws_a_series(page, sign_in, live_server):
+    sign_in(make_user())
+    hours = [1_714_557_600 + 3600 * i for i in range(48)]
+    payload = {"x": hours, "series": [{"label": "Level", "unit": "m", "values": [i % 7 for i in range(48)]}]}
+    page.route(
+        re.compile(r".*/test-chart-data\.json.*"),
+        lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(payload)),
+    )
+    page.goto("/")
+    page.evaluate(
+        """() => {
+            const chart = document.createElement("div");
+            chart.className = "chart";
+            chart.id = "test-chart";
+            chart.dataset.chartUrl = "/test-chart-data.json";
+            document.querySelector("main").prepend(chart);
+        }"""
+    )
+    page.add_script_tag(url=f"{live_server.url}/static/js/charts.js")
+    expect(page.locator("#test-chart canvas")).to_be_visible()
+    expect(page.locator("#test-chart .u-legend")).to_contain_text("Level (m)")
+
+
+def test_upload_helper_reports_progress_and_errors(page, sign_in):
+    sign_in(make_user())
+    answers = iter([(400, {"detail": "The file is not a streamer report."}), (201, {"count": 3})])
+
+    def answer(route):
+        status, body = next(answers)
+        route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+
+    page.route(re.compile(r".*/test-upload/$"), answer)
+    page.goto("/")
+    page.evaluate(
+        """() => {
+            document.querySelector("main").insertAdjacentHTML("afterbegin", `
+              <form id="upload" method="post" action="/test-upload/" data-upload data-upload-stay
+                    data-upload-success="Report received.">
+                <input type="file" name="file">
+                <div class="progress" data-upload-progress hidden><div class="progress-bar"></div></div>
+                <div data-upload-message hidden></div>
+                <button type="submit">Upload</button>
+              </form>`);
+            window.iotile.init();
+        }"""
+    )
+    page.set_input_files(
+        "#upload input[type=file]",
+        files=[{"name": "report.bin", "mimeType": "application/octet-stream", "buffer": b"\x01" * 4096}],
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#upload [data-upload-message]")).to_have_text("The file is not a streamer report.")
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#upload [data-upload-message]")).to_have_text("Report received.")
+    expect(page.locator("#upload .progress-bar")).to_have_text("100%")
+    # The rejected upload's 400 is what this test asked for, not a fault of the page.
+    page.log.failed_requests[:] = [r for r in page.log.failed_requests if "/test-upload/" not in r]
+    page.log.console_errors[:] = [m for m in page.log.console_errors if "400" not in m]
+
+
+@pytest.mark.parametrize(
+    ("path", "title"),
+    [("/api/v1/docs/", ".swagger-ui .info .title"), ("/api/v1/redoc/", "h1")],
+)
+def test_api_documentation_loads_from_our_own_server(page, path, title):
+    page.goto(path)
+    expect(page.locator(title).first).to_contain_text("IOTile Platform API", timeout=30_000)
