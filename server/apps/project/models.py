@@ -24,6 +24,9 @@ class Project(models.Model):
     name = models.CharField(max_length=100)
     about = models.TextField(blank=True)
     org = models.ForeignKey("org.Org", on_delete=models.CASCADE, related_name="projects")
+    # Whether ingesting a report creates the variable and stream of a reading whose stream the project lacks;
+    # when off, such readings are skipped (and counted on the report).
+    auto_create_streams = models.BooleanField(default=True)
     created_on = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
