@@ -6,7 +6,12 @@ Every scoped model uses :class:`ScopedQuerySet` as its manager and declares two 
   ``Org`` itself);
 * ``scope_permissions``: the organisation permission each action needs (``view``, ``add``, ``change``,
   ``delete``, plus any extra action the model names, such as ``claim``). A missing entry means membership is
-  enough; :data:`STAFF_ONLY` keeps the action for staff.
+  enough; :data:`STAFF_ONLY` keeps the action for staff. When the permission depends on the row, a
+  :class:`PermissionByField` names it per value of one of the row's fields (config attributes: by target kind).
+
+A model may also declare ``scope_owner_path``, the lookup to a user who owns the row outright: rows with no
+organisation that belong to one user (user-level config attributes). The owner may do every action the model does
+not keep for staff.
 
 ``Model.objects.restrict(user, action)`` returns what the user may act on. The API and the dashboard both start
 from ``restrict(user, "view")``, so an object outside the user's scope is a 404; a visible object the user may not
@@ -15,10 +20,13 @@ change is a 403.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
 from django.apps import apps
 from django.db import models
+from django.db.models import Q
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -27,13 +35,35 @@ STAFF_ONLY = "__staff__"
 ACTIONS = ("view", "add", "change", "delete")
 
 
-def permission_for(model: type[models.Model], action: str) -> str | None:
-    """The permission ``action`` needs on ``model``: one of :data:`ACTIONS`, or an extra action the model declares
-    in ``scope_permissions`` (``"claim"`` on devices, ``"read_data"`` on streams)."""
+@dataclass(frozen=True)
+class PermissionByField:
+    """A permission that depends on a field of the row: ``PermissionByField("target_kind", {"device":
+    "can_modify_device", "org": "can_manage_org_and_projects"})``. A value not in the mapping is staff only."""
+
+    field: str
+    permissions: Mapping[str, str | None]
+
+    def for_value(self, value: Any) -> str | None:
+        return self.permissions.get(value, STAFF_ONLY)
+
+
+def _declared_permission(model: type[models.Model], action: str) -> str | PermissionByField | None:
     declared = getattr(model, "scope_permissions", {})
     if action not in ACTIONS and action not in declared:
         raise ValueError(f"unknown scope action {action!r}")
     return declared.get(action)
+
+
+def permission_for(model: type[models.Model], action: str, obj: models.Model | None = None) -> str | None:
+    """The permission ``action`` needs on ``model``: one of :data:`ACTIONS`, or an extra action the model declares
+    in ``scope_permissions`` (``"claim"`` on devices, ``"read_data"`` on streams). A :class:`PermissionByField`
+    is read from ``obj``, which must then be given."""
+    declared = _declared_permission(model, action)
+    if isinstance(declared, PermissionByField):
+        if obj is None:
+            raise ValueError(f"{model.__name__} {action!r} depends on the row's {declared.field}: pass obj")
+        return declared.for_value(getattr(obj, declared.field))
+    return declared
 
 
 def member_org_ids(user: AbstractBaseUser | AnonymousUser, permission: str | None = None) -> models.QuerySet:
@@ -51,12 +81,26 @@ class ScopedQuerySet(models.QuerySet):
             return self.none()
         if user.is_staff:
             return self
-        permission = permission_for(self.model, action)
+        permission = _declared_permission(self.model, action)
         if permission == STAFF_ONLY:
             return self.none()
         org_path = self.model.scope_org_path
         lookup = f"{org_path}_id__in" if org_path else "pk__in"
-        return self.filter(**{lookup: member_org_ids(user, permission)})
+        if isinstance(permission, PermissionByField):
+            values_by_permission: dict[str | None, list[Any]] = {}
+            for value, needed in permission.permissions.items():
+                if needed != STAFF_ONLY:
+                    values_by_permission.setdefault(needed, []).append(value)
+            # An empty Q() would match every row, so start from one that matches none.
+            condition = Q(pk__in=[])
+            for needed, values in values_by_permission.items():
+                condition |= Q(**{f"{permission.field}__in": values, lookup: member_org_ids(user, needed)})
+        else:
+            condition = Q(**{lookup: member_org_ids(user, permission)})
+        owner_path = getattr(self.model, "scope_owner_path", "")
+        if owner_path:
+            condition |= Q(**{owner_path: user.pk})
+        return self.filter(condition)
 
 
 def user_has_org_permission(user: Any, org: Any, permission: str | None) -> bool:
@@ -68,6 +112,39 @@ def user_has_org_permission(user: Any, org: Any, permission: str | None) -> bool
     if permission == STAFF_ONLY or org is None:
         return False
     return member_org_ids(user, permission).filter(org_id=org.pk).exists()
+
+
+def _value_at(obj: models.Model, path: str) -> Any:
+    """The id at the end of a ``scope_*_path`` (``"project__org"`` → ``obj.project.org_id``) on an unsaved row."""
+    *hops, last = path.split("__")
+    for hop in hops:
+        obj = getattr(obj, hop)
+        if obj is None:
+            return None
+    return getattr(obj, f"{last}_id")
+
+
+def user_can_create(user: Any, obj: models.Model) -> bool:
+    """Whether ``user`` may add ``obj``, an unsaved row, by the rules :meth:`ScopedQuerySet.restrict` applies to
+    saved ones: its organisation's permission for ``add``, or owning it (``scope_owner_path``)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_staff:
+        return True
+    model = type(obj)
+    if _declared_permission(model, "add") == STAFF_ONLY:
+        return False
+    owner_path = getattr(model, "scope_owner_path", "")
+    if owner_path and _value_at(obj, owner_path) == user.pk:
+        return True
+    permission = permission_for(model, "add", obj)
+    if permission == STAFF_ONLY:
+        return False
+    org_path = model.scope_org_path
+    org_id = _value_at(obj, org_path) if org_path else obj.pk
+    if org_id is None:
+        return False
+    return member_org_ids(user, permission).filter(org_id=org_id).exists()
 
 
 def user_can(user: Any, obj: models.Model, action: str) -> bool:

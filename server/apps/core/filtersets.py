@@ -1,0 +1,32 @@
+"""A shared base for query-string filters on timestamped rows (notes, locations): ``start``, ``end`` and
+``lastn``."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import QuerySet
+
+LASTN_LIMIT = 100_000
+TIME_ORDERING = ("timestamp", "id")
+
+
+class TimeWindowFilterSet(django_filters.FilterSet):
+    """``start`` (inclusive) and ``end`` (exclusive) are ISO 8601; ``lastn`` keeps the newest N of what the other
+    filters left, still oldest first. Subclasses set ``Meta.model``; the model needs a ``timestamp`` field."""
+
+    start = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="start (ISO, inclusive)")
+    end = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="end (ISO, exclusive)")
+    lastn = django_filters.NumberFilter(method="last_n", min_value=0, label=f"the last N (at most {LASTN_LIMIT})")
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """Every other filter first, whatever the order subclasses declare them in; then ``lastn``."""
+        values = self.form.cleaned_data
+        for name, value in values.items():
+            if name != "lastn":
+                queryset = self.filters[name].filter(queryset, value)
+        return self.filters["lastn"].filter(queryset, values.get("lastn"))
+
+    def last_n(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        count = min(int(value), LASTN_LIMIT)
+        newest = queryset.order_by(*(f"-{field}" for field in TIME_ORDERING)).values("pk")[:count]
+        return queryset.filter(pk__in=newest).order_by(*TIME_ORDERING)
