@@ -149,7 +149,8 @@ def page(browser, live_server, request):
             log.failed_requests.append(f"{response.status} {response.request.method} {response.url}")
 
     def on_request_failed(request_):
-        if _is_loopback(request_.url):
+        # ERR_ABORTED is a load the page itself cancelled (it navigated on); an error status shows in on_response.
+        if _is_loopback(request_.url) and "ERR_ABORTED" not in (request_.failure or ""):
             log.failed_requests.append(f"{request_.failure} {request_.method} {request_.url}")
 
     def guard(route):
