@@ -163,3 +163,19 @@ def test_account_management_pages_use_the_site_layout(db, url_name):
     response = logged_in(make_user()).get(reverse(url_name))
     assert response.status_code == 200
     assert "Account settings" in response.content.decode()
+
+
+def test_org_page_query_count_does_not_grow_with_projects_or_members(db):
+    owner = make_user()
+    org = make_org(owner=owner)
+    for number in range(3):
+        project = project_create(org=org, name=f"Project {number}", created_by=owner)
+        add_device(org, project)
+        make_member(org, MEMBER)
+    client = logged_in(owner)
+    url = reverse("main:org-detail", kwargs={"org_slug": org.slug})
+    # session, user, org, projects with device counts, members with their accounts, the org's device count
+    with assert_query_count(6):
+        response = client.get(url)
+    assert len(response.context["projects"]) == 3
+    assert len(response.context["memberships"]) == 4
