@@ -17,6 +17,10 @@ API_APPS = [
     "deviceauth",
     "streamer",
     "streamevent",
+    "property",
+    "configattribute",
+    "streamnote",
+    "devicelocation",
     "main",
 ]
 

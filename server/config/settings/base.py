@@ -72,6 +72,10 @@ LOCAL_APPS = [
     "server.apps.streamevent",
     "server.apps.stores",
     "server.apps.worker",
+    "server.apps.property",
+    "server.apps.configattribute",
+    "server.apps.streamnote",
+    "server.apps.devicelocation",
     "server.apps.main",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS

@@ -1,0 +1,55 @@
+"""Reads on config attributes, already scoped to a user, and the lookup by priority."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q, QuerySet
+
+from server.apps.configattribute.models import CONFIG_TARGET_KINDS, ConfigAttribute, ConfigAttributeName
+from server.apps.core import targets
+from server.apps.core.targets import Target, target_of
+
+
+def config_name_list() -> QuerySet[ConfigAttributeName]:
+    return ConfigAttributeName.objects.all()
+
+
+def config_attribute_list(*, user) -> QuerySet[ConfigAttribute]:
+    """Attributes of the organisations ``user`` belongs to, and the user's own."""
+    return ConfigAttribute.objects.restrict(user, "view").select_related("name", "updated_by")
+
+
+def config_attributes_for(*, user, target: Target | models.Model | str) -> QuerySet[ConfigAttribute]:
+    target = target_of(user=user, target=target, kinds=CONFIG_TARGET_KINDS)
+    return config_attribute_list(user=user).filter(target=target.slug, org_id=target.org_id)
+
+
+def config_priority(*, target: Target, user) -> list[tuple[str, object]]:
+    """Where a lookup for ``target`` searches, first to last, as ``(target slug, org id)``: a device, then its
+    project, its organisation, and the user asking; a data block or project, then its organisation and the user;
+    an organisation, then the user; a user, only themself. Reads no rows: the objects come with the target."""
+    obj = target.obj
+    chain: list[tuple[str, object]] = []
+    if target.kind == targets.USER:
+        return [(target.slug, None)]
+    chain.append((target.slug, target.org_id))
+    if target.kind == targets.DEVICE and obj.project_id is not None:
+        chain.append((obj.project.slug, obj.project.org_id))
+    if target.kind != targets.ORG and target.org is not None:
+        chain.append((f"^{target.org.slug}", target.org_id))
+    chain.append((f"@{user.slug}", None))
+    return chain
+
+
+def config_attribute_search(*, user, target: Target | models.Model | str, name: str) -> ConfigAttribute | None:
+    """The attribute ``name`` that applies to ``target`` (see :func:`config_priority`); one query."""
+    target = target_of(user=user, target=target, kinds=CONFIG_TARGET_KINDS)
+    chain = config_priority(target=target, user=user)
+    where = Q(pk__in=[])
+    for slug, org_id in chain:
+        where |= Q(target=slug, org_id=org_id)
+    found = {(row.target, row.org_id): row for row in config_attribute_list(user=user).filter(where, name__name=name)}
+    for key in chain:
+        if key in found:
+            return found[key]
+    return None
