@@ -13,6 +13,7 @@ API_APPS = [
     "device",
     "datablock",
     "stream",
+    "streamalias",
     "streamdata",
     "deviceauth",
     "streamer",

@@ -66,6 +66,7 @@ LOCAL_APPS = [
     "server.apps.device",
     "server.apps.datablock",
     "server.apps.stream",
+    "server.apps.streamalias",
     "server.apps.streamdata",
     "server.apps.deviceauth",
     "server.apps.streamer",
