@@ -2,25 +2,40 @@
 
 Rows name their stream by slug. The slugs come from a scoped ``StreamId`` query on the default database; the data
 query then uses only ``(stream_slug, timestamp)`` on the streamdata database. Nothing joins across the two.
+
+``stream_data_for_filter`` is the one place a ``?filter=`` slug becomes rows: ``s--``, ``d--``, ``v--`` and ``b--``
+name streams whose rows are read whole; ``a--`` (an alias) names time ranges of streams, one per tap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from server.apps.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from server.apps.core.lookups import device_id_from
 from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.core.slugs import SlugError, slug_kind
+from server.apps.datablock.selectors import datablock_list, datablock_lookup
 from server.apps.device.selectors import device_list
 from server.apps.stream.models import StreamId
 from server.apps.stream.selectors import stream_list, stream_lookup, variable_list, variable_lookup
+from server.apps.streamalias.selectors import alias_list, alias_lookup, alias_tap_ranges
 from server.apps.streamdata.filtersets import DATA_ORDERING
 from server.apps.streamdata.models import StreamData
 
-FILTER_KINDS = {"s": "stream", "d": "device", "v": "variable"}
+FILTER_KINDS = {"s": "stream", "d": "device", "v": "variable", "b": "data block"}
+FILTER_HELP = "a stream (s--), device (d--), variable (v--), data block (b--) or stream alias (a--) slug"
+
+
+@dataclass(frozen=True)
+class DataSelection:
+    """The rows a ``?filter=`` names, and the streams they belong to (for output units)."""
+
+    rows: QuerySet[StreamData]
+    streams: dict[str, StreamId]
 
 
 def stream_data_for_streams(*, stream_slugs: Iterable[str]) -> QuerySet[StreamData]:
@@ -34,18 +49,22 @@ def _check_read_data(user, org) -> None:
 
 def streams_for_data_filter(*, user, value: str | None) -> list[StreamId]:
     """The streams whose data ``?filter=`` asks for: ``s--`` one stream, ``d--`` the device's streams in its
-    project, ``v--`` the variable's streams across the project's devices.
+    project, ``v--`` the variable's streams across the project's devices, ``b--`` the streams archived in a block.
 
     Out of scope is a 404; visible but without ``can_read_stream_data`` a 403; a missing or unknown filter a 400.
     """
     if not value:
-        raise ApplicationError("A ?filter= is required: a stream (s--), device (d--) or variable (v--) slug.")
+        raise ApplicationError(f"A ?filter= is required: {FILTER_HELP}.")
     kind = slug_kind(value)
-    if kind in ("a", "b"):
-        raise ApplicationError(f"Filtering data by '{kind}--' slugs is not supported yet.")
     if kind not in FILTER_KINDS:
-        raise ApplicationError(f"'{value}' is not a stream (s--), device (d--) or variable (v--) slug.")
+        raise ApplicationError(f"'{value}' is not {FILTER_HELP}.")
     try:
+        if kind == "b":
+            block = datablock_list(user=user).filter(**datablock_lookup(value)).first()
+            if block is None:
+                raise NotFoundError("Data block not found.")
+            _check_read_data(user, block.org)
+            return list(stream_list(user=user).filter(block=block))
         if kind == "s":
             stream = stream_list(user=user).filter(**stream_lookup(value)).first()
             if stream is None:
@@ -66,3 +85,38 @@ def streams_for_data_filter(*, user, value: str | None) -> list[StreamId]:
         return list(stream_list(user=user).filter(variable=variable, block__isnull=True))
     except SlugError as exc:
         raise ApplicationError(str(exc), {"filter": [str(exc)]}) from exc
+
+
+def _alias_data(*, user, value: str) -> DataSelection:
+    try:
+        alias = alias_list(user=user).filter(**alias_lookup(value)).first()
+    except SlugError as exc:
+        raise ApplicationError(str(exc), {"filter": [str(exc)]}) from exc
+    if alias is None:
+        raise NotFoundError("Stream alias not found.")
+    _check_read_data(user, alias.org)
+    ranges = alias_tap_ranges(alias=alias)
+    if not ranges:
+        return DataSelection(rows=StreamData.objects.none(), streams={})
+    # One query whatever the number of taps: an OR of (stream, time range), each served by the (stream_slug,
+    # timestamp) index; the ranges do not overlap, so no row appears twice.
+    condition = Q(pk__in=[])
+    for tap in ranges:
+        window = Q(stream_slug=tap.stream.slug, timestamp__gte=tap.start)
+        if tap.end is not None:
+            window &= Q(timestamp__lt=tap.end)
+        condition |= window
+    rows = StreamData.objects.filter(condition).order_by(*DATA_ORDERING)
+    return DataSelection(rows=rows, streams={tap.stream.slug: tap.stream for tap in ranges})
+
+
+def stream_data_for_filter(*, user, value: str | None) -> DataSelection:
+    """The rows ``data/?filter=`` reads, in time order. Out of scope is a 404; visible without
+    ``can_read_stream_data`` a 403; a missing or malformed filter a 400."""
+    if value and slug_kind(value) == "a":
+        return _alias_data(user=user, value=value)
+    streams = streams_for_data_filter(user=user, value=value)
+    return DataSelection(
+        rows=stream_data_for_streams(stream_slugs=[stream.slug for stream in streams]),
+        streams={stream.slug: stream for stream in streams},
+    )

@@ -1,14 +1,20 @@
-"""Stream data endpoints: ``data/`` (read by ``?filter=``, write one reading or a list) and the shared list helper
-behind ``stream/<s>/data/``."""
+"""Stream data endpoints: ``data/`` (read by ``?filter=``, write one reading or a list), ``df/`` (the same rows as
+one CSV table, read by iotile-analytics) and the shared list helper behind ``stream/<s>/data/``."""
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterator
+
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from server.apps.core.api.pagination import LargePagination
 from server.apps.stream.models import StreamId
@@ -17,6 +23,7 @@ from server.apps.streamdata.api.serializers import (
     StreamDataCountSerializer,
     StreamDataPointSerializer,
     StreamDataSerializer,
+    iso_utc,
 )
 from server.apps.streamdata.filtersets import StreamDataFilterSet
 from server.apps.streamdata.models import StreamData
@@ -27,7 +34,10 @@ FILTER_PARAMETER = OpenApiParameter(
     "filter",
     OpenApiTypes.STR,
     required=True,
-    description="A stream (s--), device (d--: its streams) or variable (v--: its streams across devices) slug.",
+    description=(
+        "A stream (s--), device (d--: its streams), variable (v--: its streams across devices), data block (b--: its"
+        " archived streams) or stream alias (a--: each tap's stream from the tap's time to the next tap's) slug."
+    ),
 )
 MASK_PARAMETER = OpenApiParameter("mask", OpenApiTypes.BOOL, required=False, description="Accepted; no masks yet.")
 # The StreamDataFilterSet parameters, for endpoints whose own model is not StreamData (stream/<s>/data/).
@@ -72,9 +82,8 @@ class StreamDataViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     pagination_class = LargePagination
 
     def list(self, request, *args, **kwargs):
-        streams = selectors.streams_for_data_filter(user=request.user, value=request.query_params.get("filter"))
-        queryset = selectors.stream_data_for_streams(stream_slugs=[stream.slug for stream in streams])
-        return stream_data_page(self, request, queryset, {stream.slug: stream for stream in streams})
+        selection = selectors.stream_data_for_filter(user=request.user, value=request.query_params.get("filter"))
+        return stream_data_page(self, request, selection.rows, selection.streams)
 
     def create(self, request, *args, **kwargs):
         many = isinstance(request.data, list)
@@ -99,3 +108,54 @@ class StreamDataViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             answer = status.HTTP_200_OK
         streams = {row.stream_slug: StreamId.objects.select_related("output_unit").get(slug=row.stream_slug)}
         return Response(StreamDataSerializer(row, context={"streams": streams}).data, status=answer)
+
+
+DATA_FRAME_COLUMNS = ("timestamp", "value", "int_value", "stream")
+DATA_FRAME_CHUNK = 2000
+
+
+def _csv_lines(rows) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(DATA_FRAME_COLUMNS)
+    for count, (timestamp, value, int_value, stream) in enumerate(rows, 1):
+        writer.writerow((iso_utc(timestamp), "" if value is None else repr(value), int_value, stream))
+        if count % DATA_FRAME_CHUNK == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+class StreamDataFrameView(APIView):
+    """``df/?filter=…&format=csv``: every row the filter names (start, end, lastn and streamer ids apply) as one CSV
+    table, a header line then ``timestamp,value,int_value,stream``, streamed rather than paginated."""
+
+    permission_classes = [IsAuthenticated]
+
+    def perform_content_negotiation(self, request, force=False):
+        # ?format=csv names the table's format, not a DRF renderer; errors are still rendered as JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        parameters=[
+            FILTER_PARAMETER,
+            MASK_PARAMETER,
+            OpenApiParameter("format", OpenApiTypes.STR, required=False, description="csv (the only format)."),
+            *DATA_PARAMETERS,
+        ],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request, *args, **kwargs):
+        table_format = request.query_params.get("format", "csv")
+        if table_format != "csv":
+            raise ValidationError({"format": [f"Unknown format '{table_format}': only csv."]})
+        selection = selectors.stream_data_for_filter(user=request.user, value=request.query_params.get("filter"))
+        filterset = StreamDataFilterSet(request.query_params, queryset=selection.rows, request=request)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        rows = filterset.qs.values_list(*("stream_slug" if c == "stream" else c for c in DATA_FRAME_COLUMNS))
+        lines = _csv_lines(rows.iterator(chunk_size=DATA_FRAME_CHUNK))
+        response = StreamingHttpResponse(lines, content_type="text/csv")
+        response["Content-Disposition"] = 'inline; filename="data.csv"'
+        return response
