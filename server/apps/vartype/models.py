@@ -19,6 +19,7 @@ class VarType(models.Model):
     name = models.CharField(max_length=60, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
     storage_units_full = models.CharField(max_length=40, blank=True)
+    storage_units_short = models.CharField(max_length=20, blank=True)
     stream_data_type = models.CharField(
         max_length=2, choices=StreamDataType.choices, default=StreamDataType.SINGLE_VALUE
     )
@@ -36,7 +37,10 @@ class VarType(models.Model):
 
 
 class VarTypeUnit(models.Model):
-    """A unit with its ``value * m / d + o`` conversion (into storage units for input, out of them for output)."""
+    """A unit with its ``value * m / d + o`` conversion (into storage units for input, out of them for output).
+
+    Slugs are ``in--<var type>--<unit>`` and ``out--<var type>--<unit>`` (``vartype.services.unit_slug``).
+    """
 
     var_type = models.ForeignKey(VarType, on_delete=models.CASCADE)
     unit_full = models.CharField(max_length=50)
@@ -62,4 +66,5 @@ class VarTypeInputUnit(VarTypeUnit):
 class VarTypeOutputUnit(VarTypeUnit):
     var_type = models.ForeignKey(VarType, on_delete=models.CASCADE, related_name="output_units")
     decimal_places = models.PositiveSmallIntegerField(default=2)
+    # Other units shown next to this one, by name: ``{"Gallons per minute": {"m": 1, "d": 60, "o": 0}}``.
     derived_units = models.JSONField(default=dict, blank=True)

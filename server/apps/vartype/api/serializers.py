@@ -7,21 +7,35 @@ from rest_framework import serializers
 from server.apps.vartype.models import VarType, VarTypeInputUnit, VarTypeOutputUnit
 
 
+def _not_zero(value: int) -> None:
+    if value == 0:
+        raise serializers.ValidationError("Must not be 0.")
+
+
 class InputUnitSerializer(serializers.ModelSerializer):
+    d = serializers.IntegerField(required=False, validators=[_not_zero])
+
     class Meta:
         model = VarTypeInputUnit
         fields = ["slug", "unit_full", "unit_short", "m", "d", "o"]
+        read_only_fields = ["slug"]
 
 
 class OutputUnitSerializer(serializers.ModelSerializer):
+    d = serializers.IntegerField(required=False, validators=[_not_zero])
+    derived_units = serializers.DictField(required=False)
+
     class Meta:
         model = VarTypeOutputUnit
         fields = ["slug", "unit_full", "unit_short", "m", "d", "o", "decimal_places", "derived_units"]
+        read_only_fields = ["slug"]
 
 
 class VarTypeSerializer(serializers.ModelSerializer):
-    available_input_units = InputUnitSerializer(source="input_units", many=True, read_only=True)
-    available_output_units = OutputUnitSerializer(source="output_units", many=True, read_only=True)
+    """A type with its units nested as analytics reads them; on writes, units sent are added or updated."""
+
+    available_input_units = InputUnitSerializer(source="input_units", many=True, required=False)
+    available_output_units = OutputUnitSerializer(source="output_units", many=True, required=False)
     slug = serializers.SlugField(required=False, max_length=60)
 
     class Meta:
@@ -31,6 +45,7 @@ class VarTypeSerializer(serializers.ModelSerializer):
             "name",
             "slug",
             "storage_units_full",
+            "storage_units_short",
             "stream_data_type",
             "is_encoded",
             "available_input_units",
