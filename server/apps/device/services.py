@@ -1,21 +1,29 @@
-"""Writes on devices: creation (staff), edits, claiming into a project and unclaiming out of it."""
+"""Writes on devices: creation (staff), edits, claiming into a project and unclaiming out of it, replacing a device
+in the field (aliases keep its series continuous) and resetting it after its data was archived."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from django.apps import apps
 from django.db import connection, transaction
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
-from server.apps.core.errors import ApplicationError, PermissionDeniedError
+from server.apps.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from server.apps.core.lookups import device_id_from
 from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.core.slugs import SlugError, device_slug
 from server.apps.device.models import Device, DeviceState
 from server.apps.devicetemplate.models import DeviceTemplate
 from server.apps.sensorgraph.models import SensorGraph
+from server.apps.sensorgraph.services import sensorgraph_device_streams_create
 from server.apps.stream.models import StreamId, StreamVariable
 from server.apps.stream.services import device_streams_create, streams_delete
+from server.apps.streamalias.models import StreamAlias, StreamAliasTap
+from server.apps.streamalias.services import alias_create, alias_tap_create
 
 # Fields any user allowed to modify the device may change; the template needs staff (and ?staff=1).
 EDITABLE_FIELDS = ("label", "lat", "lon", "external_id", "active")
@@ -112,13 +120,19 @@ def device_update(*, device: Device, user, staff_mode: bool = False, **fields: A
                 "Changing the template is a staff operation: add ?staff=1.", {"template": ["Requires ?staff=1."]}
             )
         device.template = _template(fields.pop("template"))
+    sg_changed = False
     if "sg" in fields:
-        device.sg = _sensor_graph(fields.pop("sg"))
+        sg = _sensor_graph(fields.pop("sg"))
+        sg_changed = (sg.pk if sg else None) != device.sg_id
+        device.sg = sg
     for key, value in fields.items():
         if key in EDITABLE_FIELDS:
             setattr(device, key, value)
     device.full_clean()
     device.save()
+    if sg_changed and device.is_claimed:
+        # A claimed device running a new sensor graph gets the streams it will report (existing ones stay).
+        sensorgraph_device_streams_create(device=device, user=user)
     return device
 
 
@@ -154,11 +168,10 @@ def device_claimable(*, slugs: list[Any]) -> list[dict[str, Any]]:
 
 
 def _created_streams_for_claimed_device(*, device: Device, user) -> list[StreamId]:
-    """The streams a device gets when it joins a project.
-
-    Until sensor graphs carry variable templates, a claimed device gets one stream per variable its new project
-    already has. When they arrive, this is where the sensor graph's variables are created and used instead.
-    """
+    """The streams a device gets when it joins a project: from its sensor graph's variable templates (making the
+    project's variables they need), or, for a device without a sensor graph, one per variable the project has."""
+    if device.sg_id is not None:
+        return sensorgraph_device_streams_create(device=device, user=user)
     variables = StreamVariable.objects.filter(project_id=device.project_id)
     return device_streams_create(device=device, variables=variables, created_by=user)
 
@@ -213,3 +226,172 @@ def device_unclaim(*, device: Device, label: str | None = None, clean_streams: b
             device.label = label
         device.save(update_fields=["project", "org", "claimed_by", "claimed_on", "label"])
     return deleted
+
+
+# Archiving and replacing --------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def device_reset_after_archive(*, device: Device, state: str | None = None, label: str | None = None) -> Device:
+    """Ready an archived device for a new deployment: no longer busy (``state``: active unless asked otherwise),
+    optionally relabelled, with an (empty) stream for each variable of its project.
+
+    Its streamers keep their ``last_id``: the device keeps counting reading ids across deployments, so keeping it
+    stops a re-sent old report from filling the new deployment with readings that were just archived.
+    """
+    device.state = state or DeviceState.ACTIVE
+    fields = ["state"]
+    if label is not None:
+        device.label = label
+        fields.append("label")
+    device.save(update_fields=fields)
+    if device.project_id is not None:
+        _created_streams_for_claimed_device(device=device, user=None)
+    return device
+
+
+# Where an alias made for a replaced device starts reading: the beginning of time, so no old reading is left out.
+ALIAS_START = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ReplacedStream:
+    alias: StreamAlias
+    old_stream: StreamId
+    new_stream: StreamId
+    tap: StreamAliasTap
+
+
+@dataclass(frozen=True)
+class DeviceReplacement:
+    device: Device
+    new_device: Device
+    timestamp: datetime
+    streams: list[ReplacedStream]
+
+
+def _replacement_device(*, value: Device | str | int, old_device: Device) -> Device:
+    """The replacing device, locked: unclaimed, or already in the old device's project. Anything else (unknown,
+    another organisation's) is the same 400, so nothing is revealed."""
+    try:
+        device_id = value.pk if isinstance(value, Device) else device_id_from(value)
+    except SlugError as exc:
+        raise ApplicationError(str(exc), {"new_device": [str(exc)]}) from exc
+    device = Device.objects.select_for_update().filter(id=device_id).first()
+    if device is None or (device.project_id is not None and device.project_id != old_device.project_id):
+        raise ApplicationError(
+            f"Device {device_slug(device_id)} is not available as a replacement.",
+            {"new_device": ["Unknown device, or claimed into another project."]},
+        )
+    if device.pk == old_device.pk:
+        raise ApplicationError("A device cannot replace itself.", {"new_device": ["The same device."]})
+    if device.busy or not device.active:
+        raise ConflictError(f"Device {device.slug} is busy or inactive.", {"new_device": ["Busy or inactive."]})
+    return device
+
+
+def _current_aliases(streams: list[StreamId]) -> dict[Any, list[StreamAliasTap]]:
+    """Per stream id, the latest taps of the aliases reading it now. One query."""
+    latest = StreamAliasTap.objects.filter(alias=OuterRef("alias")).order_by("-timestamp").values("timestamp")[:1]
+    taps = (
+        StreamAliasTap.objects.filter(stream__in=streams)
+        .annotate(latest=Subquery(latest))
+        .filter(timestamp=F("latest"))
+        .select_related("alias")
+    )
+    found: dict[Any, list[StreamAliasTap]] = {}
+    for tap in taps:
+        found.setdefault(tap.stream_id, []).append(tap)
+    return found
+
+
+def _copy_properties(*, old_device: Device, new_device: Device, user) -> None:
+    """The old device's own (non-system) properties, onto the new device where it has none of that name."""
+    if not apps.is_installed("server.apps.property"):
+        return
+    model = apps.get_model("property", "GenericProperty")
+    existing = model.objects.filter(org=old_device.org, target=new_device.slug).values_list("name", flat=True)
+    copies = [
+        model(
+            target=new_device.slug,
+            target_kind=prop.target_kind,
+            org=prop.org,
+            name=prop.name,
+            type=prop.type,
+            str_value=prop.str_value,
+            created_by=user,
+        )
+        for prop in model.objects.filter(org=old_device.org, target=old_device.slug, is_system=False).exclude(
+            name__in=existing
+        )
+    ]
+    model.objects.bulk_create(copies, ignore_conflicts=True)
+
+
+@transaction.atomic
+def device_replace(*, old_device: Device, new_device: Device | str | int, at: datetime, user) -> DeviceReplacement:
+    """Replace ``old_device`` in the field by ``new_device`` from ``at`` on, keeping one series per stream.
+
+    For each stream of the old device, the aliases reading it now (or a new alias named after it, reading it from
+    the beginning of time) get a tap at ``at`` on the new device's stream of the same variable. The new device is
+    claimed into the old one's project if it is unclaimed, takes over its label, position and properties where it
+    has none, and the old device is marked inactive (its data stays where it is). Needs ``can_modify_device`` and
+    ``can_manage_stream_aliases`` in the device's organisation, and ``can_claim_devices`` to claim the new one.
+    """
+    org = old_device.org
+    for model, action in ((Device, "change"), (StreamAlias, "add")):
+        if not user_has_org_permission(user, org, permission_for(model, action)):
+            raise PermissionDeniedError("You may not replace devices in this organisation.")
+    old_device = Device.objects.select_for_update(of=("self",)).select_related("project", "org").get(pk=old_device.pk)
+    if old_device.project_id is None:
+        raise ApplicationError("Only a claimed device can be replaced.")
+    if old_device.busy:
+        raise ConflictError(f"Device {old_device.slug} is busy; try again when it has finished.")
+    new_device = _replacement_device(value=new_device, old_device=old_device)
+    if new_device.project_id is None:
+        new_device = device_claim(user=user, device=new_device.id, project=old_device.project)
+
+    live = StreamId.objects.filter(project_id=old_device.project_id, block__isnull=True)
+    old_streams = list(live.filter(device=old_device).order_by("var_lid"))
+    new_streams = {stream.var_lid: stream for stream in live.filter(device=new_device)}
+    missing = {stream.var_lid for stream in old_streams} - new_streams.keys()
+    if missing:
+        variables = StreamVariable.objects.filter(project_id=old_device.project_id, lid__in=missing)
+        device_streams_create(device=new_device, variables=variables, created_by=user)
+        new_streams = {stream.var_lid: stream for stream in live.filter(device=new_device)}
+
+    if at <= ALIAS_START:
+        raise ApplicationError("The replacement time must be after 1970.", {"timestamp": ["Too early."]})
+    current_taps = _current_aliases(old_streams)
+    replaced = []
+    for old_stream in old_streams:
+        new_stream = new_streams.get(old_stream.var_lid)
+        if new_stream is None:  # a stream without a variable of the project: nothing to continue it with
+            continue
+        latest_taps = current_taps.get(old_stream.pk)
+        if not latest_taps:
+            name = f"{old_stream.data_label or old_stream.var_name} ({old_device.label or old_device.slug})"
+            alias = alias_create(user=user, org=org, name=name[:100])
+            latest_taps = [alias_tap_create(user=user, alias=alias, stream=old_stream, timestamp=ALIAS_START)]
+        for latest in latest_taps:
+            if at <= latest.timestamp:
+                raise ApplicationError(
+                    f"Alias {latest.alias.slug} reads {old_stream.slug} from {latest.timestamp.isoformat()} on: the "
+                    "replacement time must be later.",
+                    {"timestamp": ["Not after the alias's latest tap."]},
+                )
+            tap = alias_tap_create(user=user, alias=latest.alias, stream=new_stream, timestamp=at)
+            replaced.append(ReplacedStream(alias=latest.alias, old_stream=old_stream, new_stream=new_stream, tap=tap))
+
+    fields = []
+    for field in ("label", "lat", "lon"):
+        if getattr(new_device, field) in ("", None) and getattr(old_device, field) not in ("", None):
+            setattr(new_device, field, getattr(old_device, field))
+            fields.append(field)
+    if fields:
+        new_device.save(update_fields=fields)
+    _copy_properties(old_device=old_device, new_device=new_device, user=user)
+    old_device.active = False
+    old_device.state = DeviceState.INACTIVE
+    old_device.save(update_fields=["active", "state"])
+    return DeviceReplacement(device=old_device, new_device=new_device, timestamp=at, streams=replaced)

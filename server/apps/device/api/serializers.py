@@ -117,3 +117,23 @@ class StreamCountSerializer(serializers.Serializer):
 
 class DeviceExtraSerializer(serializers.Serializer):
     stream_counts = serializers.DictField(child=StreamCountSerializer())
+
+
+class DeviceReplaceSerializer(serializers.Serializer):
+    new_device = serializers.CharField(help_text="The replacing device (d-- slug or integer id).")
+    timestamp = serializers.DateTimeField(help_text="ISO 8601: from this instant on, the series read the new device.")
+
+
+class ReplacedStreamSerializer(serializers.Serializer):
+    alias = serializers.CharField(source="alias.slug")
+    alias_name = serializers.CharField(source="alias.name")
+    old_stream = serializers.CharField(source="old_stream.slug")
+    new_stream = serializers.CharField(source="new_stream.slug")
+    tap = serializers.IntegerField(source="tap.id")
+
+
+class DeviceReplaceResultSerializer(serializers.Serializer):
+    device = serializers.CharField(source="device.slug")
+    new_device = serializers.CharField(source="new_device.slug")
+    timestamp = serializers.DateTimeField()
+    streams = ReplacedStreamSerializer(many=True)

@@ -112,6 +112,22 @@ class DeviceViewSet(ScopedModelViewSet):
         body = {"unclaimed": True, "device": device.slug, "deleted_data": deleted}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=serializers.DeviceReplaceSerializer, responses=serializers.DeviceReplaceResultSerializer)
+    @action(detail=True, methods=["post"], scope_action="change", pagination_class=None, filterset_class=None)
+    def replace(self, request, slug=None):
+        """Replace this device in the field by ``new_device`` from ``timestamp`` on: each of its streams goes on
+        through an alias (``data/?filter=a--…``) that reads this device before the time and the new one after it."""
+        device = self.get_object()
+        data = serializers.DeviceReplaceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        replacement = services.device_replace(
+            old_device=device,
+            new_device=data.validated_data["new_device"],
+            at=data.validated_data["timestamp"],
+            user=request.user,
+        )
+        return Response(serializers.DeviceReplaceResultSerializer(replacement).data)
+
     @extend_schema(responses=serializers.DeviceExtraSerializer)
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def extra(self, request, slug=None):
