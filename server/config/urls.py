@@ -5,5 +5,6 @@ urlpatterns = [
     path("api/v1/", include("server.config.api_urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("search/", include("server.apps.search.urls")),
     path("", include("server.apps.main.urls")),
 ]

@@ -42,6 +42,7 @@ DJANGO_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.admin",
     "django.contrib.humanize",
+    "django.contrib.postgres",
 ]
 THIRD_PARTY_APPS = [
     "rest_framework",
@@ -77,6 +78,7 @@ LOCAL_APPS = [
     "server.apps.configattribute",
     "server.apps.streamnote",
     "server.apps.devicelocation",
+    "server.apps.search",
     "server.apps.main",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -151,16 +153,32 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = LOCAL_DATA_DIR / "media"
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Cache (docs/cache.md): local memory, or Redis through django-redis when REDIS_URL is set. The key prefix keeps
+# deployments (and test runs) that share one Redis apart.
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="iotile")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": CACHE_KEY_PREFIX}}
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
         }
     }
+
+# Search (docs/search.md): PostgreSQL full-text search, or Elasticsearch through django-elasticsearch-dsl when
+# ELASTICSEARCH_URL is set.
+ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
+SEARCH_BACKEND = "elasticsearch" if ELASTICSEARCH_URL else "postgres"
+ELASTICSEARCH_INDEX_PREFIX = env.str("ELASTICSEARCH_INDEX_PREFIX", default="iotile")
+ELASTICSEARCH_DSL = {"default": {"hosts": ELASTICSEARCH_URL or "http://localhost:9200"}}
+ELASTICSEARCH_DSL_SIGNAL_PROCESSOR = "server.apps.search.indexing.OnCommitSignalProcessor"
+if ELASTICSEARCH_URL:
+    # Installed only with a cluster: it indexes every save of a searched model.
+    INSTALLED_APPS += ["django_elasticsearch_dsl"]
+
 
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="IOTile Platform <noreply@localhost>")
