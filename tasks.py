@@ -81,6 +81,8 @@ def run_local(c, port=8000, host="127.0.0.1"):
     if _statics_missing():
         build_statics(c)
     migrate(c)
+    # A starting catalog (variable types, device templates, sensor graphs); existing entries are kept.
+    _manage(c, "seed_catalog")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     processes = []
     if (ROOT / "server" / "apps" / "worker" / "management" / "commands" / "worker.py").exists():

@@ -1,8 +1,14 @@
-"""Sensor graphs: the application a device runs, which decides the streams it produces."""
+"""Sensor graphs: the application a device runs, which decides the streams it produces.
+
+A sensor graph's variable templates describe those streams. Claiming a device that runs the graph (or giving a
+claimed device the graph) creates the project's variables and the device's streams from them
+(``sensorgraph.services.sensorgraph_device_streams_create``).
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -39,3 +45,76 @@ class SensorGraph(models.Model):
     @property
     def app_version(self) -> str:
         return f"{self.app_major_version}.{self.app_minor_version}"
+
+
+class CType(models.TextChoices):
+    """How the device writes a variable's 32-bit raw value; each maps to a stream's ``raw_value_format``."""
+
+    UNSIGNED_INT = "unsigned int", "Unsigned 32-bit integer"
+    INT = "int", "Signed 32-bit integer"
+    UNSIGNED_SHORT = "unsigned short", "Unsigned 16-bit integer"
+    SHORT = "short", "Signed 16-bit integer"
+    FLOAT = "float", "32-bit float"
+
+
+RAW_VALUE_FORMAT_BY_CTYPE = {
+    CType.UNSIGNED_INT: "<L",
+    CType.INT: "<l",
+    CType.UNSIGNED_SHORT: "<H",
+    CType.SHORT: "<h",
+    CType.FLOAT: "<f",
+}
+
+
+class VariableTemplate(models.Model):
+    """One variable a sensor graph produces: its local id, type, scaling and default units."""
+
+    sg = models.ForeignKey(SensorGraph, on_delete=models.CASCADE, related_name="variable_templates")
+    label = models.CharField(max_length=60)
+    lid = models.PositiveIntegerField()
+    var_type = models.ForeignKey("vartype.VarType", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Raw value * m / d + o, before the input unit.
+    m = models.IntegerField(default=1)
+    d = models.IntegerField(default=1)
+    o = models.FloatField(default=0.0)
+    ctype = models.CharField(max_length=20, choices=CType.choices, default=CType.UNSIGNED_INT)
+    default_input_unit = models.ForeignKey(
+        "vartype.VarTypeInputUnit", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    default_output_unit = models.ForeignKey(
+        "vartype.VarTypeOutputUnit", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    app_only = models.BooleanField(default=False)
+    web_only = models.BooleanField(default=False)
+    created_on = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["sg", "lid"]
+        constraints = [
+            models.UniqueConstraint(fields=["sg", "lid"], name="variabletemplate_unique_lid_per_sg"),
+            models.CheckConstraint(condition=models.Q(lid__lt=0x10000), name="variabletemplate_lid_16_bits"),
+            models.CheckConstraint(condition=~models.Q(d=0), name="variabletemplate_d_not_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sg} {self.lid_hex}"
+
+    @property
+    def lid_hex(self) -> str:
+        return f"{self.lid:04x}"
+
+    @property
+    def raw_value_format(self) -> str:
+        return RAW_VALUE_FORMAT_BY_CTYPE.get(self.ctype, "<L")
+
+    def clean(self) -> None:
+        errors = {}
+        for field in ("default_input_unit", "default_output_unit"):
+            unit = getattr(self, field)
+            if unit is not None and unit.var_type_id != self.var_type_id:
+                errors[field] = "The unit must belong to the template's variable type."
+        if errors:
+            raise ValidationError(errors)

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from server.apps.core.scoping import ScopedQuerySet
+from server.apps.stream import values
 
 
 class MdoMixin(models.Model):
@@ -135,18 +136,10 @@ class StreamId(MdoMixin):
         source = self.variable if self.mdo_type == MdoType.VARIABLE and self.variable_id else self
         return source.multiplication_factor, source.division_factor, source.offset
 
-    def raw_to_value(self, raw: float) -> float:
-        """A raw reading in internal (storage) units: the stream's (or variable's) MDO, then the input unit's."""
-        m, d, o = self.mdo()
-        value = raw * m / d + o
-        if self.input_unit_id:
-            unit = self.input_unit
-            value = value * unit.m / unit.d + unit.o
-        return value
+    def raw_to_value(self, raw: int) -> float:
+        """A raw reading in internal (storage) units: format, MDO, then the input unit (``stream.values``)."""
+        return values.value_from_raw(self, raw)
 
     def output_value(self, value: float | None) -> float | None:
         """A stored value in the stream's output unit (unchanged when it has none)."""
-        if value is None or not self.output_unit_id:
-            return value
-        unit = self.output_unit
-        return value * unit.m / unit.d + unit.o
+        return values.output_value(self, value)

@@ -35,6 +35,8 @@ EXEMPT_ROUTES: dict[str, str] = {
     "vartype/": "shared catalog owned by no organisation: any user reads, only staff write (IsStaffOrReadOnly)",
     "sg/": "shared catalog owned by no organisation: any user reads, only staff write (IsStaffOrReadOnly)",
     "dt/": "shared catalog owned by no organisation: any user reads, only staff write (IsStaffOrReadOnly)",
+    "component/": "shared catalog owned by no organisation: any user reads, only staff write (IsStaffOrReadOnly)",
+    "vartemplate/": "shared catalog owned by no organisation: any user reads, only staff write (IsStaffOrReadOnly)",
     "config/name/": "shared list of config names owned by no organisation: any user reads, only staff write",
 }
 
