@@ -10,6 +10,12 @@ from server.apps.core import slugs
 from server.apps.core.scoping import ScopedQuerySet
 
 
+class ArchiveStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    ARCHIVING = "archiving", "Archiving"
+    COMPLETED = "completed", "Completed"
+
+
 class DataBlock(models.Model):
     slug = models.CharField(max_length=24, unique=True, editable=False)
     title = models.CharField(max_length=100)
@@ -25,6 +31,11 @@ class DataBlock(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     completed_on = models.DateTimeField(null=True, blank=True)
+    # Progress of the archive worker, shown while it moves the device's data into the block.
+    status = models.CharField(max_length=10, choices=ArchiveStatus.choices, default=ArchiveStatus.SCHEDULED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the data moved so far.")
+    # What the device becomes once archived: {"state": "N0"|"N1", "label": "..."}; empty keeps the device active.
+    on_complete = models.JSONField(default=dict, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"

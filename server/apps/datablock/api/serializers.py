@@ -27,5 +27,37 @@ class DataBlockSerializer(serializers.ModelSerializer):
             "created_on",
             "created_by",
             "completed_on",
+            "status",
+            "progress",
+            "on_complete",
         ]
         read_only_fields = fields
+
+
+class DataBlockCreateSerializer(serializers.Serializer):
+    device = serializers.CharField(help_text="The device to archive (d-- slug or integer id).")
+    title = serializers.CharField(max_length=100)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    on_complete = serializers.JSONField(
+        required=False, help_text='What the device becomes afterwards: {"state": "N0"|"N1", "label": "…"}.'
+    )
+
+
+class DataBlockCreatedSerializer(DataBlockSerializer):
+    """The new block, with where to follow the archive's progress."""
+
+    progress_url = serializers.SerializerMethodField()
+
+    class Meta(DataBlockSerializer.Meta):
+        fields = [*DataBlockSerializer.Meta.fields, "progress_url"]
+        read_only_fields = fields
+
+    def get_progress_url(self, block: DataBlock) -> str:
+        path = f"/api/v1/datablock/{block.slug}/"
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class DataBlockUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=100, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
