@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -16,6 +19,11 @@ class DeviceKeyType(models.TextChoices):
     API_KEY = "X-API-KEY", "API key"
     A_JWT = "A-JWT-KEY", "Device token signing key (a-jwt)"
     MQTT = "MQTT", "MQTT credentials"
+
+
+# Root keys that sign (and encrypt) reports are 32 bytes, kept as 64 hex digits.
+ROOT_KEY_TYPES = ("USR", "DEV")
+ROOT_KEY_PATTERN = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
 class DeviceKey(models.Model):
@@ -38,3 +46,12 @@ class DeviceKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device} {self.type}"
+
+    def clean(self) -> None:
+        if self.type in ROOT_KEY_TYPES and not ROOT_KEY_PATTERN.match(self.secret or ""):
+            raise ValidationError({"secret": "A user or device key is 32 bytes written as 64 hex digits."})
+
+    @property
+    def root_key(self) -> bytes:
+        """The 32-byte root key of a user or device key."""
+        return bytes.fromhex(self.secret)

@@ -6,6 +6,7 @@ transaction on that database (no relation crosses the two).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, router, transaction
@@ -189,6 +190,34 @@ def device_streams_create(*, device, variables: QuerySet[StreamVariable], create
     ]
     existing = set(StreamId.objects.filter(slug__in=[s.slug for s in candidates]).values_list("slug", flat=True))
     return StreamId.objects.bulk_create([s for s in candidates if s.slug not in existing])
+
+
+def device_streams_ensure(*, device, lids: Iterable[int]) -> int:
+    """Create the variables (``Variable <lid>``) and streams of the device's project that readings for these
+    variable ids need and do not have yet; returns how many streams were missing. For report ingestion, which runs
+    without a user (the uploader's permission was checked at upload). Safe to run concurrently: rows another
+    process made meanwhile are kept (conflicts are ignored, then the rows are read back). Four queries."""
+    project = device.project
+    lids = sorted(set(lids))
+    with transaction.atomic():
+        StreamVariable.objects.bulk_create(
+            [
+                StreamVariable(
+                    slug=variable_slug(project.gid, lid),
+                    org_id=project.org_id,
+                    project=project,
+                    lid=lid,
+                    name=f"Variable {lid:04x}",
+                )
+                for lid in lids
+            ],
+            ignore_conflicts=True,
+        )
+        variables = StreamVariable.objects.filter(project=project, lid__in=lids).select_related("project", "var_type")
+        candidates = [_new_stream(variable=v, device=device, var_type=v.var_type, created_by=None) for v in variables]
+        existing = set(StreamId.objects.filter(slug__in=[s.slug for s in candidates]).values_list("slug", flat=True))
+        created = StreamId.objects.bulk_create([s for s in candidates if s.slug not in existing], ignore_conflicts=True)
+    return len(created)
 
 
 @transaction.atomic

@@ -57,8 +57,17 @@ class StreamerReport(models.Model):
     sent_timestamp = models.DateTimeField()
     device_sent_timestamp = models.BigIntegerField(default=0)
     incremental_id = models.BigIntegerField(default=0)
+    # The streamer's last_id when the report arrived: the worker drops readings at or below it (they were stored
+    # already). Not the last_id at processing time, so a report processed after a later one loses nothing.
+    last_id_at_upload = models.BigIntegerField(default=0)
+    # Readings (and events) the report declares; what the upload answered as new; what the worker committed as
+    # new; what it dropped as already stored (ids at or below last_id, or rows that were there); what it skipped
+    # (disabled or unknown streams, reboot readings of a user streamer).
     reading_count = models.PositiveIntegerField(default=0)
+    upload_count = models.PositiveIntegerField(default=0)
     new_reading_count = models.PositiveIntegerField(default=0)
+    duplicate_reading_count = models.PositiveIntegerField(default=0)
+    skipped_reading_count = models.PositiveIntegerField(default=0)
     event_count = models.PositiveIntegerField(default=0)
     file_name = models.CharField(max_length=200, blank=True)
     file_key = models.CharField(max_length=400, blank=True)
@@ -81,3 +90,28 @@ class StreamerReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.streamer} report {self.incremental_id}"
+
+
+class IngestedReport(models.Model):
+    """The mark, in the streamdata database, that a report's readings are committed there.
+
+    It is written in the same transaction as the readings, so after a crash the worker knows whether the rows are in
+    (then it only finishes the bookkeeping in the default database) or not (then it writes them again). This keeps
+    readings without a streamer id, which no unique index protects, from being stored twice by a retry.
+    """
+
+    database_alias = "streamdata"
+
+    report_id = models.UUIDField(primary_key=True)
+    streamer_slug = models.CharField(max_length=32)
+    new_reading_count = models.PositiveIntegerField(default=0)
+    duplicate_reading_count = models.PositiveIntegerField(default=0)
+    first_id = models.BigIntegerField(default=0)
+    last_id = models.BigIntegerField(default=0)
+    created_on = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["streamer_slug"], name="ingestedreport_streamer")]
+
+    def __str__(self) -> str:
+        return f"{self.streamer_slug} report {self.report_id}"

@@ -1,0 +1,22 @@
+"""Reads on device keys. They are not scoped to a user: the worker reads them to verify reports."""
+
+from __future__ import annotations
+
+from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
+
+# Signature flags of a SignedListReport (byte 16) → the key that signed it.
+KEY_TYPE_BY_SIGNATURE_FLAG = {1: DeviceKeyType.USER, 2: DeviceKeyType.DEVICE}
+
+
+def report_root_keys(*, device_id: int) -> dict[int, bytes]:
+    """The device's root keys by the signature flag they verify: ``{1: user key, 2: device key}`` (those it has).
+    One query."""
+    wanted = {key_type: flag for flag, key_type in KEY_TYPE_BY_SIGNATURE_FLAG.items()}
+    keys = DeviceKey.objects.filter(device_id=device_id, type__in=list(wanted)).order_by().values_list("type", "secret")
+    found = {}
+    for key_type, secret in keys:
+        try:
+            found[wanted[key_type]] = bytes.fromhex(secret)
+        except ValueError:
+            continue  # a malformed secret cannot verify anything; the report then fails with "no key known"
+    return found

@@ -1,0 +1,319 @@
+"""Writes on streamers and their reports: the upload (check, store, record, enqueue) and the processing the worker
+runs (parse, time, map to streams, write, acknowledge). docs/ingest.md tells the whole story."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+from pathlib import PurePosixPath
+
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from server.apps.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
+from server.apps.core.scoping import permission_for, user_has_org_permission
+from server.apps.core.slugs import device_slug, streamer_slug
+from server.apps.device.models import Device
+from server.apps.deviceauth.selectors import report_root_keys
+from server.apps.stores.backends import StoreFileNotFoundError
+from server.apps.stores.selectors import store_file_read
+from server.apps.stores.services import store_file_save
+from server.apps.streamer.ingest import ReportRows, report_rows, streams_for_report
+from server.apps.streamer.models import ReportStatus, Streamer, StreamerReport
+from server.apps.streamer.reports import (
+    ParsedReport,
+    PreparedReport,
+    ReportError,
+    ReportFormat,
+    ReportFormatError,
+    ReportHeader,
+    ReportRejectedError,
+    ReportSignatureError,
+    is_system_selector,
+    parse_report,
+    peek_header,
+    prepare_report,
+)
+from server.apps.streamer.reports.timestamps import REBOOT_STREAM, as_utc
+from server.apps.streamer.writer import WriteResult, streamdata_write
+from server.apps.streamevent.models import StreamEventData
+
+logger = logging.getLogger(__name__)
+
+REPORT_STORE = "streamer-reports"
+EVENT_STORE = "events"
+# A SignedListReport cannot exceed 16 MiB (24-bit length); dictionary reports get some room beyond that.
+MAX_REPORT_BYTES = 32 * 1024 * 1024
+DEFAULT_FILE_NAME = "report.bin"
+
+
+class ReportProcessingError(Exception):
+    """The report cannot be processed, now or later (bad content, a device gone). It is marked failed with the
+    reason; the worker must not retry it."""
+
+
+# Upload -----------------------------------------------------------------------------------------------------------
+
+
+def _file_name(name: str | None) -> str:
+    name = PurePosixPath((name or "").replace("\\", "/")).name
+    return name[-200:] if name else DEFAULT_FILE_NAME
+
+
+def _extension(name: str) -> str:
+    return PurePosixPath(name).suffix.lower() or ".bin"
+
+
+def _upload_device(*, user, header: ReportHeader) -> Device:
+    """The device the report names, if ``user`` may upload its data. A device the user cannot see is "not found",
+    whether it exists or not; an unclaimed device belongs to nobody, so saying so reveals nothing."""
+    slug = device_slug(header.device_id)
+    device = Device.objects.select_related("org", "project").filter(id=header.device_id).first()
+    if device is not None and device.project_id is None:
+        raise ApplicationError(
+            f"Device {slug} is not claimed: claim it into a project before uploading its reports.",
+            {"device": [f"Unclaimed device: {slug}."]},
+        )
+    if device is None or not Device.objects.restrict(user, "view").filter(pk=device.pk).exists():
+        raise NotFoundError(f"Device {slug} not found.", {"device": [f"Unknown device: {slug}."]})
+    if not user_has_org_permission(user, device.org, permission_for(StreamerReport, "add")):
+        raise PermissionDeniedError(f"You may not upload data for device {slug}.")
+    return device
+
+
+def _parse_for_count(content: bytes, name: str, header: ReportHeader, keys: dict[int, bytes]) -> ParsedReport | None:
+    """The verified report, or None when it is keyed with a key the platform does not have yet: the worker then
+    decides (a key added meanwhile lets it through; otherwise the report fails with the reason)."""
+    try:
+        return parse_report(content, name, key_lookup=lambda _device, flags: keys.get(int(flags)))
+    except ReportSignatureError:
+        if header.encrypted and int(header.signature_flags) not in keys:
+            return None
+        raise
+
+
+def novel_count(report: ParsedReport, last_id: int) -> int:
+    """Readings and events that are new to a streamer at ``last_id``: their id is above it, or they have none."""
+    ids = report.readings.reading_ids
+    count = len(ids) - sum(map(last_id.__ge__, ids)) + ids.count(0)
+    count += sum(1 for event in report.events if event.reading_id == 0 or event.reading_id > last_id)
+    return count
+
+
+def _keep_rejected_file(*, name: str, content: bytes, received_time: datetime.datetime, reason: str) -> str | None:
+    """Keep a refused upload for inspection under ``errors/`` with the reason beside it; never fails the request."""
+    key = f"errors/{received_time:%Y/%m/%d/%H}/{uuid.uuid4()}{_extension(name)}"
+    try:
+        store_file_save(store=REPORT_STORE, key=key, content=content)
+        store_file_save(store=REPORT_STORE, key=f"{key}.reason.txt", content=f"{name}: {reason}\n".encode())
+    except Exception:
+        logger.exception("could not keep the refused report %s", name)
+        return None
+    logger.warning("refused report %s kept at %s: %s", name, key, reason)
+    return key
+
+
+def _streamer_for_upload(*, device: Device, header: ReportHeader) -> Streamer:
+    selector = header.selector if header.selector is not None else 0xFFFF
+    streamer, created = Streamer.objects.get_or_create(
+        device=device,
+        index=header.streamer_index,
+        defaults={
+            "slug": streamer_slug(device.id, header.streamer_index),
+            "selector": selector,
+            "is_system": is_system_selector(selector),
+        },
+    )
+    streamer.device = device
+    if not created and streamer.selector != selector:
+        streamer.selector, streamer.is_system = selector, is_system_selector(selector)
+        streamer.save(update_fields=["selector", "is_system"])
+    return streamer
+
+
+def streamer_report_upload(
+    *, user, file_name: str | None, content: bytes, received_time: datetime.datetime
+) -> StreamerReport:
+    """Accept a report file: check it, store it, record it, and have the worker process it after the commit.
+
+    ``received_time`` is when the uploader received the report from the device (``?timestamp=``; naive is UTC).
+    The report's ``upload_count`` is what the upload answers as ``count``: readings and events new to the streamer
+    (id above its ``last_id``, or no id), counted on the verified report. A keyed report whose key the platform does
+    not have counts 0 and is left to the worker, which fails it with the reason unless the key arrives first.
+
+    Raises ApplicationError (400) for a malformed, truncated, badly signed or refused file and for an unclaimed
+    device, NotFoundError for a device the user cannot see, PermissionDeniedError without
+    ``can_create_stream_data``. Refused files are kept under ``errors/`` in the reports store.
+    """
+    name = _file_name(file_name)
+    received_time = as_utc(received_time)
+    try:
+        if len(content) > MAX_REPORT_BYTES:
+            raise ReportFormatError(f"{name}: {len(content)} bytes is more than a report may have ({MAX_REPORT_BYTES})")
+        header = peek_header(content, name)
+        if header.format is ReportFormat.INDIVIDUAL_READING:
+            raise ReportRejectedError(
+                f"{name}: an IndividualReadingReport comes from no streamer; upload a SignedListReport instead"
+            )
+        device = _upload_device(user=user, header=header)
+        parsed = _parse_for_count(content, name, header, report_root_keys(device_id=device.id))
+    except PermissionDeniedError:
+        raise
+    except ApplicationError as exc:
+        _keep_rejected_file(name=name, content=content, received_time=received_time, reason=exc.message)
+        raise
+
+    from server.apps.streamer.worker import ProcessReport
+
+    with transaction.atomic():
+        streamer = _streamer_for_upload(device=device, header=header)
+        report = StreamerReport(
+            id=uuid.uuid4(),
+            streamer=streamer,
+            original_first_id=header.lowest_id,
+            original_last_id=header.highest_id,
+            sent_timestamp=received_time,
+            device_sent_timestamp=header.sent_timestamp,
+            incremental_id=header.report_id,
+            last_id_at_upload=streamer.last_id,
+            reading_count=header.count,
+            upload_count=novel_count(parsed, streamer.last_id) if parsed is not None else 0,
+            file_name=name,
+            file_size=len(content),
+            created_by=user,
+        )
+        # The file first: a file without its row is harmless, a row without its file is not.
+        report.file_key = f"{streamer.slug}/{received_time:%Y/%m/%d/%H}/{report.id}{_extension(name)}"
+        store_file_save(store=REPORT_STORE, key=report.file_key, content=content)
+        report.save(force_insert=True)
+        ProcessReport.schedule_on_commit({"report_id": str(report.id)})
+    return report
+
+
+# Processing (the worker) ------------------------------------------------------------------------------------------
+
+
+def _report_failed(report: StreamerReport, reason: str) -> ReportProcessingError:
+    StreamerReport.objects.filter(pk=report.pk).update(
+        status=ReportStatus.FAILED, error=reason, processed_on=timezone.now()
+    )
+    logger.warning("report %s of %s failed: %s", report.pk, report.streamer.slug, reason)
+    return ReportProcessingError(reason)
+
+
+def _previous_time_base(report: StreamerReport) -> datetime.datetime | None:
+    """When the device booted according to the streamer's latest successful report before this one."""
+    previous = (
+        StreamerReport.objects.filter(
+            streamer_id=report.streamer_id, status=ReportStatus.SUCCESS, sent_timestamp__lt=report.sent_timestamp
+        )
+        .order_by("-sent_timestamp")
+        .values_list("sent_timestamp", "device_sent_timestamp")
+        .first()
+    )
+    if previous is None:
+        return None
+    return previous[0] - datetime.timedelta(seconds=previous[1])
+
+
+def _prepare(report: StreamerReport, content: bytes) -> PreparedReport:
+    streamer, device = report.streamer, report.streamer.device
+
+    def key_lookup(_device_id: int, flags: int) -> bytes | None:
+        # Only keyed reports ask, so hash-signed ones cost no query.
+        return report_root_keys(device_id=device.id).get(int(flags))
+
+    parsed = parse_report(content, report.file_name, key_lookup=key_lookup)
+    header = parsed.header
+    if header.device_id != device.id or header.streamer_index != streamer.index:
+        other = streamer_slug(header.device_id, header.streamer_index or 0)
+        raise ReportRejectedError(f"{report.file_name}: the file is a report of {other}, not of {streamer.slug}")
+    # The previous report's base only places readings before a reboot in this report.
+    has_reboots = REBOOT_STREAM in parsed.readings.streams
+    return prepare_report(
+        parsed,
+        received_time=report.sent_timestamp,
+        # Readings stored already are dropped here; any stored since the upload are skipped by the unique index.
+        last_id=min(report.last_id_at_upload, streamer.last_id),
+        previous_time_base=_previous_time_base(report) if has_reboots else None,
+    )
+
+
+@transaction.atomic
+def _acknowledge(
+    *, report: StreamerReport, prepared: PreparedReport, rows: ReportRows, written: WriteResult
+) -> StreamerReport:
+    """After the readings are committed: events, the streamer's and device's acknowledgements, the report's
+    figures. One transaction in the default database; the ids only ever move up."""
+    streamer, device = report.streamer, report.streamer.device
+    highest = max(prepared.header.highest_id, prepared.last_id)
+    reboot = prepared.last_reboot_timestamp
+    acknowledged = {"last_id": Greatest(F("last_id"), Value(highest))}
+    if reboot is not None:
+        acknowledged["last_reboot_ts"] = Greatest(F("last_reboot_ts"), Value(reboot))
+    Streamer.objects.filter(pk=streamer.pk).update(**acknowledged)
+    device_fields = {"last_known_id": Greatest(F("last_known_id"), Value(highest))}
+    if reboot is not None:
+        device_fields["last_reboot_ts"] = Greatest(F("last_reboot_ts"), Value(reboot))
+    Device.objects.filter(pk=device.pk).update(**device_fields)
+    if rows.events:
+        StreamEventData.objects.bulk_create(rows.events, ignore_conflicts=True)
+    event_ids = [event.streamer_local_id for event in rows.events if event.streamer_local_id]
+    first_ids = [i for i in (written.first_id, min(event_ids, default=0)) if i]
+    figures = {
+        "status": ReportStatus.SUCCESS,
+        "error": "",
+        "processed_on": timezone.now(),
+        "actual_first_id": min(first_ids, default=0),
+        "actual_last_id": max(written.last_id, max(event_ids, default=0)),
+        "new_reading_count": written.new_reading_count,
+        "duplicate_reading_count": written.duplicate_reading_count + prepared.dropped_readings,
+        "skipped_reading_count": rows.skipped_readings,
+        "event_count": len(rows.events),
+    }
+    StreamerReport.objects.filter(pk=report.pk).update(**figures)
+    for field, value in figures.items():
+        setattr(report, field, value)
+    return report
+
+
+def streamer_report_process(*, report_id: str) -> StreamerReport:
+    """Turn a stored report into stream data and events (the ``ProcessReport`` action).
+
+    Safe to run again at any point (a retry after a crash, a duplicate delivery): see ``writer`` for the readings;
+    events and acknowledgements commit together, and a report that succeeded is left alone. Raises
+    ReportProcessingError (after marking the report failed) for what no retry can fix; database or store outages
+    propagate and are retried.
+    """
+    report = (
+        StreamerReport.objects.select_related("streamer__device__project", "streamer__device__org")
+        .filter(pk=report_id)
+        .first()
+    )
+    if report is None:
+        raise ReportProcessingError(f"report {report_id} does not exist")
+    if report.status == ReportStatus.SUCCESS:
+        return report
+    streamer, device = report.streamer, report.streamer.device
+    if device.project_id is None:
+        raise _report_failed(report, f"device {device.slug} is no longer claimed into a project")
+    try:
+        content = store_file_read(store=REPORT_STORE, key=report.file_key)
+    except StoreFileNotFoundError:
+        raise _report_failed(report, f"the report file {report.file_key} is missing from the store") from None
+    try:
+        prepared = _prepare(report, content)
+    except ReportError as exc:
+        raise _report_failed(report, exc.message) from exc
+    lids = set(prepared.readings.streams) | {event.stream for event in prepared.events}
+    streams = streams_for_report(device=device, lids=lids)
+    rows = report_rows(report_id=report.pk, prepared=prepared, device=device, streams=streams)
+    for key, payload in rows.event_payloads.items():
+        store_file_save(store=EVENT_STORE, key=key, content=payload, content_type="application/json")
+    written = streamdata_write(
+        report_id=report.pk, streamer_id=streamer.pk, streamer_slug=streamer.slug, rows=rows.readings
+    )
+    return _acknowledge(report=report, prepared=prepared, rows=rows, written=written)

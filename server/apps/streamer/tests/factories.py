@@ -1,0 +1,135 @@
+"""Building reports with the real iotile-core, uploading them through the API and running the real worker."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+from dataclasses import dataclass
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
+from iotile.core.hw.auth.auth_provider import AuthProvider
+from iotile.core.hw.auth.rootkey_auth_provider import RootKeyAuthProvider
+from iotile.core.hw.reports import FlexibleDictionaryReport, IOTileReading, SignedListReport
+
+from server.apps.core.testing import api_client, make_member
+from server.apps.device.tests.factories import make_device, make_project
+from server.apps.org.roles import OWNER
+from server.apps.streamdata.models import StreamData
+from server.apps.worker.runner import run_worker
+
+UTC = datetime.UTC
+_device_ids = itertools.count(0x10000)
+# What the uploader sends as ?timestamp=: naive, meaning UTC.
+RECEIVED = datetime.datetime(2024, 5, 1, 12, 0, 0)
+RECEIVED_UTC = RECEIVED.replace(tzinfo=UTC)
+UPLOAD_URL = "/api/v1/streamer/report/"
+USER_KEY = bytes(range(32))
+DEVICE_KEY = bytes(range(100, 132))
+
+
+@dataclass
+class Ingest:
+    """A claimed device in a project, and a member allowed to upload its reports."""
+
+    project: object
+    device: object
+    user: object
+
+    @property
+    def org(self):
+        return self.project.org
+
+    @property
+    def client(self):
+        return api_client(self.user)
+
+    def stream_slug(self, lid: int) -> str:
+        return f"s--{self.project.slug[3:]}--{self.device.slug[3:]}--{lid:04x}"
+
+
+def make_ingest(role: str = OWNER, **device_fields) -> Ingest:
+    # A SignedListReport names its device in 32 bits: give the device an id that fits, whatever ids other tests
+    # (whose sequence advances are never rolled back) made.
+    device_fields.setdefault("id", next(_device_ids))
+    project = make_project()
+    device = make_device(project, **device_fields)
+    return Ingest(project=project, device=device, user=make_member(project.org, role))
+
+
+class FixedKeyProvider(RootKeyAuthProvider):
+    """Serves a fixed root key of one type through iotile-core's own derivation (it ships no device-key provider)."""
+
+    def __init__(self, key_type, keys: dict[int, bytes]):
+        super().__init__({"supported_keys": [key_type]})
+        self.keys = keys
+
+    def get_root_key(self, key_type, device_id):
+        self.verify_key(key_type)
+        return self.keys[device_id]
+
+
+def signed_report(
+    device_id: int,
+    rows: list[tuple[int, int, int, int]],
+    *,
+    report_id: int = 1,
+    sent: int = 1000,
+    selector: int = 0x5FFF,
+    streamer: int = 0,
+    user_key: bytes | None = None,
+    device_key: bytes | None = None,
+) -> bytes:
+    """A SignedListReport built by iotile-core from ``(raw_time, stream, value, reading_id)`` rows."""
+    readings = [IOTileReading(raw, stream, value, reading_id=rid) for raw, stream, value, rid in rows]
+    root_key, signer = AuthProvider.NoKey, None
+    if user_key is not None:
+        root_key, signer = AuthProvider.UserKey, FixedKeyProvider(AuthProvider.UserKey, {device_id: user_key})
+    elif device_key is not None:
+        root_key, signer = AuthProvider.DeviceKey, FixedKeyProvider(AuthProvider.DeviceKey, {device_id: device_key})
+    report = SignedListReport.FromReadings(
+        device_id,
+        readings,
+        root_key=root_key,
+        signer=signer,
+        report_id=report_id,
+        selector=selector,
+        streamer=streamer,
+        sent_timestamp=sent,
+    )
+    return bytes(report.raw_report)
+
+
+def dictionary_report(device_id: int, readings, events, **kwargs) -> bytes:
+    """A msgpack FlexibleDictionaryReport built by iotile-core (upload it as ``report.mp``)."""
+    return bytes(FlexibleDictionaryReport.FromReadings(device_id, readings, events, **kwargs).encode())
+
+
+def upload(client, data: bytes, *, name: str = "report.bin", timestamp: str | None = RECEIVED.isoformat()):
+    """POST the file as the clients do. The message the upload sends after its commit is sent here too, also when
+    the test runs inside a transaction that never commits."""
+    url = UPLOAD_URL if timestamp is None else f"{UPLOAD_URL}?timestamp={timestamp}"
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(url, {"file": SimpleUploadedFile(name, data)}, format="multipart")
+
+
+def process():
+    """Drain the queue with the real worker, in this process."""
+    return run_worker(burst=True)
+
+
+def stored(stream_slug: str | None = None) -> list[tuple]:
+    """Rows as ``(stream, streamer_local_id, timestamp, int_value, value, status, dirty_ts, type)``, by stream and
+    id."""
+    rows = StreamData.objects.all()
+    if stream_slug:
+        rows = rows.filter(stream_slug=stream_slug)
+    return list(
+        rows.order_by("stream_slug", "streamer_local_id", "id").values_list(
+            "stream_slug", "streamer_local_id", "timestamp", "int_value", "value", "status", "dirty_ts", "type"
+        )
+    )
+
+
+def seconds(n: float) -> datetime.timedelta:
+    return datetime.timedelta(seconds=n)

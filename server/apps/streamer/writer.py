@@ -1,0 +1,134 @@
+"""The write path: a report's readings into the streamdata database, exactly once.
+
+One transaction on the streamdata database holds:
+
+1. a per-streamer advisory lock, so one streamer's reports are written one at a time;
+2. a look for the report's :class:`IngestedReport` mark: when it is there, an earlier attempt committed the rows and
+   only the bookkeeping in the default database is left to do;
+3. the rows, by one of two paths:
+
+   - **fast**: ``COPY`` straight into the table, inside a savepoint;
+   - **conflict-safe**: ``COPY`` into a temporary table, then ``INSERT … SELECT … ON CONFLICT DO NOTHING`` on the
+     unique index (stream, streamer id), counting what went in.
+
+   The fast path is taken unless a cheap probe finds a stored reading with the same stream and an id in the
+   report's range (an overlapping report, a re-upload); if the fast path still meets a duplicate (another worker
+   wrote it meanwhile) it is rolled back to the savepoint and the conflict-safe path runs;
+4. the report's mark, with the figures.
+
+Whatever point a crash interrupts, the transaction either committed (rows and mark) or left nothing, so a retry
+stores exactly the right rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connections, router, transaction
+
+from server.apps.streamdata.models import StreamData
+from server.apps.streamer.copy_rows import COPY_COLUMNS, ChunkReader, CopyRows
+from server.apps.streamer.models import IngestedReport
+
+# The first key of the two-key advisory lock; the second is the streamer's id.
+STREAMER_LOCK_NAMESPACE = 0x5354  # "ST"
+COPY_READ_SIZE = 1 << 20
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    new_reading_count: int
+    duplicate_reading_count: int
+    first_id: int
+    last_id: int
+    conflict_path: bool = False
+    already_written: bool = False
+
+
+def _table() -> str:
+    return StreamData._meta.db_table
+
+
+def _columns() -> str:
+    return ", ".join(COPY_COLUMNS)
+
+
+def _copy(cursor, table: str, rows: CopyRows) -> int:
+    cursor.copy_expert(
+        f"COPY {table} ({_columns()}) FROM STDIN WITH (FORMAT binary)", ChunkReader(rows.chunks()), COPY_READ_SIZE
+    )
+    return cursor.rowcount
+
+
+def _written_or_may_conflict(cursor, report_id, rows: CopyRows) -> tuple[bool, bool]:
+    """Whether the report's mark is there, and whether a stored reading of its streams has an id in its range (an
+    index probe). One query."""
+    cursor.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {IngestedReport._meta.db_table} WHERE report_id = %s), "
+        f"EXISTS (SELECT 1 FROM {_table()} WHERE stream_slug = ANY(%s) AND streamer_local_id > 0 "
+        "AND streamer_local_id BETWEEN %s AND %s)",
+        [report_id, rows.stream_slugs(), rows.first_id or 1, rows.last_id],
+    )
+    return cursor.fetchone()
+
+
+def _copy_skipping_conflicts(cursor, rows: CopyRows) -> tuple[int, int, int]:
+    """The conflict-safe path; returns (rows inserted, lowest and highest id inserted)."""
+    columns = _columns()
+    cursor.execute(
+        f"CREATE TEMP TABLE streamdata_incoming ON COMMIT DROP AS SELECT {columns} FROM {_table()} WITH NO DATA"
+    )
+    _copy(cursor, "streamdata_incoming", rows)
+    cursor.execute(
+        f"WITH inserted AS (INSERT INTO {_table()} ({columns}) SELECT {columns} FROM streamdata_incoming "
+        # The partial unique index streamdata_unique_stream_reading.
+        "ON CONFLICT (stream_slug, streamer_local_id) WHERE streamer_local_id > 0 DO NOTHING "
+        "RETURNING streamer_local_id) "
+        "SELECT count(*), coalesce(min(streamer_local_id) FILTER (WHERE streamer_local_id > 0), 0), "
+        "coalesce(max(streamer_local_id), 0) FROM inserted"
+    )
+    return cursor.fetchone()
+
+
+def _copy_fast(connection, cursor, rows: CopyRows) -> bool:
+    """COPY straight into the table inside a savepoint; False (and rolled back) when a row was stored already."""
+    savepoint = connection.savepoint()
+    try:
+        _copy(cursor, _table(), rows)
+    except IntegrityError:
+        connection.savepoint_rollback(savepoint)
+        return False
+    connection.savepoint_commit(savepoint)
+    return True
+
+
+def streamdata_write(*, report_id, streamer_id: int, streamer_slug: str, rows: CopyRows) -> WriteResult:
+    """Store the report's readings and its mark in one streamdata transaction (see the module's docstring)."""
+    alias = router.db_for_write(StreamData)
+    connection = connections[alias]
+    with transaction.atomic(using=alias), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [STREAMER_LOCK_NAMESPACE, streamer_id & 0x7FFFFFFF])
+        written, may_conflict = _written_or_may_conflict(cursor, report_id, rows)
+        if written:
+            mark = IngestedReport.objects.using(alias).get(report_id=report_id)
+            return WriteResult(
+                mark.new_reading_count, mark.duplicate_reading_count, mark.first_id, mark.last_id, already_written=True
+            )
+        conflict_path = False
+        if not len(rows):
+            inserted, first_id, last_id = 0, 0, 0
+        elif not may_conflict and _copy_fast(connection, cursor, rows):
+            inserted, first_id, last_id = len(rows), rows.first_id, rows.last_id
+        else:
+            conflict_path = True
+            inserted, first_id, last_id = _copy_skipping_conflicts(cursor, rows)
+        result = WriteResult(inserted, len(rows) - inserted, first_id, last_id, conflict_path)
+        IngestedReport.objects.using(alias).create(
+            report_id=report_id,
+            streamer_slug=streamer_slug,
+            new_reading_count=result.new_reading_count,
+            duplicate_reading_count=result.duplicate_reading_count,
+            first_id=first_id,
+            last_id=last_id,
+        )
+    return result
