@@ -13,6 +13,10 @@ A model may also declare ``scope_owner_path``, the lookup to a user who owns the
 organisation that belong to one user (user-level config attributes). The owner may do every action the model does
 not keep for staff.
 
+A credential narrower than its user's account (a device's ``a-jwt`` token) sets ``user.token_scope``, a
+:class:`TokenScope`: ``restrict`` narrows every queryset through it (staff included), and the organisation checks
+ask it first, so such a request reaches only what the token allows, and only as far as the user's role allows.
+
 ``Model.objects.restrict(user, action)`` returns what the user may act on. The API and the dashboard both start
 from ``restrict(user, "view")``, so an object outside the user's scope is a 404; a visible object the user may not
 change is a 403.
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from django.apps import apps
 from django.db import models
@@ -75,12 +79,33 @@ def member_org_ids(user: AbstractBaseUser | AnonymousUser, permission: str | Non
     return memberships.values("org_id")
 
 
+class TokenScope(Protocol):
+    """What a narrowed credential lets its user reach (``deviceauth.tokens.DeviceScope`` for ``a-jwt`` tokens)."""
+
+    def narrow(self, queryset: models.QuerySet, action: str) -> models.QuerySet:
+        """``queryset`` cut down to the rows the credential reaches for ``action`` (none for a model it does not
+        name)."""
+
+    def allows_org_permission(self, org: Any, permission: str | None) -> bool:
+        """Whether the credential may use ``permission`` in ``org`` at all."""
+
+    def allows_create(self, obj: models.Model) -> bool:
+        """Whether the credential may add ``obj``, an unsaved row."""
+
+
+def token_scope(user: Any) -> TokenScope | None:
+    """The scope of the credential the request authenticated with, when it is narrower than the account."""
+    return getattr(user, "token_scope", None)
+
+
 class ScopedQuerySet(models.QuerySet):
     def restrict(self, user: AbstractBaseUser | AnonymousUser | None, action: str = "view") -> Self:
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
+        scope = token_scope(user)
+        queryset = scope.narrow(self, action) if scope is not None else self
         if user.is_staff:
-            return self
+            return queryset
         permission = _declared_permission(self.model, action)
         if permission == STAFF_ONLY:
             return self.none()
@@ -100,12 +125,15 @@ class ScopedQuerySet(models.QuerySet):
         owner_path = getattr(self.model, "scope_owner_path", "")
         if owner_path:
             condition |= Q(**{owner_path: user.pk})
-        return self.filter(condition)
+        return queryset.filter(condition)
 
 
 def user_has_org_permission(user: Any, org: Any, permission: str | None) -> bool:
     """Whether ``user`` may use ``permission`` in ``org`` (membership alone when ``permission`` is None)."""
     if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    scope = token_scope(user)
+    if scope is not None and not scope.allows_org_permission(org, permission):
         return False
     if user.is_staff:
         return True
@@ -128,6 +156,9 @@ def user_can_create(user: Any, obj: models.Model) -> bool:
     """Whether ``user`` may add ``obj``, an unsaved row, by the rules :meth:`ScopedQuerySet.restrict` applies to
     saved ones: its organisation's permission for ``add``, or owning it (``scope_owner_path``)."""
     if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    scope = token_scope(user)
+    if scope is not None and not scope.allows_create(obj):
         return False
     if user.is_staff:
         return True

@@ -20,3 +20,10 @@ def report_root_keys(*, device_id: int) -> dict[int, bytes]:
         except ValueError:
             continue  # a malformed secret cannot verify anything; the report then fails with "no key known"
     return found
+
+
+def device_key_for_download(*, user, device, key_type: str) -> DeviceKey | None:
+    """The device's stored key of ``key_type`` as ``user`` may download it: a key marked downloadable (the caller
+    has checked ``user`` may modify the device), or any key for those who see keys at all (staff)."""
+    keys = DeviceKey.objects.filter(device=device, type=key_type)
+    return (keys.filter(downloadable=True) | keys.restrict(user, "view")).first()

@@ -218,6 +218,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "server.apps.authentication.authentication.JSONWebTokenAuthentication",
+        # Authorization: a-jwt <token> (docs/permissions.md, device tokens).
+        "server.apps.deviceauth.tokens.DeviceTokenAuthentication",
         "server.apps.authentication.authentication.PrefixedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
