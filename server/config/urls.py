@@ -6,5 +6,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("search/", include("server.apps.search.urls")),
+    path("staff/", include("server.apps.staff.urls")),
+    path("", include("server.apps.org.urls")),
+    path("", include("server.apps.project.urls")),
+    path("", include("server.apps.device.urls")),
     path("", include("server.apps.main.urls")),
 ]

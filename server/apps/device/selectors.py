@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from server.apps.core.errors import ApplicationError, NotFoundError
 from server.apps.core.lookups import device_id_from, project_lookup
@@ -11,6 +11,7 @@ from server.apps.device.models import Device
 from server.apps.project.models import Project
 from server.apps.stream.models import StreamId
 from server.apps.streamdata.models import StreamData
+from server.apps.streamer.models import StreamerReport
 from server.apps.streamevent.models import StreamEventData
 
 
@@ -74,3 +75,42 @@ def visible_project(*, user, value: str):
     if project is None:
         raise NotFoundError("Project not found.", {"project": ["Unknown project."]})
     return project
+
+
+def with_last_report(devices: QuerySet[Device]) -> QuerySet[Device]:
+    """``devices`` with ``last_report``: when their latest streamer report was received (None before the first).
+    A correlated subquery on the reports' (streamer, created_on) index, so a page of devices stays one query."""
+    latest = (
+        StreamerReport.objects.filter(streamer__device_id=OuterRef("pk"))
+        .order_by("-created_on")
+        .values("sent_timestamp")[:1]
+    )
+    return devices.annotate(last_report=Subquery(latest))
+
+
+def device_list_for_project(*, user, project: Project) -> QuerySet[Device]:
+    """The devices claimed into a visible project, by label then slug, each with its ``last_report``."""
+    devices = Device.objects.restrict(user, "view").filter(project=project).select_related("sg")
+    return with_last_report(devices).order_by("label", "id")
+
+
+# The latest row of each stream, found with one index probe per stream on (stream_slug, timestamp) however long the
+# streams are: DISTINCT ON over the same streams would read every one of their rows.
+_LATEST_ROWS_SQL = """
+SELECT latest.* FROM unnest(%s::varchar[]) AS wanted(slug)
+CROSS JOIN LATERAL (
+    SELECT * FROM {table} AS data
+    WHERE data.stream_slug = wanted.slug AND data.timestamp IS NOT NULL
+    ORDER BY data.timestamp DESC
+    LIMIT 1
+) AS latest
+"""
+
+
+def stream_latest_data(*, stream_slugs: list[str]) -> dict[str, StreamData]:
+    """The newest data row of each stream named, by stream slug (streams without data are left out). One query
+    on the streamdata database. The caller has checked the user may read these streams' data."""
+    if not stream_slugs:
+        return {}
+    sql = _LATEST_ROWS_SQL.format(table=StreamData._meta.db_table)
+    return {row.stream_slug: row for row in StreamData.objects.raw(sql, [list(stream_slugs)])}

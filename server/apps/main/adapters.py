@@ -11,6 +11,13 @@ from server.apps.authentication.services import _unique_slug, _unique_username
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def get_login_redirect_url(self, request) -> str:
+        # A visitor who followed an invitation link goes back to it after signing up or in, even when a detour
+        # (another address to verify first) lost the link's ?next=.
+        from server.apps.org.views import pending_invitation_url
+
+        return pending_invitation_url(request) or super().get_login_redirect_url(request)
+
     def populate_username(self, request, user) -> None:
         # allauth calls this for every new account, whether from the signup form or a social login.
         if not user.username:

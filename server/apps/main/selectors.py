@@ -25,18 +25,3 @@ def org_list_for_home(user: Account) -> QuerySet[Org]:
         member_count=_count_per_org(OrgMembership.objects.filter(is_active=True)),
         user_role=Subquery(role),
     )
-
-
-def org_projects(user: Account, org: Org) -> QuerySet[Project]:
-    return (
-        Project.objects.restrict(user, "view").filter(org=org).annotate(device_count=Count("devices")).order_by("name")
-    )
-
-
-def org_members(user: Account, org: Org) -> QuerySet[OrgMembership]:
-    return (
-        OrgMembership.objects.restrict(user, "view")
-        .filter(org=org, is_active=True)
-        .select_related("user")
-        .order_by("user__username")
-    )

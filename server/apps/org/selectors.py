@@ -51,3 +51,26 @@ def account_for_registration(*, value: str) -> Account | None:
     if not value:
         return None
     return Account.objects.filter(Q(slug=value) | Q(email__iexact=value), is_active=True).first()
+
+
+def org_active_member_list(*, user, org: Org) -> QuerySet[OrgMembership]:
+    """The current members of a visible organisation, by username, with their accounts."""
+    return org_member_list(user=user, org=org).filter(is_active=True).order_by("user__username")
+
+
+def invitation_pending_list(*, user, org: Org) -> QuerySet[Invitation]:
+    """The invitations of ``org`` still waiting for an answer, newest first, if ``user`` may manage them."""
+    return invitation_list_for_user(user=user).filter(org=org, accepted=False).order_by("-sent_on")
+
+
+def invitation_by_link(*, org_slug: str, invitation_id: str) -> Invitation | None:
+    """The invitation an accept link names (organisation slug and id), for a visitor who has no account yet.
+
+    Not scoped to a user: the link, mailed to the invitee, is the secret. Accepting still needs the invitee's own
+    account (``invitation_for_invitee``).
+    """
+    try:
+        pk = uuid.UUID(str(invitation_id))
+    except ValueError:
+        return None
+    return Invitation.objects.select_related("org", "sent_by").filter(pk=pk, org__slug=org_slug).first()

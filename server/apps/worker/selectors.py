@@ -15,7 +15,10 @@ def queue_depth(*, user, queue: str = "default") -> QueueDepth:
     return get_transport().depth(queue=queue)
 
 
-def recent_runs(*, user, action: str | None = None, status: str | None = None, limit: int = 100) -> QuerySet[WorkerRun]:
+def recent_runs(
+    *, user, action: str | None = None, status: str | None = None, limit: int | None = 100
+) -> QuerySet[WorkerRun]:
+    """The run log, newest first: the latest ``limit`` runs, or all of them (for a paged list) with ``None``."""
     runs = WorkerRun.objects.restrict(user, "view")
     if action:
         runs = runs.filter(action=action)

@@ -79,6 +79,7 @@ LOCAL_APPS = [
     "server.apps.streamnote",
     "server.apps.devicelocation",
     "server.apps.search",
+    "server.apps.staff",
     "server.apps.main",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS

@@ -1,0 +1,44 @@
+"""Forms of the device page: editing a device and unclaiming it."""
+
+from __future__ import annotations
+
+from django import forms
+
+from server.apps.core.forms import DashboardForm
+from server.apps.sensorgraph.models import SensorGraph
+
+
+class DeviceForm(DashboardForm):
+    label = forms.CharField(max_length=100, required=False, label="Label")
+    external_id = forms.CharField(
+        max_length=64, required=False, label="External id", help_text="Your own id for it, e.g. an asset number."
+    )
+    lat = forms.DecimalField(
+        required=False, max_digits=12, decimal_places=9, min_value=-90, max_value=90, label="Latitude"
+    )
+    lon = forms.DecimalField(
+        required=False, max_digits=12, decimal_places=9, min_value=-180, max_value=180, label="Longitude"
+    )
+    sg = forms.ModelChoiceField(
+        queryset=SensorGraph.objects.filter(active=True),
+        to_field_name="slug",
+        required=False,
+        label="Sensor graph",
+        empty_label="None",
+        help_text="What the device runs; a new one adds the streams it reports.",
+    )
+    active = forms.BooleanField(required=False, label="Active", help_text="Clear it for a device taken out of service.")
+
+    def service_fields(self) -> dict:
+        """The cleaned data as ``device_update`` takes it (the sensor graph by slug)."""
+        data = dict(self.cleaned_data)
+        data["sg"] = data["sg"].slug if data["sg"] else None
+        return data
+
+
+class DeviceUnclaimForm(DashboardForm):
+    clean_streams = forms.BooleanField(
+        required=False,
+        label="Also delete its streams and all their data",
+        help_text="Leave this off to keep the data with the organisation.",
+    )

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from server.apps.device import views
+
+app_name = "device"
+urlpatterns = [
+    path("org/<slug:org_slug>/device/<str:device_slug>/", views.DeviceDetailView.as_view(), name="detail"),
+    path("org/<slug:org_slug>/device/<str:device_slug>/edit/", views.DeviceUpdateView.as_view(), name="edit"),
+    path("org/<slug:org_slug>/device/<str:device_slug>/unclaim/", views.DeviceUnclaimView.as_view(), name="unclaim"),
+    path("org/<slug:org_slug>/device/<str:device_slug>/reports/", views.DeviceReportsView.as_view(), name="reports"),
+]

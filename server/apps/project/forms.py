@@ -1,0 +1,37 @@
+"""Forms of the project pages: the project itself and claiming a device into it."""
+
+from __future__ import annotations
+
+from django import forms
+
+from server.apps.core.forms import DashboardForm
+
+
+class ProjectForm(DashboardForm):
+    name = forms.CharField(
+        max_length=100, label="Name", widget=forms.TextInput(attrs={"placeholder": "e.g. North basin"})
+    )
+    about = forms.CharField(
+        required=False,
+        label="About",
+        help_text="Optional: what the project's devices measure.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Give the project a name.")
+        return name
+
+
+class DeviceClaimForm(DashboardForm):
+    device = forms.CharField(
+        max_length=40,
+        label="Device",
+        help_text="Its slug as printed on the device, e.g. d--0000-0000-0000-00a1 (short forms like d--a1 work).",
+        widget=forms.TextInput(attrs={"placeholder": "d--0000-0000-0000-0000", "autocomplete": "off"}),
+    )
+
+    def clean_device(self) -> str:
+        return self.cleaned_data["device"].strip()

@@ -1,0 +1,115 @@
+"""The project page: its devices (last report, status), variables and streams; creating, editing and deleting
+projects, and claiming devices into them."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from server.apps.core.forms import ButtonForm
+from server.apps.core.lookups import project_lookup
+from server.apps.core.views import ScopedFormAction, ScopedPageView, paginate
+from server.apps.device.models import Device
+from server.apps.device.selectors import device_list_for_project
+from server.apps.device.services import device_claim
+from server.apps.device.views import device_status, device_url
+from server.apps.org.views import OrgFormAction, org_url
+from server.apps.project.forms import DeviceClaimForm, ProjectForm
+from server.apps.project.models import Project
+from server.apps.project.services import project_create, project_delete, project_update
+from server.apps.stream.models import StreamId, StreamVariable
+
+
+def project_url(project: Project, anchor: str = "") -> str:
+    url = reverse("project:detail", kwargs={"org_slug": project.org.slug, "project_id": project.slug})
+    return url + (f"#{anchor}" if anchor else "")
+
+
+class ProjectCreateView(OrgFormAction):
+    """The organisation page's "new project" form."""
+
+    form_class = ProjectForm
+    form_name = "project_form"
+    scope_model = Project
+    scope_action = "add"
+
+    def form_valid(self, form):
+        project = project_create(org=self.object, created_by=self.request.user, **form.cleaned_data)
+        return self.done(f"Project “{project.name}” created. Claim its first device here.", project_url(project))
+
+
+class ProjectDetailView(ScopedPageView):
+    """``/org/<org>/project/<uuid or p-- slug>/``: the devices with their last report and status, the variables
+    and the streams, each table paged; the forms show for roles that may use them."""
+
+    model = Project
+    lookup_url_kwarg = "project_id"
+    context_object_name = "project"
+    ability_models = (Device, StreamVariable, StreamId)
+    template_name = "project/detail.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("org", "created_by")
+
+    def object_lookup(self, value: str) -> dict:
+        return {**project_lookup(value), "org__slug": self.kwargs["org_slug"]}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        project, user, request = self.object, self.request.user, self.request
+        devices = paginate(request, device_list_for_project(user=user, project=project), param="devices")
+        for device in devices:
+            device.status = device_status(device)
+        variables = StreamVariable.objects.restrict(user, "view").filter(project=project).select_related("var_type")
+        streams = (
+            StreamId.objects.restrict(user, "view")
+            .filter(project=project, block__isnull=True)
+            .select_related("device", "variable")
+            .order_by("device_id", "var_lid")
+        )
+        context.update(
+            devices=devices,
+            variables=paginate(request, variables.order_by("lid"), param="variables"),
+            streams=paginate(request, streams, param="streams"),
+        )
+        if self.can.change_project:
+            context.setdefault("project_form", ProjectForm(initial={"name": project.name, "about": project.about}))
+        if self.can.claim_device:
+            context.setdefault("claim_form", DeviceClaimForm())
+        return context
+
+
+class ProjectFormAction(ScopedFormAction, ProjectDetailView):
+    """A form of the project page; on errors the page comes back with the form and its messages."""
+
+
+class ProjectUpdateView(ProjectFormAction):
+    form_class = ProjectForm
+    form_name = "project_form"
+    scope_action = "change"
+
+    def form_valid(self, form):
+        project = project_update(project=self.object, **form.cleaned_data)
+        return self.done("Project saved.", project_url(project))
+
+
+class ProjectDeleteView(ProjectFormAction):
+    form_class = ButtonForm
+    form_name = "delete_form"
+    scope_action = "delete"
+
+    def form_valid(self, form):
+        project_delete(project=self.object)
+        return self.done(f"Project “{self.object.name}” deleted.", org_url(self.object.org))
+
+
+class DeviceClaimView(ProjectFormAction):
+    """Claims a device into the project. A device that does not exist or is taken gets the same error."""
+
+    form_class = DeviceClaimForm
+    form_name = "claim_form"
+    scope_model = Device
+    scope_action = "claim"
+
+    def form_valid(self, form):
+        device = device_claim(user=self.request.user, device=form.cleaned_data["device"], project=self.object)
+        return self.done(f"Device {device.slug} claimed into {self.object.name}.", device_url(device))

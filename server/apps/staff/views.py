@@ -1,0 +1,190 @@
+"""Staff pages: the worker (queue depth, run log, dead letters), every organisation and device, and creating
+devices in batches. Everyone but staff gets a 404; the lists come from selectors that show staff everything."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from server.apps.core.errors import ApplicationError
+from server.apps.core.lookups import device_id_from
+from server.apps.core.slugs import SlugError
+from server.apps.core.views import StaffPageMixin, paginate
+from server.apps.device.models import Device
+from server.apps.device.selectors import with_last_report
+from server.apps.device.views import device_status
+from server.apps.main.selectors import org_list_for_home
+from server.apps.org.models import Org
+from server.apps.staff.forms import DeviceBatchForm, RunFilterForm, SearchForm
+from server.apps.staff.services import devices_create_batch
+from server.apps.worker.models import WorkerRun
+from server.apps.worker.selectors import dead_letters, queue_depth, recent_runs
+from server.apps.worker.services import dead_letter_requeue
+
+logger = logging.getLogger(__name__)
+
+
+def _search(request) -> str:
+    form = SearchForm(request.GET)
+    return form.cleaned_data["q"].strip() if form.is_valid() else ""
+
+
+class StaffHomeView(StaffPageMixin, TemplateView):
+    """``/staff/``: the queue, the last day's runs by status, the latest runs and what waits in dead letters."""
+
+    template_name = "staff/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        try:
+            depth = queue_depth(user=user)
+        except Exception:  # the page still shows the rest when the queue (SQS) cannot be reached
+            logger.exception("could not read the queue depth")
+            depth = None
+        since = timezone.now() - timedelta(days=1)
+        by_status = dict(
+            recent_runs(user=user, limit=None)
+            .filter(started_at__gte=since)
+            .order_by()
+            .values_list("status")
+            .annotate(n=Count("id"))
+        )
+        context.update(
+            depth=depth,
+            runs_last_day=sum(by_status.values()),
+            runs_ok=by_status.get("success", 0),
+            runs_retried=by_status.get("retry", 0),
+            runs_failed=by_status.get("failed", 0) + by_status.get("dead", 0),
+            runs=recent_runs(user=user, limit=10),
+            dead_letter_count=dead_letters(user=user).count(),
+            org_count=Org.objects.restrict(user, "view").count(),
+            device_counts=Device.objects.restrict(user, "view").aggregate(
+                total=Count("id"), unclaimed=Count("id", filter=Q(project__isnull=True))
+            ),
+        )
+        return context
+
+
+class WorkerRunListView(StaffPageMixin, TemplateView):
+    """``/staff/worker/runs/``: the run log, paged, filtered by status and action."""
+
+    template_name = "staff/runs.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = RunFilterForm(self.request.GET)
+        filters = form.cleaned_data if form.is_valid() else {}
+        runs = recent_runs(
+            user=self.request.user, action=filters.get("action") or None, status=filters.get("status"), limit=None
+        )
+        context.update(form=form, runs=paginate(self.request, runs), actions=self.known_actions())
+        return context
+
+    def known_actions(self) -> list[str]:
+        return list(
+            WorkerRun.objects.restrict(self.request.user, "view")
+            .order_by("action")
+            .values_list("action", flat=True)
+            .distinct()
+        )
+
+
+class DeadLetterListView(StaffPageMixin, TemplateView):
+    """``/staff/worker/dead-letters/``: messages the worker gave up on, with their errors; requeue sends one
+    again once its cause is fixed."""
+
+    template_name = "staff/dead_letters.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        show_all = self.request.GET.get("all") == "1"
+        letters = dead_letters(user=self.request.user, include_requeued=show_all)
+        context.update(letters=paginate(self.request, letters), show_all=show_all)
+        return context
+
+
+class DeadLetterRequeueView(StaffPageMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        letter = dead_letters(user=request.user, include_requeued=True).filter(pk=pk).first()
+        if letter is None:
+            raise Http404
+        try:
+            message_id = dead_letter_requeue(dead_letter=letter)
+        except ApplicationError as error:
+            messages.error(request, f"Dead letter {letter.pk} was not requeued: {error.message}.")
+        else:
+            messages.success(request, f"{letter.action} requeued as message {message_id}.")
+        return HttpResponseRedirect(reverse("staff:dead-letters"))
+
+
+class OrgListView(StaffPageMixin, TemplateView):
+    """``/staff/orgs/``: every organisation with its counts, searched by name or slug."""
+
+    template_name = "staff/orgs.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        q = _search(self.request)
+        orgs = org_list_for_home(self.request.user).select_related("created_by").order_by("name")
+        if q:
+            orgs = orgs.filter(Q(name__icontains=q) | Q(slug__icontains=q))
+        context.update(orgs=paginate(self.request, orgs), q=q)
+        return context
+
+
+class DeviceListView(StaffPageMixin, TemplateView):
+    """``/staff/devices/``: every device, newest first, searched by slug (any form), label or external id; and
+    the batch creation form."""
+
+    template_name = "staff/devices.html"
+
+    def devices(self, q: str):
+        devices = Device.objects.restrict(self.request.user, "view").select_related("org", "project", "sg")
+        if q:
+            condition = Q(label__icontains=q) | Q(external_id__icontains=q)
+            try:
+                condition |= Q(id=device_id_from(q))
+            except (SlugError, ValueError):
+                pass
+            devices = devices.filter(condition)
+        return with_last_report(devices).order_by("-id")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        q = _search(self.request)
+        devices = paginate(self.request, self.devices(q))
+        for device in devices:
+            device.status = device_status(device)
+        context.update(devices=devices, q=q)
+        context.setdefault("batch_form", DeviceBatchForm())
+        return context
+
+
+class DeviceBatchCreateView(DeviceListView):
+    """Creates the batch and lists the new slugs; errors show on the devices page's form."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        form = DeviceBatchForm(request.POST)
+        if form.is_valid():
+            try:
+                devices = devices_create_batch(created_by=request.user, **form.service_fields())
+            except ApplicationError as error:
+                form.add_service_error(error)
+            else:
+                context = {"devices": devices, "slugs": "\n".join(device.slug for device in devices)}
+                return render(request, "staff/devices_created.html", context)
+        return self.render_to_response(self.get_context_data(batch_form=form, failed_form="batch_form"))
