@@ -115,7 +115,8 @@ def test_tokens_stop_working_when_the_device_or_user_changes(setup):
     token = setup["token"]
     assert status(token) == 200
     # Signed with another secret, or expired.
-    assert status(device_token_encode(user=member, device=mine, secret="a-wrong-secret-long-enough-for-hmac-sha256")) == 401
+    wrong_secret = "a-wrong-secret-long-enough-for-hmac-sha256"
+    assert status(device_token_encode(user=member, device=mine, secret=wrong_secret)) == 401
     secret = DeviceKey.objects.get(device=mine, type=DeviceKeyType.A_JWT).secret
     long_ago = datetime.now(UTC) - DEVICE_TOKEN_LIFETIME - timedelta(days=1)
     assert status(device_token_encode(user=member, device=mine, secret=secret, now=long_ago)) == 401
