@@ -315,7 +315,7 @@ def _copy_properties(*, old_device: Device, new_device: Device, user) -> None:
         model(
             target=new_device.slug,
             target_kind=prop.target_kind,
-            org=prop.org,
+            org_id=prop.org_id,
             name=prop.name,
             type=prop.type,
             str_value=prop.str_value,
