@@ -54,9 +54,10 @@ def _columns() -> str:
 
 
 def _copy(cursor, table: str, rows: CopyRows) -> int:
-    cursor.copy_expert(
-        f"COPY {table} ({_columns()}) FROM STDIN WITH (FORMAT binary)", ChunkReader(rows.chunks()), COPY_READ_SIZE
-    )
+    sql = f"COPY {table} ({_columns()}) FROM STDIN WITH (FORMAT binary)"
+    # Django's error types (IntegrityError, OperationalError) rather than the driver's, as for any other query.
+    with cursor.db.wrap_database_errors:
+        cursor.copy_expert(sql, ChunkReader(rows.chunks()), COPY_READ_SIZE)
     return cursor.rowcount
 
 

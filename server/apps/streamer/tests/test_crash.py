@@ -1,0 +1,142 @@
+"""A worker process killed (SIGKILL) at several points of ProcessReport, then a new worker retrying: the rows,
+the acknowledgement and the report's figures come out exactly as if nothing had happened."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from django.db.models.functions import Now
+
+from server.apps.streamdata.services import stream_data_bulk_insert, stream_data_row
+from server.apps.streamer.models import IngestedReport, ReportStatus, Streamer, StreamerReport
+from server.apps.streamer.tests.factories import RECEIVED_UTC, make_ingest, process, seconds, signed_report, stored
+from server.apps.streamer.tests.run_crashing_worker import POINTS
+from server.apps.worker.models import DeadLetter, QueueMessage, WorkerRun
+from server.apps.worker.tests.conftest import REPO_ROOT, database_url
+
+READINGS = 1000
+SENT = 20_000
+# Readings 1..1000 on two streams, ten seconds apart.
+ROWS = [(10 * i, 0x5001 + i % 2, 7 * i, i) for i in range(1, READINGS + 1)]
+
+
+@pytest.fixture
+def worker_env(transactional_db, tmp_path) -> dict[str, str]:
+    """A worker subprocess on this test's databases and stores (the folder stores live under tmp_path)."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "server.config.settings.test",
+        "DATABASE_URL": database_url("default"),
+        "STREAMDATA_DATABASE_URL": database_url("streamdata"),
+        "LOCAL_DATA_DIR": str(tmp_path),
+        "WORKER_QUEUE": "postgres",
+        "PYTHONUNBUFFERED": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def crashing_worker(env: dict[str, str], point: str) -> None:
+    process = subprocess.run(
+        [sys.executable, "-m", "server.apps.streamer.tests.run_crashing_worker", point, "worker", "--burst"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert process.returncode == -signal.SIGKILL, (process.returncode, process.stdout, process.stderr)
+
+
+def expected_rows(ingest, ids) -> list[tuple]:
+    base = RECEIVED_UTC - seconds(SENT)
+    rows = [
+        (ingest.stream_slug(0x5001 + i % 2), i, base + seconds(10 * i), 7 * i, float(7 * i), "cln", False, "Num")
+        for i in ids
+    ]
+    return sorted(rows, key=lambda row: (row[0], row[1]))
+
+
+def retry_after_visibility_timeout() -> None:
+    """The killed worker never acknowledged its message: once its visibility timeout passes (made to pass here), a
+    new worker takes it."""
+    assert QueueMessage.objects.count() == 1
+    QueueMessage.objects.update(available_at=Now())
+    stats = process()
+    assert (stats.received, stats.succeeded) == (1, 1)
+    assert not QueueMessage.objects.exists()
+    assert not DeadLetter.objects.exists()
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_killed_worker_leaves_nothing_lost_or_doubled(worker_env, folder_stores, point):
+    ingest = make_ingest()
+    response = ingest.client.post(
+        "/api/v1/streamer/report/?timestamp=" + RECEIVED_UTC.replace(tzinfo=None).isoformat(),
+        {"file": _file(signed_report(ingest.device.id, ROWS, report_id=READINGS + 1, sent=SENT))},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+
+    crashing_worker(worker_env, point)
+    data_committed = point in ("after_data_commit", "after_acknowledge")
+    assert len(stored()) == (READINGS if data_committed else 0)
+    assert IngestedReport.objects.count() == (1 if data_committed else 0)
+
+    retry_after_visibility_timeout()
+    assert stored() == expected_rows(ingest, range(1, READINGS + 1))
+    report = StreamerReport.objects.get()
+    assert (report.status, report.new_reading_count, report.duplicate_reading_count) == (
+        ReportStatus.SUCCESS,
+        READINGS,
+        0,
+    )
+    assert (report.actual_first_id, report.actual_last_id) == (1, READINGS)
+    assert Streamer.objects.get().last_id == READINGS
+    assert IngestedReport.objects.count() == 1
+    assert WorkerRun.objects.filter(action="ProcessReport", status="success").count() == 1
+
+
+@pytest.mark.parametrize("point", ["mid_copy", "before_data_commit"])
+def test_a_killed_worker_on_the_conflict_safe_path(worker_env, folder_stores, point):
+    """The report overlaps readings stored already (ids 1..300 of the first stream), so the rows go through the
+    temporary table and INSERT … ON CONFLICT; killed there, the retry still adds exactly the missing ones."""
+    ingest = make_ingest()
+    overlap = [i for i in range(1, 301) if i % 2 == 0]
+    stream_data_bulk_insert(
+        rows=[
+            stream_data_row(
+                stream_slug=ingest.stream_slug(0x5001),
+                timestamp=RECEIVED_UTC - seconds(SENT) + seconds(10 * i),
+                value=float(7 * i),
+                int_value=7 * i,
+                streamer_local_id=i,
+                status="cln",
+            )
+            for i in overlap
+        ]
+    )
+    response = ingest.client.post(
+        "/api/v1/streamer/report/?timestamp=" + RECEIVED_UTC.replace(tzinfo=None).isoformat(),
+        {"file": _file(signed_report(ingest.device.id, ROWS, report_id=READINGS + 1, sent=SENT))},
+        format="multipart",
+    )
+    assert response.status_code == 201
+
+    crashing_worker(worker_env, point)
+    assert len(stored()) == len(overlap)
+
+    retry_after_visibility_timeout()
+    assert stored() == expected_rows(ingest, range(1, READINGS + 1))
+    report = StreamerReport.objects.get()
+    assert (report.new_reading_count, report.duplicate_reading_count) == (READINGS - len(overlap), len(overlap))
+
+
+def _file(data: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("report.bin", data)

@@ -1,0 +1,136 @@
+"""The write path on its own: binary COPY rows, the fast and conflict-safe paths, and the commit mark."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+import pytest
+
+from server.apps.streamdata.models import StreamData
+from server.apps.streamdata.services import stream_data_bulk_insert, stream_data_row
+from server.apps.streamer import writer
+from server.apps.streamer.copy_rows import CopyRows, StreamColumns
+from server.apps.streamer.models import IngestedReport
+from server.apps.streamer.writer import streamdata_write
+
+T0 = datetime.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=datetime.UTC)
+SLUG = "s--0000-0001--0000-0000-0000-0002--5001"
+COLUMNS = {
+    0x5001: StreamColumns(SLUG, "p--0000-0001", "d--0000-0000-0000-0002", "v--0000-0001--5001", "Num"),
+    0x5002: StreamColumns(
+        "s--0000-0001--0000-0000-0000-0002--5002", "p--0000-0001", "d--0000-0000-0000-0002", "v--0000-0001--5002", "ITR"
+    ),
+}
+
+
+def copy_rows(ids, *, stream=0x5001, device_timestamps=None, values=None, statuses=None, columns=COLUMNS):
+    ids = list(ids)
+    count = len(ids)
+    return CopyRows(
+        streams=[stream] * count,
+        stream_columns=columns,
+        device_timestamps=device_timestamps if device_timestamps is not None else [10 * i for i in ids],
+        timestamps=[T0 + datetime.timedelta(seconds=10 * i) for i in ids],
+        reading_ids=ids,
+        int_values=[100 + i for i in ids],
+        values=values if values is not None else [100 + i for i in ids],
+        statuses=statuses or ["cln"] * count,
+        dirty=[status in ("drt", "unk") for status in (statuses or ["cln"] * count)],
+    )
+
+
+def write(rows, report_id=None):
+    return streamdata_write(report_id=report_id or uuid.uuid4(), streamer_id=1, streamer_slug="t--x", rows=rows)
+
+
+def rows_stored():
+    return list(
+        StreamData.objects.order_by("streamer_local_id", "id").values_list(
+            "stream_slug",
+            "project_slug",
+            "device_slug",
+            "variable_slug",
+            "type",
+            "device_timestamp",
+            "timestamp",
+            "streamer_local_id",
+            "int_value",
+            "value",
+            "status",
+            "dirty_ts",
+        )
+    )
+
+
+def test_fast_path_stores_every_column(db):
+    result = write(copy_rows([1, 2, 3], values=[1.5, 2, -3.25], statuses=["cln", "drt", "utc"]))
+    assert (result.new_reading_count, result.duplicate_reading_count, result.first_id, result.last_id) == (3, 0, 1, 3)
+    assert not result.conflict_path
+    constant = (SLUG, "p--0000-0001", "d--0000-0000-0000-0002", "v--0000-0001--5001", "Num")
+    assert rows_stored() == [
+        (*constant, 10, T0 + datetime.timedelta(seconds=10), 1, 101, 1.5, "cln", False),
+        (*constant, 20, T0 + datetime.timedelta(seconds=20), 2, 102, 2.0, "drt", True),
+        (*constant, 30, T0 + datetime.timedelta(seconds=30), 3, 103, -3.25, "utc", False),
+    ]
+
+
+def test_many_chunks(db):
+    result = write(copy_rows(range(1, 5001)))
+    assert result.new_reading_count == 5000
+    assert StreamData.objects.count() == 5000
+    assert StreamData.objects.get(streamer_local_id=4321).timestamp == T0 + datetime.timedelta(seconds=43210)
+
+
+def test_unknown_device_timestamps_and_uneven_columns_take_the_general_encoding(db):
+    columns = {**COLUMNS, 0x5003: StreamColumns(SLUG[:-4] + "5003", "p--1", "d--2", "v--1--5003", "Num")}
+    rows = copy_rows([1, 2], device_timestamps=[None, 7], columns=columns, stream=0x5003)
+    write(rows)
+    assert [(row[0], row[1], row[5], row[7]) for row in rows_stored()] == [
+        (SLUG[:-4] + "5003", "p--1", None, 1),
+        (SLUG[:-4] + "5003", "p--1", 7, 2),
+    ]
+
+
+def test_a_report_written_before_is_not_written_again(db):
+    report_id = uuid.uuid4()
+    # Readings without a streamer id: no unique index protects them, the mark does.
+    rows = copy_rows([0, 0, 0])
+    first = write(rows, report_id)
+    again = write(rows, report_id)
+    assert first.new_reading_count == again.new_reading_count == 3
+    assert again.already_written
+    assert StreamData.objects.count() == 3
+    assert IngestedReport.objects.get().report_id == report_id
+
+
+def test_overlapping_rows_take_the_conflict_safe_path(db):
+    stored = [stream_data_row(stream_slug=SLUG, timestamp=T0, value=0.0, streamer_local_id=i) for i in (2, 4)]
+    stream_data_bulk_insert(rows=stored)
+    result = write(copy_rows([1, 2, 3, 4, 5]))
+    assert result.conflict_path
+    assert (result.new_reading_count, result.duplicate_reading_count, result.first_id, result.last_id) == (3, 2, 1, 5)
+    assert [row[7] for row in rows_stored()] == [1, 2, 3, 4, 5]
+    assert StreamData.objects.get(streamer_local_id=2).value == 0.0  # the stored reading stays as it was
+
+
+def test_a_conflict_the_probe_missed_falls_back_to_the_conflict_safe_path(db, monkeypatch):
+    """Another worker may store a reading between the probe and the COPY; the savepoint then saves the day."""
+    stream_data_bulk_insert(rows=[stream_data_row(stream_slug=SLUG, timestamp=T0, value=0.0, streamer_local_id=3)])
+    monkeypatch.setattr(writer, "_written_or_may_conflict", lambda cursor, report_id, rows: (False, False))
+    result = write(copy_rows([1, 2, 3]))
+    assert result.conflict_path
+    assert (result.new_reading_count, result.duplicate_reading_count) == (2, 1)
+    assert [row[7] for row in rows_stored()] == [1, 2, 3]
+
+
+def test_nothing_to_write_still_marks_the_report(db):
+    result = write(copy_rows([]))
+    assert (result.new_reading_count, result.first_id, result.last_id) == (0, 0, 0)
+    assert IngestedReport.objects.count() == 1
+
+
+@pytest.mark.parametrize("value", [float("inf"), 1e300, -0.0])
+def test_doubles_travel_exactly(db, value):
+    write(copy_rows([1], values=[value]))
+    assert StreamData.objects.get().value == value
