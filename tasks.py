@@ -1,5 +1,5 @@
 """Developer tasks (invoke): ``inv run-local``, ``inv test``, ``inv migrate``, ``inv makemigrations``,
-``inv build-statics``, ``inv worker``, ``inv lint``, ``inv bench``."""
+``inv build-statics``, ``inv worker``, ``inv lint``, ``inv bench``, ``inv screenshots``."""
 
 from __future__ import annotations
 
@@ -113,6 +113,15 @@ def lint(c):
     c.run(f"{PYTHON} -m ruff format --check .")
     _manage(c, "check")
     _manage(c, "makemigrations --check --dry-run")
+
+
+@task
+def screenshots(c):
+    """Save the dashboard's screenshots in docs/screenshots/ from seeded demo data (headless Chromium, test
+    databases)."""
+    if _statics_missing():
+        build_statics(c)
+    c.run(f"{PYTHON} tests/browser/screenshots.py", pty=False)
 
 
 @task(help={"path": "tests to run (default: all)", "k": "pytest -k expression"})
