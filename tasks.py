@@ -115,6 +115,22 @@ def lint(c):
     _manage(c, "makemigrations --check --dry-run")
 
 
+@task(
+    help={
+        "which": "ingest, query or all (default all)",
+        "readings": "ingest: readings in total per run, comma-separated (default 10000,100000,1000000)",
+        "rows": "query: rows in the stream-data table (default 10000000)",
+    }
+)
+def bench(c, which="all", readings="10000,100000,1000000", rows=10_000_000):
+    """Run the benchmarks in bench/ on throw-away databases: ingest throughput through the worker against the ORM
+    and a raw COPY, and stream-data query latency. They print figures; they are not tests."""
+    if which in ("ingest", "all"):
+        c.run(f"{PYTHON} bench/ingest.py --readings {readings}", pty=False)
+    if which in ("query", "all"):
+        c.run(f"{PYTHON} bench/query.py --rows {rows}", pty=False)
+
+
 @task
 def screenshots(c):
     """Save the dashboard's screenshots in docs/screenshots/ from seeded demo data (headless Chromium, test

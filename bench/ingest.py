@@ -1,0 +1,247 @@
+"""Ingest benchmark: readings per second through the report worker, compared with the ORM and with a raw COPY.
+
+    python bench/ingest.py --readings 10000,100000,1000000 [--report-size 10000]
+
+For each total it uploads SignedListReports (``--report-size`` readings each, four streams sampled on the same
+ticks) through the upload service, then runs ``manage.py worker --burst`` in a subprocess and measures, on the same
+streamdata table with the same indexes (emptied between runs):
+
+- **worker**: end to end through the worker, from the stored report files to committed rows and acknowledgements
+  (from the first report's start to the last report's end in the worker's run log);
+- **bulk_create**: Django's ``bulk_create`` of the same rows (model instances built beforehand, batches of 10000);
+- **raw COPY**: one text ``COPY`` of the same rows, pre-built as text.
+
+Each measurement is repeated (``--repeat``, default 3) and the best round kept. It prints rows per second, the
+ratios and the worker's peak resident memory. It uses throw-away ``bench_*``
+databases (see _setup.py), never the real ones. Figures vary from run to run: compare them within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _setup import ROOT, bench_databases, django_setup, subprocess_env, table
+
+STREAMS = (0x5001, 0x5002, 0x5003, 0x5004)
+TICK_SECONDS = 10
+RECEIVED = datetime.datetime(2024, 5, 1, 12, 0, 0, tzinfo=datetime.UTC)
+
+
+def report_files(device_id: int, total: int, report_size: int) -> list[bytes]:
+    """SignedListReports of ``report_size`` readings (the last one shorter), ids 1..total, the streams sampled on
+    the same ticks."""
+    from server.apps.streamer.reports import build_signed_list_report
+
+    files = []
+    for first in range(0, total, report_size):
+        ids = range(first + 1, min(first + report_size, total) + 1)
+        rows = [
+            (STREAMS[i % len(STREAMS)], i, (i // len(STREAMS)) * TICK_SECONDS, (i * 7919) & 0xFFFFFFFF) for i in ids
+        ]
+        sent = rows[-1][2] + TICK_SECONDS
+        files.append(build_signed_list_report(device_id, rows, report_id=ids[-1], sent_timestamp=sent, selector=0xD7FF))
+    return files
+
+
+def empty_tables() -> None:
+    from django.db import connections
+
+    with connections["streamdata"].cursor() as cursor:
+        cursor.execute("TRUNCATE streamdata_streamdata, streamer_ingestedreport RESTART IDENTITY")
+
+
+def run_worker(data_dir: Path, profile: str | None = None) -> float:
+    """Drain the queue with a worker process; returns its peak RSS in MiB."""
+    env = subprocess_env(data_dir)
+    if profile:
+        env["BENCH_PROFILE"] = profile
+    process = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "worker_process.py"), "worker", "--burst"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if process.returncode != 0:
+        sys.exit(f"the worker failed:\n{process.stdout}\n{process.stderr}")
+    last_line = process.stderr.strip().splitlines()[-1]
+    return json.loads(last_line)["peak_rss_mib"]
+
+
+def worker_seconds(report_count: int) -> float:
+    from server.apps.streamer.models import StreamerReport
+    from server.apps.worker.models import WorkerRun
+
+    runs = list(WorkerRun.objects.filter(action="ProcessReport"))
+    failed = [run.error for run in runs if run.status != "success"]
+    if failed or len(runs) != report_count:
+        sys.exit(f"{len(runs)} runs for {report_count} reports; failures: {failed[:3]}")
+    if StreamerReport.objects.exclude(status="success").exists():
+        sys.exit("some reports did not succeed")
+    start = min(run.started_at for run in runs)
+    end = max(run.started_at + datetime.timedelta(seconds=run.duration) for run in runs)
+    return (end - start).total_seconds()
+
+
+def export_rows() -> tuple[bytes, list[dict]]:
+    """The stored rows as COPY text, and as field dicts for the ORM."""
+    from django.db import connections
+
+    from server.apps.streamdata.models import StreamData
+    from server.apps.streamer.copy_rows import COPY_COLUMNS
+
+    buffer = io.BytesIO()
+    with connections["streamdata"].cursor() as cursor:
+        cursor.copy_expert(f"COPY (SELECT {', '.join(COPY_COLUMNS)} FROM streamdata_streamdata) TO STDOUT", buffer)
+    fields = list(StreamData.objects.order_by("id").values(*COPY_COLUMNS))
+    return buffer.getvalue(), fields
+
+
+def time_bulk_create(fields: list[dict]) -> float:
+    from django.db import transaction
+
+    from server.apps.streamdata.models import StreamData
+
+    objects = [StreamData(**row) for row in fields]
+    start = time.perf_counter()
+    with transaction.atomic(using="streamdata"):
+        StreamData.objects.bulk_create(objects, batch_size=10_000)
+    return time.perf_counter() - start
+
+
+def time_raw_copy(text: bytes) -> float:
+    from django.db import connections, transaction
+
+    from server.apps.streamer.copy_rows import COPY_COLUMNS
+
+    start = time.perf_counter()
+    with transaction.atomic(using="streamdata"), connections["streamdata"].cursor() as cursor:
+        cursor.copy_expert(f"COPY streamdata_streamdata ({', '.join(COPY_COLUMNS)}) FROM STDIN", io.BytesIO(text))
+    return time.perf_counter() - start
+
+
+def count_rows() -> int:
+    from server.apps.streamdata.models import StreamData
+
+    return StreamData.objects.count()
+
+
+def run(total: int, report_size: int, data_dir: Path, repeat: int, profile: str | None = None) -> dict:
+    """The best of ``repeat`` rounds of each measurement (the machine's other work only ever slows a round down)."""
+    rounds = [run_once(total, report_size, data_dir, profile) for _ in range(repeat)]
+    best = {key: min(r[key] for r in rounds) for key in ("worker", "orm", "copy")}
+    return {**rounds[0], **best, "peak": max(r["peak"] for r in rounds)}
+
+
+def run_once(total: int, report_size: int, data_dir: Path, profile: str | None = None) -> dict:
+    from django.db import transaction
+
+    from server.apps.core.testing import make_org, make_user
+    from server.apps.device.services import device_claim, device_create
+    from server.apps.project.services import project_create
+    from server.apps.stream.services import variable_create
+    from server.apps.streamer.services import streamer_report_upload
+    from server.apps.worker.models import WorkerRun
+
+    empty_tables()
+    WorkerRun.objects.all().delete()
+    staff = make_user(is_staff=True)
+    org = make_org(owner=staff)
+    project = project_create(org=org, name=f"Bench {total} {time.time()}", created_by=staff)
+    for lid in STREAMS:
+        variable_create(user=staff, project=project, lid=lid, name=f"Bench {lid:04x}")
+    device = device_create(created_by=staff)
+    device_claim(user=staff, device=device.slug, project=project)  # makes the device's streams
+
+    files = report_files(device.id, total, report_size)
+    for number, content in enumerate(files):
+        with transaction.atomic():
+            received = RECEIVED + datetime.timedelta(minutes=number)
+            streamer_report_upload(user=staff, file_name="report.bin", content=content, received_time=received)
+
+    peak = run_worker(data_dir, profile)
+    worker = worker_seconds(len(files))
+    if count_rows() != total:
+        sys.exit(f"expected {total} rows, found {count_rows()}")
+    text, fields = export_rows()
+
+    empty_tables()
+    orm = time_bulk_create(fields)
+    del fields
+    if count_rows() != total:
+        sys.exit("bulk_create stored the wrong number of rows")
+    empty_tables()
+    copy = time_raw_copy(text)
+    if count_rows() != total:
+        sys.exit("COPY stored the wrong number of rows")
+    empty_tables()
+    return {"total": total, "reports": len(files), "worker": worker, "orm": orm, "copy": copy, "peak": peak}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--readings", default="10000,100000,1000000", help="totals to ingest, comma-separated")
+    parser.add_argument("--report-size", type=int, default=10_000, help="readings per report (default 10000)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per total; the best of each is kept")
+    parser.add_argument("--profile", help="write a cProfile of the (last) worker run to this file")
+    options = parser.parse_args()
+    totals = [int(value) for value in options.readings.split(",")]
+
+    django_setup()
+    from django.conf import settings
+
+    from server.apps.stores.config import parse_store_configuration
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as folder, bench_databases():
+        data_dir = Path(folder)
+        settings.STORES = parse_store_configuration("", data_dir=data_dir)
+        for total in totals:
+            results.append(run(total, options.report_size, data_dir, options.repeat, options.profile))
+            print(f"done: {total} readings", file=sys.stderr, flush=True)
+
+    rows = [
+        [
+            "readings",
+            "reports",
+            "worker rows/s",
+            "bulk_create rows/s",
+            "raw COPY rows/s",
+            "worker/COPY",
+            "worker/bulk_create",
+            "worker peak RSS",
+        ]
+    ]
+    for result in results:
+        total = result["total"]
+        worker, orm, copy = total / result["worker"], total / result["orm"], total / result["copy"]
+        rows.append(
+            [
+                f"{total:,}",
+                f"{result['reports']:,}",
+                f"{worker:,.0f}",
+                f"{orm:,.0f}",
+                f"{copy:,.0f}",
+                f"{worker / copy:.2f}x",
+                f"{worker / orm:.1f}x",
+                f"{result['peak']:,.0f} MiB",
+            ]
+        )
+    print(
+        f"report size {options.report_size:,} readings, best of {options.repeat} rounds; "
+        "targets: worker >= 0.7x raw COPY and >= 5x bulk_create"
+    )
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
