@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("server.apps.project.urls")),
     path("", include("server.apps.device.urls")),
     path("", include("server.apps.main.urls")),
+    path("", include("server.apps.stream.urls")),
 ]
