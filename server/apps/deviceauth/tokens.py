@@ -11,9 +11,10 @@ its project's variables, its streams and their data, its streamers and reports, 
 data. Within that, the user's role still decides. A token stops working when the device is unclaimed or moved to
 another project, deactivated, its ``A-JWT-KEY`` is rotated, or the user is deactivated.
 
-Which endpoints take a device token at all: scoped viewsets (their querysets are narrowed), catalog reads, and any
-view that sets ``accepts_device_tokens = True``. Anything else (accounts, login tokens, logout) is a 403, so a
-device token never turns back into the user's own credentials.
+Which endpoints take a device token at all (:func:`view_accepts_device_tokens`): reads on scoped viewsets (their
+querysets are narrowed) and catalogs, writes on scoped viewsets of a model the token may write, and any view that
+sets ``accepts_device_tokens = True``. Anything else (accounts, login tokens, logout, new organisations) is a 403,
+so a device token never turns back into the user's own credentials.
 """
 
 from __future__ import annotations
@@ -114,15 +115,24 @@ DEVICE_TOKEN_PERMISSIONS = frozenset({None, "can_read_stream_ids", "can_read_str
 
 
 def view_accepts_device_tokens(view: Any, method: str) -> bool:
+    """Reads on scoped views and catalogs; writes only on scoped views of a model the token may write (reports,
+    events, stream data), or on views that opt in with ``accepts_device_tokens``. Writes elsewhere (a new
+    organisation, say) are refused outright, not left to each service's checks."""
     # Imported here: DRF reads this module's class while defining its views, before view modules can import.
     from server.apps.core.api.catalog import CatalogViewSet
     from server.apps.core.api.viewsets import ScopedViewSetMixin
 
-    if view is None:
-        return False
-    if getattr(view, "accepts_device_tokens", False) or isinstance(view, ScopedViewSetMixin):
+    if getattr(view, "accepts_device_tokens", False):
         return True
-    return isinstance(view, CatalogViewSet) and method in SAFE_METHODS
+    if isinstance(view, CatalogViewSet):
+        return method in SAFE_METHODS
+    if not isinstance(view, ScopedViewSetMixin):
+        return False
+    if method in SAFE_METHODS:
+        return True
+    queryset = getattr(view, "queryset", None)
+    reach = DEVICE_TOKEN_REACH.get(queryset.model._meta.label) if queryset is not None else None
+    return reach is not None and bool(reach.actions - READ)
 
 
 # Authentication -----------------------------------------------------------------------------------------------------

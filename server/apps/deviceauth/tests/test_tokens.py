@@ -14,6 +14,7 @@ from server.apps.device.tests.factories import add_data, make_device, make_proje
 from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
 from server.apps.deviceauth.services import device_token_issue, device_token_key_rotate
 from server.apps.deviceauth.tokens import DEVICE_TOKEN_LIFETIME, DeviceScope, device_token_encode
+from server.apps.org.models import Org
 from server.apps.org.roles import MEMBER
 from server.apps.stream.models import StreamId
 
@@ -81,6 +82,8 @@ def test_the_token_cannot_change_the_device_or_act_as_the_account(setup):
     assert client.post(f"{API}auth/logout/").status_code == 403
     member.refresh_from_db()
     assert member.token_generation == generation
+    assert client.post(f"{API}org/", {"name": "Made by a device"}, format="json").status_code == 403
+    assert not Org.objects.filter(name="Made by a device").exists()
     assert Device.objects.get(pk=mine.pk).label == mine.label
     assert StreamId.objects.filter(pk=setup["mine_stream"].pk).exists()
 
