@@ -138,6 +138,9 @@ def screenshots(c):
     if _statics_missing():
         build_statics(c)
     c.run(f"{PYTHON} tests/browser/screenshots.py", pty=False)
+    # The stream page's, from a week of readings (its test saves it when told where).
+    shot = {"IOTILE_STREAM_SCREENSHOT": str(ROOT / "docs/screenshots/stream.png")}
+    c.run(f"{PYTHON} -m pytest -q -p no:cacheprovider tests/browser/test_stream_page.py -k week", env=shot, pty=False)
 
 
 @task(help={"path": "tests to run (default: all)", "k": "pytest -k expression"})

@@ -1,7 +1,6 @@
 """The stream page in a real browser: an operator's way from signing up to a chart of their device's data, a stream
-of a million readings, and a week of temperatures (which also makes docs/screenshots/stream.png).
-
-    python tests/browser/test_stream_page.py        saves docs/screenshots/stream.png from the week of readings
+of a million readings, and a week of temperatures, which ``inv screenshots`` saves as docs/screenshots/stream.png
+(``IOTILE_STREAM_SCREENSHOT=<path> pytest tests/browser/test_stream_page.py -k week``).
 """
 
 from __future__ import annotations
@@ -9,9 +8,7 @@ from __future__ import annotations
 import csv
 import os
 import re
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -26,7 +23,6 @@ from server.apps.streamdata.selectors import SERIES_MAX_POINTS
 
 pytestmark = pytest.mark.browser
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "dana.reyes@example.com"
 PASSWORD = "a-long-Pass-phrase-42"
 READY = "[data-range-explorer][data-range-state=ready]"
@@ -230,9 +226,3 @@ def test_a_week_of_temperatures(page, sign_in):
     if SCREENSHOT:
         page.screenshot(path=SCREENSHOT)
     page.log.assert_clean()
-
-
-if __name__ == "__main__":
-    os.environ["IOTILE_STREAM_SCREENSHOT"] = str(REPO_ROOT / "docs" / "screenshots" / "stream.png")
-    (REPO_ROOT / "docs" / "screenshots").mkdir(parents=True, exist_ok=True)
-    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider", "-k", "week", "--rootdir", str(REPO_ROOT)]))

@@ -58,7 +58,7 @@ export function toColumns(json, { label = "Value", unit = "" } = {}) {
 }
 
 function formatValue(unit, decimals) {
-  const options = decimals == null ? {} : { maximumFractionDigits: decimals };
+  const options = decimals == null ? {} : { minimumFractionDigits: decimals, maximumFractionDigits: decimals };
   return (chart, value) =>
     value == null ? "–" : `${Number(value).toLocaleString(undefined, options)}${unit ? ` ${unit}` : ""}`;
 }
