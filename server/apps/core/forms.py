@@ -23,9 +23,16 @@ class ServiceErrorsMixin:
 
 
 class DashboardForm(ServiceErrorsMixin, forms.Form):
-    """A form rendered with crispy-bootstrap5 inside a template's own ``<form>`` tag."""
+    """A form rendered with crispy-bootstrap5 inside a template's own ``<form>`` tag.
+
+    ``id_prefix`` keeps the ids of its fields apart from those of the other forms on the same page (two forms with
+    a ``name`` field must not both have ``id_name``, or a label would name the other form's input).
+    """
+
+    id_prefix = "id"
 
     def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False

@@ -9,6 +9,8 @@ from server.apps.sensorgraph.models import SensorGraph
 
 
 class DeviceForm(DashboardForm):
+    id_prefix = "device"
+
     label = forms.CharField(max_length=100, required=False, label="Label")
     external_id = forms.CharField(
         max_length=64, required=False, label="External id", help_text="Your own id for it, e.g. an asset number."
@@ -37,6 +39,8 @@ class DeviceForm(DashboardForm):
 
 
 class DeviceUnclaimForm(DashboardForm):
+    id_prefix = "unclaim"
+
     clean_streams = forms.BooleanField(
         required=False,
         label="Also delete its streams and all their data",

@@ -70,9 +70,11 @@ def device_status(device: Device, now: datetime | None = None) -> DeviceStatus:
 
 def report_upload_url() -> str:
     try:
-        return reverse("streamerreport-list")
+        url = reverse("streamerreport-list")
     except NoReverseMatch:
         return REPORT_UPLOAD_PATH
+    # The API's routes take an optional slash, which reverse() leaves out; the documented form has it.
+    return url if url.endswith("/") else f"{url}/"
 
 
 class DevicePageMixin:

@@ -11,6 +11,8 @@ from server.apps.org.roles import MEMBER, ROLE_CHOICES
 class OrgForm(DashboardForm):
     """Creating (home page) or renaming an organisation. Renaming keeps the slug."""
 
+    id_prefix = "org"
+
     name = forms.CharField(
         max_length=100,
         label="Name",
@@ -38,6 +40,8 @@ class RoleChoicesMixin:
 
 
 class InvitationForm(RoleChoicesMixin, DashboardForm):
+    id_prefix = "invite"
+
     email = forms.EmailField(
         label="E-mail address",
         widget=forms.EmailInput(attrs={"placeholder": "colleague@example.com", "autocomplete": "off"}),
@@ -50,6 +54,8 @@ class InvitationForm(RoleChoicesMixin, DashboardForm):
 
 
 class MemberRoleForm(RoleChoicesMixin, DashboardForm):
+    id_prefix = "member"
+
     role = forms.ChoiceField(label="Role", choices=ROLE_CHOICES)
 
     def __init__(self, *args, roles: list[str], **kwargs) -> None:

@@ -8,6 +8,8 @@ from server.apps.core.forms import DashboardForm
 
 
 class ProjectForm(DashboardForm):
+    id_prefix = "project"
+
     name = forms.CharField(
         max_length=100, label="Name", widget=forms.TextInput(attrs={"placeholder": "e.g. North basin"})
     )
@@ -26,6 +28,8 @@ class ProjectForm(DashboardForm):
 
 
 class DeviceClaimForm(DashboardForm):
+    id_prefix = "claim"
+
     device = forms.CharField(
         max_length=40,
         label="Device",

@@ -21,6 +21,8 @@ class RunFilterForm(forms.Form):
 
 
 class DeviceBatchForm(DashboardForm):
+    id_prefix = "batch"
+
     count = forms.IntegerField(min_value=1, max_value=MAX_BATCH, initial=10, label="How many")
     label_prefix = forms.CharField(
         required=False,
