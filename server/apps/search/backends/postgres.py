@@ -76,7 +76,8 @@ class PostgresSearchBackend:
             return None
         if bonuses:
             score = score + Case(*bonuses, default=Value(0.0), output_field=models.FloatField())
-        return queryset.filter(match).annotate(hit_score=score).values(*COLUMNS, "hit_score")
+        # No per-kind ordering (the models' default would sort, and join, for nothing): the union is ordered once.
+        return queryset.filter(match).annotate(hit_score=score).values(*COLUMNS, "hit_score").order_by()
 
 
 class SearchResults:

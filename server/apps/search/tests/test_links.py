@@ -10,7 +10,8 @@ from server.apps.search.links import ROUTES, object_url
 def test_each_kind_links_to_its_first_route_that_exists():
     for kind in ROUTES:
         url = object_url(kind, "x--1")
-        assert url is not None and url.endswith("/"), kind
+        assert url is not None, kind
+        assert url.endswith("/"), kind
 
 
 def test_org_targets_lose_their_caret():
