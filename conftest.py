@@ -18,6 +18,25 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+def empty_cache() -> None:
+    """Drop this run's cached values. With django-redis only the keys under this run's KEY_PREFIX go (the test
+    settings give each run its own), never the whole Redis database another run may be using."""
+    from django.core.cache import cache
+
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # A value cached by an earlier test, whose rows were rolled back, must not answer for this one.
+    empty_cache()
+    yield
+    empty_cache()
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         marker = item.get_closest_marker("django_db")

@@ -3,6 +3,9 @@
 A unit converts with ``value * m / d + o``: an input unit from the unit a device reports in into the type's storage
 units, an output unit from storage units into the unit shown. Units are named ``in--<type>--<unit>`` and
 ``out--<type>--<unit>``; writing a unit whose slug exists updates it, so a type's units can be sent again whole.
+
+A type's API detail, units included, is cached (docs/cache.md): every write here drops it with
+:func:`vartype_cache_forget`.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -22,6 +26,18 @@ UNIT_FIELDS = {
     "in": ("unit_full", "unit_short", "m", "d", "o"),
     "out": ("unit_full", "unit_short", "m", "d", "o", "decimal_places", "derived_units"),
 }
+# Variable types change rarely; the timeout only bounds how long an entry an invalidation missed could live.
+VARTYPE_CACHE_SECONDS = 3600
+
+
+def vartype_cache_key(slug: str) -> str:
+    return f"vartype:detail:{slug}"
+
+
+def vartype_cache_forget(slug: str) -> None:
+    """Drop the cached detail of ``slug`` once the transaction commits (now, outside one), so a reader cannot cache
+    the old rows again in between."""
+    transaction.on_commit(lambda: cache.delete(vartype_cache_key(slug)))
 
 
 def unit_slug(direction: Direction, var_type_slug: str, unit_full: str) -> str:
@@ -44,6 +60,7 @@ def vartype_unit_set(*, var_type: VarType, direction: Direction, unit_full: str,
         raise ApplicationError("A unit's divisor d must not be 0.", {"d": ["Must not be 0."]})
     unit.full_clean()
     unit.save()
+    vartype_cache_forget(var_type.slug)
     return unit
 
 
@@ -70,6 +87,7 @@ def vartype_create(
     var_type.save()
     _set_units(var_type, "in", input_units)
     _set_units(var_type, "out", output_units)
+    vartype_cache_forget(var_type.slug)
     return var_type
 
 
@@ -89,4 +107,5 @@ def vartype_update(
     var_type.save()
     _set_units(var_type, "in", input_units or ())
     _set_units(var_type, "out", output_units or ())
+    vartype_cache_forget(var_type.slug)
     return var_type

@@ -1,7 +1,12 @@
 """Test settings: fast hashing, in-memory e-mail, the same database layout as every other environment."""
 
+import uuid
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import CACHES, env
+
+# Each run keys its cache entries apart, so runs sharing one Redis (REDIS_URL) never read or clear each other's.
+CACHES["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="test-secret-key-not-for-production-use")

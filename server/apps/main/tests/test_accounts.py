@@ -10,11 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import mail
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -25,10 +23,7 @@ from server.apps.main.adapters import AccountAdapter, SocialAccountAdapter
 PASSWORD = "a-long-Pass-phrase-42"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    # allauth counts mails per address in the cache; each test starts with none sent.
-    cache.clear()
+# allauth counts mails per address in the cache; the root conftest empties it before each test.
 
 
 def sign_up(client: Client, email: str, username: str):

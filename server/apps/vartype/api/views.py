@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from django.core.cache import cache
+from rest_framework.response import Response
+
 from server.apps.core.api.catalog import CatalogViewSet
 from server.apps.vartype import services
 from server.apps.vartype.api.serializers import VarTypeSerializer
@@ -14,3 +17,13 @@ class VarTypeViewSet(CatalogViewSet):
     filterset_fields = ["stream_data_type"]
     create_service = services.vartype_create
     update_service = services.vartype_update
+
+    def retrieve(self, request, *args, **kwargs):
+        # Analytics reads the variable type of every stream it loads: the same few rows, three queries each time.
+        # Served from the cache; the services drop an entry whenever they write its type or units.
+        key = services.vartype_cache_key(kwargs[self.lookup_field])
+        data = cache.get(key)
+        if data is None:
+            data = dict(self.get_serializer(self.get_object()).data)
+            cache.set(key, data, services.VARTYPE_CACHE_SECONDS)
+        return Response(data)
