@@ -28,7 +28,7 @@ class DeviceBatchForm(DashboardForm):
         required=False,
         max_length=80,
         label="Label prefix",
-        help_text="Optional: “Pump” labels them Pump 01, Pump 02, …",
+        help_text="Optional: “Pump” labels ten devices Pump 01 to Pump 10.",
     )
     sg = forms.ModelChoiceField(
         queryset=SensorGraph.objects.filter(active=True),

@@ -64,7 +64,9 @@ def test_org_page_is_404_for_other_orgs_and_redirects_visitors(db):
     outsider = make_user()
     make_org(owner=outsider)
 
-    assert logged_in(outsider).get(org_url(org)).status_code == 404
+    response = logged_in(outsider).get(org_url(org))
+    assert response.status_code == 404
+    assert "Nothing here" in response.content.decode()
     assert logged_in(outsider).get("/org/no-such-org/").status_code == 404
     response = Client().get(org_url(org))
     assert response.status_code == 302
@@ -185,6 +187,7 @@ def test_writes_without_the_permission_are_403_and_change_nothing(db, name, data
     member = make_member(org, MEMBER)
     response = logged_in(member).post(org_url(org, name), data)
     assert response.status_code == 403
+    assert "Your role does not allow this" in response.content.decode()
     org.refresh_from_db()
     assert org.name == "Unchanged"
     assert not Invitation.objects.exists()

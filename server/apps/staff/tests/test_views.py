@@ -182,3 +182,22 @@ def test_batch_errors_show_on_the_form_and_create_nothing(staff, data):
     assert response.status_code == 200
     assert response.context["batch_form"].errors
     assert not Device.objects.exists()
+
+
+def test_batch_labels_share_one_width(staff):
+    from server.apps.staff.services import devices_create_batch
+
+    devices = devices_create_batch(created_by=staff, count=10, label_prefix=" Pump ")
+    assert [devices[0].label, devices[9].label] == ["Pump 01", "Pump 10"]
+    assert len({device.slug for device in devices}) == 10
+
+
+@pytest.mark.parametrize("rows", [1, 6])
+def test_dead_letter_query_count_is_constant(staff, rows):
+    for _ in range(rows):
+        add_dead_letter()
+    client = logged_in(staff)
+    # session, user, dead letters (count, page)
+    with assert_query_count(4):
+        response = client.get(reverse("staff:dead-letters"))
+    assert response.context["letters"].paginator.count == rows
