@@ -34,7 +34,8 @@ class PropertyIndex(SearchIndex):
         return F("target_kind")
 
     def url(self, row):
-        return object_url(row["hit_link_kind"], row["hit_slug"]) or reverse("property-detail", args=[row["hit_pk"]])
+        url = object_url(row["hit_link_kind"], row["hit_slug"], org=row["hit_org"])
+        return url or reverse("property-detail", args=[row["hit_pk"]])
 
     def instance_slug(self, obj):
         return obj.target

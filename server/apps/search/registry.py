@@ -91,7 +91,7 @@ class SearchIndex:
         )
 
     def url(self, row: dict[str, Any]) -> str | None:
-        return object_url(self.kind, row["hit_slug"])
+        return object_url(self.kind, row["hit_slug"], org=row["hit_org"])
 
     def result(self, row: dict[str, Any], score: float) -> SearchResult:
         return SearchResult(

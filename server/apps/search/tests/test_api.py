@@ -53,7 +53,7 @@ def test_the_results_shape():
     assert hit["kind"] == "device"
     assert hit["slug"] == device.slug
     assert hit["title"] == "Tide gauge"
-    assert hit["url"] == f"/api/v1/device/{device.slug}/"
+    assert hit["url"] == f"/org/{org.slug}/device/{device.slug}/"
     assert hit["org"] == org.slug
     assert hit["score"] > 0
 

@@ -35,7 +35,7 @@ def test_devices_by_label_prefix_and_external_id(owner, org):
     assert found(owner, "88231") == [("device", pump.slug)]
     result = search_results(user=owner, text="pump")[0]
     assert (result.title, result.detail, result.org) == ("Pump station 4", "SN-88231", org.slug)
-    assert result.url == f"/api/v1/device/{pump.slug}/"
+    assert result.url == f"/org/{org.slug}/device/{pump.slug}/"
 
 
 def test_devices_by_slug_in_full_in_a_lenient_form_and_in_part(owner, org):
@@ -64,7 +64,7 @@ def test_projects_by_name_about_and_slug(owner, org):
     assert found(owner, project.slug) == [("project", project.slug)]
     assert found(owner, project.slug.upper()) == [("project", project.slug)]
     assert ("project", project.slug) in found(owner, project.slug[-4:])
-    assert search_results(user=owner, text="north")[0].url == f"/api/v1/project/{project.slug}/"
+    assert search_results(user=owner, text="north")[0].url == f"/org/{org.slug}/project/{project.slug}/"
 
 
 def test_data_blocks_by_title_description_and_slug(owner, org):
@@ -85,9 +85,9 @@ def test_properties_by_name_and_value_link_to_what_they_describe(owner, org):
 
     results = search_results(user=owner, text="cobalt")
     assert [(r.kind, r.slug, r.title) for r in results] == [("property", device.slug, "Colour = Cobalt blue")]
-    assert results[0].url == f"/api/v1/device/{device.slug}/"
+    assert results[0].url == f"/org/{org.slug}/device/{device.slug}/"
     assert ("property", project.slug) in found(owner, "customer")
-    assert [r.url for r in search_results(user=owner, text="customer")] == [f"/api/v1/project/{project.slug}/"]
+    assert [r.url for r in search_results(user=owner, text="customer")] == [f"/org/{org.slug}/project/{project.slug}/"]
 
 
 def test_every_kind_in_one_list_best_first(owner, org):
@@ -152,7 +152,11 @@ def test_anonymous_outsiders_and_staff(org):
 
     assert found(AnonymousUser(), "compressor") == []
     assert found(make_user(), "compressor") == []
-    assert set(found(make_user(is_staff=True), "compressor")) == {("device", device.slug), ("device", unclaimed.slug)}
+    staff_results = {r.slug: r for r in search_results(user=make_user(is_staff=True), text="compressor")}
+    assert set(staff_results) == {device.slug, unclaimed.slug}
+    # A device with no organisation has no dashboard page: its link is the API's.
+    assert staff_results[unclaimed.slug].url == f"/api/v1/device/{unclaimed.slug}/"
+    assert staff_results[unclaimed.slug].org is None
 
 
 @pytest.mark.parametrize("text", ["", "   ", "--", "*", "'", "a & b | !c", "x:*", "\\", "%_%"])

@@ -53,8 +53,8 @@ def test_results_grouped_by_kind_with_links():
     assert "3 results" in body
     for heading in ("Devices", "Projects", "Properties"):
         assert heading in body
-    assert f'href="/api/v1/device/{device.slug}/"' in body
-    assert f'href="/api/v1/project/{project.slug}/"' in body
+    assert f'href="/org/{org.slug}/device/{device.slug}/"' in body
+    assert f'href="/org/{org.slug}/project/{project.slug}/"' in body
     assert f'href="{object_url("org", org.slug)}"' in body
     assert theirs.slug not in body
     # Kinds in the order of their best hit.
