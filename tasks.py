@@ -117,18 +117,21 @@ def lint(c):
 
 @task(
     help={
-        "which": "ingest, query or all (default all)",
+        "which": "ingest, query, stream or all (default all)",
         "readings": "ingest: readings in total per run, comma-separated (default 10000,100000,1000000)",
         "rows": "query: rows in the stream-data table (default 10000000)",
     }
 )
 def bench(c, which="all", readings="10000,100000,1000000", rows=10_000_000):
     """Run the benchmarks in bench/ on throw-away databases: ingest throughput through the worker against the ORM
-    and a raw COPY, and stream-data query latency. They print figures; they are not tests."""
+    and a raw COPY, stream-data query latency, and the stream page on a million readings. They print figures; they
+    are not tests."""
     if which in ("ingest", "all"):
         c.run(f"{PYTHON} bench/ingest.py --readings {readings}", pty=False)
     if which in ("query", "all"):
         c.run(f"{PYTHON} bench/query.py --rows {rows}", pty=False)
+    if which in ("stream", "all"):
+        c.run(f"{PYTHON} bench/stream_page.py", pty=False)
 
 
 @task
