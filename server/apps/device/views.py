@@ -17,7 +17,9 @@ from server.apps.device.models import Device
 from server.apps.device.selectors import stream_latest_data, with_last_report
 from server.apps.device.services import device_unclaim, device_update
 from server.apps.stream.models import StreamId
-from server.apps.streamer.models import Streamer, StreamerReport
+from server.apps.stream.selectors import stream_list
+from server.apps.streamer.models import StreamerReport
+from server.apps.streamer.selectors import streamer_list, streamer_report_list
 
 # A device that has not reported for this long gets a warning next to its status.
 QUIET_AFTER = timedelta(hours=2)
@@ -93,12 +95,7 @@ class DevicePageMixin:
         return {"id": device_id_from(value), "org__slug": self.kwargs["org_slug"]}
 
     def report_history(self):
-        reports = (
-            StreamerReport.objects.restrict(self.request.user, "view")
-            .filter(streamer__device=self.object)
-            .select_related("streamer")
-            .order_by("-created_on")
-        )
+        reports = streamer_report_list(user=self.request.user).filter(streamer__device=self.object)
         return paginate(self.request, reports, param="reports", per_page=10)
 
 
@@ -115,9 +112,8 @@ class DeviceDetailView(DevicePageMixin, ScopedPageView):
     def streams_with_latest_values(self):
         device, user, can = self.object, self.request.user, self.can
         streams = (
-            StreamId.objects.restrict(user, "view")
+            stream_list(user=user)
             .filter(device=device, project_id=device.project_id, block__isnull=True)
-            .select_related("variable", "var_type", "output_unit")
             .order_by("var_lid")
         )
         page = paginate(self.request, streams, param="streams")
@@ -142,7 +138,7 @@ class DeviceDetailView(DevicePageMixin, ScopedPageView):
             status=device_status(device),
             streams=self.streams_with_latest_values(),
             reports=self.report_history(),
-            streamers=list(Streamer.objects.restrict(self.request.user, "view").filter(device=device)),
+            streamers=list(streamer_list(user=self.request.user).filter(device=device)),
             upload_url=report_upload_url(),
         )
         if can.change_device:

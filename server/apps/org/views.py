@@ -21,6 +21,7 @@ from server.apps.core.forms import ButtonForm
 from server.apps.core.scoping import STAFF_ONLY
 from server.apps.core.views import ScopedFormAction, ScopedPageView, paginate
 from server.apps.device.models import Device
+from server.apps.device.selectors import device_list
 from server.apps.org import selectors
 from server.apps.org.forms import InvitationForm, MemberRoleForm, OrgForm
 from server.apps.org.models import Invitation, Org, OrgMembership
@@ -79,7 +80,7 @@ class OrgDetailView(ScopedPageView):
         context.update(
             projects=paginate(request, project_list_for_org(user=user, org=org), param="projects"),
             members=members,
-            device_count=Device.objects.restrict(user, "view").filter(org=org).count(),
+            device_count=device_list(user=user).filter(org=org).count(),
             role_choices=[(code, label) for code, label in ROLE_CHOICES if code in roles],
             my_role_name=ROLE_NAMES.get(can.role, ""),
         )

@@ -17,6 +17,7 @@ from server.apps.project.forms import DeviceClaimForm, ProjectForm
 from server.apps.project.models import Project
 from server.apps.project.services import project_create, project_delete, project_update
 from server.apps.stream.models import StreamId, StreamVariable
+from server.apps.stream.selectors import stream_list, variable_list
 
 
 def project_url(project: Project, anchor: str = "") -> str:
@@ -59,13 +60,8 @@ class ProjectDetailView(ScopedPageView):
         devices = paginate(request, device_list_for_project(user=user, project=project), param="devices")
         for device in devices:
             device.status = device_status(device)
-        variables = StreamVariable.objects.restrict(user, "view").filter(project=project).select_related("var_type")
-        streams = (
-            StreamId.objects.restrict(user, "view")
-            .filter(project=project, block__isnull=True)
-            .select_related("device", "variable")
-            .order_by("device_id", "var_lid")
-        )
+        variables = variable_list(user=user).filter(project=project)
+        streams = stream_list(user=user).filter(project=project, block__isnull=True).order_by("device_id", "var_lid")
         context.update(
             devices=devices,
             variables=paginate(request, variables.order_by("lid"), param="variables"),

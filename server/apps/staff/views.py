@@ -19,11 +19,10 @@ from server.apps.core.errors import ApplicationError
 from server.apps.core.lookups import device_id_from
 from server.apps.core.slugs import SlugError
 from server.apps.core.views import StaffPageMixin, paginate
-from server.apps.device.models import Device
-from server.apps.device.selectors import with_last_report
+from server.apps.device.selectors import device_list, with_last_report
 from server.apps.device.views import device_status
 from server.apps.main.selectors import org_list_for_home
-from server.apps.org.models import Org
+from server.apps.org.selectors import org_list_for_user
 from server.apps.staff.forms import DeviceBatchForm, RunFilterForm, SearchForm
 from server.apps.staff.services import devices_create_batch
 from server.apps.worker.models import WorkerRun
@@ -67,8 +66,8 @@ class StaffHomeView(StaffPageMixin, TemplateView):
             runs_failed=by_status.get("failed", 0) + by_status.get("dead", 0),
             runs=recent_runs(user=user, limit=10),
             dead_letter_count=dead_letters(user=user).count(),
-            org_count=Org.objects.restrict(user, "view").count(),
-            device_counts=Device.objects.restrict(user, "view").aggregate(
+            org_count=org_list_for_user(user=user).count(),
+            device_counts=device_list(user=user).aggregate(
                 total=Count("id"), unclaimed=Count("id", filter=Q(project__isnull=True))
             ),
         )
@@ -151,7 +150,7 @@ class DeviceListView(StaffPageMixin, TemplateView):
     template_name = "staff/devices.html"
 
     def devices(self, q: str):
-        devices = Device.objects.restrict(self.request.user, "view").select_related("org", "project", "sg")
+        devices = device_list(user=self.request.user)
         if q:
             condition = Q(label__icontains=q) | Q(external_id__icontains=q)
             try:
