@@ -12,4 +12,10 @@ urlpatterns = [
     path("", include("server.apps.device.urls")),
     path("", include("server.apps.main.urls")),
     path("", include("server.apps.stream.urls")),
+    path("", include("server.apps.property.urls")),
+    path("", include("server.apps.configattribute.urls")),
+    path("", include("server.apps.streamnote.urls")),
+    path("", include("server.apps.devicelocation.urls")),
+    path("", include("server.apps.datablock.urls")),
+    path("", include("server.apps.streamalias.urls")),
 ]

@@ -46,3 +46,27 @@ class DeviceUnclaimForm(DashboardForm):
         label="Also delete its streams and all their data",
         help_text="Leave this off to keep the data with the organisation.",
     )
+
+
+class UtcDateTimeInput(forms.DateTimeInput):
+    """A ``datetime-local`` input; the dashboard's times are UTC, as the page says next to the field."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"step": "1", **(attrs or {})}, format="%Y-%m-%dT%H:%M:%S")
+
+
+class DeviceReplaceForm(DashboardForm):
+    id_prefix = "replace"
+
+    new_device = forms.CharField(
+        max_length=64,
+        label="New device",
+        help_text="Its slug (d--1a2b works). An unclaimed device is claimed into this device's project.",
+    )
+    timestamp = forms.DateTimeField(
+        label="Swapped at (UTC)",
+        widget=UtcDateTimeInput(),
+        help_text="Readings from this time on come from the new device.",
+    )

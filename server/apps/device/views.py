@@ -1,34 +1,56 @@
 """The device page: details, status, streams with their latest values, the report history, uploading a report,
-editing and unclaiming."""
+editing, unclaiming and replacing; the base of its other tabs (properties, configuration, notes, locations), which
+live in their own apps."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from server.apps.configattribute.models import ConfigAttribute
 from server.apps.core.lookups import device_id_from
 from server.apps.core.views import ScopedFormAction, ScopedPageView, paginate
-from server.apps.device.forms import DeviceForm, DeviceUnclaimForm
+from server.apps.datablock.forms import DataBlockForm
+from server.apps.datablock.models import DataBlock
+from server.apps.datablock.selectors import datablock_list
+from server.apps.device.forms import DeviceForm, DeviceReplaceForm, DeviceUnclaimForm
 from server.apps.device.models import Device
 from server.apps.device.selectors import stream_latest_data, with_last_report
-from server.apps.device.services import device_unclaim, device_update
+from server.apps.device.services import device_replace, device_unclaim, device_update
+from server.apps.deviceauth.api.serializers import STORED_KEY_TYPES
+from server.apps.deviceauth.selectors import device_key_for_download, device_keys_for_download
+from server.apps.devicelocation.models import DeviceLocation
+from server.apps.property.models import GenericProperty
 from server.apps.stream.models import StreamId
 from server.apps.stream.selectors import stream_list
+from server.apps.streamalias.models import StreamAlias
+from server.apps.streamalias.selectors import tap_list
 from server.apps.streamer.models import StreamerReport
 from server.apps.streamer.selectors import streamer_list, streamer_report_list
+from server.apps.streamnote.models import StreamNote
 
 # A device that has not reported for this long gets a warning next to its status.
 QUIET_AFTER = timedelta(hours=2)
 # Where the browser uploads a report when the API's route cannot be named.
 REPORT_UPLOAD_PATH = "/api/v1/streamer/report/"
+# The device page's overview lists this many of the device's data blocks, newest first, and alias taps.
+OVERVIEW_BLOCKS = 5
+MAX_OVERVIEW_TAPS = 50
+# device_replace starts a new alias here, "from the beginning": the page says "from the start" rather than 1970.
+ALIAS_FIRST = datetime(1970, 1, 2, tzinfo=UTC)
+# Stored key types by the name the API's ``?type=`` and the download URLs use.
+STORED_KEY_NAMES = {key_type: name for name, key_type in STORED_KEY_TYPES.items()}
 
 
-def device_url(device: Device) -> str:
-    return reverse("device:detail", kwargs={"org_slug": device.org.slug, "device_slug": device.slug})
+def device_url(device: Device, name: str = "detail") -> str:
+    """The device page (``name="detail"``), one of its actions (``"replace"``) or a tab another app serves
+    (``"streamnote:device"``)."""
+    view_name = name if ":" in name else f"device:{name}"
+    return reverse(view_name, kwargs={"org_slug": device.org.slug, "device_slug": device.slug})
 
 
 def _ago(delta: timedelta) -> str:
@@ -70,6 +92,15 @@ def device_status(device: Device, now: datetime | None = None) -> DeviceStatus:
     return DeviceStatus(label, tone, "Reported just now" if ago == "just now" else f"Reported {ago} ago", "success")
 
 
+def device_token_url(device: Device) -> str:
+    """The API's device token for ``device`` (``device/<d>/key/?type=a-jwt``), which the page fetches on request."""
+    try:
+        url = reverse("device-key", kwargs={"slug": device.slug})
+    except NoReverseMatch:
+        url = f"/api/v1/device/{device.slug}/key/"
+    return f"{url if url.endswith('/') else url + '/'}?type=a-jwt"
+
+
 def report_upload_url() -> str:
     try:
         url = reverse("streamerreport-list")
@@ -85,7 +116,17 @@ class DevicePageMixin:
     model = Device
     lookup_url_kwarg = "device_slug"
     context_object_name = "device"
-    ability_models = (StreamId, StreamerReport)
+    # The tabs and controls the page shows depend on what these declare (``can.view_streamnote``, …).
+    ability_models = (
+        StreamId,
+        StreamerReport,
+        GenericProperty,
+        StreamNote,
+        DeviceLocation,
+        ConfigAttribute,
+        DataBlock,
+        StreamAlias,
+    )
 
     def get_queryset(self):
         devices = super().get_queryset().select_related("org", "project", "sg", "template", "claimed_by")
@@ -131,21 +172,66 @@ class DeviceDetailView(DevicePageMixin, ScopedPageView):
             stream.decimals = unit.decimal_places if unit else (variable.decimal_places if variable else 2)
         return page
 
+    def device_aliases(self) -> list[dict]:
+        """The stream aliases reading one of the device's streams (live or archived), each with the stream and the
+        time it reads it from: one query. A replaced device and its replacement both show the alias that joins
+        them."""
+        taps = tap_list(user=self.request.user).filter(stream__device=self.object).order_by("alias_id", "timestamp")
+        return [
+            {"alias": tap.alias, "stream": tap.stream, "since": tap.timestamp if tap.timestamp > ALIAS_FIRST else None}
+            for tap in taps[:MAX_OVERVIEW_TAPS]
+        ]
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        device, can = self.object, self.can
+        device, can, user = self.object, self.can, self.request.user
         context.update(
             status=device_status(device),
+            section="overview",
             streams=self.streams_with_latest_values(),
             reports=self.report_history(),
-            streamers=list(streamer_list(user=self.request.user).filter(device=device)),
+            streamers=list(streamer_list(user=user).filter(device=device)),
             upload_url=report_upload_url(),
         )
+        if can.view_streamalias:
+            context["aliases"] = self.device_aliases()
+        if can.view_datablock:
+            context["blocks"] = list(
+                datablock_list(user=user).filter(device=device).order_by("-block")[:OVERVIEW_BLOCKS]
+            )
         if can.change_device:
             initial = {field: getattr(device, field) for field in ("label", "external_id", "lat", "lon", "active")}
             context.setdefault("device_form", DeviceForm(initial={**initial, "sg": device.sg}))
+            context["keys"] = [
+                (STORED_KEY_NAMES[key_type], label)
+                for key_type, label in device_keys_for_download(user=user, device=device)
+                if key_type in STORED_KEY_NAMES
+            ]
+            context["token_url"] = device_token_url(device)
         if can.claim_device:
             context.setdefault("unclaim_form", DeviceUnclaimForm())
+        if can.change_device and can.add_streamalias and device.project_id and not device.busy:
+            context.setdefault("replace_form", DeviceReplaceForm(initial={"timestamp": timezone.now()}))
+        if can.add_datablock and device.project_id and not device.busy:
+            context.setdefault("archive_form", DataBlockForm())
+        return context
+
+
+class DeviceSectionView(DevicePageMixin, ScopedPageView):
+    """A tab of the device page (``/org/<org>/device/<d-->/<section>/``), with the page's header and tabs. The
+    properties, configuration, notes and locations tabs subclass it in their own apps."""
+
+    section = ""
+
+    def get(self, request, *args, **kwargs):
+        if kwargs["device_slug"] != self.object.slug:
+            url_kwargs = {**kwargs, "device_slug": self.object.slug}
+            return HttpResponseRedirect(reverse(request.resolver_match.view_name, kwargs=url_kwargs))
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(status=device_status(self.object), section=self.section)
         return context
 
 
@@ -186,3 +272,41 @@ class DeviceUnclaimView(DeviceFormAction):
         deleted = device_unclaim(device=device, clean_streams=form.cleaned_data["clean_streams"])
         note = f" {deleted} data rows were deleted." if deleted else ""
         return self.done(f"Device {device.slug} was unclaimed from {project or org}.{note}", back)
+
+
+class DeviceReplaceView(DeviceFormAction):
+    """Replaces the device in the field by another from a given time (``device_replace``), then shows the new
+    device, whose streams continue the old one's through stream aliases. The service checks
+    ``can_manage_stream_aliases`` (and ``can_claim_devices`` when the new device must be claimed)."""
+
+    form_class = DeviceReplaceForm
+    form_name = "replace_form"
+    scope_action = "change"
+
+    def form_valid(self, form):
+        replacement = device_replace(
+            old_device=self.object,
+            new_device=form.cleaned_data["new_device"],
+            at=form.cleaned_data["timestamp"],
+            user=self.request.user,
+        )
+        new_device = replacement.new_device
+        aliases = sorted({replaced.alias.slug for replaced in replacement.streams})
+        continued = f" Its streams continue as {', '.join(aliases)}." if aliases else ""
+        return self.done(f"{new_device.slug} replaces {self.object.slug}.{continued}", device_url(new_device))
+
+
+class DeviceKeyDownloadView(DevicePageMixin, ScopedPageView):
+    """``key/<type>/``: a stored key the user may download, as a text file (``can_modify_device``, like the API's
+    ``device/<d>/key/``). A key that is not there, or not downloadable, is a 404."""
+
+    def get(self, request, *args, **kwargs):
+        self.require(self.object, "change")
+        key_type = STORED_KEY_TYPES.get(kwargs["key_type"])
+        key = device_key_for_download(user=request.user, device=self.object, key_type=key_type) if key_type else None
+        if key is None:
+            raise Http404("No such key.")
+        response = HttpResponse(f"{key.secret}\n", content_type="text/plain; charset=utf-8")
+        filename = f"{self.object.slug}-{kwargs['key_type']}.key"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response

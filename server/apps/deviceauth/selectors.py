@@ -27,3 +27,14 @@ def device_key_for_download(*, user, device, key_type: str) -> DeviceKey | None:
     has checked ``user`` may modify the device), or any key for those who see keys at all (staff)."""
     keys = DeviceKey.objects.filter(device=device, type=key_type)
     return (keys.filter(downloadable=True) | keys.restrict(user, "view")).first()
+
+
+def device_keys_for_download(*, user, device) -> list[tuple[str, str]]:
+    """``(type, label)`` of each stored key of ``device`` that ``user`` may download (as
+    :func:`device_key_for_download`; the caller has checked ``user`` may modify the device). One query."""
+    keys = DeviceKey.objects.filter(device=device)
+    types = (
+        (keys.filter(downloadable=True) | keys.restrict(user, "view")).order_by("type").values_list("type", flat=True)
+    )
+    labels = dict(DeviceKeyType.choices)
+    return [(key_type, labels.get(key_type, key_type)) for key_type in types.distinct()]

@@ -8,6 +8,8 @@ from django.urls import reverse
 from server.apps.core.forms import ButtonForm
 from server.apps.core.lookups import project_lookup
 from server.apps.core.views import ScopedFormAction, ScopedPageView, paginate
+from server.apps.datablock.models import DataBlock
+from server.apps.datablock.selectors import datablock_list
 from server.apps.device.models import Device
 from server.apps.device.selectors import device_list_for_project
 from server.apps.device.services import device_claim
@@ -45,7 +47,7 @@ class ProjectDetailView(ScopedPageView):
     model = Project
     lookup_url_kwarg = "project_id"
     context_object_name = "project"
-    ability_models = (Device, StreamVariable, StreamId)
+    ability_models = (Device, StreamVariable, StreamId, DataBlock)
     template_name = "project/detail.html"
 
     def get_queryset(self):
@@ -67,6 +69,9 @@ class ProjectDetailView(ScopedPageView):
             variables=paginate(request, variables.order_by("lid"), param="variables"),
             streams=paginate(request, streams, param="streams"),
         )
+        if self.can.view_datablock:
+            blocks = datablock_list(user=user).filter(device__project=project).order_by("-created_on", "-id")
+            context["blocks"] = paginate(request, blocks, param="blocks", per_page=10)
         if self.can.change_project:
             context.setdefault("project_form", ProjectForm(initial={"name": project.name, "about": project.about}))
         if self.can.claim_device:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Max, Min, Q, QuerySet
 
 from server.apps.core.errors import ApplicationError
 from server.apps.core.slugs import SlugError, alias_slug, parse_alias_slug
@@ -50,9 +51,75 @@ class TapRange:
 def alias_tap_ranges(*, alias: StreamAlias) -> list[TapRange]:
     """The alias's taps as consecutive time ranges, oldest first. One query."""
     taps = list(
-        StreamAliasTap.objects.filter(alias=alias).select_related("stream", "stream__output_unit").order_by("timestamp")
+        StreamAliasTap.objects.filter(alias=alias)
+        .select_related("stream", "stream__output_unit", "stream__variable", "stream__var_type", "stream__device")
+        .order_by("timestamp")
     )
     return [
         TapRange(stream=tap.stream, start=tap.timestamp, end=taps[i + 1].timestamp if i + 1 < len(taps) else None)
         for i, tap in enumerate(taps)
     ]
+
+
+def alias_data_rows(*, ranges: list[TapRange]):
+    """The rows an alias reads over its ``ranges`` (:func:`alias_tap_ranges`), unordered: an ``OR`` of one
+    ``(stream_slug, timestamp)`` index range per tap, as ``data/?filter=a--…`` reads them."""
+    from server.apps.streamdata.models import StreamData
+
+    condition = Q(pk__in=[])
+    for tap in ranges:
+        window = Q(stream_slug=tap.stream.slug, timestamp__gte=tap.start)
+        if tap.end is not None:
+            window &= Q(timestamp__lt=tap.end)
+        condition |= window
+    return StreamData.objects.filter(condition)
+
+
+def alias_data_bounds(*, ranges: list[TapRange]) -> tuple[datetime | None, datetime | None]:
+    """The first and last timestamps the alias reads: one MIN/MAX per tap, each read from the ends of that tap's
+    index range."""
+    from server.apps.streamdata.selectors import stream_data_window
+
+    first = last = None
+    for tap in ranges:
+        found = stream_data_window(stream_slug=tap.stream.slug, start=tap.start, end=tap.end).aggregate(
+            first=Min("timestamp"), last=Max("timestamp")
+        )
+        if found["first"] is not None:
+            first = found["first"] if first is None else min(first, found["first"])
+            last = found["last"] if last is None else max(last, found["last"])
+    return first, last
+
+
+def alias_data_series(*, ranges: list[TapRange], start: datetime, end: datetime):
+    """The alias's chart over ``[start, end)``: each tap's part of the window drawn by the stream page's selector
+    (``streamdata.selectors.stream_data_series``, values in that stream's output unit) with a share of the points
+    in proportion to its part of the window, so every part gets about the same bucket width. Raw readings and
+    buckets can then sit side by side: the result has a band (min, max) when any part was downsampled, and a
+    ``bucket_seconds`` only when every part used the same one. Two queries per tap in the window at most."""
+    from server.apps.streamdata.selectors import SERIES_MAX_POINTS, StreamDataSeries, stream_data_series
+
+    span = max((end - start).total_seconds(), 1)
+    x, values, lower, upper, count, widths = [], [], [], [], 0, set()
+    for tap in ranges:
+        left = max(tap.start, start)
+        right = end if tap.end is None else min(tap.end, end)
+        if left >= right:
+            continue
+        share = max(2, math.ceil(SERIES_MAX_POINTS * (right - left).total_seconds() / span))
+        series = stream_data_series(stream=tap.stream, start=left, end=right, max_points=share)
+        x += series.x
+        values += series.values
+        lower += series.lower if series.lower is not None else series.values
+        upper += series.upper if series.upper is not None else series.values
+        count += series.count
+        widths.add(series.bucket_seconds)
+    bucketed = any(widths)
+    return StreamDataSeries(
+        x=x,
+        values=values,
+        lower=lower if bucketed else None,
+        upper=upper if bucketed else None,
+        bucket_seconds=widths.pop() if len(widths) == 1 and bucketed else None,
+        count=count,
+    )

@@ -197,6 +197,9 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 SITE_NAME = env.str("SITE_NAME", default="IOTile Platform")
+# A tile server for the device page's track map ("https://tiles.example/{z}/{x}/{y}.png"); empty draws the track on
+# its own grid and asks no other host for anything.
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
 
 # Social login, switched on by configuration: SOCIAL_PROVIDERS=github,google installs those allauth providers,
 # and each one's credentials come from SOCIAL_<NAME>_CLIENT_ID and SOCIAL_<NAME>_SECRET (no defaults).

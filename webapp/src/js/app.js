@@ -4,6 +4,9 @@ import { Tooltip } from "bootstrap";
 
 import { initConfirm } from "./confirm.js";
 import { initCopyButtons } from "./copy.js";
+import { initDeviceTokens } from "./device-token.js";
+import { initProgress } from "./progress.js";
+import { initTrackMaps } from "./track-map.js";
 import { initUploadForms, uploadWithProgress } from "./upload.js";
 
 function init(root = document) {
@@ -11,6 +14,9 @@ function init(root = document) {
   initCopyButtons(root);
   initConfirm(root);
   initUploadForms(root);
+  initDeviceTokens(root);
+  initProgress(root);
+  initTrackMaps(root);
 }
 
 // Page scripts can reach the helpers without a bundler of their own.

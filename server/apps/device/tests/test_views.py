@@ -27,9 +27,10 @@ def logged_in(user) -> Client:
     return client
 
 
-def device_url(device, name: str = "detail", slug: str | None = None, org=None) -> str:
+def device_url(device, name: str = "detail", slug: str | None = None, org=None, kwargs=None) -> str:
     org = org or device.org
-    return reverse(f"device:{name}", kwargs={"org_slug": org.slug, "device_slug": slug or device.slug})
+    kwargs = {"org_slug": org.slug, "device_slug": slug or device.slug, **(kwargs or {})}
+    return reverse(f"device:{name}", kwargs=kwargs)
 
 
 def add_report(device, *, status=ReportStatus.SUCCESS, error: str = "", ago=timedelta(minutes=5)) -> StreamerReport:
@@ -251,8 +252,121 @@ def test_device_page_query_count_is_constant(device, rows):
         add_report(device, ago=timedelta(minutes=number))
     client = logged_in(device.org.created_by)
     # session, user, device with its last report, the user's role and permissions, streams (count, page), reports
-    # (count, page), streamers, the edit form's sensor graphs; and one query for the latest values on the
-    # streamdata database
-    with assert_query_count(10), assert_query_count(1, using="streamdata"):
+    # (count, page), streamers, the aliases reading its streams, its latest data blocks, its downloadable keys, the
+    # edit form's sensor graphs; and one query for the latest values on the streamdata database
+    with assert_query_count(13), assert_query_count(1, using="streamdata"):
         response = client.get(device_url(device))
     assert response.context["streams"].paginator.count == rows
+
+
+# Replacing a device, its aliases and blocks on the page, its keys ------------------------------------------------
+
+
+def test_replacing_a_device_is_one_form(device):
+    from server.apps.streamalias.models import StreamAlias
+
+    stream = make_stream(device, lid=0x5001)
+    add_data(stream, 5)
+    owner = device.org.created_by
+    page = logged_in(owner).get(device_url(device))
+    assert page.context["replace_form"] is not None
+    new = make_device()
+    swap = T0 + timedelta(minutes=3)
+    response = logged_in(owner).post(
+        device_url(device, "replace"), {"new_device": new.slug, "timestamp": swap.strftime("%Y-%m-%dT%H:%M:%S")}
+    )
+    new = Device.objects.get(pk=new.pk)
+    assert response.status_code == 302
+    assert response.url == device_url(new)
+    alias = StreamAlias.objects.get(org=device.org)
+    assert new.project_id == device.project_id
+    assert new.label == "Pump 7"
+    assert not Device.objects.get(pk=device.pk).active
+    # Both pages say their stream continues as the alias.
+    for each in (device, new):
+        content = logged_in(owner).get(device_url(each)).content.decode()
+        assert "continues as alias" in content
+        assert alias.slug in content
+    # Replacing again with a time not after the swap is refused on the form, and nothing changes.
+    other = make_device()
+    response = logged_in(owner).post(
+        device_url(new, "replace"), {"new_device": other.slug, "timestamp": "2026-01-01T00:01:00"}
+    )
+    assert response.status_code == 200
+    assert response.context["replace_form"].errors["timestamp"]
+    assert Device.objects.get(pk=other.pk).project_id is None
+
+
+def test_replace_errors_and_roles(device):
+    owner = device.org.created_by
+    response = logged_in(owner).post(
+        device_url(device, "replace"), {"new_device": device.slug, "timestamp": "2026-02-01"}
+    )
+    assert response.status_code == 200
+    assert response.context["replace_form"].errors["new_device"]
+    response = logged_in(owner).post(device_url(device, "replace"), {"new_device": "d--zz", "timestamp": "2026-02-01"})
+    assert response.context["replace_form"].errors["new_device"]
+    # Members may modify devices but not manage aliases: no button, and the service refuses.
+    member = logged_in(make_member(device.org, MEMBER))
+    assert "replace_form" not in member.get(device_url(device)).context
+    new = make_device()
+    response = member.post(device_url(device, "replace"), {"new_device": new.slug, "timestamp": "2026-02-01"})
+    assert response.status_code == 200
+    assert "may not replace" in response.content.decode()
+    operator = logged_in(make_member(device.org, OPERATOR))
+    assert (
+        operator.post(device_url(device, "replace"), {"new_device": new.slug, "timestamp": "2026-02-01"}).status_code
+        == 403
+    )
+    outsider = logged_in(make_org().created_by)
+    assert (
+        outsider.post(device_url(device, "replace"), {"new_device": new.slug, "timestamp": "2026-02-01"}).status_code
+        == 404
+    )
+    assert Device.objects.get(pk=new.pk).project_id is None
+
+
+def test_downloadable_keys_and_the_token_card(device):
+    from server.apps.deviceauth.services import device_key_set
+
+    staff = make_user(is_staff=True)
+    device_key_set(device=device, type="USR", secret="ab" * 32, created_by=staff, downloadable=True)
+    device_key_set(device=device, type="SSH", secret="ssh-ed25519 AAAA", created_by=staff)
+    owner = logged_in(device.org.created_by)
+    page = owner.get(device_url(device))
+    assert page.context["keys"] == [("usr", "User key (signs and encrypts reports, flag 1)")]
+    assert page.context["token_url"] == f"/api/v1/device/{device.slug}/key/?type=a-jwt"
+    response = owner.get(device_url(device, "key-download", kwargs={"key_type": "usr"}))
+    assert response.status_code == 200
+    assert response.content.decode().strip() == "ab" * 32
+    assert "attachment" in response["Content-Disposition"]
+    assert owner.get(device_url(device, "key-download", kwargs={"key_type": "ssh"})).status_code == 404
+    assert owner.get(device_url(device, "key-download", kwargs={"key_type": "nope"})).status_code == 404
+    assert logged_in(staff).get(device_url(device, "key-download", kwargs={"key_type": "ssh"})).status_code == 200
+    operator = logged_in(make_member(device.org, OPERATOR))
+    assert "token_url" not in operator.get(device_url(device)).context
+    assert operator.get(device_url(device, "key-download", kwargs={"key_type": "usr"})).status_code == 403
+    assert (
+        logged_in(make_org().created_by).get(device_url(device, "key-download", kwargs={"key_type": "usr"})).status_code
+        == 404
+    )
+    # The token the card fetches comes from the API with the page's session.
+    token = owner.get(page.context["token_url"], HTTP_ACCEPT="application/json")
+    assert token.status_code == 200
+    assert token.json()["type"] == "a-jwt"
+
+
+@pytest.mark.parametrize(
+    "section", ["property:device", "configattribute:device", "streamnote:device", "devicelocation:device"]
+)
+def test_every_tab_redirects_a_lenient_slug_and_hides_from_other_orgs(device, section):
+    from server.apps.device.views import device_url as page_url
+
+    path = page_url(device, section)
+    short = "d--" + device.slug[-4:].lstrip("0")
+    owner = logged_in(device.org.created_by)
+    response = owner.get(path.replace(device.slug, short))
+    assert response.status_code == 302
+    assert response.url == path
+    assert owner.get(path).status_code == 200
+    assert logged_in(make_org().created_by).get(path).status_code == 404
