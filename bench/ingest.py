@@ -3,8 +3,8 @@
     python bench/ingest.py --readings 10000,100000,1000000 [--report-size 10000]
 
 For each total it uploads SignedListReports (``--report-size`` readings each, four streams sampled on the same
-ticks) through the upload service, then runs ``manage.py worker --burst`` in a subprocess and measures, on the same
-streamdata table with the same indexes (emptied between runs):
+ticks) through the upload service, then drains the queue with ``manage.py worker --burst`` in ``--workers``
+subprocesses (default 1) and measures, on the same streamdata table with the same indexes (emptied between runs):
 
 - **worker**: end to end through the worker, from the stored report files to committed rows and acknowledgements
   (from the first report's start to the last report's end in the worker's run log);
@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import zip_longest
 from pathlib import Path
 
 from _setup import ROOT, bench_databases, django_setup, subprocess_env, table
@@ -58,23 +59,29 @@ def empty_tables() -> None:
         cursor.execute("TRUNCATE streamdata_streamdata, streamer_ingestedreport RESTART IDENTITY")
 
 
-def run_worker(data_dir: Path, profile: str | None = None) -> float:
-    """Drain the queue with a worker process; returns its peak RSS in MiB."""
+def run_workers(data_dir: Path, workers: int, profile: str | None = None) -> float:
+    """Drain the queue with ``workers`` worker processes at once; returns the largest peak RSS in MiB."""
     env = subprocess_env(data_dir)
     if profile:
         env["BENCH_PROFILE"] = profile
-    process = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "worker_process.py"), "worker", "--burst"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if process.returncode != 0:
-        sys.exit(f"the worker failed:\n{process.stdout}\n{process.stderr}")
-    last_line = process.stderr.strip().splitlines()[-1]
-    return json.loads(last_line)["peak_rss_mib"]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "worker_process.py"), "worker", "--burst"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(workers)
+    ]
+    peaks = []
+    for process in processes:
+        out, err = process.communicate()
+        if process.returncode != 0:
+            sys.exit(f"a worker failed:\n{out}\n{err}")
+        peaks.append(json.loads(err.strip().splitlines()[-1])["peak_rss_mib"])
+    return max(peaks)
 
 
 def worker_seconds(report_count: int) -> float:
@@ -135,14 +142,14 @@ def count_rows() -> int:
     return StreamData.objects.count()
 
 
-def run(total: int, report_size: int, data_dir: Path, repeat: int, profile: str | None = None) -> dict:
+def run(total: int, report_size: int, data_dir: Path, repeat: int, workers: int, profile: str | None = None) -> dict:
     """The best of ``repeat`` rounds of each measurement (the machine's other work only ever slows a round down)."""
-    rounds = [run_once(total, report_size, data_dir, profile) for _ in range(repeat)]
+    rounds = [run_once(total, report_size, data_dir, workers, profile) for _ in range(repeat)]
     best = {key: min(r[key] for r in rounds) for key in ("worker", "orm", "copy")}
     return {**rounds[0], **best, "peak": max(r["peak"] for r in rounds)}
 
 
-def run_once(total: int, report_size: int, data_dir: Path, profile: str | None = None) -> dict:
+def run_once(total: int, report_size: int, data_dir: Path, workers: int, profile: str | None = None) -> dict:
     from django.db import transaction
 
     from server.apps.core.testing import make_org, make_user
@@ -159,16 +166,22 @@ def run_once(total: int, report_size: int, data_dir: Path, profile: str | None =
     project = project_create(org=org, name=f"Bench {total} {time.time()}", created_by=staff)
     for lid in STREAMS:
         variable_create(user=staff, project=project, lid=lid, name=f"Bench {lid:04x}")
-    device = device_create(created_by=staff)
-    device_claim(user=staff, device=device.slug, project=project)  # makes the device's streams
-
-    files = report_files(device.id, total, report_size)
+    # One device per worker, each device's readings in its own reports, uploaded in turns: a worker cannot share
+    # one streamer's reports with another (they are written one at a time), so more workers need more devices.
+    per_device = -(-total // workers)
+    uploads = []
+    for share in range(workers):
+        device = device_create(created_by=staff)
+        device_claim(user=staff, device=device.slug, project=project)  # makes the device's streams
+        readings = min(per_device, total - share * per_device)
+        uploads.append(report_files(device.id, readings, report_size))
+    files = [content for turn in zip_longest(*uploads) for content in turn if content is not None]
     for number, content in enumerate(files):
         with transaction.atomic():
             received = RECEIVED + datetime.timedelta(minutes=number)
             streamer_report_upload(user=staff, file_name="report.bin", content=content, received_time=received)
 
-    peak = run_worker(data_dir, profile)
+    peak = run_workers(data_dir, workers, profile)
     worker = worker_seconds(len(files))
     if count_rows() != total:
         sys.exit(f"expected {total} rows, found {count_rows()}")
@@ -192,6 +205,7 @@ def main() -> None:
     parser.add_argument("--readings", default="10000,100000,1000000", help="totals to ingest, comma-separated")
     parser.add_argument("--report-size", type=int, default=10_000, help="readings per report (default 10000)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds per total; the best of each is kept")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes draining the queue (default 1)")
     parser.add_argument("--profile", help="write a cProfile of the (last) worker run to this file")
     options = parser.parse_args()
     totals = [int(value) for value in options.readings.split(",")]
@@ -206,7 +220,7 @@ def main() -> None:
         data_dir = Path(folder)
         settings.STORES = parse_store_configuration("", data_dir=data_dir)
         for total in totals:
-            results.append(run(total, options.report_size, data_dir, options.repeat, options.profile))
+            results.append(run(total, options.report_size, data_dir, options.repeat, options.workers, options.profile))
             print(f"done: {total} readings", file=sys.stderr, flush=True)
 
     rows = [
@@ -237,8 +251,8 @@ def main() -> None:
             ]
         )
     print(
-        f"report size {options.report_size:,} readings, best of {options.repeat} rounds; "
-        "targets: worker >= 0.7x raw COPY and >= 5x bulk_create"
+        f"{options.workers} worker process(es), report size {options.report_size:,} readings, best of "
+        f"{options.repeat} rounds; targets: worker >= 0.7x raw COPY and >= 5x bulk_create"
     )
     print(table(rows))
 

@@ -24,7 +24,7 @@ from server.apps.stream.models import StreamId
 from server.apps.stream.services import device_streams_ensure
 from server.apps.streamdata.models import StreamDataType
 from server.apps.streamer.copy_rows import CopyRows, StreamColumns
-from server.apps.streamer.reports import PreparedReport
+from server.apps.streamer.reports import PreparedReport, Timestamps
 from server.apps.streamevent.models import StreamEventData
 from server.apps.streamevent.services import event_data_key
 
@@ -113,7 +113,7 @@ def report_rows(*, report_id, prepared: PreparedReport, device, streams: dict[in
     if not present <= usable.keys():
         keep = [i for i, lid in enumerate(readings.streams) if lid in usable]
         skipped = len(readings) - len(keep)
-        columns = [[column[i] for i in keep] for column in columns]
+        columns = [_take(column, keep) for column in columns]
     lids, device_timestamps, timestamps, reading_ids, int_values, statuses, dirty = columns
 
     converters = {lid: value_converter(usable[lid]) for lid in present if lid in usable}
@@ -140,6 +140,14 @@ def report_rows(*, report_id, prepared: PreparedReport, device, streams: dict[in
     result = ReportRows(rows, skipped_readings=skipped + prepared.removed_reboots)
     _add_events(result, report_id=report_id, prepared=prepared, device=device, streams=usable)
     return result
+
+
+def _take(column, positions: list[int]):
+    """The column's values at ``positions``, keeping a ``Timestamps`` column one (no datetimes made)."""
+    if isinstance(column, Timestamps):
+        micros = column.micros
+        return Timestamps(micros[i] for i in positions)
+    return [column[i] for i in positions]
 
 
 def _json_default(value: Any) -> Any:

@@ -7,13 +7,14 @@ One transaction on the streamdata database holds:
    only the bookkeeping in the default database is left to do;
 3. the rows, by one of two paths:
 
-   - **fast**: ``COPY`` straight into the table, inside a savepoint;
+   - **fast**: ``COPY`` straight into the table;
    - **conflict-safe**: ``COPY`` into a temporary table, then ``INSERT … SELECT … ON CONFLICT DO NOTHING`` on the
      unique index (stream, streamer id), counting what went in.
 
    The fast path is taken unless a cheap probe finds a stored reading with the same stream and an id in the
-   report's range (an overlapping report, a re-upload); if the fast path still meets a duplicate (another worker
-   wrote it meanwhile) it is rolled back to the savepoint and the conflict-safe path runs;
+   report's range (an overlapping report, a re-upload); if the fast path still meets a duplicate (a reading stored
+   meanwhile by a process that does not take the streamer's lock) the transaction is rolled back and run again on
+   the conflict-safe path;
 4. the report's mark, with the figures.
 
 Whatever point a crash interrupts, the transaction either committed (rows and mark) or left nothing, so a retry
@@ -61,14 +62,23 @@ def _copy(cursor, table: str, rows: CopyRows) -> int:
     return cursor.rowcount
 
 
-def _written_or_may_conflict(cursor, report_id, rows: CopyRows) -> tuple[bool, bool]:
-    """Whether the report's mark is there, and whether a stored reading of its streams has an id in its range (an
-    index probe). One query."""
+def _lock_then_look(cursor, streamer_id: int, report_id, rows: CopyRows) -> tuple[bool, bool]:
+    """Take the streamer's lock, then say whether the report's mark is there and whether a stored reading of its
+    streams has an id in its range (an index probe). One round trip: two statements, and the second takes its
+    snapshot after the lock is granted, so it sees what the previous holder committed."""
     cursor.execute(
+        "SELECT pg_advisory_xact_lock(%s, %s); "
         f"SELECT EXISTS (SELECT 1 FROM {IngestedReport._meta.db_table} WHERE report_id = %s), "
         f"EXISTS (SELECT 1 FROM {_table()} WHERE stream_slug = ANY(%s) AND streamer_local_id > 0 "
         "AND streamer_local_id BETWEEN %s AND %s)",
-        [report_id, rows.stream_slugs(), rows.first_id or 1, rows.last_id],
+        [
+            STREAMER_LOCK_NAMESPACE,
+            streamer_id & 0x7FFFFFFF,
+            report_id,
+            rows.stream_slugs(),
+            rows.first_id or 1,
+            rows.last_id,
+        ],
     )
     return cursor.fetchone()
 
@@ -91,25 +101,22 @@ def _copy_skipping_conflicts(cursor, rows: CopyRows) -> tuple[int, int, int]:
     return cursor.fetchone()
 
 
-def _copy_fast(connection, cursor, rows: CopyRows) -> bool:
-    """COPY straight into the table inside a savepoint; False (and rolled back) when a row was stored already."""
-    savepoint = connection.savepoint()
-    try:
-        _copy(cursor, _table(), rows)
-    except IntegrityError:
-        connection.savepoint_rollback(savepoint)
-        return False
-    connection.savepoint_commit(savepoint)
-    return True
+class _FastPathConflict(Exception):
+    """The straight COPY met a reading stored meanwhile; its transaction is rolled back."""
 
 
 def streamdata_write(*, report_id, streamer_id: int, streamer_slug: str, rows: CopyRows) -> WriteResult:
     """Store the report's readings and its mark in one streamdata transaction (see the module's docstring)."""
+    try:
+        return _write(report_id, streamer_id, streamer_slug, rows, fast=True)
+    except _FastPathConflict:
+        return _write(report_id, streamer_id, streamer_slug, rows, fast=False)
+
+
+def _write(report_id, streamer_id: int, streamer_slug: str, rows: CopyRows, *, fast: bool) -> WriteResult:
     alias = router.db_for_write(StreamData)
-    connection = connections[alias]
-    with transaction.atomic(using=alias), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [STREAMER_LOCK_NAMESPACE, streamer_id & 0x7FFFFFFF])
-        written, may_conflict = _written_or_may_conflict(cursor, report_id, rows)
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+        written, may_conflict = _lock_then_look(cursor, streamer_id, report_id, rows)
         if written:
             mark = IngestedReport.objects.using(alias).get(report_id=report_id)
             return WriteResult(
@@ -118,7 +125,12 @@ def streamdata_write(*, report_id, streamer_id: int, streamer_slug: str, rows: C
         conflict_path = False
         if not len(rows):
             inserted, first_id, last_id = 0, 0, 0
-        elif not may_conflict and _copy_fast(connection, cursor, rows):
+        elif fast and not may_conflict:
+            try:
+                _copy(cursor, _table(), rows)
+            except IntegrityError as exc:
+                # Leaving the block rolls the transaction back (lock included); the caller starts again.
+                raise _FastPathConflict from exc
             inserted, first_id, last_id = len(rows), rows.first_id, rows.last_id
         else:
             conflict_path = True

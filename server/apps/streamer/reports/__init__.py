@@ -15,6 +15,7 @@ from .timestamps import (
     STATUS_UTC,
     TimedReading,
     TimedReadings,
+    Timestamps,
     time_base,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
     "TimedEvent",
     "TimedReading",
     "TimedReadings",
+    "Timestamps",
     "build_signed_list_report",
     "check_selector",
     "is_system_selector",

@@ -40,7 +40,7 @@ def install(point: str) -> None:
 
         copy_rows.CopyRows.chunks = chunks_then_crash
     elif point == "before_data_commit":
-        for name in ("_copy_fast", "_copy_skipping_conflicts"):
+        for name in ("_copy", "_copy_skipping_conflicts"):
             original = getattr(writer, name)
 
             def copy_then_crash(*args, _original=original, **kwargs):

@@ -86,6 +86,9 @@ def test_a_killed_worker_leaves_nothing_lost_or_doubled(worker_env, folder_store
     data_committed = point in ("after_data_commit", "after_acknowledge")
     assert len(stored()) == (READINGS if data_committed else 0)
     assert IngestedReport.objects.count() == (1 if data_committed else 0)
+    acknowledged = point == "after_acknowledge"
+    assert Streamer.objects.get().last_id == (READINGS if acknowledged else 0)
+    assert StreamerReport.objects.get().status == (ReportStatus.SUCCESS if acknowledged else ReportStatus.SCHEDULED)
 
     retry_after_visibility_timeout()
     assert stored() == expected_rows(ingest, range(1, READINGS + 1))
