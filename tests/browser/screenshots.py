@@ -5,7 +5,8 @@
 It runs itself under pytest, so it uses the test databases and a live server like the browser tests do, and
 leaves the development database alone. The demo organisation is made through the services, and its devices'
 readings arrive the way a device's do: signed streamer reports, uploaded and then processed by the real worker.
-Each page is saved at 1280x800.
+Each page is saved at 1280x800: the organisation, a device, its locations tab, a project, a data block, the staff
+pages.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ class Demo:
         self.inlet = self.devices[0]
         self.process()
         self.backdate()
+        self.track(self.inlet)
+        self.block = self.archive(self.devices[4])
 
     def project(self, name: str, about: str):
         from server.apps.project.services import project_create
@@ -166,6 +169,36 @@ class Demo:
             Device.objects.filter(pk=device.pk).update(claimed_on=claimed, created_on=claimed - timedelta(days=20))
         Invitation.objects.filter(org=self.org, email__startswith="lena").update(sent_on=self.now - timedelta(days=2))
 
+    def track(self, device) -> None:
+        """A day of GPS fixes along the reservoir's shore, a property and a note, for the device's tabs."""
+        from server.apps.core.targets import target_for_object
+        from server.apps.devicelocation.services import device_location_create
+        from server.apps.property.services import property_create
+        from server.apps.streamnote.services import stream_note_create
+
+        target = target_for_object(device)
+        for step in range(16):
+            lat = Decimal("59.3300") + Decimal(step * 11 + (step % 3) * 4) / 10000
+            lon = Decimal("18.0600") + Decimal(step * 23 - (step % 4) * 9) / 10000
+            timestamp = self.now - timedelta(hours=24 - step * 1.5)
+            device_location_create(user=self.owner, target=target, lat=lat, lon=lon, timestamp=timestamp)
+        property_create(user=self.owner, target=target, name="site", value="Reservoir A, inlet chamber")
+        stream_note_create(user=self.owner, target=target, note="Flow sensor cleaned and resealed.")
+
+    def archive(self, device):
+        """The device's deployment archived into a block by the real worker."""
+        from server.apps.datablock.services import datablock_create
+
+        block = datablock_create(
+            user=self.owner,
+            device=device,
+            title="Winter survey",
+            description="The bypass meter's readings from the winter survey, archived before it moved to Reservoir B.",
+        )
+        self.process()
+        block.refresh_from_db()
+        return block
+
     @staticmethod
     def process():
         from server.apps.worker.runner import run_worker
@@ -190,6 +223,8 @@ def test_screenshots(page, live_server, sign_in, folder_stores):
     shoot(f"/org/{demo.org.slug}/device/{demo.inlet.slug}/", "device")
     project = demo.inlet.project
     shoot(f"/org/{demo.org.slug}/project/{project.slug}/", "project")
+    shoot(f"/org/{demo.org.slug}/device/{demo.inlet.slug}/locations/", "locations")
+    shoot(f"/org/{demo.org.slug}/datablock/{demo.block.slug}/", "datablock")
     sign_in(demo.staff)
     shoot("/staff/", "staff")
 

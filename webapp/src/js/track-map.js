@@ -108,7 +108,7 @@ function draw(element, points, tileUrl) {
   const metresPerPixel = (EARTH_CIRCUMFERENCE * Math.cos((middleLat * Math.PI) / 180)) / scale;
   const distance = niceDistance(metresPerPixel * 120);
   const barWidth = distance / metresPerPixel;
-  const bar = el("g", { class: "track-map-scale", transform: `translate(${width - barWidth - 14}, ${height - 14})` }, svg);
+  const bar = el("g", { class: "track-map-scale", transform: `translate(${width - barWidth - 14}, 32)` }, svg);
   el("rect", { x: -6, y: -22, width: barWidth + 12, height: 28, rx: 4, class: "track-map-scale-bg" }, bar);
   el("path", { d: `M0 -6 V0 H${barWidth} V-6` }, bar);
   const scaleLabel = el("text", { x: barWidth / 2, y: -9, "text-anchor": "middle", class: "track-map-label" }, bar);
