@@ -74,7 +74,7 @@ def test_data_blocks_by_title_description_and_slug(owner, org):
     assert found(owner, "denver") == [("datablock", block.slug)]
     assert found(owner, "vibration") == [("datablock", block.slug)]
     assert found(owner, block.slug) == [("datablock", block.slug)]
-    assert search_results(user=owner, text="denver")[0].url == f"/api/v1/datablock/{block.slug}/"
+    assert search_results(user=owner, text="denver")[0].url == f"/org/{org.slug}/datablock/{block.slug}/"
 
 
 def test_properties_by_name_and_value_link_to_what_they_describe(owner, org):
