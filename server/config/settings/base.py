@@ -180,7 +180,6 @@ if ELASTICSEARCH_URL:
     # Installed only with a cluster: it indexes every save of a searched model.
     INSTALLED_APPS += ["django_elasticsearch_dsl"]
 
-
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="IOTile Platform <noreply@localhost>")
 
@@ -251,6 +250,18 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No validator badge: it would send the schema's address to validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Several models have a `status` or `type` choice field; name each enum after its own choices.
+    "ENUM_NAME_OVERRIDES": {
+        "ReadingStatusEnum": "server.apps.streamdata.models.StreamDataStatus",
+        "ReadingTypeEnum": "server.apps.streamdata.models.StreamDataType",
+        "ArchiveStatusEnum": "server.apps.datablock.models.ArchiveStatus",
+        "ReportStatusEnum": "server.apps.streamer.models.ReportStatus",
+        "WorkerRunStatusEnum": "server.apps.worker.models.WorkerRunStatus",
+        "DeviceKeyTypeEnum": "server.apps.deviceauth.models.DeviceKeyType",
+        "PropertyTypeEnum": "server.apps.property.models.PropertyType",
+        "NoteTypeEnum": "server.apps.streamnote.models.NoteType",
+        "VarTypeDataTypeEnum": "server.apps.vartype.models.StreamDataType",
+    },
 }
 
 # JSON Web Tokens as the IOTile clients expect them: `Authorization: jwt <token>`, refreshed by posting the token

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from server.apps.org.models import Org
 from server.apps.project.models import Project
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class VisibleOrgField(serializers.SlugRelatedField):
     """An organisation named by slug, among those the requesting user can see.
 
