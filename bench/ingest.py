@@ -7,7 +7,8 @@ ticks) through the upload service, then drains the queue with ``manage.py worker
 subprocesses (default 1) and measures, on the same streamdata table with the same indexes (emptied between runs):
 
 - **worker**: end to end through the worker, from the stored report files to committed rows and acknowledgements
-  (from the first report's start to the last report's end in the worker's run log);
+  (from the first report's start to the last report's end in the worker's run log). Each worker first runs the
+  self-test, which opens its connections to both databases as a long-running worker has them;
 - **bulk_create**: Django's ``bulk_create`` of the same rows (model instances built beforehand, batches of 10000);
 - **raw COPY**: one text ``COPY`` of the same rows, pre-built as text.
 
@@ -158,6 +159,7 @@ def run_once(total: int, report_size: int, data_dir: Path, workers: int, profile
     from server.apps.stream.services import variable_create
     from server.apps.streamer.services import streamer_report_upload
     from server.apps.worker.models import WorkerRun
+    from server.apps.worker.worker import WorkerSelfTest
 
     empty_tables()
     WorkerRun.objects.all().delete()
@@ -176,6 +178,9 @@ def run_once(total: int, report_size: int, data_dir: Path, workers: int, profile
         readings = min(per_device, total - share * per_device)
         uploads.append(report_files(device.id, readings, report_size))
     files = [content for turn in zip_longest(*uploads) for content in turn if content is not None]
+    # A long-running worker has its connections to both databases open; the self-test, queued first, opens them.
+    for _ in range(workers):
+        WorkerSelfTest.schedule({})
     for number, content in enumerate(files):
         with transaction.atomic():
             received = RECEIVED + datetime.timedelta(minutes=number)

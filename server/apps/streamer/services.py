@@ -21,7 +21,7 @@ from server.apps.stores.backends import StoreFileNotFoundError
 from server.apps.stores.selectors import store_file_read
 from server.apps.stores.services import store_file_save
 from server.apps.streamer.ingest import ReportRows, report_rows, streams_for_report
-from server.apps.streamer.models import ReportStatus, Streamer, StreamerReport
+from server.apps.streamer.models import IngestedReport, ReportStatus, Streamer, StreamerReport
 from server.apps.streamer.reports import (
     ParsedReport,
     PreparedReport,
@@ -325,3 +325,29 @@ def streamer_report_process(*, report_id: str) -> StreamerReport:
         report_id=report.pk, streamer_id=streamer.pk, streamer_slug=streamer.slug, rows=rows.readings
     )
     return _acknowledge(report=report, prepared=prepared, rows=rows, written=written)
+
+
+# Housekeeping -----------------------------------------------------------------------------------------------------
+
+# A mark only matters while its report may still be retried; a month is far beyond any retry or requeue.
+INGESTED_REPORT_RETENTION_DAYS = 30
+
+
+def ingested_reports_delete_older_than(*, days: int = INGESTED_REPORT_RETENTION_DAYS, batch_size: int = 1000) -> int:
+    """Drop the streamdata marks older than ``days`` whose report succeeded or no longer exists (a report that did
+    not succeed keeps its mark, so a late requeue still cannot store its readings twice). Returns how many went."""
+    cutoff = timezone.now() - datetime.timedelta(days=days)
+    deleted, after = 0, None
+    while True:
+        batch = IngestedReport.objects.filter(created_on__lt=cutoff)
+        if after is not None:
+            batch = batch.filter(report_id__gt=after)
+        ids = list(batch.order_by("report_id").values_list("report_id", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        after = ids[-1]
+        pending = set(
+            StreamerReport.objects.filter(pk__in=ids).exclude(status=ReportStatus.SUCCESS).values_list("pk", flat=True)
+        )
+        count, _ = IngestedReport.objects.filter(report_id__in=[i for i in ids if i not in pending]).delete()
+        deleted += count

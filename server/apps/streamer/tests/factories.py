@@ -12,10 +12,12 @@ from iotile.core.hw.auth.auth_provider import AuthProvider
 from iotile.core.hw.auth.rootkey_auth_provider import RootKeyAuthProvider
 from iotile.core.hw.reports import FlexibleDictionaryReport, IOTileReading, SignedListReport
 
+from server.apps.core.slugs import streamer_slug
 from server.apps.core.testing import api_client, make_member
 from server.apps.device.tests.factories import make_device, make_project
 from server.apps.org.roles import OWNER
 from server.apps.streamdata.models import StreamData
+from server.apps.streamer.models import Streamer, StreamerReport
 from server.apps.worker.runner import run_worker
 
 UTC = datetime.UTC
@@ -55,6 +57,18 @@ def make_ingest(role: str = OWNER, **device_fields) -> Ingest:
     project = make_project()
     device = make_device(project, **device_fields)
     return Ingest(project=project, device=device, user=make_member(project.org, role))
+
+
+def make_streamer(device, index: int = 0, **fields) -> Streamer:
+    """A streamer made directly (uploads make them as reports arrive)."""
+    fields.setdefault("selector", 0x5FFF)
+    return Streamer.objects.create(device=device, index=index, slug=streamer_slug(device.id, index), **fields)
+
+
+def make_report(streamer, **fields) -> StreamerReport:
+    """A report record made directly, with no file."""
+    fields.setdefault("sent_timestamp", RECEIVED_UTC)
+    return StreamerReport.objects.create(streamer=streamer, **fields)
 
 
 class FixedKeyProvider(RootKeyAuthProvider):

@@ -19,6 +19,8 @@ from server.apps.streamer.tests.factories import (
     RECEIVED_UTC,
     USER_KEY,
     make_ingest,
+    make_report,
+    make_streamer,
     process,
     signed_report,
     upload,
@@ -26,16 +28,6 @@ from server.apps.streamer.tests.factories import (
 from server.apps.worker.models import QueueMessage
 
 ROWS = [(10 * i, 0x5001, 100 + i, i) for i in range(1, 11)]
-
-
-def make_streamer(device, index: int = 0, **fields) -> Streamer:
-    fields.setdefault("selector", 0x5FFF)
-    return Streamer.objects.create(device=device, index=index, slug=streamer_slug(device.id, index), **fields)
-
-
-def make_report(streamer, **fields) -> StreamerReport:
-    fields.setdefault("sent_timestamp", RECEIVED_UTC)
-    return StreamerReport.objects.create(streamer=streamer, **fields)
 
 
 def error_files() -> list[str]:

@@ -11,8 +11,12 @@ from server.apps.streamdata.models import StreamData
 from server.apps.streamdata.services import stream_data_bulk_insert, stream_data_row
 from server.apps.streamer import writer
 from server.apps.streamer.copy_rows import CopyRows, StreamColumns
-from server.apps.streamer.models import IngestedReport
+from server.apps.streamer.models import IngestedReport, ReportStatus
+from server.apps.streamer.services import ingested_reports_delete_older_than
+from server.apps.streamer.tests.factories import make_ingest, make_report, make_streamer
+from server.apps.streamer.worker import IngestedReportCleanup
 from server.apps.streamer.writer import streamdata_write
+from server.apps.worker.runner import run_worker
 
 T0 = datetime.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=datetime.UTC)
 SLUG = "s--0000-0001--0000-0000-0000-0002--5001"
@@ -135,3 +139,16 @@ def test_nothing_to_write_still_marks_the_report(db):
 def test_doubles_travel_exactly(db, value):
     write(copy_rows([1], values=[value]))
     assert StreamData.objects.get().value == value
+
+
+def test_old_marks_of_processed_reports_are_dropped(db):
+    streamer = make_streamer(make_ingest().device)
+    done, failed = make_report(streamer, status=ReportStatus.SUCCESS), make_report(streamer, status=ReportStatus.FAILED)
+    long_ago = T0 - datetime.timedelta(days=40)
+    for report_id in (done.pk, failed.pk, uuid.uuid4()):  # the third report no longer exists
+        IngestedReport.objects.create(report_id=report_id, streamer_slug=streamer.slug, created_on=long_ago)
+    recent = IngestedReport.objects.create(report_id=uuid.uuid4(), streamer_slug=streamer.slug)
+    assert ingested_reports_delete_older_than(days=30, batch_size=2) == 2
+    assert set(IngestedReport.objects.values_list("report_id", flat=True)) == {failed.pk, recent.report_id}
+    IngestedReportCleanup.schedule({"days": 30})
+    assert run_worker(burst=True).succeeded == 1
