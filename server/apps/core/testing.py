@@ -309,3 +309,16 @@ class ScopedEndpointCases:
         with assert_query_count(self.list_query_count):
             more = client.get(url, params)
         assert more.json()["count"] == first.json()["count"] + 4, "make_object must add a row the list shows"
+
+
+def analytics_login(*, email: str, password: str, domain: str):
+    """Log ``iotile-analytics-core`` in to ``domain`` as ``email``.
+
+    The client keeps one login per domain in a class-level cache, and when another user logs in to the same domain
+    it loses the new token (later sessions then prompt on stdin). Live servers reuse ports between tests, so start
+    from an empty cache.
+    """
+    from iotile_analytics import core as analytics
+
+    analytics.CloudSession._login_cache.clear()
+    return analytics.CloudSession(user=email, password=password, domain=domain, verify=False)

@@ -14,16 +14,16 @@ from iotile.core.hw.auth.auth_provider import AuthProvider
 from iotile.core.hw.reports import FlexibleDictionaryReport, IOTileReading, SignedListReport
 from iotile.core.hw.reports.report import IOTileEvent
 from iotile.core.utilities.kvstore_mem import InMemoryKVStore
+from iotile_analytics import core as analytics
 from iotile_cloud.api.connection import Api
 from iotile_cloud.stream.data import StreamData
 
-from server.apps.core.testing import make_member
+from server.apps.core.testing import analytics_login, make_member
 from server.apps.device.tests.factories import make_staff
 from server.apps.deviceauth.services import device_key_set
 from server.apps.org.roles import OWNER
 from server.apps.streamer.tests.factories import USER_KEY, FixedKeyProvider, make_ingest, process
 
-analytics = pytest.importorskip("iotile_analytics.core")
 PASSWORD = "live-pass-word-123"
 EMAIL = "gateway@example.com"
 
@@ -123,7 +123,7 @@ def test_gateway_uploads_and_clients_read_back(live_server, folder_stores, iotil
     assert {row["status"] for row in report_list["results"]} == {"success"}
 
     # iotile-analytics reads the data and the events.
-    analytics.CloudSession(user=EMAIL, password=PASSWORD, domain=live_server.url, verify=False)
+    analytics_login(email=EMAIL, password=PASSWORD, domain=live_server.url)
     group = analytics.AnalysisGroup.FromDevice(slug=device.slug, domain=live_server.url)
     assert list(group.fetch_stream(first).values) == [101.0, 102.0, 103.0, 104.0, 105.0]
     events = group.fetch_events(ingest.stream_slug(0x5020))

@@ -15,7 +15,7 @@ from server.apps.worker.runner import run_worker
 from server.apps.worker.scheduler import periodic_jobs, register_periodic, scheduler_tick
 from server.apps.worker.tests.actions import RecordCall
 
-PLATFORM_JOBS = {"WorkerSelfTest", "WorkerRunCleanup"}
+PLATFORM_JOBS = {"WorkerSelfTest", "WorkerRunCleanup", "IngestedReportCleanup"}
 
 
 @pytest.fixture
@@ -44,11 +44,8 @@ def test_a_tick_enqueues_each_job_once_per_interval(db, transport, jobs):
 def test_the_periodic_jobs_run(db, transport, folder_stores, jobs):
     scheduler_tick()
     stats = run_worker(burst=True)
-    assert (stats.succeeded, stats.dead) == (2, 0)
-    assert set(WorkerRun.objects.values_list("action", "status")) == {
-        ("WorkerSelfTest", "success"),
-        ("WorkerRunCleanup", "success"),
-    }
+    assert (stats.succeeded, stats.dead) == (len(PLATFORM_JOBS), 0)
+    assert set(WorkerRun.objects.values_list("action", "status")) == {(job, "success") for job in PLATFORM_JOBS}
 
 
 def test_concurrent_ticks_enqueue_once(transactional_db, transport, jobs, call_log):
