@@ -108,8 +108,10 @@ def _statics_built() -> None:
 @pytest.fixture
 def browser(_chromium, _statics_built, monkeypatch):
     from django.db import connections
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as actions do: a loaded machine is not a failure.
+    expect.set_options(timeout=TIMEOUT_MS)
     # Playwright's sync API keeps an event loop running in this thread, and Django refuses ORM calls when it sees
     # one. Nothing runs concurrently here (each Playwright call blocks), so the ORM is safe to use in the test.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -133,7 +135,10 @@ def _artifact_name(nodeid: str) -> str:
 
 @pytest.fixture
 def page(browser, live_server, request):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
+    # Reduced motion: Bootstrap then skips its transitions, so a form that slides open is ready when it is shown.
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 860}, reduced_motion="reduce"
+    )
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     log = BrowserLog()

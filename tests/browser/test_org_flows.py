@@ -103,6 +103,8 @@ def test_owner_creates_a_project_and_claims_a_device(page, live_server, sign_in)
 
     page.goto(f"/org/{org.slug}/")
     page.get_by_role("button", name="New project").click()
+    # The form slides open; click inside it only once Bootstrap has finished the transition.
+    expect(page.locator("#new-project.collapse.show")).to_be_visible()
     form = page.get_by_test_id("project-form")
     form.get_by_label("Name").fill("North basin")
     form.get_by_role("button", name="Create project").click()

@@ -79,6 +79,8 @@ def test_from_sign_up_to_a_chart_a_table_and_a_csv_of_a_devices_data(page, mailo
     expect(page.get_by_role("heading", level=1)).to_have_text("North Basin Water")
 
     page.get_by_role("button", name="New project").click()
+    # The form slides open; click inside it only once Bootstrap has finished the transition.
+    expect(page.locator("#new-project.collapse.show")).to_be_visible()
     # By name: the page's settings form has a "Name" field too.
     page.get_by_test_id("project-form").locator("input[name=name]").fill("Reservoir monitoring")
     page.get_by_role("button", name="Create project").click()
