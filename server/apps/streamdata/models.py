@@ -21,14 +21,19 @@ class StreamDataType(models.TextChoices):
     PE = "P-E", "Pointer to an event"
 
 
+# Slugs are ASCII identifiers: the byte-order "C" collation sorts them as any other would, and lets the indexes on
+# them compare bytes instead of calling the locale's collation (cheaper index maintenance at ingest, cheaper scans).
+SLUG_COLLATION = "C"
+
+
 class StreamData(models.Model):
     database_alias = "streamdata"
 
     id = models.BigAutoField(primary_key=True)
-    stream_slug = models.CharField(max_length=48)
-    project_slug = models.CharField(max_length=16, blank=True)
-    device_slug = models.CharField(max_length=24, blank=True)
-    variable_slug = models.CharField(max_length=32, blank=True)
+    stream_slug = models.CharField(max_length=48, db_collation=SLUG_COLLATION)
+    project_slug = models.CharField(max_length=16, db_collation=SLUG_COLLATION, blank=True)
+    device_slug = models.CharField(max_length=24, db_collation=SLUG_COLLATION, blank=True)
+    variable_slug = models.CharField(max_length=32, db_collation=SLUG_COLLATION, blank=True)
     device_timestamp = models.BigIntegerField(null=True, blank=True)
     timestamp = models.DateTimeField(null=True, blank=True)
     streamer_local_id = models.BigIntegerField(default=0)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from operator import floordiv, sub
 
-from server.apps.streamer.reports.timestamps import Timestamps
+from server.apps.streamer.reports.timestamps import TimedReadings, Timestamps
 
 COPY_COLUMNS = (
     "stream_slug",
@@ -86,73 +86,46 @@ def to_microseconds(timestamps: Sequence[datetime.datetime]) -> Iterable[int]:
 
 
 class CopyRows:
-    """Readings as columns, with the per-stream prefixes, ready to stream through ``COPY … (FORMAT binary)``.
+    """A report's timed readings with their stored values and the per-stream columns, ready to stream through
+    ``COPY … (FORMAT binary)``. ``values`` is parallel to the readings (float, or the raw int where no conversion
+    applies); ``stream_columns`` has an entry for every stream of the readings."""
 
-    Columns are parallel sequences in reading-id order: ``streams`` (keys of ``stream_columns``), ``device_timestamps``
-    (int or None), ``timestamps`` (aware datetimes), ``reading_ids``, ``int_values``, ``values`` (float or int) and
-    ``statuses``/``dirty``.
-    """
-
-    __slots__ = (
-        "device_timestamps",
-        "dirty",
-        "int_values",
-        "reading_ids",
-        "statuses",
-        "stream_columns",
-        "streams",
-        "timestamps",
-        "values",
-    )
+    __slots__ = ("readings", "stream_columns", "values")
 
     def __init__(
-        self,
-        *,
-        streams: Sequence[int],
-        stream_columns: Mapping[int, StreamColumns],
-        device_timestamps: Sequence[int | None],
-        timestamps: Sequence[datetime.datetime],
-        reading_ids: Sequence[int],
-        int_values: Sequence[int],
-        values: Sequence[float],
-        statuses: Sequence[str],
-        dirty: Sequence[bool],
+        self, *, readings: TimedReadings, values: Sequence[float], stream_columns: Mapping[int, StreamColumns]
     ) -> None:
-        self.streams = streams
-        self.stream_columns = stream_columns
-        self.device_timestamps = device_timestamps
-        self.timestamps = timestamps
-        self.reading_ids = reading_ids
-        self.int_values = int_values
+        self.readings = readings
         self.values = values
-        self.statuses = statuses
-        self.dirty = dirty
+        self.stream_columns = stream_columns
 
     def __len__(self) -> int:
-        return len(self.streams)
+        return len(self.readings)
 
     @property
     def first_id(self) -> int:
         """The lowest non-zero reading id (rows are in id order), or 0."""
-        return next((rid for rid in self.reading_ids if rid), 0)
+        return next((rid for rid in self.readings.reading_ids if rid), 0)
 
     @property
     def last_id(self) -> int:
-        return self.reading_ids[-1] if len(self.reading_ids) else 0
+        ids = self.readings.reading_ids
+        return ids[-1] if len(ids) else 0
 
     def stream_slugs(self) -> list[str]:
         """The slugs of the streams that have rows, sorted."""
-        return sorted({self.stream_columns[stream].stream_slug for stream in set(self.streams)})
+        return sorted({self.stream_columns[stream].stream_slug for stream in set(self.readings.streams)})
 
     def chunks(self, rows_per_chunk: int = ROWS_PER_CHUNK) -> Iterator[bytes]:
         """The whole ``COPY`` payload: header, rows in chunks of ``rows_per_chunk``, trailer."""
         yield HEADER
+        readings = self.readings
         prefixes = {stream: columns.prefix() for stream, columns in self.stream_columns.items()}
-        pairs = set(zip(self.statuses, self.dirty, strict=True))
+        pairs = set(zip(readings.statuses, readings.dirty, strict=True))
         suffixes = {(status, dirty): row_suffix(status, dirty) for status, dirty in pairs}
         prefix_lengths = {len(prefix) for prefix in prefixes.values()}
         suffix_lengths = {len(suffix) for suffix in suffixes.values()}
-        if len(prefix_lengths) == 1 and len(suffix_lengths) <= 1 and None not in self.device_timestamps:
+        if len(prefix_lengths) == 1 and len(suffix_lengths) <= 1 and None not in readings.device_timestamps:
             suffix_length = suffix_lengths.pop() if suffix_lengths else 0
             pack = struct.Struct(f">{prefix_lengths.pop()}s{_NUMBERS[1:]}{suffix_length}s").pack
             for start in range(0, len(self), rows_per_chunk):
@@ -163,36 +136,38 @@ class CopyRows:
         yield TRAILER
 
     def _packed_chunk(self, pack, prefixes, suffixes, rows: slice) -> bytes:
+        readings = self.readings
         return b"".join(
             map(
                 pack,
-                map(prefixes.__getitem__, self.streams[rows]),
+                map(prefixes.__getitem__, readings.streams[rows]),
                 repeat(8),
-                self.device_timestamps[rows],
+                readings.device_timestamps[rows],
                 repeat(8),
-                to_microseconds(self.timestamps[rows]),
+                to_microseconds(readings.timestamps[rows]),
                 repeat(8),
-                self.reading_ids[rows],
+                readings.reading_ids[rows],
                 repeat(8),
-                self.int_values[rows],
+                readings.int_values[rows],
                 repeat(8),
                 self.values[rows],
-                map(suffixes.__getitem__, zip(self.statuses[rows], self.dirty[rows], strict=True)),
+                map(suffixes.__getitem__, zip(readings.statuses[rows], readings.dirty[rows], strict=True)),
             )
         )
 
     def _general_chunk(self, prefixes, suffixes, rows: slice) -> bytes:
         """Rows of streams with prefixes of different lengths, or with unknown device timestamps (NULL)."""
         pack_int8, pack_rest = _INT8.pack, struct.Struct(_AFTER_DEVICE_TIMESTAMP).pack
+        readings = self.readings
         parts = []
         for stream, device_timestamp, micros, reading_id, int_value, value, status in zip(
-            self.streams[rows],
-            self.device_timestamps[rows],
-            to_microseconds(self.timestamps[rows]),
-            self.reading_ids[rows],
-            self.int_values[rows],
+            readings.streams[rows],
+            readings.device_timestamps[rows],
+            to_microseconds(readings.timestamps[rows]),
+            readings.reading_ids[rows],
+            readings.int_values[rows],
             self.values[rows],
-            zip(self.statuses[rows], self.dirty[rows], strict=True),
+            zip(readings.statuses[rows], readings.dirty[rows], strict=True),
             strict=True,
         ):
             parts.append(prefixes[stream])

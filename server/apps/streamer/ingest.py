@@ -24,7 +24,7 @@ from server.apps.stream.models import StreamId
 from server.apps.stream.services import device_streams_ensure
 from server.apps.streamdata.models import StreamDataType
 from server.apps.streamer.copy_rows import CopyRows, StreamColumns
-from server.apps.streamer.reports import PreparedReport, Timestamps
+from server.apps.streamer.reports import PreparedReport
 from server.apps.streamevent.models import StreamEventData
 from server.apps.streamevent.services import event_data_key
 
@@ -99,55 +99,34 @@ def report_rows(*, report_id, prepared: PreparedReport, device, streams: dict[in
     """Turn the prepared readings and events into rows of the streams in ``streams`` (by variable id)."""
     readings = prepared.readings
     usable = {lid: stream for lid, stream in streams.items() if stream.enabled}
-    columns = [
-        readings.streams,
-        readings.device_timestamps,
-        readings.timestamps,
-        readings.reading_ids,
-        readings.int_values,
-        readings.statuses,
-        readings.dirty,
-    ]
     present = set(readings.streams)
     skipped = 0
     if not present <= usable.keys():
         keep = [i for i, lid in enumerate(readings.streams) if lid in usable]
         skipped = len(readings) - len(keep)
-        columns = [_take(column, keep) for column in columns]
-    lids, device_timestamps, timestamps, reading_ids, int_values, statuses, dirty = columns
+        readings = readings.take(keep)
 
     converters = {lid: value_converter(usable[lid]) for lid in present if lid in usable}
     if any(converters.values()):
         by_stream = {lid: converter or float for lid, converter in converters.items()}
-        values = [convert(raw) for convert, raw in zip(map(by_stream.__getitem__, lids), int_values, strict=True)]
+        values = [
+            convert(raw)
+            for convert, raw in zip(map(by_stream.__getitem__, readings.streams), readings.int_values, strict=True)
+        ]
     else:
-        values = int_values  # struct packs these ints as doubles
+        values = readings.int_values  # struct packs these ints as doubles
 
     rows = CopyRows(
-        streams=lids,
+        readings=readings,
+        values=values,
         stream_columns={
             lid: stream_columns(parts=StreamParts(device.project.gid, device.id, lid), stream=usable[lid])
             for lid in converters
         },
-        device_timestamps=device_timestamps,
-        timestamps=timestamps,
-        reading_ids=reading_ids,
-        int_values=int_values,
-        values=values,
-        statuses=statuses,
-        dirty=dirty,
     )
     result = ReportRows(rows, skipped_readings=skipped + prepared.removed_reboots)
     _add_events(result, report_id=report_id, prepared=prepared, device=device, streams=usable)
     return result
-
-
-def _take(column, positions: list[int]):
-    """The column's values at ``positions``, keeping a ``Timestamps`` column one (no datetimes made)."""
-    if isinstance(column, Timestamps):
-        micros = column.micros
-        return Timestamps(micros[i] for i in positions)
-    return [column[i] for i in positions]
 
 
 def _json_default(value: Any) -> Any:

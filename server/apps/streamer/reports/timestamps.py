@@ -167,6 +167,17 @@ class TimedReadings(Sequence[TimedReading]):
     def __iter__(self) -> Iterator[TimedReading]:
         return map(TimedReading._make, zip(*self._columns(), strict=True))
 
+    def take(self, positions: Sequence[int]) -> TimedReadings:
+        """The readings at ``positions``, as columns again (a ``Timestamps`` column stays one: no datetimes made)."""
+
+        def pick(column: Sequence) -> Sequence:
+            if isinstance(column, Timestamps):
+                micros = column.micros
+                return Timestamps(micros[i] for i in positions)
+            return [column[i] for i in positions]
+
+        return TimedReadings(*map(pick, self._columns()))
+
     def _columns(self) -> tuple[Sequence, ...]:
         return (
             self.streams,

@@ -12,6 +12,7 @@ from server.apps.streamdata.services import stream_data_bulk_insert, stream_data
 from server.apps.streamer import writer
 from server.apps.streamer.copy_rows import CopyRows, StreamColumns
 from server.apps.streamer.models import IngestedReport, ReportStatus
+from server.apps.streamer.reports.timestamps import TimedReadings
 from server.apps.streamer.services import ingested_reports_delete_older_than
 from server.apps.streamer.tests.factories import make_ingest, make_report, make_streamer
 from server.apps.streamer.worker import IngestedReportCleanup
@@ -31,16 +32,18 @@ COLUMNS = {
 def copy_rows(ids, *, stream=0x5001, device_timestamps=None, values=None, statuses=None, columns=COLUMNS):
     ids = list(ids)
     count = len(ids)
-    return CopyRows(
+    statuses = statuses or ["cln"] * count
+    readings = TimedReadings(
         streams=[stream] * count,
-        stream_columns=columns,
+        reading_ids=ids,
         device_timestamps=device_timestamps if device_timestamps is not None else [10 * i for i in ids],
         timestamps=[T0 + datetime.timedelta(seconds=10 * i) for i in ids],
-        reading_ids=ids,
         int_values=[100 + i for i in ids],
-        values=values if values is not None else [100 + i for i in ids],
-        statuses=statuses or ["cln"] * count,
-        dirty=[status in ("drt", "unk") for status in (statuses or ["cln"] * count)],
+        statuses=statuses,
+        dirty=[status in ("drt", "unk") for status in statuses],
+    )
+    return CopyRows(
+        readings=readings, values=values if values is not None else [100 + i for i in ids], stream_columns=columns
     )
 
 
