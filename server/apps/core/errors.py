@@ -1,4 +1,5 @@
-"""The one family of domain errors. Services raise these; the API handler maps them to 4xx JSON."""
+"""The one family of domain errors. Services raise these; the API handler maps them to 4xx JSON. Beside them,
+``ServiceUnavailableError``: a service the platform relies on is out, a 503."""
 
 from __future__ import annotations
 
@@ -26,3 +27,17 @@ class PermissionDeniedError(ApplicationError):
 
 class ConflictError(ApplicationError):
     status_code = 409
+
+
+class ServiceUnavailableError(ConnectionError):
+    """A service the platform relies on (a file store, …) cannot be reached or used right now, so nothing was done
+    and the same request may succeed later. Not a domain error: the API answers 503 with ``Retry-After``, and the
+    worker retries it (it is a ``ConnectionError``)."""
+
+    status_code = 503
+    retry_after = 30  # seconds, a hint to clients
+
+    def __init__(self, message: str, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra or {}

@@ -1,50 +1,77 @@
 """Reads from the named stores. Stores hold platform files, not user-scoped rows: callers decide who may read a key
-before they call these."""
+before they call these. A missing file raises ``StoreFileNotFoundError``; a store that cannot be reached, or is
+itself missing (no bucket, its folder path a file), raises ``StoreUnavailableError``, so that a reader such as the
+worker retries instead of taking the file for lost."""
 
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager
 from typing import IO
 
 from django.core.files.storage import Storage
 
-from server.apps.stores.backends import StoreFileNotFoundError, clean_key, clean_prefix, get_store, is_s3
+from server.apps.stores.backends import (
+    MISSING_FILE_ERRORS,
+    StoreFileNotFoundError,
+    StoreUnavailableError,
+    clean_key,
+    clean_prefix,
+    get_store,
+    is_s3,
+    store_is_missing,
+    store_outage_as_unavailable,
+)
 
 
-def _not_found(store: str, key: str) -> StoreFileNotFoundError:
+def _not_found(store: str, storage: Storage, key: str) -> StoreFileNotFoundError | StoreUnavailableError:
+    """The error for a file the store did not find: unavailable if the store itself is gone (S3 answers a HEAD on a
+    missing bucket with the same bare 404 as on a missing key), else not found."""
+    if store_is_missing(storage):
+        return StoreUnavailableError(store, operation="read")
     return StoreFileNotFoundError(f"no file {key!r} in store {store!r}", extra={"store": store, "key": key})
+
+
+def _reading(store: str) -> AbstractContextManager[None]:
+    return store_outage_as_unavailable(store, operation="read", passing=MISSING_FILE_ERRORS)
 
 
 def store_file_open(*, store: str, key: str) -> IO[bytes]:
     """An open binary file for ``key`` (close it, or use it as a context manager)."""
     clean_key(key)
+    storage = get_store(store)
     try:
-        return get_store(store).open(key, "rb")
-    except (FileNotFoundError, IsADirectoryError):
-        raise _not_found(store, key) from None
+        with _reading(store):
+            return storage.open(key, "rb")
+    except MISSING_FILE_ERRORS:
+        raise _not_found(store, storage, key) from None
 
 
 def store_file_read(*, store: str, key: str) -> bytes:
     """The whole content of the file at ``key``."""
-    with store_file_open(store=store, key=key) as file:
+    with store_file_open(store=store, key=key) as file, _reading(store):
         return file.read()
 
 
 def store_file_exists(*, store: str, key: str) -> bool:
     clean_key(key)
     storage = get_store(store)
-    if not is_s3(storage):
+    with _reading(store):
         # A folder is not a file.
-        return os.path.isfile(storage.path(key))
-    return storage.exists(key)
+        exists = os.path.isfile(storage.path(key)) if not is_s3(storage) else storage.exists(key)
+    if not exists and store_is_missing(storage):
+        raise StoreUnavailableError(store, operation="read")
+    return exists
 
 
 def store_file_size(*, store: str, key: str) -> int:
     clean_key(key)
+    storage = get_store(store)
     try:
-        return get_store(store).size(key)
-    except FileNotFoundError:
-        raise _not_found(store, key) from None
+        with _reading(store):
+            return storage.size(key)
+    except MISSING_FILE_ERRORS:
+        raise _not_found(store, storage, key) from None
 
 
 def _s3_keys(storage: Storage, prefix: str) -> list[str]:
@@ -72,7 +99,13 @@ def store_file_list(*, store: str, prefix: str = "") -> list[str]:
     """Every key in ``store`` that starts with ``prefix`` (text prefix, as in S3), sorted."""
     clean_prefix(prefix)
     storage = get_store(store)
-    keys = _s3_keys(storage, prefix) if is_s3(storage) else _folder_keys(storage, prefix)
+    with store_outage_as_unavailable(store, operation="listed"):
+        if is_s3(storage):
+            keys = _s3_keys(storage, prefix)
+        elif store_is_missing(storage):  # os.walk would say nothing
+            raise StoreUnavailableError(store, operation="listed")
+        else:
+            keys = _folder_keys(storage, prefix)
     return sorted(keys)
 
 

@@ -1,11 +1,17 @@
 """Writes to the named stores. Callers that also write database rows save the file first (a file without a row is
-harmless and can be cleaned up; a row without its file is not)."""
+harmless and can be cleaned up; a row without its file is not). A store that cannot be reached or written raises
+``StoreUnavailableError`` (a 503 in the API, retried by the worker)."""
 
 from __future__ import annotations
 
 from django.core.files.base import ContentFile
 
-from server.apps.stores.backends import StoreFileNotFoundError, clean_key, get_store
+from server.apps.stores.backends import (
+    StoreFileNotFoundError,
+    clean_key,
+    get_store,
+    store_outage_as_unavailable,
+)
 
 
 def store_file_save(*, store: str, key: str, content: bytes, content_type: str | None = None) -> str:
@@ -14,7 +20,9 @@ def store_file_save(*, store: str, key: str, content: bytes, content_type: str |
     file = ContentFile(content)
     if content_type:
         file.content_type = content_type  # S3 stores it as the object's Content-Type
-    saved = get_store(store).save(key, file)
+    storage = get_store(store)
+    with store_outage_as_unavailable(store, operation="saved"):
+        saved = storage.save(key, file)
     return saved.replace("\\", "/")
 
 
@@ -22,6 +30,7 @@ def store_file_delete(*, store: str, key: str, missing_ok: bool = True) -> None:
     """Delete the file at ``key``; a missing file is fine unless ``missing_ok`` is false."""
     clean_key(key)
     storage = get_store(store)
-    if not missing_ok and not storage.exists(key):
-        raise StoreFileNotFoundError(f"no file {key!r} in store {store!r}", extra={"store": store, "key": key})
-    storage.delete(key)
+    with store_outage_as_unavailable(store, operation="deleted"):
+        if not missing_ok and not storage.exists(key):
+            raise StoreFileNotFoundError(f"no file {key!r} in store {store!r}", extra={"store": store, "key": key})
+        storage.delete(key)

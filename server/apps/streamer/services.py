@@ -145,7 +145,9 @@ def streamer_report_upload(
 
     Raises ApplicationError (400) for a malformed, truncated, badly signed or refused file and for an unclaimed
     device, NotFoundError for a device the user cannot see, PermissionDeniedError without
-    ``can_create_stream_data``. Refused files are kept under ``errors/`` in the reports store.
+    ``can_create_stream_data``. Refused files are kept under ``errors/`` in the reports store. When the reports
+    store cannot take the file, StoreUnavailableError (503) rolls everything back (a new streamer too): no report,
+    no message, so the same upload retried later counts the same readings.
     """
     name = _file_name(file_name)
     received_time = as_utc(received_time)

@@ -53,7 +53,8 @@ def event_upload(
 
     A stream the user cannot see is a 400 that says no more than an unknown one; writing needs
     ``can_create_stream_data`` in the stream's organisation (403). A streamer id already stored on the stream is a
-    conflict (400)."""
+    conflict (400). An events store that cannot take the payload raises StoreUnavailableError (503) before any row
+    is written."""
     try:
         target = stream_list(user=user).filter(**stream_lookup(stream)).first()
     except SlugError as exc:

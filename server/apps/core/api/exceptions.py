@@ -1,10 +1,12 @@
-"""The one API error handler: domain errors and Django validation errors become 4xx JSON.
+"""The one API error handler: domain errors and Django validation errors become 4xx JSON; an outage of a service
+the platform relies on (a file store) becomes a 503 with ``Retry-After``, logged with its cause.
 
 Unexpected exceptions are left alone, so they stay 500s and reach the logs.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -12,7 +14,9 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from server.apps.core.errors import ApplicationError
+from server.apps.core.errors import ApplicationError, ServiceUnavailableError
+
+logger = logging.getLogger(__name__)
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -21,6 +25,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ApplicationError):
         return Response({"detail": exc.message, **exc.extra}, status=exc.status_code)
+    if isinstance(exc, ServiceUnavailableError):
+        # One line per refused request, with the cause: an outage must show in the logs without a traceback each.
+        request = context.get("request")
+        path = f"{request.method} {request.path}" if request is not None else "?"
+        logger.warning("%s: 503, %s (%r)", path, exc, exc.__cause__)
+        headers = {"Retry-After": str(exc.retry_after)}
+        return Response({"detail": exc.message, **exc.extra}, status=exc.status_code, headers=headers)
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         response = exception_handler(exc, context)
         if response is not None:
