@@ -1,4 +1,4 @@
-"""Forms of the project pages: the project itself and claiming a device into it."""
+"""Forms of the project pages: creating a project, its settings, and claiming a device into it."""
 
 from __future__ import annotations
 
@@ -25,6 +25,17 @@ class ProjectForm(DashboardForm):
         if not name:
             raise forms.ValidationError("Give the project a name.")
         return name
+
+
+class ProjectSettingsForm(ProjectForm):
+    """The project page's settings: the name and description, and how ingestion treats unknown variables."""
+
+    auto_create_streams = forms.BooleanField(
+        required=False,
+        label="Create streams for new variables",
+        help_text="When a device reports a variable the project has no stream for, create the variable and its "
+        "stream. When off, those readings are skipped.",
+    )
 
 
 class DeviceClaimForm(DashboardForm):

@@ -30,9 +30,9 @@ def _ensure_name_free(*, org, name: str, exclude_pk=None) -> None:
 
 
 @transaction.atomic
-def project_create(*, org, name: str, created_by, about: str = "") -> Project:
+def project_create(*, org, name: str, created_by, about: str = "", auto_create_streams: bool = True) -> Project:
     _ensure_name_free(org=org, name=name)
-    project = Project(org=org, name=name, about=about, created_by=created_by)
+    project = Project(org=org, name=name, about=about, auto_create_streams=auto_create_streams, created_by=created_by)
     project.full_clean(exclude=["gid"])
     _save(project)
     project.refresh_from_db(fields=["gid"])
@@ -40,15 +40,24 @@ def project_create(*, org, name: str, created_by, about: str = "") -> Project:
 
 
 @transaction.atomic
-def project_update(*, project: Project, name: str | None = None, about: str | None = None) -> Project:
-    """Rename or describe a project. Its id, gid and slug never change, so device and stream slugs stay valid."""
+def project_update(
+    *,
+    project: Project,
+    name: str | None = None,
+    about: str | None = None,
+    auto_create_streams: bool | None = None,
+) -> Project:
+    """Rename or describe a project, or say whether ingestion creates streams for variables it lacks (``None``
+    leaves a field as it is). Its id, gid and slug never change, so device and stream slugs stay valid."""
     if name is not None and name != project.name:
         _ensure_name_free(org=project.org, name=name, exclude_pk=project.pk)
         project.name = name
     if about is not None:
         project.about = about
+    if auto_create_streams is not None:
+        project.auto_create_streams = auto_create_streams
     project.full_clean(exclude=["gid"])
-    _save(project, update_fields=["name", "about"])
+    _save(project, update_fields=["name", "about", "auto_create_streams"])
     return project
 
 

@@ -15,7 +15,7 @@ from server.apps.device.selectors import device_list_for_project
 from server.apps.device.services import device_claim
 from server.apps.device.views import device_status, device_url
 from server.apps.org.views import OrgFormAction, org_url
-from server.apps.project.forms import DeviceClaimForm, ProjectForm
+from server.apps.project.forms import DeviceClaimForm, ProjectForm, ProjectSettingsForm
 from server.apps.project.models import Project
 from server.apps.project.services import project_create, project_delete, project_update
 from server.apps.stream.models import StreamId, StreamVariable
@@ -73,7 +73,8 @@ class ProjectDetailView(ScopedPageView):
             blocks = datablock_list(user=user).filter(device__project=project).order_by("-created_on", "-id")
             context["blocks"] = paginate(request, blocks, param="blocks", per_page=10)
         if self.can.change_project:
-            context.setdefault("project_form", ProjectForm(initial={"name": project.name, "about": project.about}))
+            initial = {"name": project.name, "about": project.about, "auto_create_streams": project.auto_create_streams}
+            context.setdefault("project_form", ProjectSettingsForm(initial=initial))
         if self.can.claim_device:
             context.setdefault("claim_form", DeviceClaimForm())
         return context
@@ -84,7 +85,7 @@ class ProjectFormAction(ScopedFormAction, ProjectDetailView):
 
 
 class ProjectUpdateView(ProjectFormAction):
-    form_class = ProjectForm
+    form_class = ProjectSettingsForm
     form_name = "project_form"
     scope_action = "change"
 

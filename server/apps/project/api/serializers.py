@@ -28,13 +28,29 @@ class VisibleOrgField(serializers.SlugRelatedField):
 
 class ProjectSerializer(serializers.ModelSerializer):
     slug = serializers.CharField(read_only=True)
+    auto_create_streams = serializers.BooleanField(
+        required=False,
+        help_text="Whether ingesting a report creates the variable and stream of a reading the project has no "
+        "stream for (the default); when false, such readings are skipped.",
+    )
     org = VisibleOrgField()
     created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
     device_count = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Project
-        fields = ["id", "gid", "slug", "name", "about", "org", "created_on", "created_by", "device_count"]
+        fields = [
+            "id",
+            "gid",
+            "slug",
+            "name",
+            "about",
+            "org",
+            "auto_create_streams",
+            "created_on",
+            "created_by",
+            "device_count",
+        ]
         read_only_fields = ["id", "gid", "created_on"]
         # Name uniqueness per organisation (case-insensitive) is the service's rule, with its own message.
         validators: list = []

@@ -54,6 +54,7 @@ class ProjectViewSet(ScopedModelViewSet):
             org=org,
             name=serializer.validated_data["name"],
             about=serializer.validated_data.get("about", ""),
+            auto_create_streams=serializer.validated_data.get("auto_create_streams", True),
             created_by=self.request.user,
         )
         serializer.instance = self.get_queryset().get(pk=project.pk)
@@ -63,6 +64,7 @@ class ProjectViewSet(ScopedModelViewSet):
             project=serializer.instance,
             name=serializer.validated_data.get("name"),
             about=serializer.validated_data.get("about"),
+            auto_create_streams=serializer.validated_data.get("auto_create_streams"),
         )
         serializer.instance = self.get_queryset().get(pk=project.pk)
 

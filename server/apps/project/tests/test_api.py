@@ -68,6 +68,7 @@ def test_fields(db):
         "name": "Fields",
         "about": "",
         "org": org.slug,
+        "auto_create_streams": True,
         "created_on": body["created_on"],
         "created_by": org.created_by.username,
         "device_count": 0,
@@ -197,3 +198,63 @@ def test_list_query_count_with_devices_is_constant(db):
         with assert_query_count(3):
             counts.append(client.get(f"{API}/project/", {"org": org.slug}).json()["count"])
     assert counts == [3, 6]
+
+
+def test_auto_create_streams_is_read_and_patched(db):
+    org = make_org()
+    project = _project(org)
+    client = api_client(make_member(org, ADMIN))
+    url = f"{API}/project/{project.slug}/"
+    assert client.get(url).json()["auto_create_streams"] is True
+
+    response = client.patch(url, {"auto_create_streams": False}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["auto_create_streams"] is False
+    project.refresh_from_db()
+    assert project.auto_create_streams is False
+    # Other changes leave it as it is.
+    assert client.patch(url, {"about": "Pumps"}, format="json").json()["auto_create_streams"] is False
+    assert (
+        client.put(url, {"name": project.name, "about": "Pumps"}, format="json").json()["auto_create_streams"] is False
+    )
+
+    assert client.patch(url, {"auto_create_streams": True}, format="json").json()["auto_create_streams"] is True
+    project.refresh_from_db()
+    assert project.auto_create_streams is True
+    assert client.patch(url, {"auto_create_streams": "sometimes"}, format="json").status_code == 400
+
+
+def test_auto_create_streams_on_create(db):
+    org = make_org()
+    client = api_client(org.created_by)
+    off = client.post(f"{API}/project/", {"name": "Off", "org": org.slug, "auto_create_streams": False}, format="json")
+    assert off.status_code == 201, off.content
+    assert off.json()["auto_create_streams"] is False
+    assert Project.objects.get(name="Off").auto_create_streams is False
+    assert client.post(f"{API}/project/", {"name": "On", "org": org.slug}, format="json").json()["auto_create_streams"]
+
+
+def test_auto_create_streams_needs_the_right_to_change_the_project(db):
+    org = make_org()
+    project = _project(org)
+    url = f"{API}/project/{project.id}/"
+    for role in (MEMBER, OPERATOR):
+        client = api_client(make_member(org, role))
+        assert client.get(url).json()["auto_create_streams"] is True  # they read it
+        assert client.patch(url, {"auto_create_streams": False}, format="json").status_code == 403, role
+    outsider = make_user()
+    make_org(owner=outsider)
+    assert api_client(outsider).patch(url, {"auto_create_streams": False}, format="json").status_code == 404
+    assert api_client().patch(url, {"auto_create_streams": False}, format="json").status_code == 401
+    project.refresh_from_db()
+    assert project.auto_create_streams is True
+
+
+def test_auto_create_streams_is_in_the_schema(db):
+    schema = api_client(make_user()).get(f"{API}/schema/", {"format": "json"}).json()
+    components = schema["components"]["schemas"]
+    for name in ("Project", "ProjectRequest", "PatchedProjectUpdateRequest"):
+        field = components[name]["properties"]["auto_create_streams"]
+        assert field["type"] == "boolean", name
+        assert "skipped" in field["description"]
+    assert "auto_create_streams" not in components["ProjectRequest"].get("required", [])

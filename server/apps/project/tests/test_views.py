@@ -182,3 +182,29 @@ def test_project_page_query_count_is_constant(db, rows):
     with assert_query_count(11):
         response = client.get(project_url(project))
     assert response.context["devices"].paginator.count == rows
+
+
+def test_the_settings_form_turns_stream_creation_off_and_on(db):
+    project = make_project(name="Basin")
+    client = logged_in(project.org.created_by)
+    response = client.get(project_url(project))
+    assert response.context["project_form"].initial["auto_create_streams"] is True
+    body = response.content.decode()
+    assert 'name="auto_create_streams"' in body
+    assert "Create streams for new variables" in body
+
+    # An unticked box is not sent.
+    assert client.post(project_url(project, "edit"), {"name": "Basin", "about": ""}).status_code == 302
+    project.refresh_from_db()
+    assert project.auto_create_streams is False
+    assert client.get(project_url(project)).context["project_form"].initial["auto_create_streams"] is False
+
+    denied = logged_in(make_member(project.org, MEMBER))
+    form = {"name": "Basin", "auto_create_streams": "on"}
+    assert denied.post(project_url(project, "edit"), form).status_code == 403
+    project.refresh_from_db()
+    assert project.auto_create_streams is False
+
+    assert client.post(project_url(project, "edit"), form).status_code == 302
+    project.refresh_from_db()
+    assert project.auto_create_streams is True
