@@ -13,6 +13,9 @@ Declaring an action (in ``<app>/worker.py``, which the worker app imports at sta
         def execute(self, arguments):
             ...  # raise PermanentError for bad input, RetriableError for a transient failure
 
+An action that gains from handling several messages together sets ``batched = True`` and implements
+``execute_batch`` (see :class:`Action`).
+
 Scheduling, from a service::
 
     ProcessReport.schedule_on_commit({"report_id": report.pk})   # after the surrounding transaction commits
@@ -22,6 +25,7 @@ Scheduling, from a service::
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -96,8 +100,17 @@ class Action:
     timeout: ClassVar[float | None] = 300.0  # seconds; None for no limit
     retry: ClassVar[RetryPolicy] = RetryPolicy()
     retriable_exceptions: ClassVar[tuple[type[BaseException], ...]] = DEFAULT_RETRIABLE_EXCEPTIONS
+    # An action whose messages gain from being handled together sets ``batched`` and implements ``execute_batch``:
+    # the worker then hands it all of its messages from one receive at once, and ``timeout`` bounds the batch.
+    batched: ClassVar[bool] = False
 
     def execute(self, arguments: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def execute_batch(self, arguments: list[dict[str, Any]]) -> Iterator[tuple[int, Exception | None]]:
+        """Yield ``(position, error or None)`` for each of ``arguments`` as soon as it is done, in any order. The
+        worker settles each message as its outcome arrives; a position never yielded (the generator raised, or
+        the batch ran out of time) is retried."""
         raise NotImplementedError
 
     @classmethod

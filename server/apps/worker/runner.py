@@ -43,14 +43,15 @@ ERROR_PAUSE_SECONDS = 5.0
 
 
 @contextmanager
-def time_limit(seconds: float | None, what: str) -> Iterator[None]:
-    """Raise :class:`ActionTimeoutError` in the block after ``seconds`` (SIGALRM; main thread only)."""
+def time_limit(seconds: float | None, what: str, message: str = "") -> Iterator[None]:
+    """Raise :class:`ActionTimeoutError` (with ``message``, or one made of ``what``) in the block after ``seconds``
+    (SIGALRM; main thread only)."""
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def expire(signum, frame):
-        raise ActionTimeoutError(f"{what} ran longer than {seconds:g} s")
+        raise ActionTimeoutError(message or f"{what} ran longer than {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -175,16 +176,27 @@ class Worker:
                     break
                 self._pause(ERROR_PAUSE_SECONDS)
                 continue
-            for message in messages:
-                if self.stopping:
-                    self.transport.release(message)  # not started: hand it straight back
-                    continue
-                self.stats.received += 1
-                self.process(message)
+            self._handle(messages)
             if self.once or (not messages and self.burst):
                 break
         logger.info("worker %s: stopped (%s)", self.worker_id, self.stats)
         return self.stats
+
+    def _handle(self, messages: list[Message]) -> None:
+        """One receive's messages: those of a batched action together, after the others, which go one by one."""
+        batches: dict[str, list[Message]] = {}
+        for message in messages:
+            if self.stopping:
+                self.transport.release(message)  # not started: hand it straight back
+                continue
+            self.stats.received += 1
+            action = get_action(message.action)
+            if len(messages) > 1 and action is not None and action.batched and not message.error:
+                batches.setdefault(action.name, []).append(message)
+            else:
+                self.process(message)
+        for name, batch in batches.items():
+            self.process_batch(get_action(name), batch)
 
     # One message
 
@@ -192,13 +204,17 @@ class Worker:
         """Handle one delivery; never raises. Returns the run status (None if the worker itself failed)."""
         started_at, start = timezone.now(), time.monotonic()
         try:
-            status, error = self._execute(message, started_at, start)
+            status, error = self._execute(message)
         except Exception:
             self.stats.errors += 1
             logger.exception("worker %s: could not handle message %s (%s)", self.worker_id, message.id, message.action)
             close_stale_connections()
             return None
         close_stale_connections()
+        self._record(message, status, error, started_at, start)
+        return status
+
+    def _record(self, message: Message, status: str, error: str, started_at, start: float) -> None:
         try:
             worker_run_record(
                 message=message,
@@ -211,7 +227,57 @@ class Worker:
         except Exception:
             self.stats.errors += 1
             logger.exception("worker %s: could not log the run of message %s", self.worker_id, message.id)
-        return status
+
+    # Several messages of one batched action
+
+    def process_batch(self, action: type[Action], messages: list[Message]) -> None:
+        """Handle the messages of one batched action together; never raises. Each message is acknowledged (or
+        retried, or dead-lettered) and its run logged as its outcome arrives; its run spans the time since the
+        previous outcome. ``action.timeout`` bounds the batch: what has no outcome by then is retried."""
+        started_at, start = timezone.now(), time.monotonic()
+        admitted: list[tuple[Message, dict]] = []
+        for message in messages:
+            try:
+                outcome = self._admit(action, message)
+            except Exception:
+                self.stats.errors += 1
+                logger.exception("worker %s: could not handle message %s (%s)", self.worker_id, message.id, action.name)
+                continue
+            if isinstance(outcome, dict):
+                admitted.append((message, outcome))
+            else:
+                self._record(message, *outcome, started_at, start)
+        if not admitted:
+            close_stale_connections()
+            return
+        remaining = dict(enumerate(message for message, _ in admitted))
+        deadline = time.monotonic() + action.timeout if action.timeout else None
+        outcomes = action().execute_batch([arguments for _, arguments in admitted])
+        stopped: Exception | None = None
+        overtime = f"{action.name} ran longer than {action.timeout:g} s"
+        try:
+            while remaining:
+                budget = None if deadline is None else deadline - time.monotonic()
+                if budget is not None and budget <= 0:
+                    raise ActionTimeoutError(overtime)
+                with time_limit(budget, action.name, overtime):
+                    item = next(outcomes, None)
+                if item is None:
+                    break
+                position, exc = item
+                message = remaining.pop(position)
+                status, error = self._settle(action, message, exc, start, close_connections=False)
+                self._record(message, status, error, started_at, start)
+                started_at, start = timezone.now(), time.monotonic()
+        except Exception as exc:  # the batch stopped: out of time, or the action itself failed
+            stopped = exc
+        finally:
+            outcomes.close()  # a write still in flight is cancelled and rolled back
+        for message in remaining.values():
+            exc = stopped or ActionTimeoutError(f"{action.name} ended its batch without an outcome for this message")
+            status, error = self._failed(action, message, exc, close_connections=False)
+            self._record(message, status, error, started_at, start)
+        close_stale_connections()
 
     def _dead(self, message: Message, status: str, error: str, trace: str = "") -> tuple[str, str]:
         logger.error("worker %s: %s %s → dead letter: %s", self.worker_id, message.action, message.id, error)
@@ -220,10 +286,11 @@ class Worker:
         self.stats.dead += 1
         return status, error
 
-    def _execute(self, message: Message, started_at, start: float) -> tuple[str, str]:
+    def _admit(self, action: type[Action] | None, message: Message) -> dict | tuple[str, str]:
+        """The message's checked arguments, with its visibility extended to the action's timeout; or, for a
+        message that cannot run, the outcome of dead-lettering it."""
         if message.error:
             return self._dead(message, WorkerRunStatus.DEAD, message.error)
-        action = get_action(message.action)
         if action is None:
             return self._dead(message, WorkerRunStatus.DEAD, f"unknown action {message.action!r}")
         if message.attempt > action.retry.max_attempts:
@@ -239,11 +306,27 @@ class Worker:
             return self._dead(message, WorkerRunStatus.FAILED, str(exc))
         if action.timeout and action.timeout + VISIBILITY_MARGIN_SECONDS > self.transport.visibility_timeout:
             self.transport.extend(message, seconds=action.timeout + VISIBILITY_MARGIN_SECONDS)
+        return arguments
+
+    def _execute(self, message: Message) -> tuple[str, str]:
+        start = time.monotonic()
+        action = get_action(message.action)
+        arguments = self._admit(action, message)
+        if not isinstance(arguments, dict):
+            return arguments
         try:
             with time_limit(action.timeout, action.name):
                 action().execute(arguments)
         except Exception as exc:
             return self._failed(action, message, exc)
+        return self._settle(action, message, None, start)
+
+    def _settle(
+        self, action: type[Action], message: Message, exc: Exception | None, start: float, close_connections=True
+    ) -> tuple[str, str]:
+        """Acknowledge a message whose action succeeded (``exc`` None); else retry or dead-letter it."""
+        if exc is not None:
+            return self._failed(action, message, exc, close_connections=close_connections)
         if not self.transport.ack(message):
             logger.warning("worker %s: message %s was handed to another worker meanwhile", self.worker_id, message.id)
         self.stats.succeeded += 1
@@ -252,10 +335,13 @@ class Worker:
         )
         return WorkerRunStatus.SUCCESS, ""
 
-    def _failed(self, action: type[Action], message: Message, exc: Exception) -> tuple[str, str]:
+    def _failed(
+        self, action: type[Action], message: Message, exc: Exception, close_connections: bool = True
+    ) -> tuple[str, str]:
         error = f"{type(exc).__name__}: {exc}"
-        trace = traceback.format_exc()
-        close_stale_connections()  # the failure may have broken a connection
+        trace = "".join(traceback.format_exception(exc))
+        if close_connections:
+            close_stale_connections()  # the failure may have broken a connection
         if not is_retriable(action, exc):
             return self._dead(message, WorkerRunStatus.FAILED, error, trace)
         if message.attempt >= action.retry.max_attempts:

@@ -285,6 +285,9 @@ WORKER_SQS_CREATE_QUEUE = env.bool("WORKER_SQS_CREATE_QUEUE", default=False)
 # worker may take it, so a crashed worker's message comes back.
 WORKER_VISIBILITY_TIMEOUT = env.int("WORKER_VISIBILITY_TIMEOUT", default=600)
 WORKER_WAIT_SECONDS = env.int("WORKER_WAIT_SECONDS", default=10)
+# Messages a worker takes per receive; a batched action (ProcessReport) handles them together, overlapping its
+# reports' database writes with its own work. SQS allows at most 10.
+WORKER_BATCH_SIZE = env.int("WORKER_BATCH_SIZE", default=10)
 WORKER_POLL_INTERVAL = env.float("WORKER_POLL_INTERVAL", default=1.0)
 WORKER_SCHEDULER_TICK_SECONDS = env.int("WORKER_SCHEDULER_TICK_SECONDS", default=30)
 WORKER_RUN_RETENTION_DAYS = env.int("WORKER_RUN_RETENTION_DAYS", default=30)

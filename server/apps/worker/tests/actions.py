@@ -74,7 +74,38 @@ class SleepThenRecord(Action):
         Path(arguments["finished"]).touch()
 
 
-TEST_ACTIONS = (RecordCall, AlwaysRetriable, SlowBackoff, BadInput, Buggy, TooSlow, SleepThenRecord)
+class Batched(Action):
+    """A batched action: appends the ``value`` of each message of a batch to the file ``log`` as one line
+    (``a,b,c``), then settles them last first, each as its ``outcome`` says: ``ok``, ``retry`` (a retriable error),
+    ``bad`` (a permanent one), ``stop`` (the generator raises, leaving it and the rest without an outcome) or
+    ``hang`` (sleeps past the batch's timeout)."""
+
+    name = "test.Batched"
+    required_arguments = ("log", "value")
+    optional_arguments = ("outcome",)
+    batched = True
+    timeout = 0.5
+    retry = RetryPolicy(max_attempts=2, backoff=0)
+
+    def execute(self, arguments: dict[str, Any]) -> None:
+        for _position, error in self.execute_batch([arguments]):
+            if error is not None:
+                raise error
+
+    def execute_batch(self, arguments: list[dict[str, Any]]):
+        with open(arguments[0]["log"], "a") as log:
+            log.write(",".join(each["value"] for each in arguments) + "\n")
+        for position in reversed(range(len(arguments))):
+            outcome = arguments[position].get("outcome", "ok")
+            if outcome == "stop":
+                raise ValueError(f"the batch broke at {arguments[position]['value']}")
+            if outcome == "hang":
+                time.sleep(30)
+            errors = {"retry": RetriableError("try later"), "bad": PermanentError("bad input")}
+            yield position, errors.get(outcome)
+
+
+TEST_ACTIONS = (RecordCall, AlwaysRetriable, SlowBackoff, BadInput, Buggy, TooSlow, SleepThenRecord, Batched)
 
 
 def register_test_actions() -> None:

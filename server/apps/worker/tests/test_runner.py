@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.db.models.functions import Now
@@ -17,6 +18,7 @@ from server.apps.worker.services import dead_letter_requeue
 from server.apps.worker.tests.actions import (
     AlwaysRetriable,
     BadInput,
+    Batched,
     Buggy,
     RecordCall,
     SlowBackoff,
@@ -207,3 +209,73 @@ def test_a_long_action_keeps_its_message_hidden_while_it_runs(db, transport):
     finally:
         registry.unregister(LongReport.name)
     assert seen["available_at"] > timezone.now() + timedelta(seconds=3600)
+
+
+# Batched actions
+
+
+def _batched(call_log, value: str, outcome: str = "ok") -> str:
+    return Batched.schedule({"log": str(call_log), "value": value, "outcome": outcome})
+
+
+def test_a_batched_action_gets_the_messages_of_one_receive_together(db, transport, call_log):
+    for value in "abc":
+        _batched(call_log, value)
+    RecordCall.schedule({"log": str(call_log), "value": "single"})
+    stats = run_worker(burst=True, batch_size=10)
+    # The other action's message goes first, on its own; the batched ones arrive as one batch.
+    assert call_log.read_text() == "single\na,b,c\n"
+    assert (stats.received, stats.succeeded, stats.retried, stats.dead) == (4, 4, 0, 0)
+    assert not QueueMessage.objects.exists()
+    runs = list(WorkerRun.objects.filter(action="test.Batched").order_by("id"))
+    # Settled last first, each logged as its outcome arrived, the runs one after another.
+    assert [run.arguments["value"] for run in runs] == ["c", "b", "a"]
+    assert all(run.status == "success" for run in runs)
+    for earlier, later in pairwise(runs):
+        assert later.started_at >= earlier.started_at
+
+
+def test_a_batch_of_one_receive_at_a_time(db, transport, call_log):
+    for value in "abc":
+        _batched(call_log, value)
+    run_worker(burst=True, batch_size=2)
+    assert call_log.read_text() == "a,b\nc\n"
+
+
+def test_each_message_of_a_batch_gets_its_own_outcome(db, transport, call_log):
+    _batched(call_log, "a")
+    _batched(call_log, "b", "retry")
+    _batched(call_log, "c", "bad")
+    stats = run_worker(burst=True, batch_size=10)
+    # b is retried (once: max_attempts 2), then dead; c is dead at once; a succeeds.
+    assert (stats.succeeded, stats.retried, stats.dead) == (1, 1, 2)
+    assert call_log.read_text() == "a,b,c\nb\n"
+    letters = {letter.arguments["value"]: letter.error for letter in DeadLetter.objects.all()}
+    assert letters == {"c": "PermanentError: bad input", "b": "RetriableError: try later (after 2 attempts)"}
+
+
+def test_a_batch_that_breaks_retries_the_messages_it_did_not_settle(db, transport, call_log):
+    _batched(call_log, "a")
+    _batched(call_log, "b", "stop")
+    _batched(call_log, "c")
+    stats = run_worker(burst=True, batch_size=10, max_messages=3)
+    # c was settled before the break; a and b had no outcome, and a ValueError is not retriable.
+    assert (stats.succeeded, stats.dead) == (1, 2)
+    assert sorted(DeadLetter.objects.values_list("arguments__value", "error")) == [
+        ("a", "ValueError: the batch broke at b"),
+        ("b", "ValueError: the batch broke at b"),
+    ]
+    assert "raise ValueError" in DeadLetter.objects.first().traceback
+
+
+def test_a_batch_out_of_time_retries_what_it_had_not_settled(db, transport, call_log):
+    _batched(call_log, "a")
+    _batched(call_log, "b", "hang")
+    _batched(call_log, "c")
+    stats = run_worker(burst=True, batch_size=10, max_messages=3)
+    assert (stats.succeeded, stats.retried) == (1, 2)
+    retried = QueueMessage.objects.order_by("id")
+    assert [message.arguments["value"] for message in retried] == ["a", "b"]
+    assert set(WorkerRun.objects.filter(status="retry").values_list("error", flat=True)) == {
+        "ActionTimeoutError: test.Batched ran longer than 0.5 s"
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from server.apps.worker.runner import Worker
@@ -13,7 +14,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--queue", default="default", help="logical queue to read (default: default)")
         parser.add_argument("--wait", type=float, default=None, help="seconds to wait for a message per receive")
-        parser.add_argument("--batch-size", type=int, default=1, help="messages to take per receive")
+        parser.add_argument(
+            "--batch-size", type=int, default=None, help="messages to take per receive (default: WORKER_BATCH_SIZE)"
+        )
         parser.add_argument("--once", action="store_true", help="handle one receive's messages, then exit")
         parser.add_argument("--burst", action="store_true", help="drain the queue, then exit")
         parser.add_argument("--max-messages", type=int, default=None, help="exit after this many messages")
@@ -26,7 +29,7 @@ class Command(BaseCommand):
         worker = Worker(
             queue=options["queue"],
             wait=options["wait"],
-            batch_size=options["batch_size"],
+            batch_size=options["batch_size"] or settings.WORKER_BATCH_SIZE,
             once=options["once"],
             burst=options["burst"],
             max_messages=options["max_messages"],
