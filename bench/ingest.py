@@ -4,7 +4,8 @@
 
 For each total it uploads SignedListReports (``--report-size`` readings each, four streams sampled on the same
 ticks) through the upload service, then drains the queue with ``manage.py worker --burst`` in ``--workers``
-subprocesses (default 1) and measures, on the same streamdata table with the same indexes (emptied between runs):
+subprocesses (default 1; ``--batch-size`` reports per receive, default ``WORKER_BATCH_SIZE``) and measures, on the
+same streamdata table with the same indexes (emptied between runs):
 
 - **worker**: end to end through the worker, from the stored report files to committed rows and acknowledgements
   (from the first report's start to the last report's end in the worker's run log). Each worker first runs the
@@ -60,14 +61,15 @@ def empty_tables() -> None:
         cursor.execute("TRUNCATE streamdata_streamdata, streamer_ingestedreport RESTART IDENTITY")
 
 
-def run_workers(data_dir: Path, workers: int, profile: str | None = None) -> float:
+def run_workers(data_dir: Path, workers: int, batch_size: int | None, profile: str | None = None) -> float:
     """Drain the queue with ``workers`` worker processes at once; returns the largest peak RSS in MiB."""
     env = subprocess_env(data_dir)
     if profile:
         env["BENCH_PROFILE"] = profile
+    options = ["--batch-size", str(batch_size)] if batch_size else []
     processes = [
         subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "worker_process.py"), "worker", "--burst"],
+            [sys.executable, str(ROOT / "bench" / "worker_process.py"), "worker", "--burst", *options],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -143,14 +145,14 @@ def count_rows() -> int:
     return StreamData.objects.count()
 
 
-def run(total: int, report_size: int, data_dir: Path, repeat: int, workers: int, profile: str | None = None) -> dict:
+def run(total: int, report_size: int, data_dir: Path, repeat: int, workers: int, batch_size, profile=None) -> dict:
     """The best of ``repeat`` rounds of each measurement (the machine's other work only ever slows a round down)."""
-    rounds = [run_once(total, report_size, data_dir, workers, profile) for _ in range(repeat)]
+    rounds = [run_once(total, report_size, data_dir, workers, batch_size, profile) for _ in range(repeat)]
     best = {key: min(r[key] for r in rounds) for key in ("worker", "orm", "copy")}
     return {**rounds[0], **best, "peak": max(r["peak"] for r in rounds)}
 
 
-def run_once(total: int, report_size: int, data_dir: Path, workers: int, profile: str | None = None) -> dict:
+def run_once(total: int, report_size: int, data_dir: Path, workers: int, batch_size, profile=None) -> dict:
     from django.db import transaction
 
     from server.apps.core.testing import make_org, make_user
@@ -186,7 +188,7 @@ def run_once(total: int, report_size: int, data_dir: Path, workers: int, profile
             received = RECEIVED + datetime.timedelta(minutes=number)
             streamer_report_upload(user=staff, file_name="report.bin", content=content, received_time=received)
 
-    peak = run_workers(data_dir, workers, profile)
+    peak = run_workers(data_dir, workers, batch_size, profile)
     worker = worker_seconds(len(files))
     if count_rows() != total:
         sys.exit(f"expected {total} rows, found {count_rows()}")
@@ -211,6 +213,7 @@ def main() -> None:
     parser.add_argument("--report-size", type=int, default=10_000, help="readings per report (default 10000)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds per total; the best of each is kept")
     parser.add_argument("--workers", type=int, default=1, help="worker processes draining the queue (default 1)")
+    parser.add_argument("--batch-size", type=int, help="the workers' --batch-size (default: WORKER_BATCH_SIZE)")
     parser.add_argument("--profile", help="write a cProfile of the (last) worker run to this file")
     options = parser.parse_args()
     totals = [int(value) for value in options.readings.split(",")]
@@ -225,7 +228,17 @@ def main() -> None:
         data_dir = Path(folder)
         settings.STORES = parse_store_configuration("", data_dir=data_dir)
         for total in totals:
-            results.append(run(total, options.report_size, data_dir, options.repeat, options.workers, options.profile))
+            results.append(
+                run(
+                    total,
+                    options.report_size,
+                    data_dir,
+                    options.repeat,
+                    options.workers,
+                    options.batch_size,
+                    options.profile,
+                )
+            )
             print(f"done: {total} readings", file=sys.stderr, flush=True)
 
     rows = [
@@ -255,9 +268,10 @@ def main() -> None:
                 f"{result['peak']:,.0f} MiB",
             ]
         )
+    batch_size = options.batch_size or settings.WORKER_BATCH_SIZE
     print(
-        f"{options.workers} worker process(es), report size {options.report_size:,} readings, best of "
-        f"{options.repeat} rounds; targets: worker >= 0.7x raw COPY and >= 5x bulk_create"
+        f"{options.workers} worker process(es), batch size {batch_size}, report size {options.report_size:,} "
+        f"readings, best of {options.repeat} rounds; targets: worker >= 0.7x raw COPY and >= 5x bulk_create"
     )
     print(table(rows))
 

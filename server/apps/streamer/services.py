@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime
 import logging
 import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from django.db import connection, transaction
@@ -20,6 +23,7 @@ from server.apps.deviceauth.selectors import report_root_keys
 from server.apps.stores.backends import StoreFileNotFoundError
 from server.apps.stores.selectors import store_file_read
 from server.apps.stores.services import store_file_save
+from server.apps.stream.models import StreamId
 from server.apps.streamer.ingest import ReportRows, report_rows, streams_for_report
 from server.apps.streamer.models import IngestedReport, ReportStatus, Streamer, StreamerReport
 from server.apps.streamer.reports import (
@@ -37,7 +41,7 @@ from server.apps.streamer.reports import (
     prepare_report,
 )
 from server.apps.streamer.reports.timestamps import REBOOT_STREAM, as_utc
-from server.apps.streamer.writer import WriteResult, streamdata_write
+from server.apps.streamer.writer import BackgroundWriter, WriteResult
 from server.apps.streamevent.models import StreamEventData
 
 logger = logging.getLogger(__name__)
@@ -197,11 +201,16 @@ def streamer_report_upload(
 # Processing (the worker) ------------------------------------------------------------------------------------------
 
 
-def _report_failed(report: StreamerReport, reason: str) -> ReportProcessingError:
-    StreamerReport.objects.filter(pk=report.pk).update(
+def streamer_report_fail(*, report_id, reason: str) -> None:
+    """Mark a report failed with the reason an operator reads (it will not be processed)."""
+    StreamerReport.objects.filter(pk=report_id).update(
         status=ReportStatus.FAILED, error=reason, processed_on=timezone.now()
     )
-    logger.warning("report %s of %s failed: %s", report.pk, report.streamer.slug, reason)
+    logger.warning("report %s failed: %s", report_id, reason)
+
+
+def _report_failed(report: StreamerReport, reason: str) -> ReportProcessingError:
+    streamer_report_fail(report_id=report.pk, reason=reason)
     return ReportProcessingError(reason)
 
 
@@ -220,7 +229,10 @@ def _previous_time_base(report: StreamerReport) -> datetime.datetime | None:
     return previous[0] - datetime.timedelta(seconds=previous[1])
 
 
-def _prepare(report: StreamerReport, content: bytes) -> PreparedReport:
+def _prepare(report: StreamerReport, content: bytes, settle: Callable[[int], None]) -> PreparedReport:
+    """Parse and time the report. A report with reboots places its readings before a reboot with the previous
+    report's time base: ``settle(streamer_id)`` first finishes any earlier report of the streamer still in
+    flight, so that base is the one a report-by-report run would find."""
     streamer, device = report.streamer, report.streamer.device
 
     def key_lookup(_device_id: int, flags: int) -> bytes | None:
@@ -234,6 +246,8 @@ def _prepare(report: StreamerReport, content: bytes) -> PreparedReport:
         raise ReportRejectedError(f"{report.file_name}: the file is a report of {other}, not of {streamer.slug}")
     # The previous report's base only places readings before a reboot in this report.
     has_reboots = REBOOT_STREAM in parsed.readings.streams
+    if has_reboots:
+        settle(streamer.pk)
     return prepare_report(
         parsed,
         received_time=report.sent_timestamp,
@@ -294,39 +308,155 @@ def _acknowledge(
     return report
 
 
-def streamer_report_process(*, report_id: str) -> StreamerReport:
-    """Turn a stored report into stream data and events (the ``ProcessReport`` action).
+class DeviceBusyError(Exception):
+    """The report's device is busy (being archived or reset); its report waits and is tried again later."""
 
-    Safe to run again at any point (a retry after a crash, a duplicate delivery): see ``writer`` for the readings;
-    events and acknowledgements commit together, and a report that succeeded is left alone. Raises
-    ReportProcessingError (after marking the report failed) for what no retry can fix; database or store outages
-    propagate and are retried.
-    """
-    report = StreamerReport.objects.select_related("streamer__device__project").filter(pk=report_id).first()
-    if report is None:
-        raise ReportProcessingError(f"report {report_id} does not exist")
+
+@dataclass
+class _ReportWork:
+    """A report read, parsed and mapped to rows: what its write and acknowledgement need."""
+
+    report: StreamerReport
+    prepared: PreparedReport
+    rows: ReportRows
+
+
+def _load(
+    report: StreamerReport, settle: Callable[[int], None], known_streams: dict[int, dict[int, StreamId]]
+) -> _ReportWork | None:
+    """Everything before the write, on the default database and the stores; None for a report that succeeded
+    already. Raises ReportProcessingError (after marking the report failed) or DeviceBusyError.
+
+    ``known_streams`` (device id → variable id → stream) holds the streams met earlier in the batch: a device's
+    later reports on the same streams do not look them up again."""
     if report.status == ReportStatus.SUCCESS:
-        return report
-    streamer, device = report.streamer, report.streamer.device
+        return None
+    device = report.streamer.device
     if device.project_id is None:
         raise _report_failed(report, f"device {device.slug} is no longer claimed into a project")
+    if device.busy:
+        raise DeviceBusyError(f"device {device.slug} is busy ({device.get_state_display()})")
     try:
         content = store_file_read(store=REPORT_STORE, key=report.file_key)
     except StoreFileNotFoundError:
         raise _report_failed(report, f"the report file {report.file_key} is missing from the store") from None
     try:
-        prepared = _prepare(report, content)
+        prepared = _prepare(report, content, settle)
     except ReportError as exc:
         raise _report_failed(report, exc.message) from exc
     lids = set(prepared.readings.streams) | {event.stream for event in prepared.events}
-    streams = streams_for_report(device=device, lids=lids)
+    streams = known_streams.setdefault(device.pk, {})
+    if not lids <= streams.keys():
+        streams.update(streams_for_report(device=device, lids=lids))
     rows = report_rows(report_id=report.pk, prepared=prepared, device=device, streams=streams)
     for key, payload in rows.event_payloads.items():
         store_file_save(store=EVENT_STORE, key=key, content=payload, content_type="application/json")
-    written = streamdata_write(
-        report_id=report.pk, streamer_id=streamer.pk, streamer_slug=streamer.slug, rows=rows.readings
-    )
-    return _acknowledge(report=report, prepared=prepared, rows=rows, written=written)
+    return _ReportWork(report, prepared, rows)
+
+
+Outcome = tuple[int, Exception | None]
+
+
+class _Pipeline:
+    """Reports through the write, one in flight at a time: while the writer's thread stores one report's rows,
+    this thread loads the next report and acknowledges the previous one. Outcomes collect in ``done``."""
+
+    def __init__(self, writer: BackgroundWriter) -> None:
+        self.writer = writer
+        self.in_flight: tuple[int, _ReportWork, Future[WriteResult]] | None = None
+        self.done: list[Outcome] = []
+
+    def start(self, position: int, work: _ReportWork) -> None:
+        """Wait for the write in flight, start ``work``'s, then acknowledge the earlier report while it runs."""
+        previous, self.in_flight = self.in_flight, None
+        written = _write_outcome(previous[2]) if previous else None
+        report = work.report
+        future = self.writer.submit(
+            report_id=report.pk,
+            streamer_id=report.streamer_id,
+            streamer_slug=report.streamer.slug,
+            rows=work.rows.readings,
+        )
+        self.in_flight = (position, work, future)
+        if previous:
+            self.done.append((previous[0], _acknowledged(previous[1], written)))
+
+    def settle(self) -> None:
+        """Finish the report in flight: wait for its write, then acknowledge it."""
+        previous, self.in_flight = self.in_flight, None
+        if previous:
+            self.done.append((previous[0], _acknowledged(previous[1], _write_outcome(previous[2]))))
+
+    def settle_streamer(self, streamer_id: int) -> None:
+        if self.in_flight and self.in_flight[1].report.streamer_id == streamer_id:
+            self.settle()
+
+    def outcomes(self) -> Iterator[Outcome]:
+        while self.done:
+            yield self.done.pop(0)
+
+
+def _write_outcome(future: Future[WriteResult]) -> WriteResult | Exception:
+    try:
+        return future.result()
+    except Exception as exc:
+        return exc
+
+
+def _acknowledged(work: _ReportWork, written: WriteResult | Exception) -> Exception | None:
+    if isinstance(written, Exception):
+        return written
+    try:
+        _acknowledge(report=work.report, prepared=work.prepared, rows=work.rows, written=written)
+    except Exception as exc:
+        return exc
+    return None
+
+
+def streamer_reports_process(*, report_ids: Sequence[str]) -> Iterator[Outcome]:
+    """Turn stored reports into stream data and events (the ``ProcessReport`` action, a batch at a time).
+
+    Yields ``(position, error)`` for each report of ``report_ids`` once it is done: ``None`` when it is stored and
+    acknowledged (or had succeeded before), else the error: ReportProcessingError (the report is marked failed; no
+    retry can help), DeviceBusyError, or whatever outage stopped it (worth a retry). One report's failure does not
+    stop the others.
+
+    Reports go through a pipeline: a report's rows are written (see ``writer``) in a background thread while the
+    next report is read, parsed and mapped, and the previous one acknowledged, so the database's work on the rows
+    overlaps the worker's own. Each report keeps its own streamdata transaction and acknowledgement, so any report
+    is safe to run again at any point (a retry after a crash, a duplicate delivery), and a report that succeeded is
+    left alone. Closing the generator early cancels the write in flight (it rolls back).
+    """
+    reports = {
+        str(report.pk): report
+        for report in StreamerReport.objects.select_related("streamer__device__project").filter(pk__in=report_ids)
+    }
+    known_streams: dict[int, dict[int, StreamId]] = {}
+    with BackgroundWriter() as writer:
+        pipeline = _Pipeline(writer)
+        for position, report_id in enumerate(report_ids):
+            report = reports.get(str(report_id))
+            try:
+                if report is None:
+                    raise ReportProcessingError(f"report {report_id} does not exist")
+                work = _load(report, pipeline.settle_streamer, known_streams)
+            except Exception as exc:
+                pipeline.done.append((position, exc))
+            else:
+                if work is None:
+                    pipeline.done.append((position, None))
+                else:
+                    pipeline.start(position, work)
+            yield from pipeline.outcomes()
+        pipeline.settle()
+        yield from pipeline.outcomes()
+
+
+def streamer_report_process(*, report_id: str) -> None:
+    """Process one report (see :func:`streamer_reports_process`); raises its error."""
+    for _position, error in streamer_reports_process(report_ids=[report_id]):
+        if error is not None:
+            raise error
 
 
 # Housekeeping -----------------------------------------------------------------------------------------------------

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 from server.apps.streamer.services import (
     INGESTED_REPORT_RETENTION_DAYS,
+    DeviceBusyError,
     ReportProcessingError,
     ingested_reports_delete_older_than,
-    streamer_report_process,
+    streamer_report_fail,
+    streamer_reports_process,
 )
 from server.apps.worker.actions import Action, PermanentError, RetryPolicy, register_action
 from server.apps.worker.scheduler import register_periodic
@@ -20,20 +23,46 @@ logger = logging.getLogger(__name__)
 
 @register_action
 class ProcessReport(Action):
-    """Parse a stored report, write its readings and events, acknowledge its ids. A report that cannot be processed
-    is marked failed with the reason and dead-lettered; database and store outages are retried."""
+    """Parse stored reports, write their readings and events, acknowledge their ids; a batch at a time, each
+    report's write overlapping the next one's parsing (``streamer_reports_process``). A report that cannot be
+    processed is marked failed with the reason and dead-lettered; database and store outages are retried. A report
+    of a busy device (archiving, resetting) waits: it is queued again ``BUSY_DELAY`` seconds later, up to
+    ``BUSY_MAX_TRIES`` times, then fails."""
 
     required_arguments = ("report_id",)
-    # Under the queue's visibility timeout (600 s) less the worker's margin, so no extension is needed: a report of
-    # a million readings takes seconds.
+    optional_arguments = ("busy_tries",)
+    # For a whole batch, under the queue's visibility timeout (600 s) less the worker's margin, so no extension is
+    # needed: a report of a million readings takes seconds.
     timeout = 540
     retry = RetryPolicy(max_attempts=5, backoff=30, max_backoff=1800)
+    batched = True
+
+    BUSY_DELAY = 120
+    BUSY_MAX_TRIES = 200
 
     def execute(self, arguments: dict[str, Any]) -> None:
-        try:
-            streamer_report_process(report_id=arguments["report_id"])
-        except ReportProcessingError as exc:
-            raise PermanentError(str(exc)) from exc
+        for _position, error in self.execute_batch([arguments]):
+            if error is not None:
+                raise error
+
+    def execute_batch(self, arguments: list[dict[str, Any]]) -> Iterator[tuple[int, Exception | None]]:
+        report_ids = [str(each["report_id"]) for each in arguments]
+        for position, error in streamer_reports_process(report_ids=report_ids):
+            yield position, self._outcome(arguments[position], error)
+
+    def _outcome(self, arguments: dict[str, Any], error: Exception | None) -> Exception | None:
+        if isinstance(error, ReportProcessingError):
+            return PermanentError(str(error))
+        if isinstance(error, DeviceBusyError):
+            tries = int(arguments.get("busy_tries") or 0) + 1
+            if tries >= self.BUSY_MAX_TRIES:
+                reason = f"{error}; still busy after {tries} tries"
+                streamer_report_fail(report_id=arguments["report_id"], reason=reason)
+                return PermanentError(reason)
+            ProcessReport.schedule({**arguments, "busy_tries": tries}, delay=self.BUSY_DELAY)
+            logger.info("report %s: %s; tried again in %d s", arguments["report_id"], error, self.BUSY_DELAY)
+            return None
+        return error
 
 
 @register_action

@@ -19,10 +19,15 @@ One transaction on the streamdata database holds:
 
 Whatever point a crash interrupts, the transaction either committed (rows and mark) or left nothing, so a retry
 stores exactly the right rows.
+
+:class:`BackgroundWriter` runs these writes in a thread of their own, so the worker can read and parse the next
+report, and acknowledge the previous one, while the server takes in this one's ``COPY`` (psycopg2 lets go of the
+interpreter while it waits on the socket; the server's work is most of a report's time).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connections, router, transaction
@@ -145,3 +150,55 @@ def _write(report_id, streamer_id: int, streamer_slug: str, rows: CopyRows, *, f
             last_id=last_id,
         )
     return result
+
+
+class BackgroundWriter:
+    """Runs :func:`streamdata_write` calls one at a time in a thread of their own, on the caller's streamdata
+    connection (its transaction state included, so a test's transaction holds them too). While a write is in flight
+    the caller must not use that connection; leaving the block on an error cancels the write in flight, which rolls
+    back, and waits for it.
+
+    Use::
+
+        with BackgroundWriter() as writer:
+            future = writer.submit(report_id=..., streamer_id=..., streamer_slug=..., rows=...)
+            ...  # other work, on other connections
+            result = future.result()
+    """
+
+    def __init__(self) -> None:
+        self.alias = router.db_for_write(StreamData)
+        self.connection = connections[self.alias]
+        self._executor: ThreadPoolExecutor | None = None
+        self._in_flight: Future | None = None
+
+    def __enter__(self) -> BackgroundWriter:
+        self.connection.inc_thread_sharing()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="streamdata-writer")
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        try:
+            if exc_type is not None and self._in_flight is not None and not self._in_flight.done():
+                self._cancel()
+            self._executor.shutdown(wait=True)
+        finally:
+            self.connection.dec_thread_sharing()
+
+    def submit(self, **write) -> Future[WriteResult]:
+        """Start ``streamdata_write(**write)``; its result (or error) comes from the returned future."""
+        self._in_flight = self._executor.submit(self._write, write)
+        return self._in_flight
+
+    def _write(self, write: dict) -> WriteResult:
+        connections[self.alias] = self.connection  # this thread's handle on the caller's connection
+        return streamdata_write(**write)
+
+    def _cancel(self) -> None:
+        """Ask the server to stop the statement in flight (psycopg2's cancel is safe from another thread)."""
+        raw = self.connection.connection
+        if raw is not None and not raw.closed:
+            try:
+                raw.cancel()
+            except Exception:  # the connection broke: the write fails on its own
+                pass

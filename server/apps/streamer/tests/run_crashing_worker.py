@@ -8,6 +8,9 @@ Points:
 - ``after_data_commit``: the rows and the report's mark are committed, the acknowledgement is not;
 - ``after_acknowledge``: the acknowledgement is committed, the queue message is not acknowledged.
 
+``POINT@N`` crashes at the N-th report to reach the point (with ``--batch-size``, in the middle of a batch, while the
+next report's write may be in flight).
+
 Nothing here is in the production code: the test wraps module functions before the worker starts.
 """
 
@@ -21,20 +24,37 @@ POINTS = ("mid_copy", "before_data_commit", "after_data_commit", "after_acknowle
 CHUNKS_BEFORE_CRASH = 3
 
 
+def _counter(nth: int):
+    """A function that returns True the ``nth`` time it is called, and False every other time."""
+    calls = 0
+
+    def reached() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls == nth
+
+    return reached
+
+
 def crash() -> None:
     sys.stderr.flush()
     os.kill(os.getpid(), signal.SIGKILL)
 
 
 def install(point: str) -> None:
+    """Wrap the ingest path so the process dies at ``point``; ``point@N`` dies the N-th time the point is reached
+    (the N-th report of a batch), not the first."""
     from server.apps.streamer import copy_rows, services, writer
 
+    point, _, nth = point.partition("@")
+    reached = _counter(int(nth or 1))
     if point == "mid_copy":
         chunks = copy_rows.CopyRows.chunks
 
         def chunks_then_crash(self, rows_per_chunk=copy_rows.ROWS_PER_CHUNK):
+            this_report = reached()
             for number, chunk in enumerate(chunks(self, rows_per_chunk=100)):
-                if number == CHUNKS_BEFORE_CRASH:
+                if this_report and number == CHUNKS_BEFORE_CRASH:
                     crash()
                 yield chunk
 
@@ -45,17 +65,20 @@ def install(point: str) -> None:
 
             def copy_then_crash(*args, _original=original, **kwargs):
                 _original(*args, **kwargs)
-                crash()
+                if reached():
+                    crash()
 
             setattr(writer, name, copy_then_crash)
     elif point in ("after_data_commit", "after_acknowledge"):
         acknowledge = services._acknowledge
 
         def crash_around_acknowledge(**kwargs):
-            if point == "after_data_commit":
+            this_report = reached()
+            if this_report and point == "after_data_commit":
                 crash()
             result = acknowledge(**kwargs)
-            crash()
+            if this_report:
+                crash()
             return result
 
         services._acknowledge = crash_around_acknowledge

@@ -39,9 +39,9 @@ def worker_env(transactional_db, tmp_path) -> dict[str, str]:
     }
 
 
-def crashing_worker(env: dict[str, str], point: str) -> None:
+def crashing_worker(env: dict[str, str], point: str, *options: str) -> None:
     process = subprocess.run(
-        [sys.executable, "-m", "server.apps.streamer.tests.run_crashing_worker", point, "worker", "--burst"],
+        [sys.executable, "-m", "server.apps.streamer.tests.run_crashing_worker", point, "worker", "--burst", *options],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -137,6 +137,45 @@ def test_a_killed_worker_on_the_conflict_safe_path(worker_env, folder_stores, po
     assert stored() == expected_rows(ingest, range(1, READINGS + 1))
     report = StreamerReport.objects.get()
     assert (report.new_reading_count, report.duplicate_reading_count) == (READINGS - len(overlap), len(overlap))
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_worker_killed_in_the_middle_of_a_batch(worker_env, folder_stores, point):
+    """Three consecutive reports in one batch; the worker dies at the second (the third's write may be in flight).
+    The retry leaves every reading stored once and every report's figures as if nothing had happened."""
+    ingest = make_ingest()
+    for number in range(3):
+        rows = [(10 * i, 0x5001 + i % 2, 7 * i, i) for i in range(number * READINGS + 1, (number + 1) * READINGS + 1)]
+        response = ingest.client.post(
+            "/api/v1/streamer/report/?timestamp=" + RECEIVED_UTC.replace(tzinfo=None).isoformat(),
+            {"file": _file(signed_report(ingest.device.id, rows, report_id=(number + 1) * READINGS + 1, sent=SENT))},
+            format="multipart",
+        )
+        assert response.status_code == 201, response.content
+
+    crashing_worker(worker_env, f"{point}@2", "--batch-size", "3")
+    # The first report's message is acknowledged unless the crash (in the writer's thread, for the copy points)
+    # came first; the second's and third's are not.
+    left = QueueMessage.objects.count()
+    assert left in (2, 3)
+
+    QueueMessage.objects.update(available_at=Now())
+    stats = process()
+    assert (stats.received, stats.succeeded) == (left, left)
+    assert not QueueMessage.objects.exists()
+    assert not DeadLetter.objects.exists()
+    total = 3 * READINGS
+    assert stored() == expected_rows(ingest, range(1, total + 1))
+    figures = list(
+        StreamerReport.objects.order_by("original_first_id").values_list(
+            "status", "new_reading_count", "duplicate_reading_count", "actual_first_id", "actual_last_id"
+        )
+    )
+    assert figures == [
+        (ReportStatus.SUCCESS, READINGS, 0, number * READINGS + 1, (number + 1) * READINGS) for number in range(3)
+    ]
+    assert Streamer.objects.get().last_id == total
+    assert IngestedReport.objects.count() == 3
 
 
 def _file(data: bytes):
