@@ -1,15 +1,65 @@
-"""Template helpers shared by the dashboard's pages: paging links, links to pages other parts of the dashboard
-own, and how long ago something happened."""
+"""Template helpers shared by the dashboard's pages: includes that take markup, paging links, links to pages other
+parts of the dashboard own, and how long ago something happened."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from django import template
+from django.template.base import Node, NodeList, TextNode
+from django.template.loader_tags import do_include
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 register = template.Library()
+
+
+class SlotNode(Node):
+    child_nodelists = ("nodelist",)
+
+    def __init__(self, name: str, nodelist: NodeList):
+        self.name = name
+        self.nodelist = nodelist
+
+
+class EmbedNode(Node):
+    child_nodelists = ("slots",)
+
+    def __init__(self, include: Node, slots: NodeList):
+        self.include = include
+        self.slots = slots
+
+    def render(self, context) -> str:
+        filled = {slot.name: mark_safe(slot.nodelist.render(context).strip()) for slot in self.slots}
+        with context.push(filled):
+            return self.include.render(context)
+
+
+@register.tag
+def embed(parser, token) -> EmbedNode:
+    """``{% embed "includes/page_header.html" with title=org.name %}{% slot actions %}…{% endslot %}{% endembed %}``:
+    an ``{% include %}`` whose template also takes markup. Each slot is rendered first, in the page's context, and
+    the template gets it as a variable of the slot's name (stripped, so an empty slot is false), next to the
+    ``with`` values. Only slots go between the tags; a slot left out is empty."""
+    if "only" in token.split_contents()[2:]:
+        raise template.TemplateSyntaxError("{% embed %} does not take 'only': its slots come from the page's context")
+    include = do_include(parser, token)
+    # The parser sets these on the nodes it returns; the include needs its origin for relative template names.
+    include.token, include.origin = token, parser.origin
+    slots = NodeList()
+    while True:
+        between = parser.parse(("slot", "endembed"))
+        if any(not isinstance(node, TextNode) or node.s.strip() for node in between):
+            raise template.TemplateSyntaxError("only {% slot name %}…{% endslot %} goes inside {% embed %}")
+        tag = parser.next_token()
+        if tag.contents == "endembed":
+            return EmbedNode(include, slots)
+        bits = tag.split_contents()
+        if len(bits) != 2 or not bits[1].isidentifier() or bits[1] in {slot.name for slot in slots}:
+            raise template.TemplateSyntaxError(f"{{% {tag.contents} %}}: a slot takes one name, once per embed")
+        slots.append(SlotNode(bits[1], parser.parse(("endslot",))))
+        parser.delete_first_token()
 
 
 @register.simple_tag(takes_context=True)
