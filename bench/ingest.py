@@ -34,6 +34,9 @@ from pathlib import Path
 from _setup import ROOT, bench_databases, django_setup, subprocess_env, table
 
 STREAMS = (0x5001, 0x5002, 0x5003, 0x5004)
+# Settings of the worker processes that the benchmark's (test) settings do not give as deployed workers have them:
+# STREAMDATA_WRITE_CONNECTIONS as in server/config/settings/base.py (``--write-connections``).
+WORKER_SETTINGS = {"STREAMDATA_WRITE_CONNECTIONS": "2"}
 TICK_SECONDS = 10
 RECEIVED = datetime.datetime(2024, 5, 1, 12, 0, 0, tzinfo=datetime.UTC)
 
@@ -64,6 +67,7 @@ def empty_tables() -> None:
 def run_workers(data_dir: Path, workers: int, batch_size: int | None, profile: str | None = None) -> float:
     """Drain the queue with ``workers`` worker processes at once; returns the largest peak RSS in MiB."""
     env = subprocess_env(data_dir)
+    env.update(WORKER_SETTINGS)
     if profile:
         env["BENCH_PROFILE"] = profile
     options = ["--batch-size", str(batch_size)] if batch_size else []
@@ -214,9 +218,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="rounds per total; the best of each is kept")
     parser.add_argument("--workers", type=int, default=1, help="worker processes draining the queue (default 1)")
     parser.add_argument("--batch-size", type=int, help="the workers' --batch-size (default: WORKER_BATCH_SIZE)")
+    parser.add_argument(
+        "--write-connections", type=int, default=2, help="the workers' STREAMDATA_WRITE_CONNECTIONS (default 2)"
+    )
     parser.add_argument("--profile", help="write a cProfile of the (last) worker run to this file")
     options = parser.parse_args()
     totals = [int(value) for value in options.readings.split(",")]
+    WORKER_SETTINGS["STREAMDATA_WRITE_CONNECTIONS"] = str(options.write_connections)
 
     django_setup()
     from django.conf import settings
@@ -270,8 +278,9 @@ def main() -> None:
         )
     batch_size = options.batch_size or settings.WORKER_BATCH_SIZE
     print(
-        f"{options.workers} worker process(es), batch size {batch_size}, report size {options.report_size:,} "
-        f"readings, best of {options.repeat} rounds; targets: worker >= 0.7x raw COPY and >= 5x bulk_create"
+        f"{options.workers} worker process(es), batch size {batch_size}, {options.write_connections} write "
+        f"connection(s), report size {options.report_size:,} readings, best of {options.repeat} rounds; targets: "
+        "worker >= 0.7x raw COPY and >= 5x bulk_create"
     )
     print(table(rows))
 

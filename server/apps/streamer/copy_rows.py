@@ -112,6 +112,18 @@ class CopyRows:
         ids = self.readings.reading_ids
         return ids[-1] if len(ids) else 0
 
+    def split(self, parts: int) -> list[CopyRows]:
+        """The rows in at most ``parts`` consecutive runs of nearly equal size (slices: no per-row work)."""
+        size = max(1, -(-len(self) // max(1, parts)))
+        return [
+            CopyRows(
+                readings=self.readings[start : start + size],
+                values=self.values[start : start + size],
+                stream_columns=self.stream_columns,
+            )
+            for start in range(0, len(self), size)
+        ] or [self]
+
     def stream_slugs(self) -> list[str]:
         """The slugs of the streams that have rows, sorted."""
         return sorted({self.stream_columns[stream].stream_slug for stream in set(self.readings.streams)})

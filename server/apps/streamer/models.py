@@ -93,16 +93,20 @@ class StreamerReport(models.Model):
 
 
 class IngestedReport(models.Model):
-    """The mark, in the streamdata database, that a report's readings are committed there.
+    """The mark, in the streamdata database, that a part of a report's readings is committed there.
 
     It is written in the same transaction as the readings, so after a crash the worker knows whether the rows are in
     (then it only finishes the bookkeeping in the default database) or not (then it writes them again). This keeps
-    readings without a streamer id, which no unique index protects, from being stored twice by a retry.
+    readings without a streamer id, which no unique index protects, from being stored twice by a retry. A large
+    report is written in ``part``s at once, on several connections, each part in its own transaction with its own
+    mark; a small one is part 0 alone.
     """
 
     database_alias = "streamdata"
 
-    report_id = models.UUIDField(primary_key=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    report_id = models.UUIDField()
+    part = models.PositiveSmallIntegerField(default=0)
     streamer_slug = models.CharField(max_length=32)
     new_reading_count = models.PositiveIntegerField(default=0)
     duplicate_reading_count = models.PositiveIntegerField(default=0)
@@ -112,6 +116,7 @@ class IngestedReport(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["streamer_slug"], name="ingestedreport_streamer")]
+        constraints = [models.UniqueConstraint(fields=["report_id", "part"], name="ingestedreport_report_part")]
 
     def __str__(self) -> str:
-        return f"{self.streamer_slug} report {self.report_id}"
+        return f"{self.streamer_slug} report {self.report_id} part {self.part}"

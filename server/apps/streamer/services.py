@@ -7,7 +7,6 @@ import datetime
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -41,7 +40,7 @@ from server.apps.streamer.reports import (
     prepare_report,
 )
 from server.apps.streamer.reports.timestamps import REBOOT_STREAM, as_utc
-from server.apps.streamer.writer import BackgroundWriter, WriteResult
+from server.apps.streamer.writer import BackgroundWriter, PendingWrite, WriteResult
 from server.apps.streamevent.models import StreamEventData
 
 logger = logging.getLogger(__name__)
@@ -363,7 +362,7 @@ class _Pipeline:
 
     def __init__(self, writer: BackgroundWriter) -> None:
         self.writer = writer
-        self.in_flight: tuple[int, _ReportWork, Future[WriteResult]] | None = None
+        self.in_flight: tuple[int, _ReportWork, PendingWrite] | None = None
         self.done: list[Outcome] = []
 
     def start(self, position: int, work: _ReportWork) -> None:
@@ -371,13 +370,13 @@ class _Pipeline:
         previous, self.in_flight = self.in_flight, None
         written = _write_outcome(previous[2]) if previous else None
         report = work.report
-        future = self.writer.submit(
+        pending = self.writer.submit(
             report_id=report.pk,
             streamer_id=report.streamer_id,
             streamer_slug=report.streamer.slug,
             rows=work.rows.readings,
         )
-        self.in_flight = (position, work, future)
+        self.in_flight = (position, work, pending)
         if previous:
             self.done.append((previous[0], _acknowledged(previous[1], written)))
 
@@ -396,9 +395,9 @@ class _Pipeline:
             yield self.done.pop(0)
 
 
-def _write_outcome(future: Future[WriteResult]) -> WriteResult | Exception:
+def _write_outcome(pending: PendingWrite) -> WriteResult | Exception:
     try:
-        return future.result()
+        return pending.result()
     except Exception as exc:
         return exc
 
@@ -473,13 +472,17 @@ def ingested_reports_delete_older_than(*, days: int = INGESTED_REPORT_RETENTION_
     while True:
         batch = IngestedReport.objects.filter(created_on__lt=cutoff)
         if after is not None:
-            batch = batch.filter(report_id__gt=after)
-        ids = list(batch.order_by("report_id").values_list("report_id", flat=True)[:batch_size])
-        if not ids:
+            batch = batch.filter(pk__gt=after)
+        marks = list(batch.order_by("pk").values_list("pk", "report_id")[:batch_size])
+        if not marks:
             return deleted
-        after = ids[-1]
+        after = marks[-1][0]
         pending = set(
-            StreamerReport.objects.filter(pk__in=ids).exclude(status=ReportStatus.SUCCESS).values_list("pk", flat=True)
+            StreamerReport.objects.filter(pk__in={report_id for _, report_id in marks})
+            .exclude(status=ReportStatus.SUCCESS)
+            .values_list("pk", flat=True)
         )
-        count, _ = IngestedReport.objects.filter(report_id__in=[i for i in ids if i not in pending]).delete()
+        count, _ = IngestedReport.objects.filter(
+            pk__in=[pk for pk, report_id in marks if report_id not in pending]
+        ).delete()
         deleted += count

@@ -15,8 +15,10 @@ from server.apps.streamer.services import (
     streamer_report_fail,
     streamer_reports_process,
 )
+from server.apps.streamer.writer import write_connections_check
 from server.apps.worker.actions import Action, PermanentError, RetryPolicy, register_action
 from server.apps.worker.scheduler import register_periodic
+from server.apps.worker.worker import register_self_test_check
 
 logger = logging.getLogger(__name__)
 
@@ -79,3 +81,4 @@ class IngestedReportCleanup(Action):
 
 
 register_periodic(IngestedReportCleanup, every=timedelta(days=1))
+register_self_test_check(write_connections_check)

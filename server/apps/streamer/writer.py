@@ -20,25 +20,32 @@ One transaction on the streamdata database holds:
 Whatever point a crash interrupts, the transaction either committed (rows and mark) or left nothing, so a retry
 stores exactly the right rows.
 
-:class:`BackgroundWriter` runs these writes in a thread of their own, so the worker can read and parse the next
+:class:`BackgroundWriter` runs these writes in threads of their own, so the worker can read and parse the next
 report, and acknowledge the previous one, while the server takes in this one's ``COPY`` (psycopg2 lets go of the
-interpreter while it waits on the socket; the server's work is most of a report's time).
+interpreter while it waits on the socket; the server's work is most of a report's time). A large report is written in
+parts side by side on several connections; each part is a transaction as above, with its own mark, so a crash
+between the parts' commits leaves the retry only the parts that did not commit.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
 
 from server.apps.streamdata.models import StreamData
 from server.apps.streamer.copy_rows import COPY_COLUMNS, ChunkReader, CopyRows
 from server.apps.streamer.models import IngestedReport
 
-# The first key of the two-key advisory lock; the second is the streamer's id.
+# The first key of the two-key advisory lock is this plus the part; the second is the streamer's id.
 STREAMER_LOCK_NAMESPACE = 0x5354  # "ST"
 COPY_READ_SIZE = 1 << 20
+# A report of at least this many rows is written in parts side by side, one per connection
+# (STREAMDATA_WRITE_CONNECTIONS): PostgreSQL runs a COPY on one core, so two run in about two thirds of the time.
+# Below it the second transaction's commit costs more than it saves.
+PARALLEL_WRITE_MIN_ROWS = 4000
 
 
 @dataclass(frozen=True)
@@ -67,19 +74,20 @@ def _copy(cursor, table: str, rows: CopyRows) -> int:
     return cursor.rowcount
 
 
-def _lock_then_look(cursor, streamer_id: int, report_id, rows: CopyRows) -> tuple[bool, bool]:
-    """Take the streamer's lock, then say whether the report's mark is there and whether a stored reading of its
-    streams has an id in its range (an index probe). One round trip: two statements, and the second takes its
-    snapshot after the lock is granted, so it sees what the previous holder committed."""
+def _lock_then_look(cursor, streamer_id: int, report_id, part: int, rows: CopyRows) -> tuple[bool, bool]:
+    """Take the streamer's lock for this part, then say whether the part's mark is there and whether a stored
+    reading of its streams has an id in its range (an index probe). One round trip: two statements, and the second
+    takes its snapshot after the lock is granted, so it sees what the previous holder committed."""
     cursor.execute(
         "SELECT pg_advisory_xact_lock(%s, %s); "
-        f"SELECT EXISTS (SELECT 1 FROM {IngestedReport._meta.db_table} WHERE report_id = %s), "
+        f"SELECT EXISTS (SELECT 1 FROM {IngestedReport._meta.db_table} WHERE report_id = %s AND part = %s), "
         f"EXISTS (SELECT 1 FROM {_table()} WHERE stream_slug = ANY(%s) AND streamer_local_id > 0 "
         "AND streamer_local_id BETWEEN %s AND %s)",
         [
-            STREAMER_LOCK_NAMESPACE,
+            STREAMER_LOCK_NAMESPACE + part,
             streamer_id & 0x7FFFFFFF,
             report_id,
+            part,
             rows.stream_slugs(),
             rows.first_id or 1,
             rows.last_id,
@@ -110,20 +118,21 @@ class _FastPathConflict(Exception):
     """The straight COPY met a reading stored meanwhile; its transaction is rolled back."""
 
 
-def streamdata_write(*, report_id, streamer_id: int, streamer_slug: str, rows: CopyRows) -> WriteResult:
-    """Store the report's readings and its mark in one streamdata transaction (see the module's docstring)."""
+def streamdata_write(*, report_id, streamer_id: int, streamer_slug: str, rows: CopyRows, part: int = 0) -> WriteResult:
+    """Store a report's readings (or one part of them) and the mark in one streamdata transaction (see the module's
+    docstring)."""
     try:
-        return _write(report_id, streamer_id, streamer_slug, rows, fast=True)
+        return _write(report_id, part, streamer_id, streamer_slug, rows, fast=True)
     except _FastPathConflict:
-        return _write(report_id, streamer_id, streamer_slug, rows, fast=False)
+        return _write(report_id, part, streamer_id, streamer_slug, rows, fast=False)
 
 
-def _write(report_id, streamer_id: int, streamer_slug: str, rows: CopyRows, *, fast: bool) -> WriteResult:
+def _write(report_id, part: int, streamer_id: int, streamer_slug: str, rows: CopyRows, *, fast: bool) -> WriteResult:
     alias = router.db_for_write(StreamData)
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-        written, may_conflict = _lock_then_look(cursor, streamer_id, report_id, rows)
+        written, may_conflict = _lock_then_look(cursor, streamer_id, report_id, part, rows)
         if written:
-            mark = IngestedReport.objects.using(alias).get(report_id=report_id)
+            mark = IngestedReport.objects.using(alias).get(report_id=report_id, part=part)
             return WriteResult(
                 mark.new_reading_count, mark.duplicate_reading_count, mark.first_id, mark.last_id, already_written=True
             )
@@ -143,6 +152,7 @@ def _write(report_id, streamer_id: int, streamer_slug: str, rows: CopyRows, *, f
         result = WriteResult(inserted, len(rows) - inserted, first_id, last_id, conflict_path)
         IngestedReport.objects.using(alias).create(
             report_id=report_id,
+            part=part,
             streamer_slug=streamer_slug,
             new_reading_count=result.new_reading_count,
             duplicate_reading_count=result.duplicate_reading_count,
@@ -152,53 +162,128 @@ def _write(report_id, streamer_id: int, streamer_slug: str, rows: CopyRows, *, f
     return result
 
 
+def combined(results: list[WriteResult]) -> WriteResult:
+    """One report's figures from those of its parts."""
+    first_ids = [result.first_id for result in results if result.first_id]
+    return WriteResult(
+        new_reading_count=sum(result.new_reading_count for result in results),
+        duplicate_reading_count=sum(result.duplicate_reading_count for result in results),
+        first_id=min(first_ids, default=0),
+        last_id=max((result.last_id for result in results), default=0),
+        conflict_path=any(result.conflict_path for result in results),
+        already_written=all(result.already_written for result in results),
+    )
+
+
+class PendingWrite:
+    """A report's write in flight: the futures of its parts."""
+
+    def __init__(self, futures: list[Future[WriteResult]]) -> None:
+        self.futures = futures
+
+    def done(self) -> bool:
+        return all(future.done() for future in self.futures)
+
+    def result(self) -> WriteResult:
+        """Wait for every part; raise the first part's error if any failed (the parts that committed have their
+        marks, so the retry writes only the others), else the report's figures."""
+        wait(self.futures)
+        for future in self.futures:
+            if future.exception() is not None:
+                raise future.exception()
+        return combined([future.result() for future in self.futures])
+
+
+# The extra streamdata connections of this process, kept between batches as Django keeps its own (CONN_MAX_AGE).
+_extra_connections: dict[str, list] = {}
+
+
+def _write_connections(alias: str, count: int) -> list:
+    """The caller's connection, then ``count - 1`` extra ones of this process (made on first use)."""
+    extra = _extra_connections.setdefault(alias, [])
+    while len(extra) < count - 1:
+        extra.append(connections.create_connection(alias))
+    for connection in extra[: count - 1]:
+        connection.close_if_unusable_or_obsolete()
+    return [connections[alias], *extra[: count - 1]]
+
+
+def write_connections_check() -> str:
+    """Open (or keep) this process's write connections and have each answer: the worker's self-test."""
+    alias = router.db_for_write(StreamData)
+    writers = _write_connections(alias, max(1, settings.STREAMDATA_WRITE_CONNECTIONS))
+    for connection in writers:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    return f"{len(writers)} streamdata write connection(s) answer"
+
+
+def close_write_connections() -> None:
+    """Close this process's extra write connections (a test dropping its database, a worker shutting down)."""
+    for extra in _extra_connections.values():
+        for connection in extra:
+            connection.close()
+    _extra_connections.clear()
+
+
 class BackgroundWriter:
-    """Runs :func:`streamdata_write` calls one at a time in a thread of their own, on the caller's streamdata
-    connection (its transaction state included, so a test's transaction holds them too). While a write is in flight
-    the caller must not use that connection; leaving the block on an error cancels the write in flight, which rolls
-    back, and waits for it.
+    """Runs a report's :func:`streamdata_write` in threads of their own: the caller's streamdata connection writes
+    it (its transaction state included, so a test's transaction holds it too), and a report of at least
+    ``PARALLEL_WRITE_MIN_ROWS`` rows is cut into ``STREAMDATA_WRITE_CONNECTIONS`` parts written side by side, the
+    others on extra connections of this process. Each part is its own transaction with its own mark. While a write is
+    in flight the caller must not use its streamdata connection; leaving the block on an error cancels the writes in
+    flight, which roll back, and waits for them.
 
     Use::
 
         with BackgroundWriter() as writer:
-            future = writer.submit(report_id=..., streamer_id=..., streamer_slug=..., rows=...)
+            pending = writer.submit(report_id=..., streamer_id=..., streamer_slug=..., rows=...)
             ...  # other work, on other connections
-            result = future.result()
+            result = pending.result()
     """
 
     def __init__(self) -> None:
         self.alias = router.db_for_write(StreamData)
-        self.connection = connections[self.alias]
+        self.connections = _write_connections(self.alias, max(1, settings.STREAMDATA_WRITE_CONNECTIONS))
         self._executor: ThreadPoolExecutor | None = None
-        self._in_flight: Future | None = None
+        self._in_flight: PendingWrite | None = None
 
     def __enter__(self) -> BackgroundWriter:
-        self.connection.inc_thread_sharing()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="streamdata-writer")
+        for connection in self.connections:
+            connection.inc_thread_sharing()
+        self._executor = ThreadPoolExecutor(max_workers=len(self.connections), thread_name_prefix="streamdata-writer")
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:
         try:
             if exc_type is not None and self._in_flight is not None and not self._in_flight.done():
                 self._cancel()
-            self._executor.shutdown(wait=True)
+            self._executor.shutdown(wait=True, cancel_futures=True)
         finally:
-            self.connection.dec_thread_sharing()
+            for connection in self.connections:
+                connection.dec_thread_sharing()
 
-    def submit(self, **write) -> Future[WriteResult]:
-        """Start ``streamdata_write(**write)``; its result (or error) comes from the returned future."""
-        self._in_flight = self._executor.submit(self._write, write)
+    def submit(self, *, rows: CopyRows, **write) -> PendingWrite:
+        """Start the report's write; its figures (or error) come from the returned :class:`PendingWrite`."""
+        parts = rows.split(len(self.connections)) if len(rows) >= PARALLEL_WRITE_MIN_ROWS else [rows]
+        self._in_flight = PendingWrite(
+            [
+                self._executor.submit(self._write, connection, {**write, "part": number, "rows": part})
+                for number, (connection, part) in enumerate(zip(self.connections, parts, strict=False))
+            ]
+        )
         return self._in_flight
 
-    def _write(self, write: dict) -> WriteResult:
-        connections[self.alias] = self.connection  # this thread's handle on the caller's connection
+    def _write(self, connection, write: dict) -> WriteResult:
+        connections[self.alias] = connection  # this thread's handle on its connection
         return streamdata_write(**write)
 
     def _cancel(self) -> None:
-        """Ask the server to stop the statement in flight (psycopg2's cancel is safe from another thread)."""
-        raw = self.connection.connection
-        if raw is not None and not raw.closed:
-            try:
-                raw.cancel()
-            except Exception:  # the connection broke: the write fails on its own
-                pass
+        """Ask the server to stop the statements in flight (psycopg2's cancel is safe from another thread)."""
+        for connection in self.connections:
+            raw = connection.connection
+            if raw is not None and not raw.closed:
+                try:
+                    raw.cancel()
+                except Exception:  # the connection broke: its write fails on its own
+                    pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -23,12 +24,20 @@ from server.apps.worker.transports import get_transport
 logger = logging.getLogger(__name__)
 
 SELF_TEST_STORE = "status"
+# Checks other apps add to the self-test: each returns a finding, or raises.
+SELF_TEST_CHECKS: list[Callable[[], str]] = []
+
+
+def register_self_test_check(check: Callable[[], str]) -> Callable[[], str]:
+    SELF_TEST_CHECKS.append(check)
+    return check
 
 
 @register_action
 class WorkerSelfTest(Action):
-    """Proves the whole path works: the message arrived (and how late), both databases answer, the queue can be
-    measured and the status store keeps a file. A failing check raises, so the run log shows it."""
+    """Proves the whole path works: the message arrived (and how late), both databases answer (and the checks
+    other apps register, such as the streamdata write connections), the queue can be measured and the status store
+    keeps a file. A failing check raises, so the run log shows it."""
 
     optional_arguments = ("scheduled_at",)
     timeout = 60
@@ -43,6 +52,7 @@ class WorkerSelfTest(Action):
             with connections[alias].cursor() as cursor:
                 cursor.execute("SELECT 1")
                 cursor.fetchone()
+        findings.extend(check() for check in SELF_TEST_CHECKS)
         depth = get_transport().depth()
         findings.append(f"queue {depth.ready} ready / {depth.in_flight} running / {depth.delayed} delayed")
         key = f"worker-self-test/{uuid.uuid4().hex}.txt"

@@ -288,6 +288,8 @@ WORKER_WAIT_SECONDS = env.int("WORKER_WAIT_SECONDS", default=10)
 # Messages a worker takes per receive; a batched action (ProcessReport) handles them together, overlapping its
 # reports' database writes with its own work. SQS allows at most 10.
 WORKER_BATCH_SIZE = env.int("WORKER_BATCH_SIZE", default=10)
+# Connections a worker writes a large report's readings on, side by side (docs/ingest.md).
+STREAMDATA_WRITE_CONNECTIONS = env.int("STREAMDATA_WRITE_CONNECTIONS", default=2)
 WORKER_POLL_INTERVAL = env.float("WORKER_POLL_INTERVAL", default=1.0)
 WORKER_SCHEDULER_TICK_SECONDS = env.int("WORKER_SCHEDULER_TICK_SECONDS", default=30)
 WORKER_RUN_RETENTION_DAYS = env.int("WORKER_RUN_RETENTION_DAYS", default=30)

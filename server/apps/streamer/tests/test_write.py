@@ -125,7 +125,7 @@ def test_a_conflict_the_probe_missed_falls_back_to_the_conflict_safe_path(db, mo
     """A reading stored between the probe and the COPY makes the straight COPY fail; the write starts again on the
     conflict-safe path."""
     stream_data_bulk_insert(rows=[stream_data_row(stream_slug=SLUG, timestamp=T0, value=0.0, streamer_local_id=3)])
-    monkeypatch.setattr(writer, "_lock_then_look", lambda cursor, streamer_id, report_id, rows: (False, False))
+    monkeypatch.setattr(writer, "_lock_then_look", lambda cursor, streamer_id, report_id, part, rows: (False, False))
     result = write(copy_rows([1, 2, 3]))
     assert result.conflict_path
     assert (result.new_reading_count, result.duplicate_reading_count) == (2, 1)

@@ -18,6 +18,7 @@ def test_the_self_test_checks_databases_queue_and_store(db, transport, folder_st
     WorkerSelfTest().execute({"scheduled_at": scheduled_at})
     assert "worker self-test ok: queue latency 3." in caplog.text
     assert "store 'status' round trip ok" in caplog.text
+    assert "1 streamdata write connection(s) answer" in caplog.text  # the streamer app's check
     assert store_file_list(store="status") == []  # the probe is cleaned up
 
 
