@@ -426,15 +426,13 @@ def streamer_reports_process(*, report_ids: Sequence[str]) -> Iterator[Outcome]:
     is safe to run again at any point (a retry after a crash, a duplicate delivery), and a report that succeeded is
     left alone. Closing the generator early cancels the write in flight (it rolls back).
     """
-    reports = {
-        str(report.pk): report
-        for report in StreamerReport.objects.select_related("streamer__device__project").filter(pk__in=report_ids)
-    }
+    ids = [_as_uuid(report_id) for report_id in report_ids]
+    reports = StreamerReport.objects.select_related("streamer__device__project").in_bulk([i for i in ids if i])
     known_streams: dict[int, dict[int, StreamId]] = {}
     with BackgroundWriter() as writer:
         pipeline = _Pipeline(writer)
-        for position, report_id in enumerate(report_ids):
-            report = reports.get(str(report_id))
+        for position, (report_id, pk) in enumerate(zip(report_ids, ids, strict=True)):
+            report = reports.get(pk)
             try:
                 if report is None:
                     raise ReportProcessingError(f"report {report_id} does not exist")
@@ -449,6 +447,13 @@ def streamer_reports_process(*, report_ids: Sequence[str]) -> Iterator[Outcome]:
             yield from pipeline.outcomes()
         pipeline.settle()
         yield from pipeline.outcomes()
+
+
+def _as_uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def streamer_report_process(*, report_id: str) -> None:

@@ -191,3 +191,17 @@ def test_a_device_busy_for_too_long_fails_its_report(db):
     assert report.status == ReportStatus.FAILED
     assert report.error == f"device {ingest.device.slug} is busy (Resetting (busy)); still busy after 200 tries"
     assert not QueueMessage.objects.exists()
+
+
+def test_a_message_naming_no_report_fails_alone(db):
+    ingest = make_ingest()
+    report_id = uploaded(ingest, block_report(ingest, 0))
+    ProcessReport.schedule({"report_id": "not-a-report"})
+    ProcessReport.schedule({"report_id": "6f1b4c0e-2f0a-4b8e-9d51-5a7e0c1d2b3a"})
+    stats = run_worker(burst=True, batch_size=10)
+    assert (stats.received, stats.succeeded, stats.dead) == (3, 1, 2)
+    assert StreamerReport.objects.get(pk=report_id).status == ReportStatus.SUCCESS
+    assert sorted(DeadLetter.objects.values_list("error", flat=True)) == [
+        "PermanentError: report 6f1b4c0e-2f0a-4b8e-9d51-5a7e0c1d2b3a does not exist",
+        "PermanentError: report not-a-report does not exist",
+    ]
