@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "server.apps.core.middleware.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "server.config.urls"

@@ -70,6 +70,23 @@ def test_adding_a_note_with_an_attachment(device, folder_stores):
     assert StreamNote.objects.count() == 1
 
 
+def test_a_note_while_the_attachment_store_is_out_is_a_503_page(device, store_outage):
+    store_outage.start("contents")
+    client = logged_in(device.org.created_by)
+    photo = SimpleUploadedFile("valve.jpg", b"jpeg bytes", content_type="image/jpeg")
+    response = client.post(url(device, "create"), {"note": "Valve replaced", "attachment": photo})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response.context["message"].startswith("The file store 'contents' is unavailable")
+    assert "The file store &#x27;contents&#x27; is unavailable" in response.content.decode()
+    assert "Nothing was changed" in response.content.decode()
+    assert not StreamNote.objects.exists()
+    store_outage.end()
+    photo = SimpleUploadedFile("valve.jpg", b"jpeg bytes", content_type="image/jpeg")
+    assert client.post(url(device, "create"), {"note": "Valve replaced", "attachment": photo}).status_code == 302
+    assert StreamNote.objects.count() == 1
+
+
 def test_roles_and_scope(device):
     # Operators do not read notes: no tab content, no form, and a POST is refused.
     operator = logged_in(make_member(device.org, OPERATOR))
