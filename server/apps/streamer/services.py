@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from django.db import connection, transaction
 from django.utils import timezone
 
-from server.apps.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
+from server.apps.core.errors import ApplicationError, NotFoundError, PermissionDeniedError, ServiceUnavailableError
 from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.core.slugs import device_slug, streamer_slug
 from server.apps.device.models import Device
@@ -111,6 +111,9 @@ def _keep_rejected_file(*, name: str, content: bytes, received_time: datetime.da
     try:
         store_file_save(store=REPORT_STORE, key=key, content=content)
         store_file_save(store=REPORT_STORE, key=f"{key}.reason.txt", content=f"{name}: {reason}\n".encode())
+    except ServiceUnavailableError as exc:  # the store is out: the 400 still goes back, the copy is skipped
+        logger.warning("could not keep the refused report %s: %s", name, exc.message)
+        return None
     except Exception:
         logger.exception("could not keep the refused report %s", name)
         return None

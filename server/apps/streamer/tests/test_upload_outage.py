@@ -80,3 +80,17 @@ def test_the_worker_retries_a_report_it_cannot_read(db, store_read_outage):
     assert StreamerReport.objects.get().status == ReportStatus.SUCCESS
     assert StreamData.objects.count() == 10
     assert not QueueMessage.objects.exists()
+
+
+def test_a_malformed_upload_during_an_outage_is_still_a_400(db, store_outage, caplog):
+    """The refused file cannot be kept for inspection while the store is out: the client still gets its 400, and
+    the log says why the copy is missing, without a traceback."""
+    ingest = make_ingest()
+    truncated = signed_report(ingest.device.id, ROWS, report_id=11)[:-5]
+    store_outage.start("streamer-reports")
+    response = upload(ingest.client, truncated)
+    assert response.status_code == 400, response.content
+    assert "truncated" in response.json()["detail"]
+    kept = [record for record in caplog.records if "could not keep the refused report" in record.getMessage()]
+    assert [(record.levelname, record.exc_info) for record in kept] == [("WARNING", None)]
+    assert "is unavailable" in kept[0].getMessage()
