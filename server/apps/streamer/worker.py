@@ -42,11 +42,6 @@ class ProcessReport(Action):
     BUSY_DELAY = 120
     BUSY_MAX_TRIES = 200
 
-    def execute(self, arguments: dict[str, Any]) -> None:
-        for _position, error in self.execute_batch([arguments]):
-            if error is not None:
-                raise error
-
     def execute_batch(self, arguments: list[dict[str, Any]]) -> Iterator[tuple[int, Exception | None]]:
         report_ids = [str(each["report_id"]) for each in arguments]
         for position, error in streamer_reports_process(report_ids=report_ids):

@@ -105,7 +105,12 @@ class Action:
     batched: ClassVar[bool] = False
 
     def execute(self, arguments: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """Do the work of one message. A batched action need not define it: one message is a batch of one."""
+        if not self.batched:
+            raise NotImplementedError
+        for _position, error in self.execute_batch([arguments]):
+            if error is not None:
+                raise error
 
     def execute_batch(self, arguments: list[dict[str, Any]]) -> Iterator[tuple[int, Exception | None]]:
         """Yield ``(position, error or None)`` for each of ``arguments`` as soon as it is done, in any order. The

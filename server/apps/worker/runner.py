@@ -184,7 +184,7 @@ class Worker:
 
     def _handle(self, messages: list[Message]) -> None:
         """One receive's messages: those of a batched action together, after the others, which go one by one."""
-        batches: dict[str, list[Message]] = {}
+        batches: dict[type[Action], list[Message]] = {}
         for message in messages:
             if self.stopping:
                 self.transport.release(message)  # not started: hand it straight back
@@ -192,11 +192,11 @@ class Worker:
             self.stats.received += 1
             action = get_action(message.action)
             if len(messages) > 1 and action is not None and action.batched and not message.error:
-                batches.setdefault(action.name, []).append(message)
+                batches.setdefault(action, []).append(message)
             else:
                 self.process(message)
-        for name, batch in batches.items():
-            self.process_batch(get_action(name), batch)
+        for action, batch in batches.items():
+            self.process_batch(action, batch)
 
     # One message
 

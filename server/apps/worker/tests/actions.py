@@ -87,11 +87,6 @@ class Batched(Action):
     timeout = 0.5
     retry = RetryPolicy(max_attempts=2, backoff=0)
 
-    def execute(self, arguments: dict[str, Any]) -> None:
-        for _position, error in self.execute_batch([arguments]):
-            if error is not None:
-                raise error
-
     def execute_batch(self, arguments: list[dict[str, Any]]):
         with open(arguments[0]["log"], "a") as log:
             log.write(",".join(each["value"] for each in arguments) + "\n")
