@@ -154,7 +154,8 @@ def test_editing_and_unclaiming_a_device(page, live_server, sign_in, site):
     expect(page.get_by_role("heading", level=1)).to_have_text("Inlet meter, basin A")
     expect(page.locator("#details")).to_contain_text("59.32930, 18.06860")
 
-    page.get_by_role("button", name="Unclaim").click()
+    # Exactly "Unclaim": the panel's own "Unclaim d--…" button must not match while the page's CSS is still loading.
+    page.get_by_role("button", name="Unclaim", exact=True).click()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("unclaim-form").get_by_role("button", name=re.compile("Unclaim d--")).click()
     expect(page).to_have_url(re.compile(re.escape(site.project_path) + "$"))
