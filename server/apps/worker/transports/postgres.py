@@ -23,20 +23,23 @@ from server.apps.worker.transports.base import Message, QueueDepth, Transport
 ALIAS = "default"
 TABLE = QueueMessage._meta.db_table
 
+# The claimed ids are a MATERIALIZED CTE, evaluated once: as a sub-select in FROM the planner may run it again (a
+# rescan), and with SKIP LOCKED each run can pick other rows, so more than ``limit`` messages got claimed.
 CLAIM_SQL = f"""
+WITH claimed AS MATERIALIZED (
+    SELECT id FROM {TABLE}
+    WHERE queue = %(queue)s AND available_at <= statement_timestamp()
+    ORDER BY available_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
 UPDATE {TABLE} AS message
 SET available_at = statement_timestamp() + make_interval(secs => %(visibility)s),
     attempts = message.attempts + 1,
     receipt = gen_random_uuid(),
     claimed_at = statement_timestamp(),
     claimed_by = %(worker_id)s
-FROM (
-    SELECT id FROM {TABLE}
-    WHERE queue = %(queue)s AND available_at <= statement_timestamp()
-    ORDER BY available_at, id
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
-) AS claimed
+FROM claimed
 WHERE message.id = claimed.id
 RETURNING message.id, message.action, message.arguments, message.attempts, message.receipt
 """
