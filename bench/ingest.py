@@ -164,8 +164,9 @@ def run_once(total: int, report_size: int, data_dir: Path, workers: int, batch_s
     from server.apps.project.services import project_create
     from server.apps.stream.services import variable_create
     from server.apps.streamer.services import streamer_report_upload
+    from server.apps.worker.jobs import WorkerSelfTest
     from server.apps.worker.models import WorkerRun
-    from server.apps.worker.worker import WorkerSelfTest
+    from server.apps.worker.queue import enqueue
 
     empty_tables()
     WorkerRun.objects.all().delete()
@@ -186,7 +187,7 @@ def run_once(total: int, report_size: int, data_dir: Path, workers: int, batch_s
     files = [content for turn in zip_longest(*uploads) for content in turn if content is not None]
     # A long-running worker has its connections to both databases open; the self-test, queued first, opens them.
     for _ in range(workers):
-        WorkerSelfTest.schedule({})
+        enqueue(WorkerSelfTest.name, {})
     for number, content in enumerate(files):
         with transaction.atomic():
             received = RECEIVED + datetime.timedelta(minutes=number)

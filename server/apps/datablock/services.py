@@ -33,6 +33,7 @@ from server.apps.streamalias.models import StreamAliasTap
 from server.apps.streamdata.models import StreamData
 from server.apps.streamdata.services import stream_data_delete
 from server.apps.streamevent.models import StreamEventData
+from server.apps.worker.queue import enqueue_on_commit
 
 ARCHIVE_BATCH_SIZE = 5000
 ON_COMPLETE_STATES = (DeviceState.ACTIVE, DeviceState.INACTIVE)
@@ -61,8 +62,6 @@ def datablock_create(
 ) -> DataBlock:
     """Start archiving ``device`` (visible to ``user``) into a new block: the device turns busy (B1) and the
     ``ArchiveDevice`` action is queued after the commit. Needs ``can_create_datablock`` in the device's org."""
-    from server.apps.datablock.worker import ArchiveDevice
-
     if not user_has_org_permission(user, device.org, permission_for(DataBlock, "add")):
         raise PermissionDeniedError("You may not archive devices in this organisation.")
     on_complete = _clean_on_complete(on_complete)
@@ -86,7 +85,7 @@ def datablock_create(
     block.save()
     device.state = DeviceState.ARCHIVING
     device.save(update_fields=["state"])
-    ArchiveDevice.schedule_on_commit({"block_id": block.pk})
+    enqueue_on_commit("ArchiveDevice", {"block_id": block.pk})
     return block
 
 

@@ -42,6 +42,7 @@ from server.apps.streamer.reports import (
 from server.apps.streamer.reports.timestamps import REBOOT_STREAM, as_utc
 from server.apps.streamer.writer import BackgroundWriter, PendingWrite, WriteResult
 from server.apps.streamevent.models import StreamEventData
+from server.apps.worker.queue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -173,8 +174,6 @@ def streamer_report_upload(
         _keep_rejected_file(name=name, content=content, received_time=received_time, reason=exc.message)
         raise
 
-    from server.apps.streamer.worker import ProcessReport
-
     with transaction.atomic():
         streamer = _streamer_for_upload(device=device, header=header)
         report = StreamerReport(
@@ -196,7 +195,7 @@ def streamer_report_upload(
         report.file_key = f"{streamer.slug}/{received_time:%Y/%m/%d/%H}/{report.id}{_extension(name)}"
         store_file_save(store=REPORT_STORE, key=report.file_key, content=content)
         report.save(force_insert=True)
-        ProcessReport.schedule_on_commit({"report_id": str(report.id)})
+        enqueue_on_commit("ProcessReport", {"report_id": str(report.id)})
     return report
 
 

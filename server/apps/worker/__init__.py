@@ -1,6 +1,6 @@
 """The queue worker (docs/worker.md).
 
-Declare an action in ``<app>/worker.py`` (imported when the worker app is ready)::
+Declare an action in ``<app>/jobs.py`` (imported when the worker app is ready)::
 
     from server.apps.worker.actions import Action, PermanentError, RetriableError, RetryPolicy, register_action
 
@@ -13,8 +13,8 @@ Declare an action in ``<app>/worker.py`` (imported when the worker app is ready)
         def execute(self, arguments):
             ...  # PermanentError: dead letter now; RetriableError (or a lost connection, a timeout): retry
 
-Enqueue it from a service: ``ProcessReport.schedule_on_commit({"report_id": report.pk})`` inside a transaction, or
-``ProcessReport.schedule({...}, delay=0)`` outside one. Run ``manage.py worker``, or ``run_worker(burst=True)`` from
-``server.apps.worker.runner`` in tests. Periodic jobs: ``register_periodic(Action, every=timedelta(...))`` from
-``server.apps.worker.scheduler``.
+Enqueue it by name from a service: ``enqueue_on_commit("ProcessReport", {"report_id": str(report.pk)})`` inside a
+transaction, or ``enqueue("ProcessReport", {...}, delay=0)`` outside one (``server.apps.worker.queue``). Run
+``manage.py worker``, or ``run_worker(burst=True)`` from ``server.apps.worker.runner`` in tests. Periodic jobs:
+``register_periodic(Action, every=timedelta(...))`` from ``server.apps.worker.scheduler``.
 """

@@ -1,7 +1,7 @@
 """Queue actions: classes registered by name. A message carries only that name and JSON arguments; the worker looks
 the name up in :data:`registry`, so no module path from a message is ever imported.
 
-Declaring an action (in ``<app>/worker.py``, which the worker app imports at start-up)::
+Declaring an action (in ``<app>/jobs.py``, which the worker app imports at start-up)::
 
     @register_action
     class ProcessReport(Action):
@@ -16,10 +16,11 @@ Declaring an action (in ``<app>/worker.py``, which the worker app imports at sta
 An action that gains from handling several messages together sets ``batched = True`` and implements
 ``execute_batch`` (see :class:`Action`).
 
-Scheduling, from a service::
+Enqueueing is by name (``server.apps.worker.queue``), so a service never imports the module that declares the
+action::
 
-    ProcessReport.schedule_on_commit({"report_id": report.pk})   # after the surrounding transaction commits
-    ProcessReport.schedule({"report_id": report.pk}, delay=120)  # now (outside a transaction)
+    enqueue_on_commit("ProcessReport", {"report_id": str(report.pk)})   # after the surrounding transaction commits
+    enqueue("ProcessReport", {"report_id": str(report.pk)}, delay=120)  # now (outside a transaction)
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError
 
 from server.apps.core.errors import ApplicationError
 
@@ -56,11 +57,11 @@ class ActionTimeoutError(ActionError):
 
 
 class ActionArgumentError(ApplicationError):
-    """Missing, unexpected or non-JSON arguments (raised by ``schedule`` and checked again before ``execute``)."""
+    """Missing, unexpected or non-JSON arguments (raised when enqueued and checked again before ``execute``)."""
 
 
 class ActionRegistryError(Exception):
-    """Two different classes claim one action name."""
+    """Two different classes claim one action name, or a message names no registered action."""
 
 
 @dataclass(frozen=True)
@@ -137,21 +138,6 @@ class Action:
         except (TypeError, ValueError) as exc:
             raise ActionArgumentError(f"{cls.name}: arguments must be plain JSON values ({exc})") from exc
         return arguments
-
-    @classmethod
-    def schedule(cls, arguments: dict[str, Any] | None = None, delay: float = 0) -> str:
-        """Check the arguments and enqueue the action now; returns the message id. Inside a transaction, use
-        :meth:`schedule_on_commit` so the worker never sees a message for rows that were rolled back."""
-        from server.apps.worker.transports import get_transport
-
-        arguments = cls.check_arguments(arguments)
-        return get_transport().send(cls.name, arguments, delay=delay, queue=cls.queue)
-
-    @classmethod
-    def schedule_on_commit(cls, arguments: dict[str, Any] | None = None, delay: float = 0, using: str = "default"):
-        """Check the arguments now and enqueue once the transaction on ``using`` commits (at once outside one)."""
-        arguments = cls.check_arguments(arguments)
-        transaction.on_commit(lambda: cls.schedule(arguments, delay=delay), using=using)
 
 
 def _path(action: type[Action]) -> str:

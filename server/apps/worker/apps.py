@@ -8,6 +8,6 @@ class WorkerConfig(AppConfig):
     verbose_name = "Queue worker"
 
     def ready(self) -> None:
-        # Every app declares its queue actions (and periodic jobs) in its own worker.py; importing them fills the
+        # Every app declares its queue actions (and periodic jobs) in its own jobs.py; importing them fills the
         # registries before any message is read.
-        autodiscover_modules("worker")
+        autodiscover_modules("jobs")

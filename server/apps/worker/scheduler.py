@@ -1,6 +1,6 @@
 """Periodic jobs: an action enqueued every ``interval``, at most once per interval however many workers tick.
 
-Declare them next to the action, in ``<app>/worker.py``::
+Declare them next to the action, in ``<app>/jobs.py``::
 
     register_periodic(DeviceHealthCheck, every=timedelta(minutes=30))
 
@@ -24,6 +24,7 @@ from django.db.models.functions import Now
 
 from server.apps.worker.actions import Action, ActionRegistryError
 from server.apps.worker.models import ScheduledJob
+from server.apps.worker.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def scheduler_tick() -> list[str]:
                 Q(last_enqueued_at__isnull=True) | Q(last_enqueued_at__lte=Now() - job.interval)
             )
             if due.update(last_enqueued_at=Now()):
-                job.action.schedule(job.make_arguments())
+                enqueue(job.action.name, job.make_arguments())
                 enqueued.append(job.name)
     if enqueued:
         logger.info("scheduler: enqueued %s", ", ".join(enqueued))

@@ -9,9 +9,9 @@ from django.db import OperationalError
 
 from server.apps.core.testing import api_client, assert_query_count
 from server.apps.datablock import services
+from server.apps.datablock.jobs import ArchiveDevice
 from server.apps.datablock.models import ArchiveStatus, DataBlock
 from server.apps.datablock.tests.factories import make_deployment
-from server.apps.datablock.worker import ArchiveDevice
 from server.apps.device.models import DeviceState
 from server.apps.device.tests.factories import T0, add_data, make_project
 from server.apps.devicelocation.models import DeviceLocation

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from server.apps.core.testing import assert_query_count
 from server.apps.device.models import Device, DeviceState
+from server.apps.streamer.jobs import ProcessReport
 from server.apps.streamer.models import IngestedReport, ReportStatus, Streamer, StreamerReport
 from server.apps.streamer.services import streamer_reports_process
 from server.apps.streamer.tests.factories import (
@@ -21,8 +22,8 @@ from server.apps.streamer.tests.factories import (
     stored,
     upload,
 )
-from server.apps.streamer.worker import ProcessReport
 from server.apps.worker.models import DeadLetter, QueueMessage
+from server.apps.worker.queue import enqueue
 from server.apps.worker.runner import run_worker
 
 STREAMS = (0x5001, 0x5002)
@@ -184,7 +185,7 @@ def test_a_device_busy_for_too_long_fails_its_report(db):
     report_id = uploaded(ingest, block_report(ingest, 0))
     Device.objects.filter(pk=ingest.device.pk).update(state=DeviceState.RESETTING)
     QueueMessage.objects.all().delete()
-    ProcessReport.schedule({"report_id": report_id, "busy_tries": ProcessReport.BUSY_MAX_TRIES - 1})
+    enqueue(ProcessReport.name, {"report_id": report_id, "busy_tries": ProcessReport.BUSY_MAX_TRIES - 1})
     stats = run_worker(burst=True)
     assert stats.dead == 1
     report = StreamerReport.objects.get(pk=report_id)
@@ -196,8 +197,8 @@ def test_a_device_busy_for_too_long_fails_its_report(db):
 def test_a_message_naming_no_report_fails_alone(db):
     ingest = make_ingest()
     report_id = uploaded(ingest, block_report(ingest, 0))
-    ProcessReport.schedule({"report_id": "not-a-report"})
-    ProcessReport.schedule({"report_id": "6f1b4c0e-2f0a-4b8e-9d51-5a7e0c1d2b3a"})
+    enqueue(ProcessReport.name, {"report_id": "not-a-report"})
+    enqueue(ProcessReport.name, {"report_id": "6f1b4c0e-2f0a-4b8e-9d51-5a7e0c1d2b3a"})
     stats = run_worker(burst=True, batch_size=10)
     assert (stats.received, stats.succeeded, stats.dead) == (3, 1, 2)
     assert StreamerReport.objects.get(pk=report_id).status == ReportStatus.SUCCESS

@@ -11,12 +11,13 @@ from server.apps.streamdata.models import StreamData
 from server.apps.streamdata.services import stream_data_bulk_insert, stream_data_row
 from server.apps.streamer import writer
 from server.apps.streamer.copy_rows import CopyRows, StreamColumns
+from server.apps.streamer.jobs import IngestedReportCleanup
 from server.apps.streamer.models import IngestedReport, ReportStatus
 from server.apps.streamer.reports.timestamps import TimedReadings
 from server.apps.streamer.services import ingested_reports_delete_older_than
 from server.apps.streamer.tests.factories import make_ingest, make_report, make_streamer
-from server.apps.streamer.worker import IngestedReportCleanup
 from server.apps.streamer.writer import streamdata_write
+from server.apps.worker.queue import enqueue
 from server.apps.worker.runner import run_worker
 
 T0 = datetime.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=datetime.UTC)
@@ -153,5 +154,5 @@ def test_old_marks_of_processed_reports_are_dropped(db):
     recent = IngestedReport.objects.create(report_id=uuid.uuid4(), streamer_slug=streamer.slug)
     assert ingested_reports_delete_older_than(days=30, batch_size=2) == 2
     assert set(IngestedReport.objects.values_list("report_id", flat=True)) == {failed.pk, recent.report_id}
-    IngestedReportCleanup.schedule({"days": 30})
+    enqueue(IngestedReportCleanup.name, {"days": 30})
     assert run_worker(burst=True).succeeded == 1

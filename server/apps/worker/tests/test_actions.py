@@ -21,6 +21,7 @@ from server.apps.worker.actions import (
     registry,
 )
 from server.apps.worker.models import QueueMessage
+from server.apps.worker.queue import enqueue, enqueue_on_commit
 from server.apps.worker.tests.actions import RecordCall
 
 
@@ -92,8 +93,8 @@ def test_what_is_retriable():
     assert not is_retriable(Plain, ValueError("a bug"))
 
 
-def test_schedule_enqueues_through_the_postgres_transport(db, transport):
-    message_id = RecordCall.schedule({"log": "/tmp/x", "value": 1}, delay=0)
+def test_enqueue_by_name_goes_through_the_postgres_transport(db, transport):
+    message_id = enqueue(RecordCall.name, {"log": "/tmp/x", "value": 1}, delay=0)
     message = QueueMessage.objects.get(pk=message_id)
     assert (message.queue, message.action, message.arguments, message.attempts) == (
         "default",
@@ -103,20 +104,28 @@ def test_schedule_enqueues_through_the_postgres_transport(db, transport):
     )
 
 
-def test_bad_arguments_enqueue_nothing(db, transport):
-    with pytest.raises(ActionArgumentError):
-        RecordCall.schedule({"value": 1})
+def test_an_unknown_action_name_enqueues_nothing(db, transport):
+    with pytest.raises(ActionRegistryError, match=r"no action is registered as 'test\.Nope'"):
+        enqueue("test.Nope", {})
+    with pytest.raises(ActionRegistryError):
+        enqueue_on_commit("test.Nope", {})
     assert not QueueMessage.objects.exists()
 
 
-def test_schedule_on_commit_waits_for_the_commit(db, transport, django_capture_on_commit_callbacks):
+def test_bad_arguments_enqueue_nothing(db, transport):
+    with pytest.raises(ActionArgumentError):
+        enqueue(RecordCall.name, {"value": 1})
+    assert not QueueMessage.objects.exists()
+
+
+def test_enqueue_on_commit_waits_for_the_commit(db, transport, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        RecordCall.schedule_on_commit({"log": "/tmp/x"})
+        enqueue_on_commit(RecordCall.name, {"log": "/tmp/x"})
         assert not QueueMessage.objects.exists()
     assert len(callbacks) == 1
     assert QueueMessage.objects.get().action == "test.RecordCall"
 
 
-def test_schedule_on_commit_checks_the_arguments_at_once(db, transport):
+def test_enqueue_on_commit_checks_the_arguments_at_once(db, transport):
     with pytest.raises(ActionArgumentError):
-        RecordCall.schedule_on_commit({"nope": 1})
+        enqueue_on_commit(RecordCall.name, {"nope": 1})

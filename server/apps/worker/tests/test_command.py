@@ -12,6 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from server.apps.worker.models import QueueMessage, WorkerRun
+from server.apps.worker.queue import enqueue
 from server.apps.worker.tests.actions import RecordCall, SleepThenRecord
 from server.apps.worker.tests.conftest import REPO_ROOT
 
@@ -37,8 +38,8 @@ def _stop(process: subprocess.Popen) -> tuple[int, str, str]:
 
 
 def test_burst_drains_and_reports(db, transport, call_log, capsys):
-    RecordCall.schedule({"log": str(call_log), "value": 1})
-    RecordCall.schedule({"log": str(call_log), "value": 2})
+    enqueue(RecordCall.name, {"log": str(call_log), "value": 1})
+    enqueue(RecordCall.name, {"log": str(call_log), "value": 2})
     call_command("worker", "--burst")
     assert call_log.read_text() == "1\n2\n"
     assert "2 received, 2 succeeded, 0 retried, 0 dead letters, 0 worker errors" in capsys.readouterr().out
@@ -70,8 +71,8 @@ def test_an_idle_worker_exits_cleanly_on_sigterm(subprocess_env, tmp_path):
 
 def test_sigterm_lets_the_message_in_hand_finish(subprocess_env, tmp_path, transport):
     started, finished = tmp_path / "started", tmp_path / "finished"
-    SleepThenRecord.schedule({"started": str(started), "finished": str(finished), "seconds": 1.5})
-    RecordCall.schedule({"log": str(tmp_path / "later.log")})
+    enqueue(SleepThenRecord.name, {"started": str(started), "finished": str(finished), "seconds": 1.5})
+    enqueue(RecordCall.name, {"log": str(tmp_path / "later.log")})
     log = tmp_path / "worker.log"
     with open(log, "w") as stderr:
         process = subprocess.Popen(

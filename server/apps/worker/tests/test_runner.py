@@ -13,6 +13,7 @@ from server.apps.core.errors import ApplicationError
 from server.apps.core.testing import assert_query_count
 from server.apps.worker.actions import Action, registry
 from server.apps.worker.models import DeadLetter, QueueMessage, WorkerRun, WorkerRunStatus
+from server.apps.worker.queue import enqueue
 from server.apps.worker.runner import Worker, run_worker
 from server.apps.worker.services import dead_letter_requeue
 from server.apps.worker.tests.actions import (
@@ -31,8 +32,8 @@ def _statuses(action: str) -> list[str]:
 
 
 def test_a_scheduled_action_runs_and_is_logged(transactional_db, transport, call_log):
-    RecordCall.schedule({"log": str(call_log), "value": "one"})
-    RecordCall.schedule({"log": str(call_log), "value": "two"})
+    enqueue(RecordCall.name, {"log": str(call_log), "value": "one"})
+    enqueue(RecordCall.name, {"log": str(call_log), "value": "two"})
     stats = run_worker(burst=True)
     assert call_log.read_text() == "one\ntwo\n"
     assert (stats.received, stats.succeeded, stats.retried, stats.dead, stats.errors) == (2, 2, 0, 0, 0)
@@ -47,7 +48,7 @@ def test_a_scheduled_action_runs_and_is_logged(transactional_db, transport, call
 
 
 def test_retriable_failures_back_off_then_become_a_dead_letter(db, transport):
-    message_id = AlwaysRetriable.schedule()
+    message_id = enqueue(AlwaysRetriable.name)
     stats = run_worker(burst=True)  # backoff 0: every retry is available at once
     assert (stats.received, stats.retried, stats.dead) == (3, 2, 1)
     assert _statuses("test.AlwaysRetriable") == ["retry", "retry", "dead"]
@@ -59,7 +60,7 @@ def test_retriable_failures_back_off_then_become_a_dead_letter(db, transport):
 
 
 def test_a_retry_waits_for_its_backoff(db, transport):
-    SlowBackoff.schedule()
+    enqueue(SlowBackoff.name)
     stats = run_worker(burst=True)
     assert (stats.received, stats.retried) == (1, 1)  # the retry is not available yet, so the burst ends
     message = QueueMessage.objects.get()
@@ -69,14 +70,14 @@ def test_a_retry_waits_for_its_backoff(db, transport):
 
 
 def test_a_retriable_error_may_name_its_own_delay(db, transport):
-    AlwaysRetriable.schedule({"delay": 3600})
+    enqueue(AlwaysRetriable.name, {"delay": 3600})
     run_worker(burst=True)
     assert QueueMessage.objects.get().available_at > timezone.now() + timedelta(minutes=50)
 
 
 @pytest.mark.parametrize(("action", "error"), [(BadInput, "PermanentError: the report is truncated"), (Buggy, "a bug")])
 def test_a_permanent_error_is_dead_at_once(db, transport, action, error):
-    action.schedule()
+    enqueue(action.name)
     stats = run_worker(burst=True)
     assert (stats.received, stats.retried, stats.dead) == (1, 0, 1)
     assert _statuses(action.name) == [WorkerRunStatus.FAILED]
@@ -104,7 +105,7 @@ def test_arguments_that_do_not_fit_are_a_dead_letter(db, transport):
 
 
 def test_a_timeout_is_retried(db, transport):
-    TooSlow.schedule()
+    enqueue(TooSlow.name)
     stats = run_worker(burst=True)
     assert (stats.received, stats.retried, stats.dead) == (2, 1, 1)
     assert _statuses("test.TooSlow") == ["retry", "dead"]
@@ -112,7 +113,7 @@ def test_a_timeout_is_retried(db, transport):
 
 
 def test_a_message_whose_workers_keep_dying_is_given_up(db, transport, call_log):
-    RecordCall.schedule({"log": str(call_log)})
+    enqueue(RecordCall.name, {"log": str(call_log)})
     # Three workers claimed it and died before reporting back (max_attempts is 3).
     QueueMessage.objects.update(attempts=3)
     stats = run_worker(burst=True)
@@ -123,7 +124,7 @@ def test_a_message_whose_workers_keep_dying_is_given_up(db, transport, call_log)
 
 def test_max_messages_and_once(db, transport, call_log):
     for value in range(3):
-        RecordCall.schedule({"log": str(call_log), "value": value})
+        enqueue(RecordCall.name, {"log": str(call_log), "value": value})
     assert run_worker(max_messages=2, wait=0).received == 2
     assert run_worker(once=True, wait=0).received == 1
     assert call_log.read_text() == "0\n1\n2\n"
@@ -132,7 +133,7 @@ def test_max_messages_and_once(db, transport, call_log):
 
 def test_a_stop_request_finishes_the_current_message_and_leaves_the_rest(db, transport, call_log):
     for value in range(3):
-        RecordCall.schedule({"log": str(call_log), "value": value})
+        enqueue(RecordCall.name, {"log": str(call_log), "value": value})
     worker = Worker(batch_size=2, wait=0)
     original = RecordCall.execute
 
@@ -152,8 +153,8 @@ def test_a_stop_request_finishes_the_current_message_and_leaves_the_rest(db, tra
 
 
 def test_the_worker_keeps_running_when_logging_fails(db, transport, call_log, monkeypatch):
-    RecordCall.schedule({"log": str(call_log), "value": "a"})
-    RecordCall.schedule({"log": str(call_log), "value": "b"})
+    enqueue(RecordCall.name, {"log": str(call_log), "value": "a"})
+    enqueue(RecordCall.name, {"log": str(call_log), "value": "b"})
 
     def broken(**kwargs):
         raise RuntimeError("database unavailable")
@@ -165,7 +166,7 @@ def test_the_worker_keeps_running_when_logging_fails(db, transport, call_log, mo
 
 
 def test_query_count_per_message(db, transport, call_log):
-    RecordCall.schedule({"log": str(call_log)})
+    enqueue(RecordCall.name, {"log": str(call_log)})
     # claim, acknowledge (delete), log the run, then the empty claim that ends the burst
     with assert_query_count(4):
         run_worker(burst=True)
@@ -204,7 +205,7 @@ def test_a_long_action_keeps_its_message_hidden_while_it_runs(db, transport):
 
     registry.register(LongReport)
     try:
-        LongReport.schedule()
+        enqueue(LongReport.name)
         run_worker(burst=True)
     finally:
         registry.unregister(LongReport.name)
@@ -215,13 +216,13 @@ def test_a_long_action_keeps_its_message_hidden_while_it_runs(db, transport):
 
 
 def _batched(call_log, value: str, outcome: str = "ok") -> str:
-    return Batched.schedule({"log": str(call_log), "value": value, "outcome": outcome})
+    return enqueue(Batched.name, {"log": str(call_log), "value": value, "outcome": outcome})
 
 
 def test_a_batched_action_gets_the_messages_of_one_receive_together(db, transport, call_log):
     for value in "abc":
         _batched(call_log, value)
-    RecordCall.schedule({"log": str(call_log), "value": "single"})
+    enqueue(RecordCall.name, {"log": str(call_log), "value": "single"})
     stats = run_worker(burst=True, batch_size=10)
     # The other action's message goes first, on its own; the batched ones arrive as one batch.
     assert call_log.read_text() == "single\na,b,c\n"

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from server.apps.core.errors import PermissionDeniedError
 from server.apps.core.testing import assert_query_count, make_user
 from server.apps.worker.models import QueueMessage
+from server.apps.worker.queue import enqueue
 from server.apps.worker.runner import run_worker
 from server.apps.worker.selectors import dead_letters, queue_depth, recent_runs
 from server.apps.worker.tests.actions import BadInput, RecordCall
@@ -15,10 +16,10 @@ from server.apps.worker.tests.actions import BadInput, RecordCall
 
 @pytest.fixture
 def history(db, transport, call_log):
-    RecordCall.schedule({"log": str(call_log)})
-    BadInput.schedule()
+    enqueue(RecordCall.name, {"log": str(call_log)})
+    enqueue(BadInput.name)
     run_worker(burst=True)
-    RecordCall.schedule({"log": str(call_log)}, delay=60)
+    enqueue(RecordCall.name, {"log": str(call_log)}, delay=60)
 
 
 def test_staff_see_everything(history):

@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from server.apps.worker.models import DeadLetter, WorkerRun
+from server.apps.worker.queue import enqueue
 from server.apps.worker.runner import run_worker
 from server.apps.worker.tests.actions import AlwaysRetriable, RecordCall
 from server.apps.worker.transports import get_transport
@@ -89,8 +90,8 @@ def test_an_unreadable_body_is_a_dead_letter(sqs, db):
 
 
 def test_the_worker_runs_actions_from_sqs(sqs, db, call_log):
-    RecordCall.schedule({"log": str(call_log), "value": "via sqs"})
-    AlwaysRetriable.schedule()
+    enqueue(RecordCall.name, {"log": str(call_log), "value": "via sqs"})
+    enqueue(AlwaysRetriable.name)
     stats = run_worker(burst=True)
     assert call_log.read_text() == "via sqs\n"
     assert (stats.succeeded, stats.retried, stats.dead) == (1, 2, 1)

@@ -8,12 +8,12 @@ import pytest
 from django.utils import timezone
 
 from server.apps.stores.selectors import store_file_list
+from server.apps.worker.jobs import WorkerRunCleanup, WorkerSelfTest
 from server.apps.worker.models import DeadLetter, WorkerRun
-from server.apps.worker.worker import WorkerRunCleanup, WorkerSelfTest
 
 
 def test_the_self_test_checks_databases_queue_and_store(db, transport, folder_stores, caplog):
-    caplog.set_level("INFO", logger="server.apps.worker.worker")
+    caplog.set_level("INFO", logger="server.apps.worker.jobs")
     scheduled_at = (timezone.now() - timedelta(seconds=3)).isoformat()
     WorkerSelfTest().execute({"scheduled_at": scheduled_at})
     assert "worker self-test ok: queue latency 3." in caplog.text

@@ -17,8 +17,9 @@ from server.apps.streamer.services import (
 )
 from server.apps.streamer.writer import write_connections_check
 from server.apps.worker.actions import Action, PermanentError, RetryPolicy, register_action
+from server.apps.worker.jobs import register_self_test_check
+from server.apps.worker.queue import enqueue
 from server.apps.worker.scheduler import register_periodic
-from server.apps.worker.worker import register_self_test_check
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class ProcessReport(Action):
                 reason = f"{error}; still busy after {tries} tries"
                 streamer_report_fail(report_id=arguments["report_id"], reason=reason)
                 return PermanentError(reason)
-            ProcessReport.schedule({**arguments, "busy_tries": tries}, delay=self.BUSY_DELAY)
+            enqueue(self.name, {**arguments, "busy_tries": tries}, delay=self.BUSY_DELAY)
             logger.info("report %s: %s; tried again in %d s", arguments["report_id"], error, self.BUSY_DELAY)
             return None
         return error

@@ -1,0 +1,43 @@
+"""Enqueueing work by action name, the one way a service hands work to the worker.
+
+A service names the action it wants run; it never imports the module that declares it, so no app's services depend
+on its own (or another app's) ``jobs.py``::
+
+    from server.apps.worker.queue import enqueue_on_commit
+
+    enqueue_on_commit("ProcessReport", {"report_id": str(report.id)})
+
+The arguments are checked against the action's declaration at once, so a mistake fails in the caller and not in the
+worker later.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from server.apps.worker.actions import ActionRegistryError, get_action
+from server.apps.worker.transports import get_transport
+
+
+def _checked(name: str, arguments: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    action = get_action(name)
+    if action is None:
+        raise ActionRegistryError(f"no action is registered as {name!r}")
+    return action.queue, action.check_arguments(arguments)
+
+
+def enqueue(name: str, arguments: dict[str, Any] | None = None, *, delay: float = 0) -> str:
+    """Enqueue the action registered as ``name`` now and return the message id. Inside a transaction use
+    :func:`enqueue_on_commit`, so the worker never sees a message about rows that were rolled back."""
+    queue, arguments = _checked(name, arguments)
+    return get_transport().send(name, arguments, delay=delay, queue=queue)
+
+
+def enqueue_on_commit(
+    name: str, arguments: dict[str, Any] | None = None, *, delay: float = 0, using: str = "default"
+) -> None:
+    """Check the arguments now; enqueue once the transaction on ``using`` commits (at once outside one)."""
+    _checked(name, arguments)
+    transaction.on_commit(lambda: enqueue(name, arguments, delay=delay), using=using)
