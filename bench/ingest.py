@@ -163,7 +163,7 @@ def run_once(total: int, report_size: int, data_dir: Path, workers: int, batch_s
     from server.apps.device.services import device_claim, device_create
     from server.apps.project.services import project_create
     from server.apps.stream.services import variable_create
-    from server.apps.streamer.services import streamer_report_upload
+    from server.apps.streamer.services.upload import streamer_report_upload
     from server.apps.worker.jobs import WorkerSelfTest
     from server.apps.worker.models import WorkerRun
     from server.apps.worker.queue import enqueue

@@ -127,7 +127,7 @@ class Demo:
 
     def upload(self, device, *, report_id: int, end: datetime, seed: int, temperature: bool):
         """Two hours of readings, one every ten minutes per stream, received at ``end``."""
-        from server.apps.streamer.services import streamer_report_upload
+        from server.apps.streamer.services.upload import streamer_report_upload
 
         sent = 200_000 + report_id * 7200
         rows, reading_id = [], (report_id - 1) * 26
@@ -150,7 +150,7 @@ class Demo:
 
     def add_failed_report(self, device, received: datetime):
         """A report keyed with a user key the platform was never given: the worker fails it with the reason."""
-        from server.apps.streamer.services import streamer_report_upload
+        from server.apps.streamer.services.upload import streamer_report_upload
 
         rows = [(199_000, 0x5001, 1, 9001)]
         content = signed_report(device.id, rows, report_id=9002, sent=199_500, user_key=bytes(32))

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from server.apps.streamer.services import (
+from server.apps.streamer.services.housekeeping import (
     INGESTED_REPORT_RETENTION_DAYS,
+    ingested_reports_delete_older_than,
+)
+from server.apps.streamer.services.processing import (
     DeviceBusyError,
     ReportProcessingError,
-    ingested_reports_delete_older_than,
     streamer_report_fail,
     streamer_reports_process,
 )

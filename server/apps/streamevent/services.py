@@ -1,5 +1,5 @@
 """Writes on events: an event uploaded with its payload (``event/upload/``). Events that come in streamer reports
-are written by the report worker (server/apps/streamer/services.py)."""
+are written by the report worker (server/apps/streamer/services/processing.py)."""
 
 from __future__ import annotations
 

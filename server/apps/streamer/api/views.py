@@ -15,10 +15,11 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from server.apps.core.api.viewsets import ScopedReadOnlyViewSet, ScopedViewSetMixin
-from server.apps.streamer import selectors, services
+from server.apps.streamer import selectors
 from server.apps.streamer.api import serializers
 from server.apps.streamer.filtersets import StreamerFilterSet, StreamerReportFilterSet
 from server.apps.streamer.models import Streamer, StreamerReport
+from server.apps.streamer.services.upload import streamer_report_upload
 
 TIMESTAMP_PARAMETER = OpenApiParameter(
     "timestamp",
@@ -94,7 +95,7 @@ class StreamerReportViewSet(
         upload.is_valid(raise_exception=True)
         received_time = _received_time(request.query_params.get("timestamp"))
         file = upload.validated_data["file"]
-        report = services.streamer_report_upload(
+        report = streamer_report_upload(
             user=request.user, file_name=file.name, content=file.read(), received_time=received_time
         )
         body = serializers.StreamerReportUploadResultSerializer(report).data

@@ -44,7 +44,8 @@ def crash() -> None:
 def install(point: str) -> None:
     """Wrap the ingest path so the process dies at ``point``; ``point@N`` dies the N-th time the point is reached
     (the N-th report of a batch), not the first."""
-    from server.apps.streamer import copy_rows, services, writer
+    from server.apps.streamer import copy_rows, writer
+    from server.apps.streamer.services import processing
 
     point, _, nth = point.partition("@")
     reached = _counter(int(nth or 1))
@@ -70,7 +71,7 @@ def install(point: str) -> None:
 
             setattr(writer, name, copy_then_crash)
     elif point in ("after_data_commit", "after_acknowledge"):
-        acknowledge = services._acknowledge
+        acknowledge = processing._acknowledge
 
         def crash_around_acknowledge(**kwargs):
             this_report = reached()
@@ -81,7 +82,7 @@ def install(point: str) -> None:
                 crash()
             return result
 
-        services._acknowledge = crash_around_acknowledge
+        processing._acknowledge = crash_around_acknowledge
     else:
         raise SystemExit(f"unknown crash point {point!r}; one of {', '.join(POINTS)}")
 

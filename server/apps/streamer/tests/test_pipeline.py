@@ -12,7 +12,7 @@ from server.apps.core.testing import assert_query_count
 from server.apps.device.models import Device, DeviceState
 from server.apps.streamer.jobs import ProcessReport
 from server.apps.streamer.models import IngestedReport, ReportStatus, Streamer, StreamerReport
-from server.apps.streamer.services import streamer_reports_process
+from server.apps.streamer.services.processing import streamer_reports_process
 from server.apps.streamer.tests.factories import (
     RECEIVED_UTC,
     USER_KEY,

@@ -20,7 +20,7 @@ from server.apps.stream.models import StreamId, StreamVariable
 from server.apps.stream.services import stream_update
 from server.apps.streamer.models import IngestedReport, ReportStatus, Streamer, StreamerReport
 from server.apps.streamer.reports.timestamps import rtc_to_datetime
-from server.apps.streamer.services import streamer_report_process
+from server.apps.streamer.services.processing import streamer_report_process
 from server.apps.streamer.tests.factories import (
     DEVICE_KEY,
     RECEIVED_UTC,

@@ -14,7 +14,7 @@ from server.apps.streamer.copy_rows import CopyRows, StreamColumns
 from server.apps.streamer.jobs import IngestedReportCleanup
 from server.apps.streamer.models import IngestedReport, ReportStatus
 from server.apps.streamer.reports.timestamps import TimedReadings
-from server.apps.streamer.services import ingested_reports_delete_older_than
+from server.apps.streamer.services.housekeeping import ingested_reports_delete_older_than
 from server.apps.streamer.tests.factories import make_ingest, make_report, make_streamer
 from server.apps.streamer.writer import streamdata_write
 from server.apps.worker.queue import enqueue

@@ -1,5 +1,10 @@
-"""Writes on streamers and their reports: the upload (check, store, record, enqueue) and the processing the worker
-runs (parse, time, map to streams, write, acknowledge). docs/ingest.md tells the whole story."""
+"""The processing of stored streamer reports, which the worker runs (the ``ProcessReport`` action): read the file,
+parse and time it, map it to streams, write the readings (``writer``), then acknowledge them. docs/ingest.md,
+"Worker", tells the whole story.
+
+Reports go through a small pipeline: one report's rows are written in a background thread while this thread loads
+the next report and acknowledges the previous one.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,11 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from server.apps.core.errors import ApplicationError, NotFoundError, PermissionDeniedError, ServiceUnavailableError
-from server.apps.core.scoping import permission_for, user_has_org_permission
-from server.apps.core.slugs import device_slug, streamer_slug
+from server.apps.core.slugs import streamer_slug
 from server.apps.device.models import Device
 from server.apps.deviceauth.selectors import report_root_keys
 from server.apps.stores.backends import StoreFileNotFoundError
@@ -24,182 +26,20 @@ from server.apps.stores.selectors import store_file_read
 from server.apps.stores.services import store_file_save
 from server.apps.stream.models import StreamId
 from server.apps.streamer.ingest import ReportRows, report_rows, streams_for_report
-from server.apps.streamer.models import IngestedReport, ReportStatus, Streamer, StreamerReport
-from server.apps.streamer.reports import (
-    ParsedReport,
-    PreparedReport,
-    ReportError,
-    ReportFormat,
-    ReportFormatError,
-    ReportHeader,
-    ReportRejectedError,
-    ReportSignatureError,
-    is_system_selector,
-    parse_report,
-    peek_header,
-    prepare_report,
-)
-from server.apps.streamer.reports.timestamps import REBOOT_STREAM, as_utc
+from server.apps.streamer.models import ReportStatus, Streamer, StreamerReport
+from server.apps.streamer.reports import PreparedReport, ReportError, ReportRejectedError, parse_report, prepare_report
+from server.apps.streamer.reports.timestamps import REBOOT_STREAM
+from server.apps.streamer.services.upload import REPORT_STORE
 from server.apps.streamer.writer import BackgroundWriter, PendingWrite, WriteResult
 from server.apps.streamevent.models import StreamEventData
-from server.apps.worker.queue import enqueue_on_commit
+from server.apps.streamevent.services import EVENT_STORE
 
 logger = logging.getLogger(__name__)
-
-REPORT_STORE = "streamer-reports"
-EVENT_STORE = "events"
-# A SignedListReport cannot exceed 16 MiB (24-bit length); dictionary reports get some room beyond that.
-MAX_REPORT_BYTES = 32 * 1024 * 1024
-DEFAULT_FILE_NAME = "report.bin"
 
 
 class ReportProcessingError(Exception):
     """The report cannot be processed, now or later (bad content, a device gone). It is marked failed with the
     reason; the worker must not retry it."""
-
-
-# Upload -----------------------------------------------------------------------------------------------------------
-
-
-def _file_name(name: str | None) -> str:
-    name = PurePosixPath((name or "").replace("\\", "/")).name
-    return name[-200:] if name else DEFAULT_FILE_NAME
-
-
-def _extension(name: str) -> str:
-    return PurePosixPath(name).suffix.lower() or ".bin"
-
-
-def _upload_device(*, user, header: ReportHeader) -> Device:
-    """The device the report names, if ``user`` may upload its data. A device the user cannot see is "not found",
-    whether it exists or not; an unclaimed device belongs to nobody, so saying so reveals nothing."""
-    slug = device_slug(header.device_id)
-    device = Device.objects.select_related("org", "project").filter(id=header.device_id).first()
-    if device is not None and device.project_id is None:
-        raise ApplicationError(
-            f"Device {slug} is not claimed: claim it into a project before uploading its reports.",
-            {"device": [f"Unclaimed device: {slug}."]},
-        )
-    if device is None or not Device.objects.restrict(user, "view").filter(pk=device.pk).exists():
-        raise NotFoundError(f"Device {slug} not found.", {"device": [f"Unknown device: {slug}."]})
-    if not user_has_org_permission(user, device.org, permission_for(StreamerReport, "add")):
-        raise PermissionDeniedError(f"You may not upload data for device {slug}.")
-    return device
-
-
-def _parse_for_count(content: bytes, name: str, header: ReportHeader, keys: dict[int, bytes]) -> ParsedReport | None:
-    """The verified report, or None when it is keyed with a key the platform does not have yet: the worker then
-    decides (a key added meanwhile lets it through; otherwise the report fails with the reason)."""
-    try:
-        return parse_report(content, name, key_lookup=lambda _device, flags: keys.get(int(flags)))
-    except ReportSignatureError:
-        if header.encrypted and int(header.signature_flags) not in keys:
-            return None
-        raise
-
-
-def novel_count(report: ParsedReport, last_id: int) -> int:
-    """Readings and events that are new to a streamer at ``last_id``: their id is above it, or they have none."""
-    ids = report.readings.reading_ids
-    count = len(ids) - sum(map(last_id.__ge__, ids)) + ids.count(0)
-    count += sum(1 for event in report.events if event.reading_id == 0 or event.reading_id > last_id)
-    return count
-
-
-def _keep_rejected_file(*, name: str, content: bytes, received_time: datetime.datetime, reason: str) -> str | None:
-    """Keep a refused upload for inspection under ``errors/`` with the reason beside it; never fails the request."""
-    key = f"errors/{received_time:%Y/%m/%d/%H}/{uuid.uuid4()}{_extension(name)}"
-    try:
-        store_file_save(store=REPORT_STORE, key=key, content=content)
-        store_file_save(store=REPORT_STORE, key=f"{key}.reason.txt", content=f"{name}: {reason}\n".encode())
-    except ServiceUnavailableError as exc:  # the store is out: the 400 still goes back, the copy is skipped
-        logger.warning("could not keep the refused report %s: %s", name, exc.message)
-        return None
-    except Exception:
-        logger.exception("could not keep the refused report %s", name)
-        return None
-    logger.warning("refused report %s kept at %s: %s", name, key, reason)
-    return key
-
-
-def _streamer_for_upload(*, device: Device, header: ReportHeader) -> Streamer:
-    selector = header.selector if header.selector is not None else 0xFFFF
-    streamer, created = Streamer.objects.get_or_create(
-        device=device,
-        index=header.streamer_index,
-        defaults={
-            "slug": streamer_slug(device.id, header.streamer_index),
-            "selector": selector,
-            "is_system": is_system_selector(selector),
-        },
-    )
-    streamer.device = device
-    if not created and streamer.selector != selector:
-        streamer.selector, streamer.is_system = selector, is_system_selector(selector)
-        streamer.save(update_fields=["selector", "is_system"])
-    return streamer
-
-
-def streamer_report_upload(
-    *, user, file_name: str | None, content: bytes, received_time: datetime.datetime
-) -> StreamerReport:
-    """Accept a report file: check it, store it, record it, and have the worker process it after the commit.
-
-    ``received_time`` is when the uploader received the report from the device (``?timestamp=``; naive is UTC).
-    The report's ``upload_count`` is what the upload answers as ``count``: readings and events new to the streamer
-    (id above its ``last_id``, or no id), counted on the verified report. A keyed report whose key the platform does
-    not have counts 0 and is left to the worker, which fails it with the reason unless the key arrives first.
-
-    Raises ApplicationError (400) for a malformed, truncated, badly signed or refused file and for an unclaimed
-    device, NotFoundError for a device the user cannot see, PermissionDeniedError without
-    ``can_create_stream_data``. Refused files are kept under ``errors/`` in the reports store. When the reports
-    store cannot take the file, StoreUnavailableError (503) rolls everything back (a new streamer too): no report,
-    no message, so the same upload retried later counts the same readings.
-    """
-    name = _file_name(file_name)
-    received_time = as_utc(received_time)
-    try:
-        if len(content) > MAX_REPORT_BYTES:
-            raise ReportFormatError(f"{name}: {len(content)} bytes is more than a report may have ({MAX_REPORT_BYTES})")
-        header = peek_header(content, name)
-        if header.format is ReportFormat.INDIVIDUAL_READING:
-            raise ReportRejectedError(
-                f"{name}: an IndividualReadingReport comes from no streamer; upload a SignedListReport instead"
-            )
-        device = _upload_device(user=user, header=header)
-        parsed = _parse_for_count(content, name, header, report_root_keys(device_id=device.id))
-    except PermissionDeniedError:
-        raise
-    except ApplicationError as exc:
-        _keep_rejected_file(name=name, content=content, received_time=received_time, reason=exc.message)
-        raise
-
-    with transaction.atomic():
-        streamer = _streamer_for_upload(device=device, header=header)
-        report = StreamerReport(
-            id=uuid.uuid4(),
-            streamer=streamer,
-            original_first_id=header.lowest_id,
-            original_last_id=header.highest_id,
-            sent_timestamp=received_time,
-            device_sent_timestamp=header.sent_timestamp,
-            incremental_id=header.report_id,
-            last_id_at_upload=streamer.last_id,
-            reading_count=header.count,
-            upload_count=novel_count(parsed, streamer.last_id) if parsed is not None else 0,
-            file_name=name,
-            file_size=len(content),
-            created_by=user,
-        )
-        # The file first: a file without its row is harmless, a row without its file is not.
-        report.file_key = f"{streamer.slug}/{received_time:%Y/%m/%d/%H}/{report.id}{_extension(name)}"
-        store_file_save(store=REPORT_STORE, key=report.file_key, content=content)
-        report.save(force_insert=True)
-        enqueue_on_commit("ProcessReport", {"report_id": str(report.id)})
-    return report
-
-
-# Processing (the worker) ------------------------------------------------------------------------------------------
 
 
 def streamer_report_fail(*, report_id, reason: str) -> None:
@@ -463,33 +303,3 @@ def streamer_report_process(*, report_id: str) -> None:
     for _position, error in streamer_reports_process(report_ids=[report_id]):
         if error is not None:
             raise error
-
-
-# Housekeeping -----------------------------------------------------------------------------------------------------
-
-# A mark only matters while its report may still be retried; a month is far beyond any retry or requeue.
-INGESTED_REPORT_RETENTION_DAYS = 30
-
-
-def ingested_reports_delete_older_than(*, days: int = INGESTED_REPORT_RETENTION_DAYS, batch_size: int = 1000) -> int:
-    """Drop the streamdata marks older than ``days`` whose report succeeded or no longer exists (a report that did
-    not succeed keeps its mark, so a late requeue still cannot store its readings twice). Returns how many went."""
-    cutoff = timezone.now() - datetime.timedelta(days=days)
-    deleted, after = 0, None
-    while True:
-        batch = IngestedReport.objects.filter(created_on__lt=cutoff)
-        if after is not None:
-            batch = batch.filter(pk__gt=after)
-        marks = list(batch.order_by("pk").values_list("pk", "report_id")[:batch_size])
-        if not marks:
-            return deleted
-        after = marks[-1][0]
-        pending = set(
-            StreamerReport.objects.filter(pk__in={report_id for _, report_id in marks})
-            .exclude(status=ReportStatus.SUCCESS)
-            .values_list("pk", flat=True)
-        )
-        count, _ = IngestedReport.objects.filter(
-            pk__in=[pk for pk, report_id in marks if report_id not in pending]
-        ).delete()
-        deleted += count
