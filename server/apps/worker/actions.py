@@ -182,9 +182,3 @@ def register_action(action: type[Action]) -> type[Action]:
 
 def get_action(name: str) -> type[Action] | None:
     return registry.get(name)
-
-
-def is_retriable(action: type[Action], error: BaseException) -> bool:
-    if isinstance(error, PermanentError | ActionArgumentError):
-        return False
-    return isinstance(error, action.retriable_exceptions)

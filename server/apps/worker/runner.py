@@ -1,4 +1,7 @@
-"""The worker loop: receive, execute under a time limit, acknowledge or retry or dead-letter, log the run.
+"""The worker loop: receive, execute under a time limit, carry out the outcome, log the run.
+
+The loop only drives. Whether a message may run and what becomes of it afterwards (acknowledge, retry, dead letter)
+is the policy's answer (``policy.py``); periodic jobs are the scheduler's (``scheduler.py``), which the loop ticks.
 
 ``run_worker(burst=True)`` drains the queue in-process (tests, one-off runs); ``manage.py worker`` runs the loop
 until SIGTERM or SIGINT, finishing the message in hand first.
@@ -12,7 +15,6 @@ import signal
 import socket
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,23 +24,16 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
-from server.apps.worker.actions import (
-    Action,
-    ActionArgumentError,
-    ActionTimeoutError,
-    RetriableError,
-    get_action,
-    is_retriable,
-)
+from server.apps.worker import policy
+from server.apps.worker.actions import Action, ActionTimeoutError, get_action
 from server.apps.worker.models import WorkerRunStatus
+from server.apps.worker.policy import Admission, Outcome
+from server.apps.worker.scheduler import scheduler_tick
 from server.apps.worker.services import dead_letter_create, worker_run_record
 from server.apps.worker.transports import Message, Transport, get_transport
 
 logger = logging.getLogger(__name__)
 
-# Kept on top of an action's timeout when its message's visibility is extended, so the message cannot reappear
-# while its first worker still records the outcome.
-VISIBILITY_MARGIN_SECONDS = 60
 ERROR_PAUSE_SECONDS = 5.0
 
 
@@ -139,8 +134,6 @@ class Worker:
         if not self.scheduler or time.monotonic() < self._next_tick:
             return
         self._next_tick = time.monotonic() + settings.WORKER_SCHEDULER_TICK_SECONDS
-        from server.apps.worker.scheduler import scheduler_tick
-
         try:
             scheduler_tick()
         except Exception:
@@ -204,24 +197,24 @@ class Worker:
         """Handle one delivery; never raises. Returns the run status (None if the worker itself failed)."""
         started_at, start = timezone.now(), time.monotonic()
         try:
-            status, error = self._execute(message)
+            outcome = self._execute(message)
         except Exception:
             self.stats.errors += 1
             logger.exception("worker %s: could not handle message %s (%s)", self.worker_id, message.id, message.action)
             close_stale_connections()
             return None
         close_stale_connections()
-        self._record(message, status, error, started_at, start)
-        return status
+        self._record(message, outcome, started_at, start)
+        return outcome.status
 
-    def _record(self, message: Message, status: str, error: str, started_at, start: float) -> None:
+    def _record(self, message: Message, outcome: Outcome, started_at, start: float) -> None:
         try:
             worker_run_record(
                 message=message,
-                status=status,
+                status=outcome.status,
                 started_at=started_at,
                 duration=time.monotonic() - start,
-                error=error,
+                error=outcome.error,
                 worker_id=self.worker_id,
             )
         except Exception:
@@ -238,15 +231,15 @@ class Worker:
         admitted: list[tuple[Message, dict]] = []
         for message in messages:
             try:
-                outcome = self._admit(action, message)
+                admission = self._admit(action, message)
             except Exception:
                 self.stats.errors += 1
                 logger.exception("worker %s: could not handle message %s (%s)", self.worker_id, message.id, action.name)
                 continue
-            if isinstance(outcome, dict):
-                admitted.append((message, outcome))
+            if admission.refusal is None:
+                admitted.append((message, admission.arguments))
             else:
-                self._record(message, *outcome, started_at, start)
+                self._record(message, admission.refusal, started_at, start)
         if not admitted:
             close_stale_connections()
             return
@@ -266,8 +259,8 @@ class Worker:
                     break
                 position, exc = item
                 message = remaining.pop(position)
-                status, error = self._settle(action, message, exc, start, close_connections=False)
-                self._record(message, status, error, started_at, start)
+                settled = self._settle(action, message, exc, start, close_connections=False)
+                self._record(message, settled, started_at, start)
                 started_at, start = timezone.now(), time.monotonic()
         except Exception as exc:  # the batch stopped: out of time, or the action itself failed
             stopped = exc
@@ -275,91 +268,75 @@ class Worker:
             outcomes.close()  # a write still in flight is cancelled and rolled back
         for message in remaining.values():
             exc = stopped or ActionTimeoutError(f"{action.name} ended its batch without an outcome for this message")
-            status, error = self._failed(action, message, exc, close_connections=False)
-            self._record(message, status, error, started_at, start)
+            self._record(message, self._settle(action, message, exc, start, close_connections=False), started_at, start)
         close_stale_connections()
 
-    def _dead(self, message: Message, status: str, error: str, trace: str = "") -> tuple[str, str]:
-        logger.error("worker %s: %s %s → dead letter: %s", self.worker_id, message.action, message.id, error)
-        dead_letter_create(message=message, error=error, traceback=trace)
-        self.transport.ack(message)
-        self.stats.dead += 1
-        return status, error
-
-    def _admit(self, action: type[Action] | None, message: Message) -> dict | tuple[str, str]:
-        """The message's checked arguments, with its visibility extended to the action's timeout; or, for a
-        message that cannot run, the outcome of dead-lettering it."""
-        if message.error:
-            return self._dead(message, WorkerRunStatus.DEAD, message.error)
-        if action is None:
-            return self._dead(message, WorkerRunStatus.DEAD, f"unknown action {message.action!r}")
-        if message.attempt > action.retry.max_attempts:
-            # Earlier deliveries never reported back: the worker died or was killed while running them.
-            return self._dead(
-                message,
-                WorkerRunStatus.DEAD,
-                f"delivered {message.attempt} times without finishing (max_attempts={action.retry.max_attempts})",
-            )
-        try:
-            arguments = action.check_arguments(message.arguments)
-        except ActionArgumentError as exc:
-            return self._dead(message, WorkerRunStatus.FAILED, str(exc))
-        if action.timeout and action.timeout + VISIBILITY_MARGIN_SECONDS > self.transport.visibility_timeout:
-            self.transport.extend(message, seconds=action.timeout + VISIBILITY_MARGIN_SECONDS)
-        return arguments
-
-    def _execute(self, message: Message) -> tuple[str, str]:
+    def _execute(self, message: Message) -> Outcome:
         start = time.monotonic()
         action = get_action(message.action)
-        arguments = self._admit(action, message)
-        if not isinstance(arguments, dict):
-            return arguments
+        admission = self._admit(action, message)
+        if admission.refusal is not None:
+            return admission.refusal
         try:
             with time_limit(action.timeout, action.name):
-                action().execute(arguments)
+                action().execute(admission.arguments)
         except Exception as exc:
-            return self._failed(action, message, exc)
+            return self._settle(action, message, exc, start)
         return self._settle(action, message, None, start)
 
-    def _settle(
-        self, action: type[Action], message: Message, exc: Exception | None, start: float, close_connections=True
-    ) -> tuple[str, str]:
-        """Acknowledge a message whose action succeeded (``exc`` None); else retry or dead-letter it."""
-        if exc is not None:
-            return self._failed(action, message, exc, close_connections=close_connections)
-        if not self.transport.ack(message):
-            logger.warning("worker %s: message %s was handed to another worker meanwhile", self.worker_id, message.id)
-        self.stats.succeeded += 1
-        logger.info(
-            "worker %s: %s %s done in %.3f s", self.worker_id, action.name, message.id, time.monotonic() - start
-        )
-        return WorkerRunStatus.SUCCESS, ""
+    def _admit(self, action: type[Action] | None, message: Message) -> Admission:
+        """The policy's admission of ``message``: a refused one is dead-lettered here; an admitted one has its
+        visibility extended to its action's timeout."""
+        admission = policy.admit(action, message)
+        if admission.refusal is not None:
+            self._carry_out(message, admission.refusal, time.monotonic())
+            return admission
+        seconds = policy.visibility_extension(action, self.transport.visibility_timeout)
+        if seconds is not None:
+            self.transport.extend(message, seconds=seconds)
+        return admission
 
-    def _failed(
-        self, action: type[Action], message: Message, exc: Exception, close_connections: bool = True
-    ) -> tuple[str, str]:
-        error = f"{type(exc).__name__}: {exc}"
-        trace = "".join(traceback.format_exception(exc))
-        if close_connections:
+    def _settle(
+        self, action: type[Action], message: Message, exc: Exception | None, start: float, *, close_connections=True
+    ) -> Outcome:
+        """Acknowledge a message whose action succeeded (``exc`` None); else retry or dead-letter it, as the policy
+        says."""
+        if exc is not None and close_connections:
             close_stale_connections()  # the failure may have broken a connection
-        if not is_retriable(action, exc):
-            return self._dead(message, WorkerRunStatus.FAILED, error, trace)
-        if message.attempt >= action.retry.max_attempts:
-            return self._dead(message, WorkerRunStatus.DEAD, f"{error} (after {message.attempt} attempts)", trace)
-        delay = exc.delay if isinstance(exc, RetriableError) and exc.delay is not None else None
-        delay = action.retry.delay(message.attempt) if delay is None else delay
-        logger.warning(
-            "worker %s: %s %s attempt %d failed, retry in %g s: %s",
-            self.worker_id,
-            action.name,
-            message.id,
-            message.attempt,
-            delay,
-            error,
-        )
-        self.transport.retry(message, delay=delay)
-        self.stats.retried += 1
-        return WorkerRunStatus.RETRY, error
+        return self._carry_out(message, policy.outcome(action, message, exc), start)
+
+    def _carry_out(self, message: Message, outcome: Outcome, start: float) -> Outcome:
+        """Do what ``outcome`` says with ``message``: acknowledge it, hand it back for a retry, or record its dead
+        letter and acknowledge it."""
+        if outcome.dead_letter:
+            logger.error(
+                "worker %s: %s %s → dead letter: %s", self.worker_id, message.action, message.id, outcome.error
+            )
+            dead_letter_create(message=message, error=outcome.error, traceback=outcome.traceback)
+            self.transport.ack(message)
+            self.stats.dead += 1
+        elif outcome.status == WorkerRunStatus.RETRY:
+            logger.warning(
+                "worker %s: %s %s attempt %d failed, retry in %g s: %s",
+                self.worker_id,
+                message.action,
+                message.id,
+                message.attempt,
+                outcome.retry_delay,
+                outcome.error,
+            )
+            self.transport.retry(message, delay=outcome.retry_delay)
+            self.stats.retried += 1
+        else:
+            if not self.transport.ack(message):
+                logger.warning(
+                    "worker %s: message %s was handed to another worker meanwhile", self.worker_id, message.id
+                )
+            self.stats.succeeded += 1
+            logger.info(
+                "worker %s: %s %s done in %.3f s", self.worker_id, message.action, message.id, time.monotonic() - start
+            )
+        return outcome
 
 
 def run_worker(**options) -> WorkerStats:

@@ -18,7 +18,8 @@ from server.apps.stores.selectors import (
 )
 from server.apps.stores.services import store_file_delete, store_file_save
 from server.apps.stores.testing import StoreOutage
-from server.apps.worker.actions import Action, is_retriable
+from server.apps.worker.actions import Action
+from server.apps.worker.policy import is_retriable
 
 KEY = "gateway-1/2024/05/01/status.json"
 

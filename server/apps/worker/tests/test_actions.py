@@ -12,12 +12,8 @@ from server.apps.worker.actions import (
     ActionArgumentError,
     ActionRegistry,
     ActionRegistryError,
-    ActionTimeoutError,
-    PermanentError,
-    RetriableError,
     RetryPolicy,
     get_action,
-    is_retriable,
     registry,
 )
 from server.apps.worker.models import QueueMessage
@@ -83,14 +79,6 @@ def test_fitting_arguments_pass():
 def test_the_backoff_grows_and_is_capped():
     policy = RetryPolicy(max_attempts=10, backoff=30, factor=2, max_backoff=100)
     assert [policy.delay(attempt) for attempt in (1, 2, 3, 4)] == [30, 60, 100, 100]
-
-
-def test_what_is_retriable():
-    assert is_retriable(Plain, RetriableError("busy"))
-    assert is_retriable(Plain, ActionTimeoutError("slow"))
-    assert is_retriable(Plain, ConnectionError("gone"))
-    assert not is_retriable(Plain, PermanentError("bad input"))
-    assert not is_retriable(Plain, ValueError("a bug"))
 
 
 def test_enqueue_by_name_goes_through_the_postgres_transport(db, transport):

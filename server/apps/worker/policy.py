@@ -1,0 +1,104 @@
+"""What becomes of a delivered message: the worker's acknowledge, retry and dead-letter policy (docs/worker.md,
+"Outcomes").
+
+Decisions only, no I/O: the runner (``runner.py``) asks, then carries the answer out (the transport's ``ack`` or
+``retry``, the dead letter, the run log). It asks twice:
+
+- before running a message, :func:`admit`: a message that cannot run (unreadable, an unknown action, delivered more
+  often than its action allows, arguments that do not fit) is refused, and its outcome is a dead letter;
+- after running it, :func:`outcome`: success is acknowledged; a retriable error is retried with the action's
+  backoff while attempts are left, then dead-lettered; any other error is dead-lettered at once.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.apps.worker.actions import (
+    Action,
+    ActionArgumentError,
+    PermanentError,
+    RetriableError,
+)
+from server.apps.worker.models import WorkerRunStatus
+from server.apps.worker.transports import Message
+
+# Kept on top of an action's timeout when its message's visibility is extended, so the message cannot reappear
+# while its first worker still records the outcome.
+VISIBILITY_MARGIN_SECONDS = 60
+DEAD_LETTER_STATUSES = frozenset({WorkerRunStatus.FAILED, WorkerRunStatus.DEAD})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What becomes of one delivery. ``status`` says it all: ``success`` is acknowledged, ``retry`` is delivered
+    again after ``retry_delay`` seconds, ``failed`` and ``dead`` become a dead letter (with ``traceback`` when an
+    exception caused it) and are acknowledged. ``error`` is what the run log and the dead letter say."""
+
+    status: WorkerRunStatus
+    error: str = ""
+    traceback: str = ""
+    retry_delay: float = 0.0
+
+    @property
+    def dead_letter(self) -> bool:
+        return self.status in DEAD_LETTER_STATUSES
+
+
+SUCCEEDED = Outcome(WorkerRunStatus.SUCCESS)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Whether a delivered message may run: its checked ``arguments``, or the ``refusal`` that dead-letters it (and
+    then no arguments)."""
+
+    arguments: dict[str, Any] = field(default_factory=dict)
+    refusal: Outcome | None = None
+
+
+def admit(action: type[Action] | None, message: Message) -> Admission:
+    """Check a delivered message before its action runs."""
+    if message.error:
+        return Admission(refusal=Outcome(WorkerRunStatus.DEAD, message.error))
+    if action is None:
+        return Admission(refusal=Outcome(WorkerRunStatus.DEAD, f"unknown action {message.action!r}"))
+    if message.attempt > action.retry.max_attempts:
+        # Earlier deliveries never reported back: the worker died or was killed while running them.
+        reason = f"delivered {message.attempt} times without finishing (max_attempts={action.retry.max_attempts})"
+        return Admission(refusal=Outcome(WorkerRunStatus.DEAD, reason))
+    try:
+        return Admission(arguments=action.check_arguments(message.arguments))
+    except ActionArgumentError as exc:
+        return Admission(refusal=Outcome(WorkerRunStatus.FAILED, str(exc)))
+
+
+def visibility_extension(action: type[Action], visibility_timeout: float) -> float | None:
+    """How long a message must stay hidden while ``action`` runs it, when that is longer than the transport's
+    ``visibility_timeout``; else None."""
+    if action.timeout and action.timeout + VISIBILITY_MARGIN_SECONDS > visibility_timeout:
+        return action.timeout + VISIBILITY_MARGIN_SECONDS
+    return None
+
+
+def is_retriable(action: type[Action], error: BaseException) -> bool:
+    """Whether another delivery may succeed where this one raised ``error`` (``Action.retriable_exceptions``)."""
+    if isinstance(error, PermanentError | ActionArgumentError):
+        return False
+    return isinstance(error, action.retriable_exceptions)
+
+
+def outcome(action: type[Action], message: Message, error: Exception | None) -> Outcome:
+    """The outcome of running ``message``: ``error`` is what the action raised, None when it succeeded."""
+    if error is None:
+        return SUCCEEDED
+    text = f"{type(error).__name__}: {error}"
+    trace = "".join(traceback.format_exception(error))
+    if not is_retriable(action, error):
+        return Outcome(WorkerRunStatus.FAILED, text, trace)
+    if message.attempt >= action.retry.max_attempts:
+        return Outcome(WorkerRunStatus.DEAD, f"{text} (after {message.attempt} attempts)", trace)
+    delay = error.delay if isinstance(error, RetriableError) else None
+    return Outcome(WorkerRunStatus.RETRY, text, trace, action.retry.delay(message.attempt) if delay is None else delay)
