@@ -19,7 +19,7 @@ from server.apps.device.tests.factories import make_device, make_project, make_s
 from server.apps.project.models import Project
 from server.apps.stream.models import StreamId
 from server.apps.stream.tests.factories import add_generated_readings
-from server.apps.streamdata.selectors import SERIES_MAX_POINTS
+from server.apps.streamdata.selectors.series import SERIES_MAX_POINTS
 
 pytestmark = pytest.mark.browser
 

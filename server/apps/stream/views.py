@@ -26,13 +26,9 @@ from server.apps.stream.models import StreamId
 from server.apps.stream.selectors import stream_list, stream_lookup
 from server.apps.streamdata.filtersets import DATA_ORDERING
 from server.apps.streamdata.models import StreamDataStatus
-from server.apps.streamdata.selectors import (
-    stream_data_bounds,
-    stream_data_series,
-    stream_data_summary,
-    stream_data_table_page,
-    stream_data_window,
-)
+from server.apps.streamdata.selectors.rows import stream_data_bounds, stream_data_summary, stream_data_window
+from server.apps.streamdata.selectors.series import stream_data_series
+from server.apps.streamdata.selectors.table import stream_data_table_page
 
 TABLE_PAGE_SIZE = 50
 CSV_COLUMNS = ("timestamp", "value", "int_value", "streamer_local_id", "status")

@@ -6,12 +6,15 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Max, Min, Q, QuerySet
+from django.db.models import QuerySet
 
 from server.apps.core.errors import ApplicationError
 from server.apps.core.slugs import SlugError, alias_slug, parse_alias_slug
 from server.apps.stream.models import StreamId
 from server.apps.streamalias.models import StreamAlias, StreamAliasTap
+from server.apps.streamdata.models import StreamData
+from server.apps.streamdata.selectors.rows import stream_data_bounds, stream_data_windows
+from server.apps.streamdata.selectors.series import SERIES_MAX_POINTS, StreamDataSeries, stream_data_series
 
 
 def alias_list(*, user, action: str = "view") -> QuerySet[StreamAlias]:
@@ -61,44 +64,30 @@ def alias_tap_ranges(*, alias: StreamAlias) -> list[TapRange]:
     ]
 
 
-def alias_data_rows(*, ranges: list[TapRange]):
-    """The rows an alias reads over its ``ranges`` (:func:`alias_tap_ranges`), unordered: an ``OR`` of one
-    ``(stream_slug, timestamp)`` index range per tap, as ``data/?filter=a--…`` reads them."""
-    from server.apps.streamdata.models import StreamData
-
-    condition = Q(pk__in=[])
-    for tap in ranges:
-        window = Q(stream_slug=tap.stream.slug, timestamp__gte=tap.start)
-        if tap.end is not None:
-            window &= Q(timestamp__lt=tap.end)
-        condition |= window
-    return StreamData.objects.filter(condition)
+def alias_data_rows(*, ranges: list[TapRange]) -> QuerySet[StreamData]:
+    """The rows an alias reads over its ``ranges`` (:func:`alias_tap_ranges`), unordered, in one query whatever the
+    number of taps: each tap's stream over its time range (``data/?filter=a--…`` and the alias page read these)."""
+    return stream_data_windows(windows=[(tap.stream.slug, tap.start, tap.end) for tap in ranges])
 
 
 def alias_data_bounds(*, ranges: list[TapRange]) -> tuple[datetime | None, datetime | None]:
     """The first and last timestamps the alias reads: one MIN/MAX per tap, each read from the ends of that tap's
     index range."""
-    from server.apps.streamdata.selectors import stream_data_window
-
     first = last = None
     for tap in ranges:
-        found = stream_data_window(stream_slug=tap.stream.slug, start=tap.start, end=tap.end).aggregate(
-            first=Min("timestamp"), last=Max("timestamp")
-        )
-        if found["first"] is not None:
-            first = found["first"] if first is None else min(first, found["first"])
-            last = found["last"] if last is None else max(last, found["last"])
+        tap_first, tap_last = stream_data_bounds(stream_slug=tap.stream.slug, start=tap.start, end=tap.end)
+        if tap_first is not None:
+            first = tap_first if first is None else min(first, tap_first)
+            last = tap_last if last is None else max(last, tap_last)
     return first, last
 
 
-def alias_data_series(*, ranges: list[TapRange], start: datetime, end: datetime):
+def alias_data_series(*, ranges: list[TapRange], start: datetime, end: datetime) -> StreamDataSeries:
     """The alias's chart over ``[start, end)``: each tap's part of the window drawn by the stream page's selector
-    (``streamdata.selectors.stream_data_series``, values in that stream's output unit) with a share of the points
+    (``streamdata.selectors.series.stream_data_series``, values in that stream's output unit) with a share of the points
     in proportion to its part of the window, so every part gets about the same bucket width. Raw readings and
     buckets can then sit side by side: the result has a band (min, max) when any part was downsampled, and a
     ``bucket_seconds`` only when every part used the same one. Two queries per tap in the window at most."""
-    from server.apps.streamdata.selectors import SERIES_MAX_POINTS, StreamDataSeries, stream_data_series
-
     span = max((end - start).total_seconds(), 1)
     x, values, lower, upper, count, widths = [], [], [], [], 0, set()
     for tap in ranges:

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from server.apps.core.errors import NotFoundError
 from server.apps.stores.backends import StoreFileNotFoundError
 from server.apps.stores.selectors import store_file_read
-from server.apps.streamdata.selectors import streams_for_data_filter
+from server.apps.streamdata.selectors.data_filter import streams_for_data_filter
 from server.apps.streamevent.models import StreamEventData
 
 EVENT_STORE = "events"

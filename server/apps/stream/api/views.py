@@ -17,7 +17,7 @@ from server.apps.stream.filtersets import StreamFilterSet, VariableFilterSet
 from server.apps.stream.models import StreamId, StreamVariable
 from server.apps.streamdata.api.serializers import StreamDataSerializer
 from server.apps.streamdata.api.views import DATA_PARAMETERS, stream_data_page
-from server.apps.streamdata.selectors import stream_data_for_streams
+from server.apps.streamdata.selectors.rows import stream_data_for_streams
 
 
 @extend_schema_view(

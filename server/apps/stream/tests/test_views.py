@@ -19,12 +19,8 @@ from server.apps.org.roles import MEMBER, OPERATOR
 from server.apps.stream.forms import StreamRangeForm, TimeWindow
 from server.apps.stream.tests.factories import add_generated_readings
 from server.apps.stream.views import TABLE_PAGE_SIZE
-from server.apps.streamdata.selectors import (
-    SERIES_MAX_POINTS,
-    series_bucket_seconds,
-    stream_data_series,
-    stream_data_table_page,
-)
+from server.apps.streamdata.selectors.series import SERIES_MAX_POINTS, series_bucket_seconds, stream_data_series
+from server.apps.streamdata.selectors.table import stream_data_table_page
 from server.apps.vartype.models import VarType, VarTypeOutputUnit
 
 

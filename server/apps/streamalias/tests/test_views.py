@@ -15,7 +15,7 @@ from server.apps.org.roles import MEMBER, OPERATOR
 from server.apps.streamalias.models import StreamAlias, StreamAliasTap
 from server.apps.streamalias.selectors import alias_data_series, alias_tap_ranges
 from server.apps.streamalias.tests.factories import make_alias, make_org_stream, make_tap
-from server.apps.streamdata.selectors import SERIES_MAX_POINTS
+from server.apps.streamdata.selectors.series import SERIES_MAX_POINTS
 
 HOUR = timedelta(hours=1)
 

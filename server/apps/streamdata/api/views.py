@@ -18,7 +18,8 @@ from rest_framework.views import APIView
 
 from server.apps.core.api.pagination import LargePagination
 from server.apps.stream.models import StreamId
-from server.apps.streamdata import selectors, services
+from server.apps.stream.selectors import stream_list
+from server.apps.streamdata import services
 from server.apps.streamdata.api.serializers import (
     StreamDataCountSerializer,
     StreamDataPointSerializer,
@@ -27,6 +28,8 @@ from server.apps.streamdata.api.serializers import (
 )
 from server.apps.streamdata.filtersets import StreamDataFilterSet
 from server.apps.streamdata.models import StreamData
+from server.apps.streamdata.selectors.data_filter import stream_data_for_filter
+from server.apps.streamdata.selectors.rows import stream_data_for_streams
 
 MAX_POINTS_PER_POST = 10_000
 
@@ -82,7 +85,7 @@ class StreamDataViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     pagination_class = LargePagination
 
     def list(self, request, *args, **kwargs):
-        selection = selectors.stream_data_for_filter(user=request.user, value=request.query_params.get("filter"))
+        selection = stream_data_for_filter(user=request.user, value=request.query_params.get("filter"))
         return stream_data_page(self, request, selection.rows, selection.streams)
 
     def create(self, request, *args, **kwargs):
@@ -99,15 +102,16 @@ class StreamDataViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if many:
             return Response({"count": len(inserted)}, status=status.HTTP_201_CREATED)
         row = rows[0]
+        # The stream the service has just let this user write to, read back within the same scope.
+        stream = stream_list(user=request.user, action="create_data").get(slug=row.stream_slug)
         if inserted:
             row.id = inserted[0]
             answer = status.HTTP_201_CREATED
         else:
             # The same reading was stored before: answer with that row.
-            row = StreamData.objects.get(stream_slug=row.stream_slug, streamer_local_id=row.streamer_local_id)
+            row = stream_data_for_streams(stream_slugs=[stream.slug]).get(streamer_local_id=row.streamer_local_id)
             answer = status.HTTP_200_OK
-        streams = {row.stream_slug: StreamId.objects.select_related("output_unit").get(slug=row.stream_slug)}
-        return Response(StreamDataSerializer(row, context={"streams": streams}).data, status=answer)
+        return Response(StreamDataSerializer(row, context={"streams": {stream.slug: stream}}).data, status=answer)
 
 
 DATA_FRAME_COLUMNS = ("timestamp", "value", "int_value", "stream")
@@ -150,7 +154,7 @@ class StreamDataFrameView(APIView):
         table_format = request.query_params.get("format", "csv")
         if table_format != "csv":
             raise ValidationError({"format": [f"Unknown format '{table_format}': only csv."]})
-        selection = selectors.stream_data_for_filter(user=request.user, value=request.query_params.get("filter"))
+        selection = stream_data_for_filter(user=request.user, value=request.query_params.get("filter"))
         filterset = StreamDataFilterSet(request.query_params, queryset=selection.rows, request=request)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)

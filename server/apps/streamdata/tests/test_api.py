@@ -271,6 +271,30 @@ def test_post_needs_can_create_stream_data_and_an_enabled_stream(project, stream
     assert StreamData.objects.count() == 1
 
 
+def test_a_repeated_post_answers_the_stored_row_in_the_stream_output_unit(project):
+    """The answer is read back through the scoped selectors: the stream the writer may add data to (an operator,
+    who may not read data, included) and that stream's stored row."""
+    var_type = VarType.objects.create(name="Volume", slug="volume")
+    unit = VarTypeOutputUnit.objects.create(
+        var_type=var_type, unit_full="mL", slug="out--volume--ml", m=1000, d=1, decimal_places=1
+    )
+    stream = make_stream(make_device(project), var_type="volume", output_unit=unit.slug)
+    operator = api_client(make_member(project.org, OPERATOR))
+    point = {"stream": stream.slug, "timestamp": "2026-03-01T10:00:00Z", "value": 0.25, "streamer_local_id": 3}
+    first = operator.post(DATA, point, format="json")
+    assert first.status_code == 201, first.content
+    again = operator.post(DATA, {**point, "value": 9.0}, format="json")
+    assert again.status_code == 200, again.content
+    stored = StreamData.objects.get(stream_slug=stream.slug)
+    assert stored.value == 0.25  # the first reading stays
+    assert again.json()["id"] == first.json()["id"] == stored.id
+    assert (again.json()["value"], again.json()["output_value"], again.json()["display_value"]) == (
+        0.25,
+        250.0,
+        "250.0",
+    )
+
+
 def test_post_without_the_trailing_slash_is_served_not_redirected(owner, stream):
     point = {"stream": stream.slug, "timestamp": "2026-03-01T00:00:00Z", "value": 1}
     assert api_client(owner).post(DATA.rstrip("/"), point, format="json").status_code == 201
