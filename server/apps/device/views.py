@@ -163,13 +163,7 @@ class DeviceDetailView(DevicePageMixin, ScopedPageView):
             row = latest.get(stream.slug)
             stream.latest_time = row.timestamp if row else None
             stream.latest_value = stream.output_value(row.value) if row else None
-            unit, variable = stream.output_unit, stream.variable
-            stream.units = (
-                (unit.unit_short or unit.unit_full if unit else "")
-                or (variable.units if variable else "")
-                or (stream.var_type.storage_units_short if stream.var_type else "")
-            )
-            stream.decimals = unit.decimal_places if unit else (variable.decimal_places if variable else 2)
+            stream.units, stream.decimals = stream.display_units, stream.display_decimal_places
         return page
 
     def device_aliases(self) -> list[dict]:

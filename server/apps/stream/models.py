@@ -143,3 +143,28 @@ class StreamId(MdoMixin):
     def output_value(self, value: float | None) -> float | None:
         """A stored value in the stream's output unit (unchanged when it has none)."""
         return values.output_value(self, value)
+
+    # How the dashboard shows the stream's values. Each reads the related rows, so a page listing streams loads
+    # ``output_unit``, ``variable`` and ``var_type`` with them (``stream_list`` does).
+
+    @property
+    def display_label(self) -> str:
+        """What its values are called: the stream's data label, else its variable's name."""
+        return self.data_label or self.var_name or (self.variable.name if self.variable_id else "") or "Value"
+
+    @property
+    def display_units(self) -> str:
+        """The units of its output values: the output unit's, else the variable's, else its type's storage units."""
+        unit = self.output_unit if self.output_unit_id else None
+        return (
+            (unit.unit_short or unit.unit_full if unit else "")
+            or (self.variable.units if self.variable_id else "")
+            or (self.var_type.storage_units_short if self.var_type_id else "")
+        )
+
+    @property
+    def display_decimal_places(self) -> int:
+        """The decimal places its output values are shown with: the output unit's, else the variable's, else 2."""
+        if self.output_unit_id:
+            return self.output_unit.decimal_places
+        return self.variable.decimal_places if self.variable_id else 2

@@ -1,73 +1,75 @@
-"""Turning a device's raw readings into stored values, and stored values into a stream's output unit.
+"""Turning a device's raw readings into stored values, and stored values into a stream's output unit: the one place
+these conversions are written (the worker's ingest, the data API and the dashboard all come here).
 
-Stored ``value`` is in the variable type's storage units. On ingest a raw 32-bit reading is
+Stored ``value`` is in the variable type's storage units. A raw 32-bit reading is
 
-1. read with the stream's ``raw_value_format`` (``<L`` unsigned, ``<l`` signed, ``<f`` float, …),
-2. scaled by the stream's own MDO, or its variable's when ``mdo_type`` is ``V``: ``x * m / d + o``,
+1. read with the stream's ``raw_value_format``: ``<L`` unsigned (the raw value itself), ``<l`` signed, ``<H``,
+   ``<h``, ``<B``, ``<b`` its low 16 or 8 bits, ``<f`` a 32-bit float;
+2. scaled by the stream's own MDO, or its variable's when ``mdo_type`` is ``V``: ``x * m / d + o``;
 3. converted by the stream's input unit into storage units: ``y * m / d + o``.
 
-On reads, ``output_value`` applies the stream's output unit to the stored value. Both work on plain numbers, so the
-ingest path converts a whole batch per stream with one call. The stream needs ``variable``, ``input_unit`` and
+:func:`raw_value_converter` gives that as one function per stream, or None when the stored value is the raw value
+itself, so the ingest converts a report of many readings with no per-reading lookups (and none at all for plain
+streams). The integer formats are read with bit operations rather than ``struct``, which costs a call per reading.
+On reads, :func:`output_value` applies the stream's output unit. The stream needs ``variable``, ``input_unit`` and
 ``output_unit`` loaded (``select_related``) to avoid a query per stream.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from server.apps.stream.models import StreamId
 
-# Formats a 32-bit reading can be read as; the reading's low bytes are used for the shorter ones.
-RAW_VALUE_FORMATS = ("<L", "<l", "<H", "<h", "<B", "<b", "<f")
-_PACK_U32 = struct.Struct("<L")
+_U32 = struct.Struct("<L")
+_F32 = struct.Struct("<f")
+# How each format reads a raw reading (the reading's low bytes for the shorter ones); ``<L`` is the raw value itself.
+_RAW_READERS: dict[str, Callable[[int], float]] = {
+    "<l": lambda raw: ((raw & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000,
+    "<H": lambda raw: raw & 0xFFFF,
+    "<h": lambda raw: ((raw & 0xFFFF) ^ 0x8000) - 0x8000,
+    "<B": lambda raw: raw & 0xFF,
+    "<b": lambda raw: ((raw & 0xFF) ^ 0x80) - 0x80,
+    "<f": lambda raw: _F32.unpack(_U32.pack(raw & 0xFFFFFFFF))[0],
+}
+RAW_VALUE_FORMATS = ("<L", *_RAW_READERS)
 
 
-def _raw_reader(raw_value_format: str) -> Callable[[int], float] | None:
-    """A function reading a raw u32 as ``raw_value_format``; None when it is the identity (``<L``)."""
-    if raw_value_format == "<L" or raw_value_format not in RAW_VALUE_FORMATS:
-        return None
-    unpack = struct.Struct(raw_value_format)
-    size = unpack.size
-
-    def read(raw: int) -> float:
-        return unpack.unpack(_PACK_U32.pack(raw & 0xFFFFFFFF)[:size])[0]
-
-    return read
-
-
-def values_from_raw(stream: StreamId, raw_values: Sequence[int]) -> list[float]:
-    """The stored values of ``raw_values``, raw readings of ``stream`` (each the reading's 32-bit value).
-
-    ``values_from_raw(stream, [1, 2, 3]) -> [v1, v2, v3]``: format, then MDO, then the input unit (module doc).
-    One call per stream and batch; no queries when the stream's ``variable`` and ``input_unit`` are loaded.
-    """
-    read = _raw_reader(stream.raw_value_format)
-    numbers: Sequence[float] = [read(raw) for raw in raw_values] if read else raw_values
+def raw_value_converter(stream: StreamId) -> Callable[[int], float] | None:
+    """The raw → stored value function of ``stream``: format, then MDO, then the input unit (module doc); None when
+    the stored value is the raw value unchanged. No queries when the stream's ``variable`` and ``input_unit`` are
+    loaded."""
+    read = _RAW_READERS.get(stream.raw_value_format)
     m, d, o = stream.mdo()
     unit = stream.input_unit if stream.input_unit_id else None
-    if unit is None:
-        return [x * m / d + o for x in numbers]
-    um, ud, uo = unit.m, unit.d, unit.o
-    return [(x * m / d + o) * um / ud + uo for x in numbers]
+    if unit is not None:
+        um, ud, uo = unit.m, unit.d, unit.o
+        if read is None:
+            return lambda raw: (raw * m / d + o) * um / ud + uo
+        return lambda raw: (read(raw) * m / d + o) * um / ud + uo
+    if read is None:
+        return None if m == d and not o else lambda raw: raw * m / d + o
+    return lambda raw: read(raw) * m / d + o
 
 
 def value_from_raw(stream: StreamId, raw: int) -> float:
-    """One raw reading of ``stream`` as a stored value (see :func:`values_from_raw`)."""
-    return values_from_raw(stream, [raw])[0]
+    """One raw reading of ``stream`` as a stored value (see :func:`raw_value_converter`)."""
+    convert = raw_value_converter(stream)
+    return float(raw) if convert is None else convert(raw)
 
 
-def output_values(stream: StreamId, values: Sequence[float | None]) -> list[float | None]:
-    """Stored values of ``stream`` in its output unit (unchanged when it has none; None stays None)."""
-    if not stream.output_unit_id:
-        return list(values)
-    unit = stream.output_unit
-    m, d, o = unit.m, unit.d, unit.o
-    return [None if value is None else value * m / d + o for value in values]
+def output_factors(stream: StreamId) -> tuple[float, float, float]:
+    """The ``(m, d, o)`` of the stream's output unit: ``(1, 1, 0.0)`` when it has none."""
+    unit = stream.output_unit if stream.output_unit_id else None
+    return (unit.m, unit.d, unit.o) if unit is not None else (1, 1, 0.0)
 
 
 def output_value(stream: StreamId, value: float | None) -> float | None:
-    """One stored value of ``stream`` in its output unit."""
-    return output_values(stream, [value])[0]
+    """A stored value of ``stream`` in its output unit (unchanged when it has none; None stays None)."""
+    if value is None or not stream.output_unit_id:
+        return value
+    m, d, o = output_factors(stream)
+    return value * m / d + o

@@ -49,24 +49,6 @@ def page_url(name: str, **kwargs: str) -> str | None:
         return None
 
 
-def stream_units(stream: StreamId) -> str:
-    if stream.output_unit_id:
-        return stream.output_unit.unit_short or stream.output_unit.unit_full
-    if stream.variable_id and stream.variable.units:
-        return stream.variable.units
-    return stream.var_type.storage_units_short if stream.var_type_id else ""
-
-
-def stream_label(stream: StreamId) -> str:
-    return stream.data_label or stream.var_name or (stream.variable.name if stream.variable_id else "") or "Value"
-
-
-def decimal_places(stream: StreamId) -> int:
-    if stream.output_unit_id:
-        return stream.output_unit.decimal_places
-    return stream.variable.decimal_places if stream.variable_id else 2
-
-
 class StreamScopeMixin(ScopedPageMixin):
     """The stream named in the URL, among those whose data the user may read (404 otherwise)."""
 
@@ -114,7 +96,7 @@ def table_context(request, stream: StreamId, window: TimeWindow) -> dict[str, An
             size=TABLE_PAGE_SIZE,
         )
     rows = page.rows if page else []
-    places = decimal_places(stream)
+    places = stream.display_decimal_places
     shown = []
     for row in rows:
         value = stream.output_value(row.value)
@@ -134,7 +116,7 @@ def table_context(request, stream: StreamId, window: TimeWindow) -> dict[str, An
     older = page.older if page else None
     return {
         "rows": shown,
-        "units": stream_units(stream),
+        "units": stream.display_units,
         "page_size": TABLE_PAGE_SIZE,
         "newest_url": None if at_newest or not rows else stream_url(stream, query=window_query),
         "newer_url": stream_url(stream, query={**window_query, "after": newer}) if newer else None,
@@ -169,8 +151,8 @@ class StreamDetailView(StreamScopeMixin, TemplateView):
             range_error=form.error_text() if form.is_bound and not form.is_valid() else "",
             window=window,
             presets=[(key, label) for key, (label, _) in RANGE_PRESETS.items()],
-            label=stream_label(stream),
-            units=stream_units(stream),
+            label=stream.display_label,
+            units=stream.display_units,
             org_url=page_url("org:detail", org_slug=org.slug) or page_url("main:org-detail", org_slug=org.slug),
             project_url=(
                 page_url("project:detail", org_slug=org.slug, project_id=stream.project.slug)
@@ -218,8 +200,8 @@ class StreamSeriesView(StreamScopeMixin, View):
         if window.start is not None:
             series = stream_data_series(stream=stream, start=window.start, end=window.end)
         entry: dict[str, Any] = {
-            "label": stream_label(stream),
-            "unit": stream_units(stream),
+            "label": stream.display_label,
+            "unit": stream.display_units,
             "values": series.values if series else [],
         }
         if series and series.bucket_seconds:
@@ -233,7 +215,7 @@ class StreamSeriesView(StreamScopeMixin, View):
                 "count": series.count if series else 0,
                 "points": len(series.x) if series else 0,
                 "bucket_seconds": series.bucket_seconds if series else None,
-                "decimals": decimal_places(stream),
+                "decimals": stream.display_decimal_places,
             }
         )
 

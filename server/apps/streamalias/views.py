@@ -17,7 +17,6 @@ from server.apps.org.models import Org
 from server.apps.stream.forms import StreamRangeForm
 from server.apps.stream.models import StreamId
 from server.apps.stream.selectors import stream_list, stream_lookup
-from server.apps.stream.views import decimal_places, stream_label, stream_units
 from server.apps.streamalias.forms import StreamAliasForm, StreamAliasTapForm
 from server.apps.streamalias.models import StreamAlias, StreamAliasTap
 from server.apps.streamalias.selectors import (
@@ -117,7 +116,7 @@ class AliasDetailView(AliasPageMixin, ScopedPageView):
         context["taps"] = list(reversed(ranges))
         current = ranges[-1].stream if ranges else None
         if current is not None:
-            context.update(label=stream_label(current), units=stream_units(current))
+            context.update(label=current.display_label, units=current.display_units)
         if ranges and self.can.read_data_streamid:
             streams = {tap.stream.slug: tap.stream for tap in ranges}
             rows = alias_data_rows(ranges=ranges).order_by("-timestamp", "-id")
@@ -125,7 +124,7 @@ class AliasDetailView(AliasPageMixin, ScopedPageView):
             for row in page:
                 stream = streams[row.stream_slug]
                 value = stream.output_value(row.value)
-                row.shown = None if value is None else f"{value:,.{decimal_places(stream)}f}"
+                row.shown = None if value is None else f"{value:,.{stream.display_decimal_places}f}"
                 row.stream = stream
             context["readings"] = page
             context["series_url"] = alias_url(self.object, "series")
@@ -174,7 +173,7 @@ class AliasSeriesView(AliasPageMixin, ScopedPageMixin, View):
         current = ranges[-1].stream if ranges else None
         entry: dict[str, Any] = {
             "label": alias.name,
-            "unit": stream_units(current) if current else "",
+            "unit": current.display_units if current else "",
             "values": series.values if series else [],
         }
         if series and series.lower is not None:

@@ -3,25 +3,23 @@
 - A reading of variable id ``lid`` from device ``d`` in project ``p`` belongs to stream ``s--<p>--<d>--<lid>``.
   Streams the project lacks are created as they appear when the project allows it (``auto_create_streams``);
   otherwise their readings are skipped. Readings of disabled streams are skipped too.
-- ``int_value`` is the raw 32-bit value as the device sent it. ``value`` is in the variable type's storage units:
-  the raw value read with the stream's ``raw_value_format`` (``<L`` unsigned by default, ``<l`` signed, ``<H``,
-  ``<h``, ``<B``, ``<b`` narrower integers, ``<f`` a 32-bit float), then the stream's MDO (or its variable's, by
-  ``mdo_type``), then the input unit's MDO. ``type`` is ``ITR`` (integer to real) when an input unit converted it,
+- ``int_value`` is the raw 32-bit value as the device sent it. ``value`` is in the variable type's storage units,
+  converted by the stream's :func:`~server.apps.stream.values.raw_value_converter` (format, MDO, input unit), one
+  function per stream for the whole report. ``type`` is ``ITR`` (integer to real) when an input unit converted it,
   else ``Num``.
 """
 
 from __future__ import annotations
 
 import json
-import struct
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from server.apps.core.slugs import StreamParts
 from server.apps.stream.models import StreamId
 from server.apps.stream.services import device_streams_ensure
+from server.apps.stream.values import raw_value_converter
 from server.apps.streamdata.models import StreamDataType
 from server.apps.streamer.copy_rows import CopyRows, StreamColumns
 from server.apps.streamer.reports import PreparedReport
@@ -30,17 +28,6 @@ from server.apps.streamevent.services import event_data_key
 
 # Event payloads get a uuid derived from the report and their place in it, so a retry writes the same object.
 EVENT_UUID_NAMESPACE = uuid.UUID("6f1b4c0e-2f0a-4b8e-9d51-5a7e0c1d2b3a")
-
-_U32 = struct.Struct("<L")
-_RAW_FORMATS: dict[str, Callable[[int], float | int]] = {
-    "<L": int,
-    "<l": lambda raw: raw - (1 << 32) if raw & 0x80000000 else raw,
-    "<H": lambda raw: raw & 0xFFFF,
-    "<h": lambda raw: (raw & 0xFFFF) - (1 << 16) if raw & 0x8000 else raw & 0xFFFF,
-    "<B": lambda raw: raw & 0xFF,
-    "<b": lambda raw: (raw & 0xFF) - (1 << 8) if raw & 0x80 else raw & 0xFF,
-    "<f": lambda raw: struct.unpack("<f", _U32.pack(raw))[0],
-}
 
 
 def stream_slug_for(*, project_gid: int, device_id: int, lid: int) -> str:
@@ -63,19 +50,6 @@ def streams_for_report(*, device, lids: set[int]) -> dict[int, StreamId]:
         device_streams_ensure(device=device, lids=missing)
         streams = load()
     return streams
-
-
-def value_converter(stream: StreamId) -> Callable[[int], float] | None:
-    """The raw → stored value function of a stream, or None when the value is the raw value unchanged."""
-    read_raw = _RAW_FORMATS.get(stream.raw_value_format or "<L", int)
-    m, d, o = stream.mdo()
-    unit = stream.input_unit if stream.input_unit_id else None
-    if read_raw is int and m == d and not o and unit is None:
-        return None
-    if unit is None:
-        return lambda raw: read_raw(raw) * m / d + o
-    um, ud, uo = unit.m, unit.d, unit.o
-    return lambda raw: (read_raw(raw) * m / d + o) * um / ud + uo
 
 
 def stream_columns(*, parts: StreamParts, stream: StreamId) -> StreamColumns:
@@ -106,7 +80,7 @@ def report_rows(*, report_id, prepared: PreparedReport, device, streams: dict[in
         skipped = len(readings) - len(keep)
         readings = readings.take(keep)
 
-    converters = {lid: value_converter(usable[lid]) for lid in present if lid in usable}
+    converters = {lid: raw_value_converter(usable[lid]) for lid in present if lid in usable}
     if any(converters.values()):
         by_stream = {lid: converter or float for lid, converter in converters.items()}
         values = [

@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db import connections, router
 
 from server.apps.stream.models import StreamId
+from server.apps.stream.values import output_factors
 from server.apps.streamdata.filtersets import DATA_ORDERING
 from server.apps.streamdata.models import StreamData
 from server.apps.streamdata.selectors.rows import stream_data_window
@@ -69,7 +70,7 @@ def stream_data_series(
     buckets = _series_buckets(stream_slug=stream.slug, start=start, end=end, width=width)
     x, values, lower, upper, count = [], [], [], [], 0
     # A unit conversion with a negative factor turns minima into maxima.
-    m, d, _ = _output_factors(stream)
+    m, d, _ = output_factors(stream)
     flip = (m < 0) != (d < 0)
     for bucket, readings_in_bucket, low, high, mean in buckets:
         # The middle of the bucket's part of the window.
@@ -82,11 +83,6 @@ def stream_data_series(
         upper.append(low if flip else high)
         count += readings_in_bucket
     return StreamDataSeries(x=x, values=values, lower=lower, upper=upper, bucket_seconds=width, count=count)
-
-
-def _output_factors(stream: StreamId) -> tuple[float, float, float]:
-    unit = stream.output_unit if stream.output_unit_id else None
-    return (unit.m, unit.d, unit.o) if unit is not None else (1, 1, 0.0)
 
 
 def _series_buckets(*, stream_slug: str, start: datetime, end: datetime, width: int) -> list[tuple]:
