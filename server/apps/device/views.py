@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from server.apps.configattribute.models import ConfigAttribute
+from server.apps.core.api.routers import api_url
 from server.apps.core.lookups import device_id_from
 from server.apps.core.views import ScopedFormAction, ScopedPageView, paginate
 from server.apps.datablock.forms import DataBlockForm
@@ -35,8 +36,6 @@ from server.apps.streamnote.models import StreamNote
 
 # A device that has not reported for this long gets a warning next to its status.
 QUIET_AFTER = timedelta(hours=2)
-# Where the browser uploads a report when the API's route cannot be named.
-REPORT_UPLOAD_PATH = "/api/v1/streamer/report/"
 # The device page's overview lists this many of the device's data blocks, newest first, and alias taps.
 OVERVIEW_BLOCKS = 5
 MAX_OVERVIEW_TAPS = 50
@@ -94,20 +93,7 @@ def device_status(device: Device, now: datetime | None = None) -> DeviceStatus:
 
 def device_token_url(device: Device) -> str:
     """The API's device token for ``device`` (``device/<d>/key/?type=a-jwt``), which the page fetches on request."""
-    try:
-        url = reverse("device-key", kwargs={"slug": device.slug})
-    except NoReverseMatch:
-        url = f"/api/v1/device/{device.slug}/key/"
-    return f"{url if url.endswith('/') else url + '/'}?type=a-jwt"
-
-
-def report_upload_url() -> str:
-    try:
-        url = reverse("streamerreport-list")
-    except NoReverseMatch:
-        return REPORT_UPLOAD_PATH
-    # The API's routes take an optional slash, which reverse() leaves out; the documented form has it.
-    return url if url.endswith("/") else f"{url}/"
+    return f"{api_url('device-key', slug=device.slug)}?type=a-jwt"
 
 
 class DevicePageMixin:
@@ -191,7 +177,7 @@ class DeviceDetailView(DevicePageMixin, ScopedPageView):
             streams=self.streams_with_latest_values(),
             reports=self.report_history(),
             streamers=list(streamer_list(user=user).filter(device=device)),
-            upload_url=report_upload_url(),
+            upload_url=api_url("streamerreport-list"),
         )
         if can.view_streamalias:
             context["aliases"] = self.device_aliases()

@@ -4,9 +4,9 @@ to add one for roles that read notes (``can_read_notes``, which is what adding n
 from __future__ import annotations
 
 from django.db.models import Q
-from django.urls import NoReverseMatch, reverse
 
 from server.apps.core import targets
+from server.apps.core.api.routers import api_url
 from server.apps.core.targets import target_for_object
 from server.apps.core.views import ScopedFormAction, paginate
 from server.apps.device.views import DeviceSectionView, device_url
@@ -17,14 +17,6 @@ from server.apps.streamnote.selectors import stream_note_list
 from server.apps.streamnote.services import stream_note_create
 
 NOTES_PER_PAGE = 20
-
-
-def attachment_url(note: StreamNote) -> str:
-    try:
-        url = reverse("note-attachment", kwargs={"id": note.pk})
-    except NoReverseMatch:
-        url = f"/api/v1/note/{note.pk}/attachment"
-    return url if url.endswith("/") else f"{url}/"
 
 
 class DeviceNotesView(DeviceSectionView):
@@ -44,7 +36,7 @@ class DeviceNotesView(DeviceSectionView):
         page = paginate(self.request, notes.order_by("-timestamp", "-id"), param="notes", per_page=NOTES_PER_PAGE)
         for note in page:
             note.on_stream = note.target_kind == targets.STREAM
-            note.attachment_url = attachment_url(note) if note.attachment else ""
+            note.attachment_url = api_url("note-attachment", id=note.pk) if note.attachment else ""
             note.attachment_name = note.attachment.rsplit("/", 1)[-1] if note.attachment else ""
         context["notes"] = page
         if self.can.add_streamnote:
