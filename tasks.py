@@ -44,15 +44,21 @@ def _node_modules_stale() -> bool:
     return not installed.exists() or installed.stat().st_mtime < (WEBAPP / "package-lock.json").stat().st_mtime
 
 
+def _npm_install(c) -> None:
+    """The front-end packages (the bundle's and ESLint), installed when the lock file changed."""
+    if shutil.which("npm") is None:
+        sys.exit("inv build-statics and inv lint need Node.js and npm (Debian: apt-get install nodejs npm).")
+    if _node_modules_stale():
+        with c.cd(str(WEBAPP)):
+            c.run("npm ci --no-audit --no-fund")
+
+
 @task
 def build_statics(c):
     """Install the front-end packages (when the lock file changed) and build the bundle into webapp/dist, which
     whitenoise serves. After the first install this runs offline."""
-    if shutil.which("npm") is None:
-        sys.exit("inv build-statics needs Node.js and npm (Debian: apt-get install nodejs npm).")
+    _npm_install(c)
     with c.cd(str(WEBAPP)):
-        if _node_modules_stale():
-            c.run("npm ci --no-audit --no-fund")
         c.run("npm run build")
 
 
@@ -108,9 +114,14 @@ def run_local(c, port=8000, host="127.0.0.1"):
 
 @task
 def lint(c):
-    """Ruff (lint and format), Django's system checks and the migrations check."""
+    """Ruff (lint and format), djLint on the templates, ESLint on the front-end scripts, Django's system checks and
+    the migrations check."""
     c.run(f"{PYTHON} -m ruff check .")
     c.run(f"{PYTHON} -m ruff format --check .")
+    c.run(f"{PYTHON} -m djlint server/templates --lint")
+    _npm_install(c)
+    with c.cd(str(WEBAPP)):
+        c.run("npm run lint")
     _manage(c, "check")
     _manage(c, "makemigrations --check --dry-run")
 

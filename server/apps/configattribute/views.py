@@ -1,54 +1,27 @@
-"""The device page's configuration tab: for each config name that applies to the device, the value and the level
-it comes from (the device, its project, its organisation or the user), as ``config/attr/search/`` resolves it;
-setting a value at the device's level and removing it for roles with ``can_modify_device``."""
+"""The configuration tab's forms (the tab is in ``tabs.py``): setting a value at the device's level and removing it,
+for roles with ``can_modify_device``."""
 
 from __future__ import annotations
 
 from django.http import Http404
 
-from server.apps.configattribute.forms import ConfigAttributeDeleteForm, ConfigAttributeForm, json_text
-from server.apps.configattribute.selectors import config_attributes_for, config_attributes_resolved
+from server.apps.configattribute.forms import ConfigAttributeDeleteForm, ConfigAttributeForm
+from server.apps.configattribute.selectors import config_attributes_for
 from server.apps.configattribute.services import (
     config_attribute_create,
     config_attribute_delete,
     config_attribute_update,
 )
-from server.apps.core import targets
+from server.apps.configattribute.tabs import CONFIG_TAB
 from server.apps.core.targets import target_for_object
-from server.apps.core.views import ScopedFormAction
-from server.apps.device.views import DeviceSectionView, device_url
-
-LEVELS = {
-    targets.DEVICE: "This device",
-    targets.PROJECT: "Project",
-    targets.ORG: "Organisation",
-    targets.USER: "You",
-}
+from server.apps.device.views import DeviceTabFormAction
 
 
-class DeviceConfigView(DeviceSectionView):
-    """``/org/<org>/device/<d-->/config/``: the resolved attributes, one query whatever the number of levels."""
-
-    template_name = "configattribute/device.html"
-    section = "config"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        attributes = config_attributes_resolved(user=self.request.user, target=self.object)
-        for attribute in attributes:
-            attribute.level = LEVELS.get(attribute.target_kind, attribute.target_kind)
-            attribute.on_device = attribute.target == self.object.slug
-            attribute.data_text = json_text(attribute.data)
-        context["attributes"] = attributes
-        if self.can.change_device:
-            context.setdefault("config_form", ConfigAttributeForm())
-        return context
-
-
-class ConfigFormAction(ScopedFormAction, DeviceConfigView):
+class ConfigFormAction(DeviceTabFormAction):
     """Setting or removing a device-level attribute is a change to the device (``can_modify_device``, which is
     what ``ConfigAttribute`` declares for device targets); the services check it again on the row."""
 
+    tab = CONFIG_TAB
     scope_action = "change"
 
 
@@ -65,7 +38,7 @@ class ConfigAttributeSetView(ConfigFormAction):
             config_attribute_update(attribute=existing, user=user, data=data)
         else:
             config_attribute_create(user=user, target=target_for_object(self.object), name=name.name, data=data)
-        return self.done(f"{name.name} set on {self.object.slug}.", device_url(self.object, "configattribute:device"))
+        return self.done(f"{name.name} set on {self.object.slug}.", self.tab_url())
 
 
 class ConfigAttributeDeleteView(ConfigFormAction):
@@ -84,4 +57,4 @@ class ConfigAttributeDeleteView(ConfigFormAction):
     def form_valid(self, form):
         config_attribute_delete(attribute=self.attribute)
         name = self.attribute.name.name
-        return self.done(f"{name} removed from {self.object.slug}.", device_url(self.object, "configattribute:device"))
+        return self.done(f"{name} removed from {self.object.slug}.", self.tab_url())

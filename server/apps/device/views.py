@@ -1,6 +1,5 @@
 """The device page: details, status, streams with their latest values, the report history, uploading a report,
-editing, unclaiming and replacing; the base of its other tabs (properties, configuration, notes, locations), which
-live in their own apps."""
+editing, unclaiming and replacing; and the one view that serves the tabs other apps register (``device/tabs.py``)."""
 
 from __future__ import annotations
 
@@ -8,10 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
-from server.apps.configattribute.models import ConfigAttribute
+from server.apps.core.api.routers import api_url
 from server.apps.core.lookups import device_id_from
 from server.apps.core.views import ScopedFormAction, ScopedPageView, paginate
 from server.apps.datablock.forms import DataBlockForm
@@ -21,22 +20,18 @@ from server.apps.device.forms import DeviceForm, DeviceReplaceForm, DeviceUnclai
 from server.apps.device.models import Device
 from server.apps.device.selectors import stream_latest_data, with_last_report
 from server.apps.device.services import device_replace, device_unclaim, device_update
+from server.apps.device.tabs import DeviceTab, device_tabs
 from server.apps.deviceauth.api.serializers import STORED_KEY_TYPES
 from server.apps.deviceauth.selectors import device_key_for_download, device_keys_for_download
-from server.apps.devicelocation.models import DeviceLocation
-from server.apps.property.models import GenericProperty
 from server.apps.stream.models import StreamId
 from server.apps.stream.selectors import stream_list
 from server.apps.streamalias.models import StreamAlias
 from server.apps.streamalias.selectors import tap_list
 from server.apps.streamer.models import StreamerReport
 from server.apps.streamer.selectors import streamer_list, streamer_report_list
-from server.apps.streamnote.models import StreamNote
 
 # A device that has not reported for this long gets a warning next to its status.
 QUIET_AFTER = timedelta(hours=2)
-# Where the browser uploads a report when the API's route cannot be named.
-REPORT_UPLOAD_PATH = "/api/v1/streamer/report/"
 # The device page's overview lists this many of the device's data blocks, newest first, and alias taps.
 OVERVIEW_BLOCKS = 5
 MAX_OVERVIEW_TAPS = 50
@@ -47,8 +42,8 @@ STORED_KEY_NAMES = {key_type: name for name, key_type in STORED_KEY_TYPES.items(
 
 
 def device_url(device: Device, name: str = "detail") -> str:
-    """The device page (``name="detail"``), one of its actions (``"replace"``) or a tab another app serves
-    (``"streamnote:device"``)."""
+    """The device page (``name="detail"``), one of its actions (``"replace"``) or its tabs (``"notes"``), or a page
+    of another app about the device (``"streamnote:create"``)."""
     view_name = name if ":" in name else f"device:{name}"
     return reverse(view_name, kwargs={"org_slug": device.org.slug, "device_slug": device.slug})
 
@@ -94,20 +89,7 @@ def device_status(device: Device, now: datetime | None = None) -> DeviceStatus:
 
 def device_token_url(device: Device) -> str:
     """The API's device token for ``device`` (``device/<d>/key/?type=a-jwt``), which the page fetches on request."""
-    try:
-        url = reverse("device-key", kwargs={"slug": device.slug})
-    except NoReverseMatch:
-        url = f"/api/v1/device/{device.slug}/key/"
-    return f"{url if url.endswith('/') else url + '/'}?type=a-jwt"
-
-
-def report_upload_url() -> str:
-    try:
-        url = reverse("streamerreport-list")
-    except NoReverseMatch:
-        return REPORT_UPLOAD_PATH
-    # The API's routes take an optional slash, which reverse() leaves out; the documented form has it.
-    return url if url.endswith("/") else f"{url}/"
+    return f"{api_url('device-key', slug=device.slug)}?type=a-jwt"
 
 
 class DevicePageMixin:
@@ -116,17 +98,9 @@ class DevicePageMixin:
     model = Device
     lookup_url_kwarg = "device_slug"
     context_object_name = "device"
-    # The tabs and controls the page shows depend on what these declare (``can.view_streamnote``, …).
-    ability_models = (
-        StreamId,
-        StreamerReport,
-        GenericProperty,
-        StreamNote,
-        DeviceLocation,
-        ConfigAttribute,
-        DataBlock,
-        StreamAlias,
-    )
+    # The controls the overview shows depend on what these declare (``can.add_streamerreport``, …); a tab adds its
+    # own models.
+    ability_models = (StreamId, StreamerReport, DataBlock, StreamAlias)
 
     def get_queryset(self):
         devices = super().get_queryset().select_related("org", "project", "sg", "template", "claimed_by")
@@ -138,6 +112,11 @@ class DevicePageMixin:
     def report_history(self):
         reports = streamer_report_list(user=self.request.user).filter(streamer__device=self.object)
         return paginate(self.request, reports, param="reports", per_page=10)
+
+    def header_context(self) -> dict:
+        """What the page's header and tab bar show: the device's status and the tabs the user's role sees."""
+        can = self.can
+        return {"status": device_status(self.object), "device_tabs": [tab for tab in device_tabs() if tab.visible(can)]}
 
 
 class DeviceDetailView(DevicePageMixin, ScopedPageView):
@@ -180,12 +159,11 @@ class DeviceDetailView(DevicePageMixin, ScopedPageView):
         context = super().get_context_data(**kwargs)
         device, can, user = self.object, self.can, self.request.user
         context.update(
-            status=device_status(device),
-            section="overview",
+            self.header_context(),
             streams=self.streams_with_latest_values(),
             reports=self.report_history(),
             streamers=list(streamer_list(user=user).filter(device=device)),
-            upload_url=report_upload_url(),
+            upload_url=api_url("streamerreport-list"),
         )
         if can.view_streamalias:
             context["aliases"] = self.device_aliases()
@@ -211,22 +189,40 @@ class DeviceDetailView(DevicePageMixin, ScopedPageView):
         return context
 
 
-class DeviceSectionView(DevicePageMixin, ScopedPageView):
-    """A tab of the device page (``/org/<org>/device/<d-->/<section>/``), with the page's header and tabs. The
-    properties, configuration, notes and locations tabs subclass it in their own apps."""
+class DeviceTabView(DevicePageMixin, ScopedPageView):
+    """Any registered tab of the device page (``/org/<org>/device/<d-->/<tab>/``): the device, the page's header
+    and tabs (``device/base.html``), then what the tab's ``context`` reads. ``device/urls.py`` serves each tab with
+    it; a tab's form actions subclass :class:`DeviceTabFormAction`."""
 
-    section = ""
+    tab: DeviceTab | None = None
+
+    @property
+    def ability_models(self):
+        return (*DevicePageMixin.ability_models, *self.tab.ability_models)
 
     def get(self, request, *args, **kwargs):
         if kwargs["device_slug"] != self.object.slug:
-            url_kwargs = {**kwargs, "device_slug": self.object.slug}
-            return HttpResponseRedirect(reverse(request.resolver_match.view_name, kwargs=url_kwargs))
+            return HttpResponseRedirect(self.tab.url(self.object))
         return super().get(request, *args, **kwargs)
+
+    def get_template_names(self) -> list[str]:
+        return [self.tab.template_name]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(status=device_status(self.object), section=self.section)
+        context.update(self.header_context(), tab=self.tab)
+        # A bound form a failed action passed in (``kwargs``) wins over the tab's empty one.
+        for name, value in self.tab.context(request=self.request, device=self.object, can=self.can).items():
+            context.setdefault(name, value)
         return context
+
+
+class DeviceTabFormAction(ScopedFormAction, DeviceTabView):
+    """A form of a tab, at its own URL (set ``tab``): on errors the tab comes back with the form and its messages;
+    ``tab_url()`` is where a success goes back to."""
+
+    def tab_url(self) -> str:
+        return self.tab.url(self.object)
 
 
 class DeviceReportsView(DevicePageMixin, ScopedPageView):

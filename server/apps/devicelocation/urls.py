@@ -1,10 +1,10 @@
 from django.urls import path
 
 from server.apps.devicelocation import views
+from server.apps.devicelocation.tabs import LOCATIONS_TAB
 
 app_name = "devicelocation"
-DEVICE = "org/<slug:org_slug>/device/<str:device_slug>/locations/"
+# The forms of the device page's tab (tabs.py), under its URL.
 urlpatterns = [
-    path(DEVICE, views.DeviceLocationsView.as_view(), name="device"),
-    path(f"{DEVICE}add/", views.DeviceLocationCreateView.as_view(), name="create"),
+    path(f"{LOCATIONS_TAB.route}add/", views.DeviceLocationCreateView.as_view(), name="create"),
 ]

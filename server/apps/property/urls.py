@@ -1,12 +1,12 @@
 from django.urls import path
 
 from server.apps.property import views
+from server.apps.property.tabs import PROPERTIES_TAB
 
 app_name = "property"
-DEVICE = "org/<slug:org_slug>/device/<str:device_slug>/properties/"
+# The forms of the device page's tab (tabs.py), under its URL.
 urlpatterns = [
-    path(DEVICE, views.DevicePropertiesView.as_view(), name="device"),
-    path(f"{DEVICE}add/", views.PropertyCreateView.as_view(), name="create"),
-    path(f"{DEVICE}<int:property_id>/edit/", views.PropertyUpdateView.as_view(), name="edit"),
-    path(f"{DEVICE}<int:property_id>/delete/", views.PropertyDeleteView.as_view(), name="delete"),
+    path(f"{PROPERTIES_TAB.route}add/", views.PropertyCreateView.as_view(), name="create"),
+    path(f"{PROPERTIES_TAB.route}<int:property_id>/edit/", views.PropertyUpdateView.as_view(), name="edit"),
+    path(f"{PROPERTIES_TAB.route}<int:property_id>/delete/", views.PropertyDeleteView.as_view(), name="delete"),
 ]

@@ -1,40 +1,24 @@
-"""The device page's properties tab: the device's properties, and adding, changing and deleting them for roles
-with ``can_modify_device_properties``."""
+"""The properties tab's forms (the tab is in ``tabs.py``): adding, changing and deleting the device's properties for
+roles with ``can_modify_device_properties``."""
 
 from __future__ import annotations
 
 from django.http import Http404
 
 from server.apps.core.targets import target_for_object
-from server.apps.core.views import ScopedFormAction, paginate
-from server.apps.device.views import DeviceSectionView, device_url
+from server.apps.device.views import DeviceTabFormAction
 from server.apps.property.forms import PropertyDeleteForm, PropertyEditForm, PropertyForm
 from server.apps.property.models import GenericProperty
 from server.apps.property.selectors import properties_for
 from server.apps.property.services import property_create, property_delete, property_update
-
-PROPERTIES_PER_PAGE = 50
-
-
-class DevicePropertiesView(DeviceSectionView):
-    """``/org/<org>/device/<d-->/properties/``. The tab is hidden from roles without
-    ``can_read_device_properties``, and its list is empty for them."""
-
-    template_name = "property/device.html"
-    section = "properties"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        properties = properties_for(user=self.request.user, target=self.object).order_by("name")
-        context["properties"] = paginate(self.request, properties, param="properties", per_page=PROPERTIES_PER_PAGE)
-        if self.can.add_genericproperty:
-            context.setdefault("property_form", PropertyForm())
-        return context
+from server.apps.property.tabs import PROPERTIES_TAB
 
 
-class PropertyFormAction(ScopedFormAction, DevicePropertiesView):
+class PropertyFormAction(DeviceTabFormAction):
     """A form of the properties tab about one property (``<id>/edit/``, ``<id>/delete/``): the property must be
     one of the device's that the user reads (404 otherwise), and its model's declaration decides the write (403)."""
+
+    tab = PROPERTIES_TAB
 
     def check_permission(self) -> None:
         prop = properties_for(user=self.request.user, target=self.object).filter(pk=self.kwargs["property_id"]).first()
@@ -48,7 +32,8 @@ class PropertyFormAction(ScopedFormAction, DevicePropertiesView):
         return {**super().get_context_data(**kwargs), "edit_property_id": self.property.pk}
 
 
-class PropertyCreateView(ScopedFormAction, DevicePropertiesView):
+class PropertyCreateView(DeviceTabFormAction):
+    tab = PROPERTIES_TAB
     form_class = PropertyForm
     form_name = "property_form"
     scope_model = GenericProperty
@@ -62,7 +47,7 @@ class PropertyCreateView(ScopedFormAction, DevicePropertiesView):
             value=form.value_for_service(),
             type=form.cleaned_data["type"] or None,
         )
-        return self.done(f"Property “{prop.name}” added.", device_url(self.object, "property:device"))
+        return self.done(f"Property “{prop.name}” added.", self.tab_url())
 
 
 class PropertyUpdateView(PropertyFormAction):
@@ -77,7 +62,7 @@ class PropertyUpdateView(PropertyFormAction):
             value=form.value_for_service(),
             type=form.cleaned_data["type"] or None,
         )
-        return self.done(f"Property “{prop.name}” saved.", device_url(self.object, "property:device"))
+        return self.done(f"Property “{prop.name}” saved.", self.tab_url())
 
 
 class PropertyDeleteView(PropertyFormAction):
@@ -87,4 +72,4 @@ class PropertyDeleteView(PropertyFormAction):
 
     def form_valid(self, form):
         property_delete(prop=self.property)
-        return self.done(f"Property “{self.property.name}” deleted.", device_url(self.object, "property:device"))
+        return self.done(f"Property “{self.property.name}” deleted.", self.tab_url())

@@ -1,10 +1,10 @@
 from django.urls import path
 
 from server.apps.streamnote import views
+from server.apps.streamnote.tabs import NOTES_TAB
 
 app_name = "streamnote"
-DEVICE = "org/<slug:org_slug>/device/<str:device_slug>/notes/"
+# The forms of the device page's tab (tabs.py), under its URL.
 urlpatterns = [
-    path(DEVICE, views.DeviceNotesView.as_view(), name="device"),
-    path(f"{DEVICE}add/", views.StreamNoteCreateView.as_view(), name="create"),
+    path(f"{NOTES_TAB.route}add/", views.StreamNoteCreateView.as_view(), name="create"),
 ]

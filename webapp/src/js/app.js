@@ -6,6 +6,7 @@ import { initConfirm } from "./confirm.js";
 import { initCopyButtons } from "./copy.js";
 import { initDeviceTokens } from "./device-token.js";
 import { initProgress } from "./progress.js";
+import { initReportUploads } from "./report-upload.js";
 import { initTrackMaps } from "./track-map.js";
 import { initUploadForms, uploadWithProgress } from "./upload.js";
 
@@ -14,6 +15,7 @@ function init(root = document) {
   initCopyButtons(root);
   initConfirm(root);
   initUploadForms(root);
+  initReportUploads(root);
   initDeviceTokens(root);
   initProgress(root);
   initTrackMaps(root);

@@ -8,9 +8,11 @@ from django.test import Client
 from django.urls import reverse
 
 from server.apps.configattribute.models import ConfigAttribute
+from server.apps.configattribute.tabs import CONFIG_TAB
 from server.apps.configattribute.tests.factories import config_name, set_config
-from server.apps.core.testing import assert_query_count, make_member, make_org
+from server.apps.core.testing import make_member, make_org
 from server.apps.device.tests.factories import make_device, make_project
+from server.apps.device.tests.tab_cases import DeviceTabCases
 from server.apps.org.roles import MEMBER, OPERATOR
 
 
@@ -20,9 +22,13 @@ def logged_in(user) -> Client:
     return client
 
 
-def url(device, name: str = "device", org=None, **kwargs) -> str:
+def url(device, name: str = "", org=None, **kwargs) -> str:
+    """The tab (``device:config``), or one of its forms by name."""
     org = org or device.org
-    return reverse(f"configattribute:{name}", kwargs={"org_slug": org.slug, "device_slug": device.slug, **kwargs})
+    return reverse(
+        f"configattribute:{name}" if name else "device:config",
+        kwargs={"org_slug": org.slug, "device_slug": device.slug, **kwargs},
+    )
 
 
 @pytest.fixture
@@ -89,12 +95,12 @@ def test_roles_and_scope(device):
     assert ConfigAttribute.objects.get(pk=mine.pk).data == 2
 
 
-@pytest.mark.parametrize("rows", [1, 5])
-def test_query_count_is_constant(device, rows):
-    for number in range(rows):
-        set_config(device, f":name:n{number}", number)
-    client = logged_in(device.org.created_by)
-    # session, user, device, the user's role and permissions, the attributes of every level, the form's names
-    with assert_query_count(6):
-        response = client.get(url(device))
-    assert len(response.context["attributes"]) == rows
+class TestConfigTab(DeviceTabCases):
+    tab = CONFIG_TAB
+
+    def add_rows(self, device, count):
+        for number in range(count):
+            set_config(device, f":name:n{number}", number)
+
+    def rows_in(self, response):
+        return len(response.context["attributes"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from server.apps.core.api.routers import api_url
 from server.apps.datablock.models import DataBlock
 
 
@@ -53,7 +54,7 @@ class DataBlockCreatedSerializer(DataBlockSerializer):
         read_only_fields = fields
 
     def get_progress_url(self, block: DataBlock) -> str:
-        path = f"/api/v1/datablock/{block.slug}/"
+        path = api_url("datablock-detail", slug=block.slug)
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request is not None else path
 

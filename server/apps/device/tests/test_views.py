@@ -354,19 +354,3 @@ def test_downloadable_keys_and_the_token_card(device):
     token = owner.get(page.context["token_url"], HTTP_ACCEPT="application/json")
     assert token.status_code == 200
     assert token.json()["type"] == "a-jwt"
-
-
-@pytest.mark.parametrize(
-    "section", ["property:device", "configattribute:device", "streamnote:device", "devicelocation:device"]
-)
-def test_every_tab_redirects_a_lenient_slug_and_hides_from_other_orgs(device, section):
-    from server.apps.device.views import device_url as page_url
-
-    path = page_url(device, section)
-    short = "d--" + device.slug[-4:].lstrip("0")
-    owner = logged_in(device.org.created_by)
-    response = owner.get(path.replace(device.slug, short))
-    assert response.status_code == 302
-    assert response.url == path
-    assert owner.get(path).status_code == 200
-    assert logged_in(make_org().created_by).get(path).status_code == 404

@@ -13,11 +13,13 @@ from django.test import Client
 from django.urls import reverse
 
 from server.apps.core.targets import target_for_object
-from server.apps.core.testing import assert_query_count, make_member, make_org
+from server.apps.core.testing import make_member, make_org
 from server.apps.device.models import Device
 from server.apps.device.tests.factories import T0, make_device, make_project
+from server.apps.device.tests.tab_cases import DeviceTabCases
 from server.apps.devicelocation.models import DeviceLocation
 from server.apps.devicelocation.services import device_location_create
+from server.apps.devicelocation.tabs import LOCATIONS_TAB
 from server.apps.org.roles import OPERATOR
 
 
@@ -27,9 +29,13 @@ def logged_in(user) -> Client:
     return client
 
 
-def url(device, name: str = "device", org=None) -> str:
+def url(device, name: str = "", org=None) -> str:
+    """The tab (``device:locations``), or one of its forms by name."""
     org = org or device.org
-    return reverse(f"devicelocation:{name}", kwargs={"org_slug": org.slug, "device_slug": device.slug})
+    return reverse(
+        f"devicelocation:{name}" if name else "device:locations",
+        kwargs={"org_slug": org.slug, "device_slug": device.slug},
+    )
 
 
 @pytest.fixture
@@ -97,11 +103,11 @@ def test_roles_and_scope(device):
     assert DeviceLocation.objects.count() == 1
 
 
-@pytest.mark.parametrize("rows", [1, 5])
-def test_query_count_is_constant(device, rows):
-    locate(device, rows)
-    client = logged_in(device.org.created_by)
-    # session, user, device, the user's role and permissions, the map's points, the table (count, page)
-    with assert_query_count(7):
-        response = client.get(url(device))
-    assert len(response.context["track"]) == rows
+class TestLocationsTab(DeviceTabCases):
+    tab = LOCATIONS_TAB
+
+    def add_rows(self, device, count):
+        locate(device, count)
+
+    def rows_in(self, response):
+        return len(response.context["track"])

@@ -7,11 +7,13 @@ from django.test import Client
 from django.urls import reverse
 
 from server.apps.core.targets import target_for_object
-from server.apps.core.testing import assert_query_count, make_member, make_org
+from server.apps.core.testing import make_member, make_org
 from server.apps.device.tests.factories import make_device, make_project
+from server.apps.device.tests.tab_cases import DeviceTabCases
 from server.apps.org.roles import MEMBER, OPERATOR
 from server.apps.property.models import GenericProperty
 from server.apps.property.services import property_create, property_template_create
+from server.apps.property.tabs import PROPERTIES_TAB
 
 
 def logged_in(user) -> Client:
@@ -20,9 +22,13 @@ def logged_in(user) -> Client:
     return client
 
 
-def url(device, name: str = "device", org=None, **kwargs) -> str:
+def url(device, name: str = "", org=None, **kwargs) -> str:
+    """The tab (``device:properties``), or one of its forms by name."""
     org = org or device.org
-    return reverse(f"property:{name}", kwargs={"org_slug": org.slug, "device_slug": device.slug, **kwargs})
+    return reverse(
+        f"property:{name}" if name else "device:properties",
+        kwargs={"org_slug": org.slug, "device_slug": device.slug, **kwargs},
+    )
 
 
 @pytest.fixture
@@ -125,12 +131,12 @@ def test_a_lenient_slug_redirects(device):
     assert response.url == url(device)
 
 
-@pytest.mark.parametrize("rows", [1, 5])
-def test_query_count_is_constant(device, rows):
-    for number in range(rows):
-        add_property(device, f"p{number}", number)
-    client = logged_in(device.org.created_by)
-    # session, user, device, the user's role and permissions, properties (count, page)
-    with assert_query_count(6):
-        response = client.get(url(device))
-    assert response.context["properties"].paginator.count == rows
+class TestPropertiesTab(DeviceTabCases):
+    tab = PROPERTIES_TAB
+
+    def add_rows(self, device, count):
+        for number in range(count):
+            add_property(device, f"p{number}", number)
+
+    def rows_in(self, response):
+        return response.context["properties"].paginator.count

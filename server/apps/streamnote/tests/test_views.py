@@ -10,11 +10,13 @@ from django.test import Client
 from django.urls import reverse
 
 from server.apps.core.targets import target_for_object
-from server.apps.core.testing import assert_query_count, make_member, make_org
+from server.apps.core.testing import make_member, make_org
 from server.apps.device.tests.factories import T0, make_device, make_project, make_stream
+from server.apps.device.tests.tab_cases import DeviceTabCases
 from server.apps.org.roles import OPERATOR
 from server.apps.streamnote.models import StreamNote
 from server.apps.streamnote.services import stream_note_create, system_note_create
+from server.apps.streamnote.tabs import NOTES_TAB
 
 
 def logged_in(user) -> Client:
@@ -23,9 +25,12 @@ def logged_in(user) -> Client:
     return client
 
 
-def url(device, name: str = "device", org=None) -> str:
+def url(device, name: str = "", org=None) -> str:
+    """The tab (``device:notes``), or one of its forms by name."""
     org = org or device.org
-    return reverse(f"streamnote:{name}", kwargs={"org_slug": org.slug, "device_slug": device.slug})
+    return reverse(
+        f"streamnote:{name}" if name else "device:notes", kwargs={"org_slug": org.slug, "device_slug": device.slug}
+    )
 
 
 @pytest.fixture
@@ -100,13 +105,13 @@ def test_roles_and_scope(device):
     assert not StreamNote.objects.exists()
 
 
-@pytest.mark.parametrize("rows", [1, 5])
-def test_query_count_is_constant(device, rows):
-    stream = make_stream(device)
-    for number in range(rows):
-        note(device if number % 2 else stream, f"n{number}", T0 + timedelta(hours=number))
-    client = logged_in(device.org.created_by)
-    # session, user, device, the user's role and permissions, notes (count, page)
-    with assert_query_count(6):
-        response = client.get(url(device))
-    assert response.context["notes"].paginator.count == rows
+class TestNotesTab(DeviceTabCases):
+    tab = NOTES_TAB
+
+    def add_rows(self, device, count):
+        stream = make_stream(device)
+        for number in range(count):
+            note(device if number % 2 else stream, f"n{number}", T0 + timedelta(hours=number))
+
+    def rows_in(self, response):
+        return response.context["notes"].paginator.count

@@ -1,16 +1,15 @@
-// The device page's report upload. The file goes to the streamer report API (the same endpoint the IOTile
-// uploaders use) with the session and CSRF token; ?timestamp= is the moment of sending, as an uploader sets it
-// when it forwards a report it just received. The progress bar follows the bytes sent; afterwards the page says
-// how many readings were new and refreshes the report history.
-(() => {
-  const form = document.querySelector("form[data-report-upload]");
-  if (!form || !window.iotile?.uploadWithProgress) return;
+// The device page's report upload (form[data-report-upload]). The file goes to the streamer report API (the same
+// endpoint the IOTile uploaders use) with the session and CSRF token; ?timestamp= is the moment of sending, as an
+// uploader sets it when it forwards a report it just received. The progress bar follows the bytes sent; afterwards
+// the page says how many readings were new and refreshes the report history (#report-history, from its data-url).
+import { csrfToken, errorMessage, uploadWithProgress } from "./upload.js";
+
+function attach(form) {
   const input = form.querySelector("input[type=file]");
   const progress = form.querySelector("[data-upload-progress]");
   const bar = progress.querySelector(".progress-bar");
   const message = form.querySelector("[data-upload-message]");
   const button = form.querySelector("button[type=submit]");
-  const history = document.getElementById("report-history");
 
   function setProgress(fraction) {
     const percent = Math.round(fraction * 100);
@@ -26,18 +25,8 @@
     message.textContent = text;
   }
 
-  function problem(data, status) {
-    if (data && typeof data === "object") {
-      if (typeof data.detail === "string") return data.detail;
-      for (const value of Object.values(data)) {
-        if (Array.isArray(value) && value.length) return String(value[0]);
-        if (typeof value === "string") return value;
-      }
-    }
-    return `The upload failed (HTTP ${status}).`;
-  }
-
   async function refreshHistory() {
+    const history = document.getElementById("report-history");
     if (!history) return;
     const response = await fetch(history.dataset.url, { credentials: "same-origin" });
     if (response.ok) history.innerHTML = await response.text();
@@ -53,14 +42,13 @@
     const body = new FormData();
     body.append("file", file, file.name);
     const url = `${form.action}?timestamp=${encodeURIComponent(new Date().toISOString())}`;
-    const token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
     button.disabled = true;
     message.hidden = true;
     bar.classList.add("progress-bar-animated");
     setProgress(0);
     try {
-      const { status, data } = await window.iotile.uploadWithProgress(url, body, {
-        headers: { "X-CSRFToken": token },
+      const { status, data } = await uploadWithProgress(url, body, {
+        headers: { "X-CSRFToken": csrfToken(form) },
         onProgress: setProgress,
       });
       if (status >= 200 && status < 300) {
@@ -70,7 +58,7 @@
         form.reset();
         await refreshHistory();
       } else {
-        show(problem(data, status), "danger");
+        show(errorMessage(data, status), "danger");
       }
     } catch (error) {
       show(error.message, "danger");
@@ -79,4 +67,12 @@
       button.disabled = false;
     }
   });
-})();
+}
+
+export function initReportUploads(root = document) {
+  root.querySelectorAll("form[data-report-upload]").forEach((form) => {
+    if (form.dataset.reportUploadReady) return;
+    form.dataset.reportUploadReady = "1";
+    attach(form);
+  });
+}
