@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from server.apps.configattribute.models import ConfigAttribute
 from server.apps.core.lookups import device_id_from
-from server.apps.core.views import ScopedFormAction, ScopedPageView, paginate
+from server.apps.core.views import ScopedFormAction, ScopedPageMixinBase, ScopedPageView, paginate
 from server.apps.datablock.forms import DataBlockForm
 from server.apps.datablock.models import DataBlock
 from server.apps.datablock.selectors import datablock_list
@@ -50,6 +50,7 @@ def device_url(device: Device, name: str = "detail") -> str:
     """The device page (``name="detail"``), one of its actions (``"replace"``) or a tab another app serves
     (``"streamnote:device"``)."""
     view_name = name if ":" in name else f"device:{name}"
+    assert device.org is not None, "only a claimed device has pages"
     return reverse(view_name, kwargs={"org_slug": device.org.slug, "device_slug": device.slug})
 
 
@@ -110,7 +111,7 @@ def report_upload_url() -> str:
     return url if url.endswith("/") else f"{url}/"
 
 
-class DevicePageMixin:
+class DevicePageMixin(ScopedPageMixinBase):
     """Finds the device named in the URL (any slug form) in the URL's organisation, among those the user sees."""
 
     model = Device

@@ -61,9 +61,9 @@ def value_from_raw(stream: StreamId, raw: int) -> float:
 
 def output_values(stream: StreamId, values: Sequence[float | None]) -> list[float | None]:
     """Stored values of ``stream`` in its output unit (unchanged when it has none; None stays None)."""
-    if not stream.output_unit_id:
-        return list(values)
     unit = stream.output_unit
+    if unit is None:
+        return list(values)
     m, d, o = unit.m, unit.d, unit.o
     return [None if value is None else value * m / d + o for value in values]
 

@@ -54,21 +54,23 @@ def page_url(name: str, **kwargs: str) -> str | None:
 
 
 def stream_units(stream: StreamId) -> str:
-    if stream.output_unit_id:
+    if stream.output_unit is not None:
         return stream.output_unit.unit_short or stream.output_unit.unit_full
-    if stream.variable_id and stream.variable.units:
+    if stream.variable is not None and stream.variable.units:
         return stream.variable.units
-    return stream.var_type.storage_units_short if stream.var_type_id else ""
+    return stream.var_type.storage_units_short if stream.var_type is not None else ""
 
 
 def stream_label(stream: StreamId) -> str:
-    return stream.data_label or stream.var_name or (stream.variable.name if stream.variable_id else "") or "Value"
+    return (
+        stream.data_label or stream.var_name or (stream.variable.name if stream.variable is not None else "") or "Value"
+    )
 
 
 def decimal_places(stream: StreamId) -> int:
-    if stream.output_unit_id:
+    if stream.output_unit is not None:
         return stream.output_unit.decimal_places
-    return stream.variable.decimal_places if stream.variable_id else 2
+    return stream.variable.decimal_places if stream.variable is not None else 2
 
 
 class StreamScopeMixin(ScopedPageMixin):

@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connections, router
 from django.db.models import Count, Max, Min, Q, QuerySet, Subquery
@@ -82,7 +83,12 @@ def streams_for_data_filter(*, user, value: str | None) -> list[StreamId]:
             if device is None:
                 raise NotFoundError("Device not found.")
             _check_read_data(user, device.org)
-            streams = stream_list(user=user).filter(device=device, project_id=device.project_id, block__isnull=True)
+            # An unclaimed device's project_id is None, which filter() reads as IS NULL: no streams.
+            streams = stream_list(user=user).filter(
+                device=device,
+                project_id=device.project_id,  # type: ignore[misc]
+                block__isnull=True,
+            )
             return list(streams)
         variable = variable_list(user=user).filter(**variable_lookup(value)).first()
         if variable is None:
@@ -268,7 +274,7 @@ def _series_buckets(*, stream_slug: str, start: datetime, end: datetime, width: 
         WHERE s.n > 0
         ORDER BY k
     """
-    params = {
+    params: dict[str, Any] = {
         "first": math.floor(start.timestamp() / width),
         "last": math.ceil(end.timestamp() / width) - 1,
         "stream": stream_slug,
@@ -298,6 +304,7 @@ def stream_data_table_page(
     newest_first = ("-timestamp", "-id")
     if before is not None or after is not None:
         anchor_id = before if before is not None else after
+        assert anchor_id is not None
         anchor = Subquery(StreamData.objects.filter(pk=anchor_id, stream_slug=stream_slug).values("timestamp")[:1])
         if before is not None:
             window = window.filter(Q(timestamp__lt=anchor) | Q(timestamp=anchor, id__lt=anchor_id))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import struct
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +107,7 @@ def report_rows(*, report_id, prepared: PreparedReport, device, streams: dict[in
         readings = readings.take(keep)
 
     converters = {lid: value_converter(usable[lid]) for lid in present if lid in usable}
+    values: Sequence[float]
     if any(converters.values()):
         by_stream = {lid: converter or float for lid, converter in converters.items()}
         values = [

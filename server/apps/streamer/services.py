@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -93,7 +94,8 @@ def _parse_for_count(content: bytes, name: str, header: ReportHeader, keys: dict
     try:
         return parse_report(content, name, key_lookup=lambda _device, flags: keys.get(int(flags)))
     except ReportSignatureError:
-        if header.encrypted and int(header.signature_flags) not in keys:
+        flags = header.signature_flags
+        if header.encrypted and flags is not None and int(flags) not in keys:
             return None
         raise
 
@@ -124,6 +126,7 @@ def _keep_rejected_file(*, name: str, content: bytes, received_time: datetime.da
 
 def _streamer_for_upload(*, device: Device, header: ReportHeader) -> Streamer:
     selector = header.selector if header.selector is not None else 0xFFFF
+    assert header.streamer_index is not None, "peek_header refuses a report without a streamer"
     streamer, created = Streamer.objects.get_or_create(
         device=device,
         index=header.streamer_index,
@@ -292,7 +295,7 @@ def _acknowledge(
         "skipped_reading_count": rows.skipped_readings,
         "event_count": len(rows.events),
     }
-    parameters = {
+    parameters: dict[str, Any] = {
         **figures,
         "highest": max(prepared.header.highest_id, prepared.last_id),
         "reboot": prepared.last_reboot_timestamp,
@@ -379,7 +382,7 @@ class _Pipeline:
             rows=work.rows.readings,
         )
         self.in_flight = (position, work, pending)
-        if previous:
+        if previous is not None and written is not None:
             self.done.append((previous[0], _acknowledged(previous[1], written)))
 
     def settle(self) -> None:

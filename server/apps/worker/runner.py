@@ -274,8 +274,8 @@ class Worker:
         finally:
             outcomes.close()  # a write still in flight is cancelled and rolled back
         for message in remaining.values():
-            exc = stopped or ActionTimeoutError(f"{action.name} ended its batch without an outcome for this message")
-            status, error = self._failed(action, message, exc, close_connections=False)
+            cause = stopped or ActionTimeoutError(f"{action.name} ended its batch without an outcome for this message")
+            status, error = self._failed(action, message, cause, close_connections=False)
             self._record(message, status, error, started_at, start)
         close_stale_connections()
 
@@ -314,6 +314,7 @@ class Worker:
         arguments = self._admit(action, message)
         if not isinstance(arguments, dict):
             return arguments
+        assert action is not None, "_admit dead-letters a message naming no registered action"
         try:
             with time_limit(action.timeout, action.name):
                 action().execute(arguments)
