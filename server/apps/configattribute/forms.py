@@ -20,7 +20,8 @@ class ConfigAttributeForm(DashboardForm):
         empty_label="Choose a name",
         help_text="Names are shared by every organisation; staff add them.",
     )
-    data = forms.JSONField(
+    # Django's form metaclass takes declared fields off the class, so this does not hide BaseForm.data.
+    data = forms.JSONField(  # type: ignore[assignment]
         label="Value (JSON)",
         initial=dict,
         widget=forms.Textarea(attrs={"rows": 4, "class": "font-monospace-sm", "spellcheck": "false"}),

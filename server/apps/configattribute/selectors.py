@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q, QuerySet
 
@@ -28,7 +30,8 @@ def config_priority(*, target: Target, user) -> list[tuple[str, object]]:
     """Where a lookup for ``target`` searches, first to last, as ``(target slug, org id)``: a device, then its
     project, its organisation, and the user asking; a data block or project, then its organisation and the user;
     an organisation, then the user; a user, only themself. Reads no rows: the objects come with the target."""
-    obj = target.obj
+    # For a device target, a Device: a project of its own when claimed.
+    obj: Any = target.obj
     chain: list[tuple[str, object]] = []
     if target.kind == targets.USER:
         return [(target.slug, None)]

@@ -75,7 +75,12 @@ def config_attribute_create(*, user, target: Target, name: str, data: Any) -> Co
     )
     if not user_can_create(user, attribute):
         raise PermissionDeniedError("You may not configure this target.")
-    taken = ConfigAttribute.objects.filter(org_id=attribute.org_id, target=attribute.target, name=attribute.name)
+    # A user's own attribute has org_id None, which filter() reads as IS NULL.
+    taken = ConfigAttribute.objects.filter(
+        org_id=attribute.org_id,  # type: ignore[misc]
+        target=attribute.target,
+        name=attribute.name,
+    )
     if taken.exists():
         raise _bad("name", f"{target.slug} already has '{name}'; change it instead.")
     try:

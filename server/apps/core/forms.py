@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from crispy_forms.helper import FormHelper
 from django import forms
 
 from server.apps.core.errors import ApplicationError
 
+if TYPE_CHECKING:  # the base of the form mixins, for the type checker: what they are mixed into
+    FormMixinBase = forms.BaseForm
+else:
+    FormMixinBase = object
 
-class ServiceErrorsMixin:
+
+class ServiceErrorsMixin(FormMixinBase):
     """Shows a service's ApplicationError on the form: field errors where the service names fields, else on top."""
 
     def add_service_error(self, error: ApplicationError) -> None:

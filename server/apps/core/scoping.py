@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from django.apps import apps
 from django.db import models
@@ -34,6 +34,10 @@ from django.db.models import Q
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from server.apps.authentication.models import Account
+
+_QuerySet = TypeVar("_QuerySet", bound=models.QuerySet)
 
 STAFF_ONLY = "__staff__"
 ACTIONS = ("view", "add", "change", "delete")
@@ -82,7 +86,7 @@ def member_org_ids(user: AbstractBaseUser | AnonymousUser, permission: str | Non
 class TokenScope(Protocol):
     """What a narrowed credential lets its user reach (``deviceauth.tokens.DeviceScope`` for ``a-jwt`` tokens)."""
 
-    def narrow(self, queryset: models.QuerySet, action: str) -> models.QuerySet:
+    def narrow(self, queryset: _QuerySet, action: str) -> _QuerySet:
         """``queryset`` cut down to the rows the credential reaches for ``action`` (none for a model it does not
         name)."""
 
@@ -99,7 +103,7 @@ def token_scope(user: Any) -> TokenScope | None:
 
 
 class ScopedQuerySet(models.QuerySet):
-    def restrict(self, user: AbstractBaseUser | AnonymousUser | None, action: str = "view") -> Self:
+    def restrict(self, user: Account | AnonymousUser | None, action: str = "view") -> Self:
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         scope = token_scope(user)
@@ -109,7 +113,8 @@ class ScopedQuerySet(models.QuerySet):
         permission = _declared_permission(self.model, action)
         if permission == STAFF_ONLY:
             return self.none()
-        org_path = self.model.scope_org_path
+        # Every scoped model declares scope_org_path (see the module docstring); the stubs cannot know it.
+        org_path = self.model.scope_org_path  # type: ignore[attr-defined]
         lookup = f"{org_path}_id__in" if org_path else "pk__in"
         if isinstance(permission, PermissionByField):
             values_by_permission: dict[str | None, list[Any]] = {}
@@ -171,7 +176,8 @@ def user_can_create(user: Any, obj: models.Model) -> bool:
     permission = permission_for(model, "add", obj)
     if permission == STAFF_ONLY:
         return False
-    org_path = model.scope_org_path
+    # Declared by every scoped model (see the module docstring).
+    org_path = model.scope_org_path  # type: ignore[attr-defined]
     org_id = _value_at(obj, org_path) if org_path else obj.pk
     if org_id is None:
         return False
@@ -180,4 +186,5 @@ def user_can_create(user: Any, obj: models.Model) -> bool:
 
 def user_can(user: Any, obj: models.Model, action: str) -> bool:
     """Whether ``user`` may perform ``action`` on the visible object ``obj``."""
-    return type(obj).objects.restrict(user, action).filter(pk=obj.pk).exists()
+    # A scoped model's ``objects`` is a ScopedQuerySet manager (see the module docstring).
+    return type(obj).objects.restrict(user, action).filter(pk=obj.pk).exists()  # type: ignore[attr-defined]

@@ -99,11 +99,13 @@ def target_for_object(obj: models.Model) -> Target:
     kind = _MODEL_KINDS.get(obj._meta.label)
     if kind is None:
         raise ValueError(f"{obj._meta.label} cannot be a target")
+    # The models in _MODEL_KINDS all have a slug, and all but organisations and accounts an org.
+    named: Any = obj
     if kind == ORG:
-        return Target(ORG, f"^{obj.slug}", obj, obj)
+        return Target(ORG, f"^{named.slug}", obj, obj)
     if kind == USER:
-        return Target(USER, f"@{obj.slug}", obj, None)
-    return Target(kind, obj.slug, obj, obj.org if obj.org_id else None)
+        return Target(USER, f"@{named.slug}", obj, None)
+    return Target(kind, named.slug, obj, named.org if named.org_id else None)
 
 
 def _scoped(model_label: str, user, action: str) -> models.QuerySet:
@@ -133,7 +135,7 @@ def _find(*, user, kind: str, value: str, action: str) -> models.Model | None:
             return apps.get_model("authentication.Account").objects.filter(slug=value[1:]).first()
         return None
     if kind == PROJECT:
-        lookup = {"gid": slugs.parse_project_slug(value)}
+        lookup: dict[str, Any] = {"gid": slugs.parse_project_slug(value)}
         return _scoped("project.Project", user, action).select_related("org").filter(**lookup).first()
     if kind == DEVICE:
         kind, lookup = _device_or_block_lookup(value)

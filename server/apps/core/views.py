@@ -9,14 +9,14 @@ models' scope declarations through ``server.apps.core.scoping``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db import models
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.generic import TemplateView
 
 from server.apps.core.errors import ApplicationError
@@ -103,13 +103,16 @@ class ScopedPageMixin(LoginRequiredMixin):
     """
 
     model: type[models.Model]
+    request: HttpRequest
+    kwargs: dict[str, Any]
     lookup_url_kwarg = "slug"
     context_object_name = "object"
     # Models templates name in ``can.<action>_<model>``; a page adds those it shows controls for.
     ability_models: tuple[type[models.Model], ...] = ()
 
     def get_queryset(self) -> models.QuerySet:
-        return self.model.objects.restrict(self.request.user, "view")
+        # A scoped model's ``objects`` is a ScopedQuerySet manager (core/scoping.py).
+        return self.model.objects.restrict(self.request.user, "view")  # type: ignore[attr-defined]
 
     def object_lookup(self, value: str) -> dict[str, Any]:
         return {"slug": value}
@@ -147,6 +150,12 @@ class ScopedPageMixin(LoginRequiredMixin):
         which have no object yet)."""
         if not user_has_org_permission(self.request.user, org, permission_for(model, action)):
             raise PermissionDenied("Your role does not allow this.")
+
+
+if TYPE_CHECKING:  # the base of mixins that find a page's object for ScopedPageMixin, for the type checker
+    ScopedPageMixinBase = ScopedPageMixin
+else:
+    ScopedPageMixinBase = object
 
 
 class ScopedPageView(ScopedPageMixin, TemplateView):

@@ -105,7 +105,9 @@ def datablock_update(*, block: DataBlock, **fields: Any) -> DataBlock:
 def _block_streams(*, block: DataBlock, device: Device) -> dict[str, tuple[StreamId, StreamId]]:
     """Per stream of the device's deployment (by slug): the stream and the block's copy of it, made if missing."""
     pairs = {}
-    for stream in StreamId.objects.filter(device=device, project_id=device.project_id, block__isnull=True):
+    project_id = device.project_id
+    assert project_id is not None, "only a claimed device's deployment is archived"
+    for stream in StreamId.objects.filter(device=device, project_id=project_id, block__isnull=True):
         archived = copy.copy(stream)
         archived.pk = None
         archived._state.adding = True
@@ -197,6 +199,7 @@ def _retarget_alias_taps(pairs: dict[str, tuple[StreamId, StreamId]]) -> None:
 
 def _source_slugs(*, device: Device, block: DataBlock, stream_slugs: Iterable[str]) -> dict[str, str]:
     """Every stream of the deployment that has rows: those with a ``StreamId`` and the system streams without."""
+    assert device.project is not None, "only a claimed device's deployment is archived"
     project_slug = device.project.slug
     with_rows = StreamData.objects.filter(device_slug=device.slug, project_slug=project_slug)
     found = set(stream_slugs) | set(with_rows.order_by().values_list("stream_slug", flat=True).distinct())

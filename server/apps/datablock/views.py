@@ -11,7 +11,7 @@ from django.views import View
 
 from server.apps.core.forms import ButtonForm
 from server.apps.core.slugs import SlugError, parse_device_slug
-from server.apps.core.views import ScopedFormAction, ScopedPageMixin, ScopedPageView, paginate
+from server.apps.core.views import ScopedFormAction, ScopedPageMixin, ScopedPageMixinBase, ScopedPageView, paginate
 from server.apps.datablock.forms import DataBlockForm
 from server.apps.datablock.models import ArchiveStatus, DataBlock
 from server.apps.datablock.selectors import datablock_list, datablock_lookup
@@ -57,7 +57,7 @@ class DataBlockCreateView(DeviceFormAction):
         return self.done(f"Archiving {self.object.slug} into {block.slug}.", datablock_url(block))
 
 
-class DataBlockPageMixin:
+class DataBlockPageMixin(ScopedPageMixinBase):
     """The block named in the URL (``b--`` or the clients' four-group ``d--`` form) in the URL's organisation,
     among those the user may access (``can_access_datablock``); 404 otherwise."""
 
@@ -98,7 +98,8 @@ class DataBlockDetailView(DataBlockPageMixin, ScopedPageView):
             )
             counts = dict(rows)
         for stream in streams:
-            stream.reading_count = counts.get(stream.slug, 0)
+            # A figure for the page's table only, set on the rows it shows.
+            stream.reading_count = counts.get(stream.slug, 0)  # type: ignore[attr-defined]
         return streams
 
     def get_context_data(self, **kwargs):

@@ -38,10 +38,10 @@ def device_stream_counts(*, device: Device) -> dict[str, dict]:
     ``StreamId`` exists for it. Three queries whatever the number of streams: the stream ids, one grouped count of
     data rows (streamdata database) and one of events."""
     counts: dict[str, dict] = {}
-    if device.project_id is None:
+    if device.project is None:
         return counts
     project_slug = device.project.slug
-    stream_slugs = StreamId.objects.filter(device=device, project_id=device.project_id, block__isnull=True)
+    stream_slugs = StreamId.objects.filter(device=device, project=device.project, block__isnull=True)
     for slug in stream_slugs.values_list("slug", flat=True):
         counts[slug] = {"data_cnt": 0, "event_cnt": 0, "has_streamid": True}
     grouped = (

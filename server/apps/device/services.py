@@ -172,7 +172,9 @@ def _created_streams_for_claimed_device(*, device: Device, user) -> list[StreamI
     project's variables they need), or, for a device without a sensor graph, one per variable the project has."""
     if device.sg_id is not None:
         return sensorgraph_device_streams_create(device=device, user=user)
-    variables = StreamVariable.objects.filter(project_id=device.project_id)
+    project_id = device.project_id
+    assert project_id is not None, "streams are made when a device joins a project"
+    variables = StreamVariable.objects.filter(project_id=project_id)
     return device_streams_create(device=device, variables=variables, created_by=user)
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from server.apps.core.api.routers import api_url
 from server.apps.core.lookups import device_id_from
-from server.apps.core.views import ScopedFormAction, ScopedPageView, paginate
+from server.apps.core.views import ScopedFormAction, ScopedPageMixinBase, ScopedPageView, paginate
 from server.apps.datablock.forms import DataBlockForm
 from server.apps.datablock.models import DataBlock
 from server.apps.datablock.selectors import datablock_list
@@ -45,6 +45,7 @@ def device_url(device: Device, name: str = "detail") -> str:
     """The device page (``name="detail"``), one of its actions (``"replace"``) or its tabs (``"notes"``), or a page
     of another app about the device (``"streamnote:create"``)."""
     view_name = name if ":" in name else f"device:{name}"
+    assert device.org is not None, "only a claimed device has pages"
     return reverse(view_name, kwargs={"org_slug": device.org.slug, "device_slug": device.slug})
 
 
@@ -92,7 +93,7 @@ def device_token_url(device: Device) -> str:
     return f"{api_url('device-key', slug=device.slug)}?type=a-jwt"
 
 
-class DevicePageMixin:
+class DevicePageMixin(ScopedPageMixinBase):
     """Finds the device named in the URL (any slug form) in the URL's organisation, among those the user sees."""
 
     model = Device

@@ -11,7 +11,7 @@ KEY_TYPE_BY_SIGNATURE_FLAG = {1: DeviceKeyType.USER, 2: DeviceKeyType.DEVICE}
 def report_root_keys(*, device_id: int) -> dict[int, bytes]:
     """The device's root keys by the signature flag they verify: ``{1: user key, 2: device key}`` (those it has).
     One query."""
-    wanted = {key_type: flag for flag, key_type in KEY_TYPE_BY_SIGNATURE_FLAG.items()}
+    wanted: dict[str, int] = {key_type: flag for flag, key_type in KEY_TYPE_BY_SIGNATURE_FLAG.items()}
     keys = DeviceKey.objects.filter(device_id=device_id, type__in=list(wanted)).order_by().values_list("type", "secret")
     found = {}
     for key_type, secret in keys:

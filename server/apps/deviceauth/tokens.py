@@ -23,7 +23,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 from django.contrib.auth import get_user_model
@@ -41,6 +41,8 @@ DEVICE_TOKEN_ALGORITHM = "HS256"
 # leaves its project or its key is rotated.
 DEVICE_TOKEN_LIFETIME = timedelta(days=3650)
 REQUIRED_CLAIMS = ("user", "device", "project", "exp")
+
+_QuerySet = TypeVar("_QuerySet", bound=models.QuerySet)
 
 
 def new_device_token_secret() -> str:
@@ -74,7 +76,7 @@ class DeviceScope:
     def device_slug(self) -> str:
         return device_slug(self.device_id)
 
-    def narrow(self, queryset: models.QuerySet, action: str) -> models.QuerySet:
+    def narrow(self, queryset: _QuerySet, action: str) -> _QuerySet:
         reach = DEVICE_TOKEN_REACH.get(queryset.model._meta.label)
         if reach is None or action not in reach.actions:
             return queryset.none()

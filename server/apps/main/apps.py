@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
 
 
@@ -26,5 +26,5 @@ class MainConfig(AppConfig):
     def ready(self) -> None:
         # Sent for the sites app (this app has no models, so none is sent for it), after Django's own handler has
         # created the placeholder.
-        sites = self.apps.get_app_config("sites")
+        sites = apps.get_app_config("sites")
         post_migrate.connect(name_default_site, sender=sites, dispatch_uid="main.name_default_site")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from server.apps.core.forms import DashboardForm
+from server.apps.core.forms import DashboardForm, FormMixinBase
 from server.apps.org.roles import MEMBER, ROLE_CHOICES
 
 
@@ -32,11 +32,13 @@ class OrgForm(DashboardForm):
         return name
 
 
-class RoleChoicesMixin:
+class RoleChoicesMixin(FormMixinBase):
     """A ``role`` field offering only the roles the acting user may hand out (``roles``: role codes)."""
 
     def limit_roles(self, roles: list[str]) -> None:
-        self.fields["role"].choices = [(code, label) for code, label in ROLE_CHOICES if code in roles]
+        role = self.fields["role"]
+        assert isinstance(role, forms.ChoiceField)
+        role.choices = [(code, label) for code, label in ROLE_CHOICES if code in roles]
 
 
 class InvitationForm(RoleChoicesMixin, DashboardForm):

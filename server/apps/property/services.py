@@ -96,7 +96,8 @@ def _apply_value(prop: GenericProperty, *, value: Any, type_: str | None, infer_
 
 
 def _check_name_free(prop: GenericProperty) -> None:
-    taken = GenericProperty.objects.filter(org_id=prop.org_id, target=prop.target, name=prop.name)
+    # A target without an organisation has org_id None, which filter() reads as IS NULL.
+    taken = GenericProperty.objects.filter(org_id=prop.org_id, target=prop.target, name=prop.name)  # type: ignore[misc]
     if prop.pk:
         taken = taken.exclude(pk=prop.pk)
     if taken.exists():

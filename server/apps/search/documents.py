@@ -26,7 +26,8 @@ def index_name(kind: str) -> str:
 
 def _org_id(index: SearchIndex, obj: Any) -> str | None:
     value: Any = obj
-    *hops, last = index.model.scope_org_path.split("__")
+    # Declared by every scoped model (core/scoping.py); indexed models are scoped.
+    *hops, last = index.model.scope_org_path.split("__")  # type: ignore[attr-defined]
     for hop in hops:
         value = getattr(value, hop)
         if value is None:

@@ -8,6 +8,7 @@ data is already saved: the index is a copy, and ``manage.py search_index --rebui
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from django.db import router, transaction
 from django_elasticsearch_dsl.registries import registry as document_registry
@@ -16,9 +17,9 @@ from django_elasticsearch_dsl.signals import RealTimeSignalProcessor
 logger = logging.getLogger(__name__)
 
 
-def _run_logged(action: str, instance_label: str, func, *args) -> None:
+def _run_logged(action: str, instance_label: str, func, *args, **kwargs) -> None:
     try:
-        func(*args)
+        func(*args, **kwargs)
     except Exception:
         # Not re-raised: the database write has committed; the index is repaired by a rebuild.
         logger.exception("search index %s failed for %s", action, instance_label)
@@ -42,9 +43,7 @@ class OnCommitSignalProcessor(RealTimeSignalProcessor):
         for document in document_registry.get_documents([sender]):
             actions = list(document().get_actions([instance], "delete"))
             transaction.on_commit(
-                lambda document=document, actions=actions: _run_logged(
-                    "delete", label, document().bulk, actions, raise_on_error=False
-                ),
+                partial(_run_logged, "delete", label, document().bulk, actions, raise_on_error=False),
                 using=router.db_for_write(sender),
             )
 

@@ -66,7 +66,8 @@ class SearchIndex:
 
     def instance_slug(self, obj: models.Model) -> str:
         """The hit's slug read from an object (what :meth:`slug_expression` computes in SQL)."""
-        return obj.slug
+        # Every indexed model has a slug (a subclass whose hits link elsewhere says so in slug_expression).
+        return obj.slug  # type: ignore[attr-defined]
 
     def canonical_slug(self, text: str) -> str | None:
         """``text`` as this kind's canonical slug when it is one (``d--12`` → ``d--0000-0000-0000-0012``)."""
@@ -75,11 +76,13 @@ class SearchIndex:
     # Reading -------------------------------------------------------------------------------------------------------
 
     def visible(self, user) -> models.QuerySet:
-        return self.model.objects.restrict(user, "view")
+        # Indexed models are scoped: their ``objects`` is a ScopedQuerySet manager (core/scoping.py).
+        return self.model.objects.restrict(user, "view")  # type: ignore[attr-defined]
 
     def with_columns(self, queryset: models.QuerySet) -> models.QuerySet:
         """``queryset`` annotated with :data:`COLUMNS` (annotations in one fixed order, so unions line up)."""
-        org_path = self.model.scope_org_path
+        # Declared by every scoped model (core/scoping.py); indexed models are scoped.
+        org_path = self.model.scope_org_path  # type: ignore[attr-defined]
         return queryset.annotate(
             hit_kind=Value(self.kind, output_field=TEXT),
             hit_pk=Cast("pk", TEXT),

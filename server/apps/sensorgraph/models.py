@@ -57,7 +57,7 @@ class CType(models.TextChoices):
     FLOAT = "float", "32-bit float"
 
 
-RAW_VALUE_FORMAT_BY_CTYPE = {
+RAW_VALUE_FORMAT_BY_CTYPE: dict[str, str] = {
     CType.UNSIGNED_INT: "<L",
     CType.INT: "<l",
     CType.UNSIGNED_SHORT: "<H",

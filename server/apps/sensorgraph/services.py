@@ -88,7 +88,7 @@ def _template_stream_fields(template: VariableTemplate) -> dict[str, Any]:
     """What a device's stream takes from its variable template: type, scaling (the stream's own), units, format."""
     return {
         "var_type_id": template.var_type_id,
-        "is_encoded": bool(template.var_type_id and template.var_type.is_encoded),
+        "is_encoded": bool(template.var_type is not None and template.var_type.is_encoded),
         "mdo_type": MdoType.STREAM,
         "multiplication_factor": template.m,
         "division_factor": template.d,
@@ -132,7 +132,9 @@ def sensorgraph_device_streams_create(*, device, user) -> list[StreamId]:
                 multiplication_factor=template.m,
                 division_factor=template.d,
                 offset=template.o,
-                decimal_places=(template.default_output_unit.decimal_places if template.default_output_unit_id else 2),
+                decimal_places=(
+                    template.default_output_unit.decimal_places if template.default_output_unit is not None else 2
+                ),
                 raw_value_format=template.raw_value_format,
                 app_only=template.app_only,
                 web_only=template.web_only,
@@ -156,7 +158,7 @@ def sensorgraph_device_streams_create(*, device, user) -> list[StreamId]:
 
 
 def _units_label(template: VariableTemplate) -> str:
-    if template.default_output_unit_id:
-        unit = template.default_output_unit
+    unit = template.default_output_unit
+    if unit is not None:
         return unit.unit_short or unit.unit_full
-    return template.var_type.storage_units_short if template.var_type_id else ""
+    return template.var_type.storage_units_short if template.var_type is not None else ""

@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeGuard
 
 from boto3.exceptions import S3UploadFailedError
 from botocore import exceptions as botocore_errors
@@ -92,9 +92,11 @@ def store_outage_as_unavailable(
 def store_is_missing(storage: Storage) -> bool:
     """Whether the store itself is gone (its bucket does not exist, its folder path is a file), so that a file it
     does not find says nothing about the file. A folder that was never created is an empty store."""
-    if not is_s3(storage):
+    if isinstance(storage, FileSystemStorage):
         root = storage.location
         return os.path.lexists(root) and not os.path.isdir(root)
+    if not is_s3(storage):
+        raise TypeError(f"a store is a folder or an S3 bucket, not a {type(storage).__name__}")
     try:
         storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
     except Exception as exc:
@@ -168,7 +170,7 @@ def get_store(name: str) -> Storage:
     return store
 
 
-def is_s3(store: Storage) -> bool:
+def is_s3(store: Storage) -> TypeGuard[S3Storage]:
     return isinstance(store, S3Storage)
 
 

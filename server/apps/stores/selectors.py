@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager
 from typing import IO
 
 from django.core.files.storage import Storage
+from storages.backends.s3 import S3Storage
 
 from server.apps.stores.backends import (
     MISSING_FILE_ERRORS,
@@ -74,7 +75,7 @@ def store_file_size(*, store: str, key: str) -> int:
         raise _not_found(store, storage, key) from None
 
 
-def _s3_keys(storage: Storage, prefix: str) -> list[str]:
+def _s3_keys(storage: S3Storage, prefix: str) -> list[str]:
     location = storage.location.strip("/")
     base = f"{location}/" if location else ""
     objects = storage.bucket.objects.filter(Prefix=base + prefix)

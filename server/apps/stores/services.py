@@ -19,7 +19,8 @@ def store_file_save(*, store: str, key: str, content: bytes, content_type: str |
     clean_key(key)
     file = ContentFile(content)
     if content_type:
-        file.content_type = content_type  # S3 stores it as the object's Content-Type
+        # S3 stores it as the object's Content-Type; Django's files have no such attribute of their own.
+        file.content_type = content_type  # type: ignore[attr-defined]
     storage = get_store(store)
     with store_outage_as_unavailable(store, operation="saved"):
         saved = storage.save(key, file)

@@ -80,11 +80,14 @@ class StreamRangeForm(forms.Form):
             # One side given: the other is the stream's own (an empty window when they cross).
             start = start or (_whole_second(first) if first else end)
             end = end or after_last or start
+            # One side was given and the other is filled in from it.
+            assert start is not None
+            assert end is not None
             return TimeWindow(start, max(start, end), None)
         if first is None or last is None:
             return TimeWindow(None, None, preset or "all")
         duration = RANGE_PRESETS.get(preset or "all", (None, None))[1]
-        if duration is None:
+        if duration is None or after_last is None:
             return TimeWindow(_whole_second(first), after_last, "all")
         return TimeWindow(after_last - duration, after_last, preset)
 
@@ -93,5 +96,5 @@ class StreamRangeForm(forms.Form):
         parts = []
         for field, errors in self.errors.items():
             prefix = "" if field == "__all__" else f"{field}: "
-            parts.append(prefix + " ".join(errors))
+            parts.append(prefix + " ".join(str(error) for error in errors))
         return " ".join(parts)

@@ -129,11 +129,12 @@ class StreamId(MdoMixin):
 
     @property
     def project_slug(self) -> str | None:
-        return self.project.slug if self.project_id else None
+        return self.project.slug if self.project is not None else None
 
     def mdo(self) -> tuple[int, int, float]:
         """The ``(m, d, o)`` that turns a raw device value into the variable's units."""
-        source = self.variable if self.mdo_type == MdoType.VARIABLE and self.variable_id else self
+        variable = self.variable if self.mdo_type == MdoType.VARIABLE else None
+        source = variable if variable is not None else self
         return source.multiplication_factor, source.division_factor, source.offset
 
     def raw_to_value(self, raw: int) -> float:

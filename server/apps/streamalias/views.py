@@ -12,7 +12,7 @@ from django.views import View
 
 from server.apps.core.errors import ApplicationError
 from server.apps.core.slugs import SlugError
-from server.apps.core.views import ScopedFormAction, ScopedPageMixin, ScopedPageView, paginate
+from server.apps.core.views import ScopedFormAction, ScopedPageMixin, ScopedPageMixinBase, ScopedPageView, paginate
 from server.apps.org.models import Org
 from server.apps.stream.forms import StreamRangeForm
 from server.apps.stream.models import StreamId
@@ -83,7 +83,7 @@ class AliasCreateView(ScopedFormAction, OrgAliasListView):
         return self.done(f"Alias {alias.slug} created. Give it a first tap.", alias_url(alias))
 
 
-class AliasPageMixin:
+class AliasPageMixin(ScopedPageMixinBase):
     """The alias named in the URL (``a--`` in any lenient form) in the URL's organisation, among those the user
     sees (``can_read_stream_ids``); 404 otherwise."""
 

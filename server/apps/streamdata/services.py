@@ -140,6 +140,7 @@ def stream_data_create(*, user, points: Sequence[dict[str, Any]]) -> tuple[list[
         value, int_value = point.get("value"), point.get("int_value")
         data_type = point.get("type") or StreamDataType.NUMERIC
         if value is None:
+            assert int_value is not None, "the serializer takes a point with value or int_value"
             value, data_type = stream.raw_to_value(int_value), StreamDataType.INTEGER_TO_REAL
         rows.append(
             stream_data_row(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
 
@@ -45,7 +45,7 @@ class ProcessReport(Action):
     BUSY_DELAY = 120
     BUSY_MAX_TRIES = 200
 
-    def execute_batch(self, arguments: list[dict[str, Any]]) -> Iterator[tuple[int, Exception | None]]:
+    def execute_batch(self, arguments: list[dict[str, Any]]) -> Generator[tuple[int, Exception | None], None, None]:
         report_ids = [str(each["report_id"]) for each in arguments]
         for position, error in streamer_reports_process(report_ids=report_ids):
             yield position, self._outcome(arguments[position], error)

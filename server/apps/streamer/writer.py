@@ -189,8 +189,9 @@ class PendingWrite:
         marks, so the retry writes only the others), else the report's figures."""
         wait(self.futures)
         for future in self.futures:
-            if future.exception() is not None:
-                raise future.exception()
+            error = future.exception()
+            if error is not None:
+                raise error
         return combined([future.result() for future in self.futures])
 
 
@@ -258,13 +259,15 @@ class BackgroundWriter:
         try:
             if exc_type is not None and self._in_flight is not None and not self._in_flight.done():
                 self._cancel()
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            if self._executor is not None:
+                self._executor.shutdown(wait=True, cancel_futures=True)
         finally:
             for connection in self.connections:
                 connection.dec_thread_sharing()
 
     def submit(self, *, rows: CopyRows, **write) -> PendingWrite:
         """Start the report's write; its figures (or error) come from the returned :class:`PendingWrite`."""
+        assert self._executor is not None, "submit() is called inside the writer's with block"
         parts = rows.split(len(self.connections)) if len(rows) >= PARALLEL_WRITE_MIN_ROWS else [rows]
         self._in_flight = PendingWrite(
             [

@@ -45,7 +45,7 @@ def _note_row(*, target: Target, note: str, timestamp: datetime | None, type: st
 
 
 def _save_attachment(upload: UploadedFile) -> str:
-    if upload.size > MAX_ATTACHMENT_BYTES:
+    if (upload.size or 0) > MAX_ATTACHMENT_BYTES:
         raise _bad("attachment", f"An attachment may hold at most {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB.")
     filename = _UNSAFE_FILENAME.sub("_", (upload.name or "attachment").rsplit("/", 1)[-1]).strip("._") or "attachment"
     key = f"notes/{uuid.uuid4().hex}/{filename}"
@@ -75,7 +75,9 @@ def stream_notes_create(*, user, entries: Iterable[tuple[Target, dict[str, Any]]
         if len(rows) > 1:
             raise _bad("attachment", "Attach files to one note at a time.")
         # The file first: an orphan file is harmless, a note pointing at nothing is not.
-        rows[0].attachment = _save_attachment(attachments[0])
+        attachment = attachments[0]
+        assert attachment is not None, "any(attachments) with one row: the row's attachment"
+        rows[0].attachment = _save_attachment(attachment)
     return StreamNote.objects.bulk_create(rows)
 
 

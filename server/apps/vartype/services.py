@@ -51,7 +51,7 @@ def vartype_unit_set(*, var_type: VarType, direction: Direction, unit_full: str,
         raise ApplicationError("A unit needs a name.", {"unit_full": ["A unit needs a name."]})
     model = UNIT_MODELS[direction]
     slug = unit_slug(direction, var_type.slug, unit_full)
-    unit = model.objects.filter(slug=slug).first() or model(var_type=var_type, slug=slug)
+    unit = model._default_manager.filter(slug=slug).first() or model(var_type=var_type, slug=slug)
     unit.unit_full = unit_full
     for key, value in fields.items():
         if key in UNIT_FIELDS[direction]:

@@ -26,7 +26,7 @@ action::
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -113,7 +113,7 @@ class Action:
             if error is not None:
                 raise error
 
-    def execute_batch(self, arguments: list[dict[str, Any]]) -> Iterator[tuple[int, Exception | None]]:
+    def execute_batch(self, arguments: list[dict[str, Any]]) -> Generator[tuple[int, Exception | None], None, None]:
         """Yield ``(position, error or None)`` for each of ``arguments`` as soon as it is done, in any order. The
         worker settles each message as its outcome arrives; a position never yielded (the generator raised, or
         the batch ran out of time) is retried."""

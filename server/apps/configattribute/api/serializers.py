@@ -26,7 +26,8 @@ class ConfigAttributeSerializer(serializers.Serializer):
     )
     target_kind = serializers.CharField(read_only=True)
     name = serializers.CharField(max_length=64, help_text="A name from config/name/ (':report:summary').")
-    data = serializers.JSONField()
+    # DRF's serializer metaclass takes declared fields off the class, so this does not hide Serializer.data.
+    data = serializers.JSONField()  # type: ignore[assignment]
     created_on = serializers.DateTimeField(read_only=True)
     updated_on = serializers.DateTimeField(read_only=True)
     updated_by = serializers.CharField(source="updated_by.username", read_only=True, allow_null=True)
@@ -38,4 +39,5 @@ class ConfigAttributeSerializer(serializers.Serializer):
 
 
 class ConfigAttributeUpdateSerializer(serializers.Serializer):
-    data = serializers.JSONField()
+    # DRF's serializer metaclass takes declared fields off the class, so this does not hide Serializer.data.
+    data = serializers.JSONField()  # type: ignore[assignment]

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from server.apps.configattribute.models import ConfigAttribute
+from server.apps.configattribute.models import CONFIG_TARGET_KINDS, ConfigAttribute
 from server.apps.configattribute.tests.factories import config_name, set_config
+from server.apps.core.targets import DEVICE, ORG
 from server.apps.core.testing import (
-    ScopedEndpointCases,
+    TargetedEndpointCases,
     api_client,
     assert_query_count,
     make_member,
@@ -18,56 +21,37 @@ from server.apps.org.roles import ADMIN, MEMBER, OPERATOR
 NAMES = "/api/v1/config/name/"
 ATTRIBUTES = "/api/v1/config/attr/"
 SEARCH = "/api/v1/config/attr/search/"
+_names = itertools.count(1)
 
 
-class TestOrgConfigAttributeEndpoint(ScopedEndpointCases):
+class TestOrgConfigAttributeEndpoint(TargetedEndpointCases):
     """Organisation-level attributes: members read them, can_manage_org_and_projects writes them."""
 
-    list_key = "id"
+    endpoint = ATTRIBUTES
+    created_model = ConfigAttribute
+    target_kinds = CONFIG_TARGET_KINDS
+    default_kind = ORG
+    stored_as = {"name": "name.name"}
     list_query_count = 4  # authentication, the target, the count, the page
     allowed_role = ADMIN
     denied_role = MEMBER
 
-    def make_object(self, org):
-        return set_config(org, f":n:{ConfigAttribute.objects.filter(org=org).count()}", {"a": 1})
+    def make_row(self, target_obj):
+        return set_config(target_obj, f":n:{next(_names)}", {"a": 1})
 
-    def get_list_url(self, obj) -> str:
-        return ATTRIBUTES
-
-    def list_params(self, obj) -> dict:
-        return {"target": obj.target}
-
-    def detail_url(self, obj) -> str:
-        return f"{ATTRIBUTES}{obj.id}/"
+    def row_data(self, target_obj) -> dict:
+        return {"name": config_name(f":create:{next(_names)}").name, "data": {"x": [1, 2], "on": True}}
 
     def write_data(self, obj) -> dict:
         return {"data": {"a": 2}}
-
-    def create_url(self, org) -> str:
-        return ATTRIBUTES
-
-    def create_data(self, org) -> dict:
-        return {"target": f"^{org.slug}", "name": config_name(":create").name, "data": [1, 2]}
 
 
 class TestDeviceConfigAttributeEndpoint(TestOrgConfigAttributeEndpoint):
     """Device-level attributes: can_modify_device writes them, so members may and operators may not."""
 
+    default_kind = DEVICE
     allowed_role = MEMBER
     denied_role = OPERATOR
-
-    def device_of(self, org):
-        devices = self.__dict__.setdefault("_devices", {})
-        if org.pk not in devices:
-            devices[org.pk] = make_device(make_project(org))
-        return devices[org.pk]
-
-    def make_object(self, org):
-        device = self.device_of(org)
-        return set_config(device, f":n:{ConfigAttribute.objects.filter(target=device.slug).count()}", {"a": 1})
-
-    def create_data(self, org) -> dict:
-        return {"target": self.device_of(org).slug, "name": config_name(":create").name, "data": {"x": True}}
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ class TargetedViewSet(ScopedModelViewSet):
     # Set by subclasses.
     target_kinds: tuple[str, ...] = ()
     bulk_create: bool = False
-    filterset_class = None
+    filterset_class: type | None = None
     # ``rows_for_target(user=, target=)``: the target's rows the user may read; ``rows_visible(user=)``: all of them.
     rows_for_target: Callable[..., Any]
     rows_visible: Callable[..., Any]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import Http404
 from rest_framework import mixins, viewsets
@@ -12,8 +12,13 @@ from server.apps.core.api.permissions import ScopedObjectPermission
 from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.core.slugs import SlugError
 
+if TYPE_CHECKING:  # what the mixin is mixed into, for the type checker
+    _ViewSet = viewsets.GenericViewSet
+else:
+    _ViewSet = object
 
-class ScopedViewSetMixin:
+
+class ScopedViewSetMixin(_ViewSet):
     """Restricts the queryset to what the user may see, and looks objects up by their public id.
 
     ``object_lookup(value)`` turns the URL's id into filter keywords; the default is the slug.

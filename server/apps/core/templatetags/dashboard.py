@@ -31,7 +31,11 @@ class EmbedNode(Node):
         self.slots = slots
 
     def render(self, context) -> str:
-        filled = {slot.name: mark_safe(slot.nodelist.render(context).strip()) for slot in self.slots}
+        filled = {
+            slot.name: mark_safe(slot.nodelist.render(context).strip())
+            for slot in self.slots
+            if isinstance(slot, SlotNode)  # the only nodes embed() puts there
+        }
         with context.push(filled):
             return self.include.render(context)
 
@@ -56,7 +60,11 @@ def embed(parser, token) -> EmbedNode:
         if tag.contents == "endembed":
             return EmbedNode(include, slots)
         bits = tag.split_contents()
-        if len(bits) != 2 or not bits[1].isidentifier() or bits[1] in {slot.name for slot in slots}:
+        if (
+            len(bits) != 2
+            or not bits[1].isidentifier()
+            or bits[1] in {slot.name for slot in slots if isinstance(slot, SlotNode)}
+        ):
             raise template.TemplateSyntaxError(f"{{% {tag.contents} %}}: a slot takes one name, once per embed")
         slots.append(SlotNode(bits[1], parser.parse(("endslot",))))
         parser.delete_first_token()
@@ -74,7 +82,9 @@ def query_with(context, param: str, value) -> str:
 def stream_url(slug: str, org_slug: str = "") -> str:
     """The stream's page (``stream:detail``; ``{{ stream.slug|stream_url:org.slug }}`` saves a redirect), or its
     API detail where the dashboard has no stream page."""
-    attempts = [("stream:detail", (), {"org_slug": org_slug, "stream_slug": slug})] if org_slug else []
+    attempts: list[tuple[str, tuple[str, ...], dict[str, str]]] = (
+        [("stream:detail", (), {"org_slug": org_slug, "stream_slug": slug})] if org_slug else []
+    )
     attempts += [("stream:detail", (slug,), {}), ("stream-detail", (slug,), {})]
     for name, args, kwargs in attempts:
         try:
@@ -110,11 +120,11 @@ def short_duration(delta: timedelta | None) -> str:
 @register.filter
 def filesize(size: int | None) -> str:
     """Bytes in the unit that reads best (``812 B``, ``14.2 kB``, ``3.1 MB``)."""
-    size = size or 0
+    amount: float = size or 0
     for unit in ("B", "kB", "MB"):
-        if size < 1000 or unit == "MB":
-            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
+        if amount < 1000 or unit == "MB":
+            return f"{amount} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1000
     return ""
 
 

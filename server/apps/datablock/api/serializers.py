@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework import serializers
 
 from server.apps.core.api.routers import api_url
 from server.apps.datablock.models import DataBlock
 
+if TYPE_CHECKING:
+    from server.apps.authentication.models import Account
+    from server.apps.device.models import Device
+    from server.apps.org.models import Org
+    from server.apps.sensorgraph.models import SensorGraph
+
 
 class DataBlockSerializer(serializers.ModelSerializer):
-    org = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    device = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    sg = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    org: serializers.SlugRelatedField[Org] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    device: serializers.SlugRelatedField[Device] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    sg: serializers.SlugRelatedField[SensorGraph] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    created_by: serializers.SlugRelatedField[Account] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = DataBlock

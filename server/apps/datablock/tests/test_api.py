@@ -22,6 +22,7 @@ class TestDataBlockEndpoint(ScopedEndpointCases):
     denied_role = MEMBER
     hidden_role = OPERATOR
     created_model = DataBlock
+    stored_as = {"device": "device.slug"}
 
     def make_object(self, org):
         return make_block(org)
@@ -30,7 +31,7 @@ class TestDataBlockEndpoint(ScopedEndpointCases):
         return f"{URL}{obj.slug}/"
 
     def write_data(self, obj) -> dict:
-        return {"title": "Renamed"}
+        return {"title": "Renamed", "description": "Second trip"}
 
     def create_data(self, org) -> dict:
         return {"device": make_device(make_project(org)).slug, "title": "Trip", "description": "first"}

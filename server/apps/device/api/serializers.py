@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework import serializers
 
 from server.apps.device.models import Device
 
+if TYPE_CHECKING:
+    from server.apps.authentication.models import Account
+    from server.apps.devicetemplate.models import DeviceTemplate
+    from server.apps.org.models import Org
+    from server.apps.project.models import Project
+    from server.apps.sensorgraph.models import SensorGraph
+
 
 class DeviceSerializer(serializers.ModelSerializer):
     gid = serializers.CharField(read_only=True)
-    org = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    project = serializers.PrimaryKeyRelatedField(read_only=True)
+    org: serializers.SlugRelatedField[Org] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    project: serializers.PrimaryKeyRelatedField[Project] = serializers.PrimaryKeyRelatedField(read_only=True)
     project_slug = serializers.SerializerMethodField()
-    sg = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    template = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    claimed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    sg: serializers.SlugRelatedField[SensorGraph] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    template: serializers.SlugRelatedField[DeviceTemplate] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    claimed_by: serializers.SlugRelatedField[Account] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     lat = serializers.DecimalField(max_digits=12, decimal_places=9, coerce_to_string=False, read_only=True)
     lon = serializers.DecimalField(max_digits=12, decimal_places=9, coerce_to_string=False, read_only=True)
     busy = serializers.BooleanField(read_only=True)
@@ -45,14 +58,15 @@ class DeviceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_project_slug(self, device: Device) -> str | None:
-        return device.project.slug if device.project_id else None
+        return device.project.slug if device.project is not None else None
 
 
 class DeviceCreateSerializer(serializers.Serializer):
     id = serializers.IntegerField(
         required=False, min_value=1, help_text="The serial number; the next free one if left out."
     )
-    label = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    # DRF's serializer metaclass takes declared fields off the class, so this does not hide Field.label.
+    label = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")  # type: ignore[assignment]
     sg = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="A sensor graph slug.")
     template = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, help_text="A device template slug."
@@ -61,7 +75,8 @@ class DeviceCreateSerializer(serializers.Serializer):
 
 
 class DeviceUpdateSerializer(serializers.Serializer):
-    label = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    # DRF's serializer metaclass takes declared fields off the class, so this does not hide Field.label.
+    label = serializers.CharField(required=False, allow_blank=True, max_length=100)  # type: ignore[assignment]
     lat = serializers.DecimalField(max_digits=12, decimal_places=9, required=False, allow_null=True)
     lon = serializers.DecimalField(max_digits=12, decimal_places=9, required=False, allow_null=True)
     external_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
@@ -99,7 +114,8 @@ class DeviceClaimableResultSerializer(serializers.Serializer):
 
 
 class DeviceUnclaimSerializer(serializers.Serializer):
-    label = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    # DRF's serializer metaclass takes declared fields off the class, so this does not hide Field.label.
+    label = serializers.CharField(required=False, allow_blank=True, max_length=100)  # type: ignore[assignment]
     clean_streams = serializers.BooleanField(required=False, default=False)
 
 

@@ -47,7 +47,7 @@ class TestDeviceEndpoint(ScopedEndpointCases):
         return detail(obj)
 
     def write_data(self, obj) -> dict:
-        return {"label": "renamed"}
+        return {"label": "renamed", "external_id": "asset-17", "lat": "45.500000001", "lon": -73.25, "active": False}
 
 
 @pytest.fixture

@@ -7,53 +7,39 @@ import pytest
 
 from server.apps.core import slugs
 from server.apps.core.targets import target_for_object
-from server.apps.core.testing import ScopedEndpointCases, api_client, assert_query_count, make_member, make_org
+from server.apps.core.testing import TargetedEndpointCases, api_client, assert_query_count, make_member
 from server.apps.datablock.models import DataBlock
 from server.apps.device.models import Device
 from server.apps.device.tests.factories import T0, make_device, make_project
 from server.apps.devicelocation.models import DeviceLocation
 from server.apps.devicelocation.selectors import locations_for
-from server.apps.devicelocation.services import device_location_create
+from server.apps.devicelocation.services import LOCATION_TARGET_KINDS, device_location_create
 from server.apps.org.roles import MEMBER, OPERATOR
 
 LOCATIONS = "/api/v1/location/"
 
 
-class TestDeviceLocationEndpoint(ScopedEndpointCases):
-    list_key = "id"
+class TestDeviceLocationEndpoint(TargetedEndpointCases):
+    endpoint = LOCATIONS
+    created_model = DeviceLocation
+    target_kinds = LOCATION_TARGET_KINDS
     list_query_count = 4  # authentication, the target, the count, the page
     allowed_role = MEMBER
     denied_role = None  # every role that reads locations may modify devices
     hidden_role = OPERATOR
     create_denied_role = OPERATOR
 
-    def device_of(self, org):
-        devices = self.__dict__.setdefault("_devices", {})
-        if org.pk not in devices:
-            devices[org.pk] = make_device(make_project(org))
-        return devices[org.pk]
+    def make_row(self, target_obj):
+        target = target_for_object(target_obj)
+        return device_location_create(
+            user=target.org.created_by, target=target, lat=Decimal("45.5"), lon=Decimal("-73.6")
+        )
 
-    def make_object(self, org):
-        target = target_for_object(self.device_of(org))
-        return device_location_create(user=org.created_by, target=target, lat=Decimal("45.5"), lon=Decimal("-73.6"))
-
-    def get_list_url(self, obj) -> str:
-        return LOCATIONS
-
-    def list_params(self, obj) -> dict:
-        return {"target": obj.target}
-
-    def detail_url(self, obj) -> str:
-        return f"{LOCATIONS}{obj.id}/"
+    def row_data(self, target_obj) -> dict:
+        return {"lat": 10.25, "lon": -20.123456789, "timestamp": "2026-01-02T03:04:05Z"}
 
     def write_data(self, obj) -> dict:
-        return {"lat": 45.51}
-
-    def create_url(self, org) -> str:
-        return LOCATIONS
-
-    def create_data(self, org) -> dict:
-        return {"target": self.device_of(org).slug, "lat": 10.25, "lon": 20.5}
+        return {"lat": 45.51, "lon": "-73.000000001", "timestamp": "2026-02-01T00:00:00Z"}
 
 
 @pytest.fixture
@@ -162,13 +148,6 @@ def test_data_block_locations_leave_the_device_alone(device, owner):
     assert response.status_code == 201, response.content
     assert position(device) == (None, None)
     assert [row.lat for row in locations_for(user=owner, target=block)] == [Decimal(3)]
-
-
-def test_list_needs_a_target(device, owner):
-    client = api_client(owner)
-    assert client.get(LOCATIONS).status_code == 400
-    assert client.get(LOCATIONS, {"target": device.project.slug}).status_code == 400
-    assert api_client(make_org().created_by).get(LOCATIONS, {"target": device.slug}).status_code == 404
 
 
 def test_bulk_post_query_count_does_not_grow_with_items(device, owner):

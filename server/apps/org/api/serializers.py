@@ -18,7 +18,7 @@ class OrgSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "about", "created_on", "created_by", "avatar"]
         read_only_fields = ["id", "slug", "created_on"]
         # Name uniqueness (case-insensitive) is the service's rule, with its own message.
-        extra_kwargs = {"name": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, list]] = {"name": {"validators": []}}
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_avatar(self, org: Org) -> str | None:

@@ -293,6 +293,7 @@ class TestOrgRegisterEndpoint(ScopedEndpointCases):
     allowed_role = ADMIN
     create_denied_role = MEMBER
     created_model = OrgMembership
+    stored_as = {"user": "user.slug"}
 
     def make_object(self, org):
         return org

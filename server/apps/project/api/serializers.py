@@ -59,4 +59,7 @@ class ProjectSerializer(serializers.ModelSerializer):
 class ProjectUpdateSerializer(ProjectSerializer):
     """A project stays in its organisation: ``org`` is read-only here."""
 
-    org = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    # Read-only here, where ProjectSerializer's may be written.
+    org: serializers.SlugRelatedField[Org] = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="slug", read_only=True
+    )

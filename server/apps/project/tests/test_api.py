@@ -29,6 +29,7 @@ class TestProjectEndpoint(ScopedEndpointCases):
     denied_role = MEMBER
     read_role = OPERATOR
     list_query_count = 3  # authentication, count, page (device counts are annotated)
+    stored_as = {"org": "org.slug"}
 
     def make_object(self, org):
         return _project(org)
@@ -37,7 +38,7 @@ class TestProjectEndpoint(ScopedEndpointCases):
         return f"{API}/project/{obj.id}/"
 
     def write_data(self, obj):
-        return {"about": "Changed"}
+        return {"about": "Changed", "name": "Renamed"}
 
     def create_data(self, org):
         return {"name": f"Created {next(_names)}", "org": org.slug, "about": "New"}

@@ -1,58 +1,48 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from server.apps.core.targets import target_for_object
-from server.apps.core.testing import ScopedEndpointCases, api_client, assert_query_count, make_member, make_org
+from server.apps.core.testing import (
+    ScopedEndpointCases,
+    TargetedEndpointCases,
+    api_client,
+    assert_query_count,
+    make_member,
+    make_org,
+)
 from server.apps.device.tests.factories import make_device, make_project
 from server.apps.org.roles import ADMIN, MEMBER, OPERATOR
 from server.apps.property.models import GenericProperty, GenericPropertyOrgTemplate
-from server.apps.property.services import property_create, property_template_create
+from server.apps.property.services import PROPERTY_TARGET_KINDS, property_create, property_template_create
 
 PROPERTIES = "/api/v1/property/"
 TEMPLATES = "/api/v1/propertytemplate/"
+_names = itertools.count(1)
 
 
-class OrgDevices:
-    """One device per organisation, made on first use, so a test's objects share one target."""
-
-    def device_of(self, org):
-        devices = self.__dict__.setdefault("_devices", {})
-        if org.pk not in devices:
-            devices[org.pk] = make_device(make_project(org))
-        return devices[org.pk]
-
-
-class TestPropertyEndpoint(OrgDevices, ScopedEndpointCases):
-    list_key = "id"
+class TestPropertyEndpoint(TargetedEndpointCases):
+    endpoint = PROPERTIES
+    created_model = GenericProperty
+    target_kinds = PROPERTY_TARGET_KINDS
     list_query_count = 4  # authentication, the target, the count, the page
     allowed_role = MEMBER
     denied_role = None  # whoever reads properties (can_read_device_properties) may change them
     hidden_role = OPERATOR
     create_denied_role = OPERATOR
 
-    def make_object(self, org):
-        device = self.device_of(org)
-        count = GenericProperty.objects.filter(target=device.slug).count()
-        return property_create(user=org.created_by, target=target_for_object(device), name=f"name-{count}", value=count)
+    def make_row(self, target_obj):
+        count = GenericProperty.objects.filter(target=target_for_object(target_obj).slug).count()
+        user = target_obj.org.created_by
+        return property_create(user=user, target=target_for_object(target_obj), name=f"name-{count}", value=count)
 
-    def get_list_url(self, obj) -> str:
-        return PROPERTIES
-
-    def list_params(self, obj) -> dict:
-        return {"target": obj.target}
-
-    def detail_url(self, obj) -> str:
-        return f"{PROPERTIES}{obj.id}/"
+    def row_data(self, target_obj) -> dict:
+        return {"name": f"colour-{next(_names)}", "type": "str", "value": "blue", "is_system": True}
 
     def write_data(self, obj) -> dict:
-        return {"value": 42}
-
-    def create_url(self, org) -> str:
-        return PROPERTIES
-
-    def create_data(self, org) -> dict:
-        return {"target": self.device_of(org).slug, "name": "colour", "value": "blue"}
+        return {"value": 42, "name": "renamed"}
 
 
 class TestPropertyTemplateEndpoint(ScopedEndpointCases):
@@ -61,6 +51,7 @@ class TestPropertyTemplateEndpoint(ScopedEndpointCases):
     list_query_count = 4  # authentication, the count, the page, the enums
     allowed_role = ADMIN
     denied_role = MEMBER
+    stored_as = {"org": "org.slug", "enums": lambda template: [enum.value for enum in template.enums.all()]}
 
     def make_object(self, org):
         count = GenericPropertyOrgTemplate.objects.filter(org=org).count()
@@ -73,10 +64,10 @@ class TestPropertyTemplateEndpoint(ScopedEndpointCases):
         return f"{TEMPLATES}{obj.id}/"
 
     def write_data(self, obj) -> dict:
-        return {"enums": ["a", "b", "c"]}
+        return {"enums": ["a", "b", "c"], "default": "a", "is_system": True}
 
     def create_data(self, org) -> dict:
-        return {"org": org.slug, "name": "site", "type": "str", "enums": ["north", "south"]}
+        return {"org": org.slug, "name": "site", "type": "str", "default": "north", "enums": ["north", "south"]}
 
 
 @pytest.fixture
@@ -87,17 +78,6 @@ def device(db):
 @pytest.fixture
 def owner(device):
     return device.org.created_by
-
-
-def test_list_needs_a_target(owner):
-    client = api_client(owner)
-    response = client.get(PROPERTIES)
-    assert response.status_code == 400
-    assert "target" in response.json()
-    assert client.get(PROPERTIES, {"target": "d--zz"}).status_code == 400
-    assert client.get(PROPERTIES, {"target": "d--ffff"}).status_code == 404
-    # Streams and organisations do not have properties.
-    assert client.get(PROPERTIES, {"target": f"^{make_org(owner).slug}"}).status_code == 400
 
 
 def test_typed_values_round_trip(owner, device):

@@ -16,7 +16,7 @@ from elasticsearch import ApiError, TransportError
 from elasticsearch.dsl import MultiSearch, Q, Search
 
 from server.apps.core.scoping import member_org_ids
-from server.apps.search.backends.postgres import PostgresSearchBackend
+from server.apps.search.backends.postgres import PostgresSearchBackend, SearchResults
 from server.apps.search.documents import documents, fragment_field_names
 from server.apps.search.registry import COLUMNS, SearchIndex, SearchResult, registry
 
@@ -71,7 +71,7 @@ def visible_org_ids(user) -> list[str] | None:
 class ElasticsearchSearchBackend:
     name = "elasticsearch"
 
-    def search(self, user, text: str) -> Sequence[SearchResult]:
+    def search(self, user, text: str) -> Sequence[SearchResult] | SearchResults:
         if not (user and user.is_authenticated and user.is_active):
             return []
         org_ids = visible_org_ids(user)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from server.apps.core.slugs import VARIABLE_BITS
 from server.apps.stream.models import MdoType, StreamId, StreamVariable
 from server.apps.vartype.api.serializers import InputUnitSerializer, OutputUnitSerializer
+
+if TYPE_CHECKING:
+    from server.apps.datablock.models import DataBlock
+    from server.apps.device.models import Device
+    from server.apps.org.models import Org
+    from server.apps.project.models import Project
+    from server.apps.vartype.models import VarType
+
 
 MDO_FIELDS = ["multiplication_factor", "division_factor", "offset"]
 
@@ -45,10 +55,10 @@ class LocalIdField(serializers.Field):
 
 
 class VariableSerializer(serializers.ModelSerializer):
-    org = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    project = serializers.PrimaryKeyRelatedField(read_only=True)
+    org: serializers.SlugRelatedField[Org] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    project: serializers.PrimaryKeyRelatedField[Project] = serializers.PrimaryKeyRelatedField(read_only=True)
     project_slug = serializers.CharField(source="project.slug", read_only=True)
-    var_type = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    var_type: serializers.SlugRelatedField[VarType] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     lid_hex = serializers.SerializerMethodField()
 
     class Meta:
@@ -98,13 +108,17 @@ class VariableCreateSerializer(VariableWriteSerializer):
 
 
 class StreamSerializer(serializers.ModelSerializer):
-    org = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    project = serializers.PrimaryKeyRelatedField(read_only=True)
+    org: serializers.SlugRelatedField[Org] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    project: serializers.PrimaryKeyRelatedField[Project] = serializers.PrimaryKeyRelatedField(read_only=True)
     project_slug = serializers.SerializerMethodField()
-    device = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    block = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    variable = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    var_type = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    device: serializers.SlugRelatedField[Device] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    block: serializers.SlugRelatedField[DataBlock] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    variable: serializers.SlugRelatedField[StreamVariable] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    var_type: serializers.SlugRelatedField[VarType] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     input_unit = InputUnitSerializer(read_only=True, allow_null=True)
     output_unit = OutputUnitSerializer(read_only=True, allow_null=True)
     data_type = serializers.SerializerMethodField()
@@ -140,7 +154,7 @@ class StreamSerializer(serializers.ModelSerializer):
         return stream.project_slug
 
     def get_data_type(self, stream: StreamId) -> str | None:
-        return stream.var_type.stream_data_type if stream.var_type_id else None
+        return stream.var_type.stream_data_type if stream.var_type is not None else None
 
 
 class StreamWriteSerializer(serializers.Serializer):

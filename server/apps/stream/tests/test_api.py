@@ -27,6 +27,7 @@ class TestVariableEndpoint(ScopedEndpointCases):
     list_query_count = 3
     allowed_role = MEMBER
     denied_role = OPERATOR
+    stored_as = {"project": "project.slug", "lid": lambda variable: f"{variable.lid:04x}"}
 
     def make_object(self, org):
         return make_variable(make_project(org))
@@ -35,11 +36,12 @@ class TestVariableEndpoint(ScopedEndpointCases):
         return f"{VARIABLES}{obj.slug}/"
 
     def write_data(self, obj) -> dict:
-        return {"name": "Renamed"}
+        return {"name": "Renamed", "units": "L", "multiplication_factor": 3, "decimal_places": 1, "app_only": True}
 
     def create_data(self, org) -> dict:
         project = Project.objects.filter(org=org).first()
-        return {"project": project.slug, "lid": f"{next(_local_ids):04x}", "name": "Created"}
+        lid = f"{next(_local_ids):04x}"
+        return {"project": project.slug, "lid": lid, "name": "Created", "about": "Level", "offset": 1.5}
 
 
 class TestStreamEndpoint(ScopedEndpointCases):
@@ -50,6 +52,7 @@ class TestStreamEndpoint(ScopedEndpointCases):
     denied_role = OPERATOR
     create_role = DEVELOPER
     create_denied_role = OWNER
+    stored_as = {"variable": "variable.slug", "device": "device.slug"}
 
     def make_object(self, org):
         return make_stream(make_device(make_project(org)))
@@ -58,12 +61,12 @@ class TestStreamEndpoint(ScopedEndpointCases):
         return f"{STREAMS}{obj.slug}/"
 
     def write_data(self, obj) -> dict:
-        return {"data_label": "Flow"}
+        return {"data_label": "Flow", "multiplication_factor": 2, "division_factor": 10, "offset": -0.5}
 
     def create_data(self, org) -> dict:
         device = Device.objects.filter(org=org).first()
         variable = make_variable(device.project, lid=next(_local_ids))
-        return {"variable": variable.slug, "device": device.slug}
+        return {"variable": variable.slug, "device": device.slug, "data_label": "Level", "enabled": False}
 
 
 @pytest.fixture

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework import serializers
 
 from server.apps.project.api.serializers import VisibleOrgField
 from server.apps.streamalias.models import StreamAlias, StreamAliasTap
 
+if TYPE_CHECKING:
+    from server.apps.org.models import Org
+    from server.apps.stream.models import StreamId
+
 
 class StreamAliasSerializer(serializers.ModelSerializer):
-    org = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    org: serializers.SlugRelatedField[Org] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
 
     class Meta:
@@ -28,8 +34,8 @@ class StreamAliasUpdateSerializer(serializers.Serializer):
 
 
 class StreamAliasTapSerializer(serializers.ModelSerializer):
-    alias = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    stream = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    alias: serializers.SlugRelatedField[StreamAlias] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    stream: serializers.SlugRelatedField[StreamId] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
 
     class Meta:

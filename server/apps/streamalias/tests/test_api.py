@@ -22,6 +22,7 @@ class TestAliasEndpoint(ScopedEndpointCases):
     denied_role = MEMBER
     read_role = OPERATOR
     created_model = StreamAlias
+    stored_as = {"org": "org.slug"}
 
     def make_object(self, org):
         return make_alias(org)
@@ -43,6 +44,7 @@ class TestTapEndpoint(ScopedEndpointCases):
     allowed_role = OWNER
     denied_role = MEMBER
     created_model = StreamAliasTap
+    stored_as = {"alias": "alias.slug", "stream": "stream.slug"}
 
     def make_object(self, org):
         alias = StreamAlias.objects.filter(org=org).first() or make_alias(org)

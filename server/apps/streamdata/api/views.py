@@ -59,7 +59,7 @@ def stream_data_page(view, request, queryset, streams: dict[str, StreamId]) -> R
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
     paginator = LargePagination()
-    page = paginator.paginate_queryset(filterset.qs, request, view=view)
+    page: list[StreamData] | None = paginator.paginate_queryset(filterset.qs, request, view=view)
     rows = StreamDataSerializer(page, many=True, context={"streams": streams}).data
     return paginator.get_paginated_response(rows)
 

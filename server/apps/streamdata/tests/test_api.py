@@ -45,6 +45,7 @@ class TestDataEndpoint(ScopedEndpointCases):
     allowed_role = MEMBER
     denied_role = None
     created_model = StreamData
+    stored_as = {"stream": "stream_slug"}
 
     def make_object(self, org):
         return _stream_with_data(org)

@@ -80,10 +80,11 @@ def parse_binary(data: bytes, name: str, key_lookup: KeyLookup | None) -> Parsed
         if report_key is None:
             reason = "the file is corrupt (its SHA-256 signature does not match its content)"
         else:
-            reason = f"the {_KEY_NAMES[header.signature_flags]} is wrong or the file is corrupt"
+            key_name = _KEY_NAMES.get(header.signature_flags) if header.signature_flags is not None else None
+            reason = f"the {key_name} is wrong or the file is corrupt"
         raise ReportSignatureError(f"{name}: the report signature does not verify: {reason}")
 
-    body = view[HEADER_LENGTH:-FOOTER_LENGTH]
+    body: bytes | memoryview = view[HEADER_LENGTH:-FOOTER_LENGTH]
     if report_key is not None:
         body = crypt_readings(report_key, body)
     return ParsedReport(header, decode_reading_columns(body))
@@ -102,10 +103,12 @@ def decode_reading_columns(body: bytes | memoryview) -> ReadingTable:
 
 
 def _report_key(header: ReportHeader, name: str, key_lookup: KeyLookup | None) -> bytes | None:
-    if header.signature_flags == SignatureFlags.HASH:
+    flags = header.signature_flags
+    if flags == SignatureFlags.HASH:
         return None
-    key_name = _KEY_NAMES[header.signature_flags]
-    root_key = key_lookup(header.device_id, header.signature_flags) if key_lookup is not None else None
+    assert flags is not None, "every signed list report has signature flags"
+    key_name = _KEY_NAMES[flags]
+    root_key = key_lookup(header.device_id, flags) if key_lookup is not None else None
     if not root_key:
         raise ReportSignatureError(
             f"{name}: the report is signed and encrypted with a {key_name}, and no {key_name} is known for device "

@@ -45,6 +45,10 @@ REJECTED_SELECTORS = {
     "0xD7FF (user outputs and reboots)"
 }
 
+# A column of a report's readings: an array (as parsed) or a list (once sorted or cut), sliced and joined alike,
+# holding one type per column (stream numbers, ids, times, values, statuses).
+Column = Any
+
 
 def is_system_selector(selector: int) -> bool:
     return bool(selector & SYSTEM_SELECTOR_BIT)
@@ -111,7 +115,7 @@ def prepare_report(
     check_selector(header.selector)
     received_time = as_utc(received_time)
     table = report.readings
-    columns = [table.streams, table.reading_ids, table.raw_times, table.values]
+    columns: list[Column] = [table.streams, table.reading_ids, table.raw_times, table.values]
     if table.timestamps is not None:
         columns.append(table.timestamps)
     columns, dropped_readings = _new_in_id_order(columns, last_id)
@@ -137,7 +141,7 @@ def prepare_report(
     reboots = _positions(streams, REBOOT_STREAM)
     reboot_ids = [reading_ids[i] for i in reboots]
     last_reboot_timestamp = times.timestamps[reboots[-1]] if reboots else None
-    output = [streams, reading_ids, raw_times, times.timestamps, values, times.statuses, times.dirty]
+    output: list[Column] = [streams, reading_ids, raw_times, times.timestamps, values, times.statuses, times.dirty]
     removed_reboots = 0
     if reboots and header.selector is not None and not is_system_selector(header.selector):
         output = [_without(column, reboots) for column in output]
@@ -157,7 +161,7 @@ def prepare_report(
     )
 
 
-def _new_in_id_order(columns: list[Sequence], last_id: int) -> tuple[list[Sequence], int]:
+def _new_in_id_order(columns: list[Column], last_id: int) -> tuple[list[Column], int]:
     """Sort the columns by reading id (only if needed) and drop ids in 1..last_id."""
     ids = columns[1]
     size = len(ids)
@@ -202,7 +206,7 @@ def _is_sorted(ids: Sequence[int]) -> bool:
 
 
 def _positions(column: Sequence[int], value: int) -> list[int]:
-    positions = []
+    positions: list[int] = []
     position = 0
     while True:
         try:
@@ -213,7 +217,7 @@ def _positions(column: Sequence[int], value: int) -> list[int]:
         position += 1
 
 
-def _without(column: Sequence, positions: list[int]) -> Sequence:
+def _without(column: Column, positions: list[int]) -> Column:
     """The column without the rows at ``positions`` (ascending), joined from slices."""
     pieces = []
     start = 0

@@ -33,7 +33,7 @@ def derive_report_key(root_key: bytes, report_id: int, sent_timestamp: int) -> b
     return hmac.new(root_key, struct.pack("<LLL", REPORT_KEY_MAGIC, report_id, sent_timestamp), hashlib.sha256).digest()
 
 
-def report_signature(signed_data: bytes, report_key: bytes | None = None) -> bytes:
+def report_signature(signed_data: bytes | memoryview, report_key: bytes | None = None) -> bytes:
     """The 16-byte signature: a plain hash without a key, an HMAC of the hash with one."""
     digest = hashlib.sha256(signed_data).digest()
     if report_key is None:
@@ -41,7 +41,7 @@ def report_signature(signed_data: bytes, report_key: bytes | None = None) -> byt
     return hmac.new(report_key, digest, hashlib.sha256).digest()[:SIGNATURE_LENGTH]
 
 
-def crypt_readings(report_key: bytes, data: bytes) -> bytes:
+def crypt_readings(report_key: bytes, data: bytes | memoryview) -> bytes:
     """Encrypt or decrypt (CTR mode is symmetric) the readings section of a keyed report."""
     return AES.new(report_key[:16], AES.MODE_CTR, nonce=b"", initial_value=1).encrypt(data)
 
@@ -61,7 +61,7 @@ def build_signed_list_report(
 
     Used by tests and benchmarks; ``root_key`` is required for the keyed flags.
     """
-    body = bytearray()
+    body: bytes | bytearray = bytearray()
     ids = []
     pack = struct.Struct("<HHLLL").pack
     for stream, reading_id, raw_time, value in readings:

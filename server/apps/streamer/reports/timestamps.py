@@ -275,10 +275,9 @@ def timestamps_from_items(
     """Times for the readings or events of a dictionary report, one item at a time."""
     received_time = as_utc(received_time)
     base = time_base(received_time, sent_timestamp)
-    if item_timestamps is None:
-        item_timestamps = repeat(None)
+    items: Iterable[datetime.datetime | None] = repeat(None) if item_timestamps is None else item_timestamps
     times = Times(Timestamps(), [], [])
-    for raw_time, item_time in zip(raw_times, item_timestamps, strict=False):
+    for raw_time, item_time in zip(raw_times, items, strict=False):
         if raw_time is not None and is_rtc(raw_time):
             moment, status = rtc_to_datetime(raw_time), STATUS_UTC
         elif item_time is not None:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -132,7 +133,7 @@ def _acknowledge(
         "skipped_reading_count": rows.skipped_readings,
         "event_count": len(rows.events),
     }
-    parameters = {
+    parameters: dict[str, Any] = {
         **figures,
         "highest": max(prepared.header.highest_id, prepared.last_id),
         "reboot": prepared.last_reboot_timestamp,
@@ -219,7 +220,7 @@ class _Pipeline:
             rows=work.rows.readings,
         )
         self.in_flight = (position, work, pending)
-        if previous:
+        if previous is not None and written is not None:
             self.done.append((previous[0], _acknowledged(previous[1], written)))
 
     def settle(self) -> None:

@@ -16,8 +16,10 @@ from server.apps.core.slugs import streamer_slug
 from server.apps.core.testing import api_client, make_member
 from server.apps.device.tests.factories import make_device, make_project
 from server.apps.org.roles import OWNER
+from server.apps.stores.selectors import store_file_read
 from server.apps.streamdata.models import StreamData
-from server.apps.streamer.models import Streamer, StreamerReport
+from server.apps.streamer.models import ReportStatus, Streamer, StreamerReport
+from server.apps.worker.models import QueueMessage
 from server.apps.worker.runner import run_worker
 
 UTC = datetime.UTC
@@ -125,6 +127,28 @@ def upload(client, data: bytes, *, name: str = "report.bin", timestamp: str | No
     url = UPLOAD_URL if timestamp is None else f"{UPLOAD_URL}?timestamp={timestamp}"
     with TestCase.captureOnCommitCallbacks(execute=True):
         return client.post(url, {"file": SimpleUploadedFile(name, data)}, format="multipart")
+
+
+def assert_report_stored(response, data: bytes, *, count: int, name: str = "report.bin") -> StreamerReport:
+    """What an accepted upload leaves: a 201 answering ``count`` (the readings new to the streamer), the scheduled
+    ``StreamerReport`` it names with that count, the file's exact bytes in the reports store under the report's key,
+    and one queued ``ProcessReport`` message naming the report. Returns the report, read from the database."""
+    assert response.status_code == 201, response.content
+    body = response.json()
+    report = StreamerReport.objects.select_related("streamer__device").get(pk=body["id"])
+    assert body["count"] == count, f"the upload answered count {body['count']}, not {count}"
+    assert (report.upload_count, report.status, report.file_name, report.file_size) == (
+        count,
+        ReportStatus.SCHEDULED,
+        name,
+        len(data),
+    )
+    assert (body["streamer"], body["device"]) == (report.streamer.slug, report.streamer.device.slug)
+    assert report.file_key.startswith(f"{report.streamer.slug}/")
+    assert store_file_read(store="streamer-reports", key=report.file_key) == data
+    messages = QueueMessage.objects.filter(arguments__report_id=str(report.pk))
+    assert [(m.action, m.arguments) for m in messages] == [("ProcessReport", {"report_id": str(report.pk)})]
+    return report
 
 
 def process():

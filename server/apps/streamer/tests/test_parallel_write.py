@@ -13,7 +13,14 @@ from django.db.models.functions import Now
 from server.apps.streamer.copy_rows import CopyRows, StreamColumns
 from server.apps.streamer.models import IngestedReport, ReportStatus, Streamer, StreamerReport
 from server.apps.streamer.reports.timestamps import TimedReadings
-from server.apps.streamer.tests.factories import make_ingest, process, signed_report, stored, upload
+from server.apps.streamer.tests.factories import (
+    assert_report_stored,
+    make_ingest,
+    process,
+    signed_report,
+    stored,
+    upload,
+)
 from server.apps.streamer.tests.test_crash import crashing_worker, expected_rows, worker_env  # noqa: F401
 from server.apps.streamer.writer import PARALLEL_WRITE_MIN_ROWS, WriteResult, close_write_connections, combined
 from server.apps.worker.models import DeadLetter, QueueMessage
@@ -36,8 +43,8 @@ def large_report(ingest) -> bytes:
 
 def test_a_large_report_is_written_in_two_parts(two_connections):
     ingest = make_ingest()
-    response = upload(ingest.client, large_report(ingest))
-    assert response.status_code == 201, response.content
+    data = large_report(ingest)
+    assert_report_stored(upload(ingest.client, data), data, count=READINGS)
     assert process().succeeded == 1
 
     marks = list(IngestedReport.objects.order_by("part").values_list("part", "new_reading_count", "first_id"))
@@ -53,9 +60,9 @@ def test_a_large_report_is_written_in_two_parts(two_connections):
     assert [row[1] for row in stored()] == sorted(range(1, READINGS + 1), key=lambda i: (i % 2 == 1, i))
 
     # The same file again: both parts go the conflict-safe way and store nothing.
-    assert upload(ingest.client, large_report(ingest)).status_code == 201
+    again = assert_report_stored(upload(ingest.client, data), data, count=0)
     process()
-    again = StreamerReport.objects.order_by("created_on").last()
+    again.refresh_from_db()
     assert (again.new_reading_count, again.duplicate_reading_count) == (0, READINGS)
     assert len(stored()) == READINGS
 

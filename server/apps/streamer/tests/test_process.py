@@ -25,6 +25,7 @@ from server.apps.streamer.tests.factories import (
     DEVICE_KEY,
     RECEIVED_UTC,
     USER_KEY,
+    assert_report_stored,
     dictionary_report,
     make_ingest,
     process,
@@ -186,11 +187,11 @@ def test_duplicate_uploads_store_nothing_twice(db):
     ingest = make_ingest()
     data = signed_report(ingest.device.id, [(10 * i, 0x5001, i, i) for i in range(1, 11)], report_id=11)
     # Twice before processing: the second goes through the conflict-safe write and adds nothing.
-    assert upload(ingest.client, data).json()["count"] == 10
-    assert upload(ingest.client, data).json()["count"] == 10
+    assert_report_stored(upload(ingest.client, data), data, count=10)
+    assert_report_stored(upload(ingest.client, data), data, count=10)
     process()
     # Once more afterwards: its readings are at or below last_id and dropped before writing.
-    assert upload(ingest.client, data).json()["count"] == 0
+    assert_report_stored(upload(ingest.client, data), data, count=0)
     process()
     figures = list(
         StreamerReport.objects.order_by("created_on").values_list(

@@ -18,6 +18,7 @@ from server.apps.streamer.models import ReportStatus, Streamer, StreamerReport
 from server.apps.streamer.tests.factories import (
     RECEIVED_UTC,
     USER_KEY,
+    assert_report_stored,
     make_ingest,
     make_report,
     make_streamer,
@@ -124,11 +125,8 @@ def test_upload_stores_records_and_queues(db):
     ingest = make_ingest(role=OPERATOR)  # the companion app's role may upload data
     data = signed_report(ingest.device.id, ROWS, report_id=11, sent=200, selector=0xD7FF)
     response = upload(ingest.client, data)
-    assert response.status_code == 201, response.content
+    report = assert_report_stored(response, data, count=10)
     body = response.json()
-    assert body["count"] == 10
-    report = StreamerReport.objects.get()
-    assert body["id"] == str(report.pk)
     assert (body["status"], body["streamer"], body["device"]) == (
         "scheduled",
         streamer_slug(ingest.device.id, 0),
@@ -136,24 +134,24 @@ def test_upload_stores_records_and_queues(db):
     )
     assert (report.original_first_id, report.original_last_id, report.incremental_id) == (1, 10, 11)
     assert (report.sent_timestamp, report.device_sent_timestamp, report.reading_count) == (RECEIVED_UTC, 200, 10)
-    assert report.created_by == ingest.user
+    assert (report.last_id_at_upload, report.created_by) == (0, ingest.user)
     assert report.file_key == f"{report.streamer.slug}/2024/05/01/12/{report.pk}.bin"
-    assert store_file_read(store="streamer-reports", key=report.file_key) == data
     streamer = report.streamer
     assert (streamer.index, streamer.selector, streamer.is_system, streamer.last_id) == (0, 0xD7FF, False, 0)
-    message = QueueMessage.objects.get()
-    assert (message.action, message.arguments) == ("ProcessReport", {"report_id": str(report.pk)})
+    assert QueueMessage.objects.count() == StreamerReport.objects.count() == Streamer.objects.count() == 1
 
 
 def test_count_is_what_is_new_to_the_streamer(db):
     ingest = make_ingest()
     data = signed_report(ingest.device.id, ROWS, report_id=11)
-    assert upload(ingest.client, data).json()["count"] == 10
+    assert_report_stored(upload(ingest.client, data), data, count=10)
     process()
     assert Streamer.objects.get().last_id == 10
-    assert upload(ingest.client, data).json()["count"] == 0
+    again = assert_report_stored(upload(ingest.client, data), data, count=0)
+    assert (again.last_id_at_upload, again.reading_count) == (10, 10)
     overlapping = signed_report(ingest.device.id, [(10 * i, 0x5001, i, i) for i in range(6, 16)], report_id=16)
-    assert upload(ingest.client, overlapping).json()["count"] == 5
+    assert_report_stored(upload(ingest.client, overlapping), overlapping, count=5)
+    assert StreamerReport.objects.count() == 3
 
 
 @pytest.mark.parametrize(
@@ -163,24 +161,24 @@ def test_count_is_what_is_new_to_the_streamer(db):
 def test_timestamp_forms(db, timestamp):
     """Naive is UTC; an unencoded '+' arrives as a space and is read back as the offset it was."""
     ingest = make_ingest()
-    response = upload(ingest.client, signed_report(ingest.device.id, ROWS), timestamp=timestamp)
-    assert response.status_code == 201, response.content
-    assert StreamerReport.objects.get().sent_timestamp == RECEIVED_UTC
+    data = signed_report(ingest.device.id, ROWS)
+    report = assert_report_stored(upload(ingest.client, data, timestamp=timestamp), data, count=10)
+    assert report.sent_timestamp == RECEIVED_UTC
+    assert report.file_key == f"{report.streamer.slug}/2024/05/01/12/{report.pk}.bin"
 
 
 def test_keyed_report_with_a_known_key_is_counted(db):
     ingest = make_ingest()
     device_key_set(device=ingest.device, type="USR", secret=USER_KEY.hex(), created_by=make_staff())
     data = signed_report(ingest.device.id, ROWS, user_key=USER_KEY)
-    assert upload(ingest.client, data).json()["count"] == 10
+    assert_report_stored(upload(ingest.client, data), data, count=10)
 
 
 def test_keyed_report_without_a_key_is_accepted_for_the_worker_to_judge(db):
     ingest = make_ingest()
-    response = upload(ingest.client, signed_report(ingest.device.id, ROWS, user_key=USER_KEY))
-    assert response.status_code == 201
-    assert response.json()["count"] == 0
-    assert QueueMessage.objects.count() == 1
+    data = signed_report(ingest.device.id, ROWS, user_key=USER_KEY)
+    report = assert_report_stored(upload(ingest.client, data), data, count=0)
+    assert report.reading_count == 10
 
 
 def _truncated(data: bytes) -> bytes:
@@ -304,14 +302,19 @@ def test_anonymous_upload_is_401(db):
 
 def test_staff_may_upload_for_any_claimed_device(db):
     ingest = make_ingest()
-    response = upload(api_client(make_staff()), signed_report(ingest.device.id, ROWS))
-    assert response.status_code == 201
+    staff = make_staff()
+    data = signed_report(ingest.device.id, ROWS)
+    report = assert_report_stored(upload(api_client(staff), data), data, count=10)
+    assert (report.streamer.device, report.created_by) == (ingest.device, staff)
 
 
 def test_selector_change_updates_the_streamer(db):
     ingest = make_ingest()
-    upload(ingest.client, signed_report(ingest.device.id, ROWS, selector=0xD7FF))
-    upload(ingest.client, signed_report(ingest.device.id, ROWS, selector=0x5FFF))
+    first = signed_report(ingest.device.id, ROWS, selector=0xD7FF)
+    assert_report_stored(upload(ingest.client, first), first, count=10)
+    assert Streamer.objects.get().selector == 0xD7FF
+    second = signed_report(ingest.device.id, ROWS, selector=0x5FFF)
+    assert_report_stored(upload(ingest.client, second), second, count=10)
     streamer = Streamer.objects.get()
     assert (streamer.selector, streamer.is_system) == (0x5FFF, True)
 
@@ -322,4 +325,5 @@ def test_upload_query_count(db):
     upload(client, signed_report(ingest.device.id, ROWS))  # the streamer exists from here on
     data = signed_report(ingest.device.id, [(i, 0x5001, i, 10 + i) for i in range(1, 500)])
     with assert_query_count(10):  # in a test transaction: SAVEPOINT and RELEASE included
-        assert upload(client, data).status_code == 201
+        response = upload(client, data)
+    assert_report_stored(response, data, count=499)

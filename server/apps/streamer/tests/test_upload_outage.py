@@ -7,7 +7,7 @@ from django.db.models.functions import Now
 
 from server.apps.streamdata.models import StreamData
 from server.apps.streamer.models import ReportStatus, Streamer, StreamerReport
-from server.apps.streamer.tests.factories import make_ingest, process, signed_report, upload
+from server.apps.streamer.tests.factories import assert_report_stored, make_ingest, process, signed_report, upload
 from server.apps.worker.models import DeadLetter, QueueMessage, WorkerRun
 
 ROWS = [(10 * i, 0x5001, 100 + i, i) for i in range(1, 11)]
@@ -31,11 +31,8 @@ def test_an_upload_during_an_outage_is_a_503_that_leaves_nothing(db, store_outag
     assert not QueueMessage.objects.exists()
 
     store_outage.end()
-    response = upload(ingest.client, data)
-    assert response.status_code == 201, response.content
-    assert response.json()["count"] == 10
-    assert StreamerReport.objects.count() == 1
-    assert QueueMessage.objects.count() == 1
+    assert_report_stored(upload(ingest.client, data), data, count=10)
+    assert StreamerReport.objects.count() == QueueMessage.objects.count() == 1
     process()
     assert StreamerReport.objects.get().status == ReportStatus.SUCCESS
     assert StreamData.objects.count() == 10
@@ -44,7 +41,7 @@ def test_an_upload_during_an_outage_is_a_503_that_leaves_nothing(db, store_outag
 def test_an_outage_leaves_a_known_streamer_as_it_was(db, store_outage):
     ingest = make_ingest()
     first = signed_report(ingest.device.id, ROWS, report_id=11, selector=0xD7FF)
-    assert upload(ingest.client, first).status_code == 201
+    assert_report_stored(upload(ingest.client, first), first, count=10)
     process()
     overlapping = signed_report(ingest.device.id, [(10 * i, 0x5001, i, i) for i in range(6, 16)], selector=0x5FFF)
     store_outage.start("streamer-reports")
@@ -54,14 +51,17 @@ def test_an_outage_leaves_a_known_streamer_as_it_was(db, store_outage):
     assert (streamer.last_id, streamer.selector) == (10, 0xD7FF)  # the selector change is rolled back too
     assert StreamerReport.objects.count() == 1
 
+    assert not QueueMessage.objects.exists()  # the first report's message was consumed; none for the refused one
+
     store_outage.end()
-    response = upload(ingest.client, overlapping)
-    assert (response.status_code, response.json()["count"]) == (201, 5)
+    report = assert_report_stored(upload(ingest.client, overlapping), overlapping, count=5)
+    assert (report.streamer.selector, report.last_id_at_upload) == (0x5FFF, 10)
 
 
 def test_the_worker_retries_a_report_it_cannot_read(db, store_read_outage):
     ingest = make_ingest()
-    assert upload(ingest.client, signed_report(ingest.device.id, ROWS)).status_code == 201
+    data = signed_report(ingest.device.id, ROWS)
+    assert_report_stored(upload(ingest.client, data), data, count=10)
     store_read_outage.start("streamer-reports")
 
     stats = process()

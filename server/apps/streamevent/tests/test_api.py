@@ -138,7 +138,12 @@ def test_upload_needs_create_data_permission(db):
 def test_operator_uploads_but_cannot_read(db):
     stream = stream_in(make_org())
     client = api_client(make_member(stream.org, OPERATOR))
-    event = upload(client, stream.slug).json()
+    response = upload(client, stream.slug)
+    assert response.status_code == 201, response.content
+    event = response.json()
+    saved = StreamEventData.objects.get(pk=event["id"])
+    assert (saved.stream_slug, saved.org_id) == (stream.slug, stream.org_id)
+    assert store_file_read(store="events", key=saved.data_key) == b'{"peak": 2.5}'
     assert client.get(f"/api/v1/event/{event['id']}/").status_code == 404
     assert client.get("/api/v1/event/", {"filter": stream.slug}).status_code == 403
 

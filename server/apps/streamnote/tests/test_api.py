@@ -6,52 +6,41 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from server.apps.core.targets import target_for_object
-from server.apps.core.testing import ScopedEndpointCases, api_client, assert_query_count, make_member, make_org
+from server.apps.core.testing import TargetedEndpointCases, api_client, assert_query_count, make_member
 from server.apps.device.tests.factories import T0, make_device, make_project, make_stream
 from server.apps.org.roles import MEMBER, OPERATOR
 from server.apps.org.services import org_member_add
 from server.apps.stores.selectors import store_file_exists
 from server.apps.streamnote.models import NoteType, StreamNote
-from server.apps.streamnote.services import ATTACHMENT_STORE, stream_note_create, system_note_create
+from server.apps.streamnote.services import (
+    ATTACHMENT_STORE,
+    NOTE_TARGET_KINDS,
+    stream_note_create,
+    system_note_create,
+)
 
 NOTES = "/api/v1/note/"
 
 
-class TestStreamNoteEndpoint(ScopedEndpointCases):
-    list_key = "id"
+class TestStreamNoteEndpoint(TargetedEndpointCases):
+    endpoint = NOTES
+    created_model = StreamNote
+    target_kinds = NOTE_TARGET_KINDS
     list_query_count = 4  # authentication, the target, the count, the page
     allowed_role = MEMBER
     denied_role = None  # every role that reads notes may also edit them (can_modify_device)
     hidden_role = OPERATOR
     create_denied_role = OPERATOR
 
-    def device_of(self, org):
-        devices = self.__dict__.setdefault("_devices", {})
-        if org.pk not in devices:
-            devices[org.pk] = make_device(make_project(org))
-        return devices[org.pk]
+    def make_row(self, target_obj):
+        target = target_for_object(target_obj)
+        return stream_note_create(user=target.org.created_by, target=target, note="Battery changed")
 
-    def make_object(self, org):
-        target = target_for_object(self.device_of(org))
-        return stream_note_create(user=org.created_by, target=target, note="Battery changed")
-
-    def get_list_url(self, obj) -> str:
-        return NOTES
-
-    def list_params(self, obj) -> dict:
-        return {"target": obj.target}
-
-    def detail_url(self, obj) -> str:
-        return f"{NOTES}{obj.id}/"
+    def row_data(self, target_obj) -> dict:
+        return {"note": "Moved to shelf 2", "timestamp": "2026-01-02T03:04:05Z"}
 
     def write_data(self, obj) -> dict:
-        return {"note": "Battery replaced"}
-
-    def create_url(self, org) -> str:
-        return NOTES
-
-    def create_data(self, org) -> dict:
-        return {"target": self.device_of(org).slug, "note": "Moved to shelf 2"}
+        return {"note": "Battery replaced", "timestamp": "2026-02-01T10:00:00+02:00"}
 
 
 @pytest.fixture
@@ -149,13 +138,11 @@ def test_system_notes_cannot_be_edited(device, owner):
     assert client.get(f"{NOTES}{note.id}/").json()["type"] == "si"
 
 
-def test_list_needs_a_target_of_the_right_kind(device, owner):
-    client = api_client(owner)
-    assert client.get(NOTES).status_code == 400
-    assert client.get(NOTES, {"target": f"^{device.org.slug}"}).status_code == 400
-    assert client.get(NOTES, {"target": f"d--{device.id:x}"}).status_code == 200
-    assert client.get(NOTES, {"target": device.project.slug}).status_code == 200
-    assert api_client(make_org().created_by).get(NOTES, {"target": device.slug}).status_code == 404
+def test_list_takes_the_lenient_device_slug(device, owner):
+    stream_note_create(user=owner, target=target_for_object(device), note="Installed")
+    response = api_client(owner).get(NOTES, {"target": f"d--{device.id:x}"})
+    assert response.status_code == 200, response.content
+    assert [row["note"] for row in response.json()["results"]] == ["Installed"]
 
 
 def test_list_query_count_with_many_authors(device, owner):
