@@ -5,7 +5,11 @@ in one query whatever the number of levels; and the form that sets a value on th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from server.apps.configattribute.forms import ConfigAttributeForm, json_text
+from server.apps.configattribute.models import ConfigAttribute
 from server.apps.configattribute.selectors import config_attributes_resolved
 from server.apps.core import targets
 from server.apps.device.models import Device
@@ -19,13 +23,28 @@ LEVELS = {
 }
 
 
-def config_tab_context(*, request, device, can) -> dict:
-    attributes = config_attributes_resolved(user=request.user, target=device)
-    for attribute in attributes:
-        attribute.level = LEVELS.get(attribute.target_kind, attribute.target_kind)
-        attribute.on_device = attribute.target == device.slug
-        attribute.data_text = json_text(attribute.data)
-    context = {"attributes": attributes}
+@dataclass(frozen=True)
+class ConfigRow:
+    """A row of the tab: the attribute that applies, the level it comes from, whether that is the device itself, and
+    its value as JSON text."""
+
+    attribute: ConfigAttribute
+    level: str
+    on_device: bool
+    data_text: str
+
+
+def config_tab_context(*, request, device, can) -> dict[str, Any]:
+    attributes = [
+        ConfigRow(
+            attribute=attribute,
+            level=LEVELS.get(attribute.target_kind, attribute.target_kind),
+            on_device=attribute.target == device.slug,
+            data_text=json_text(attribute.data),
+        )
+        for attribute in config_attributes_resolved(user=request.user, target=device)
+    ]
+    context: dict[str, Any] = {"attributes": attributes}
     if can(Device, "change"):
         context["config_form"] = ConfigAttributeForm()
     return context

@@ -69,6 +69,7 @@ class DeviceTab:
         return (*own, *(model for model in self.can_models if model not in own))
 
     def url(self, device: Device) -> str:
+        assert device.org is not None, "only a claimed device has pages"
         return reverse(self.url_name, kwargs={"org_slug": device.org.slug, "device_slug": device.slug})
 
     def visible(self, can: Abilities) -> bool:

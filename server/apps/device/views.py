@@ -97,6 +97,7 @@ class DevicePageMixin(ScopedPageMixinBase):
     """Finds the device named in the URL (any slug form) in the URL's organisation, among those the user sees."""
 
     model = Device
+    object: Device  # the page's device, which ScopedPageView.dispatch finds
     lookup_url_kwarg = "device_slug"
     context_object_name = "device"
     # The controls the overview shows depend on what these declare (``can.add_streamerreport``, …); a tab adds its
@@ -207,6 +208,7 @@ class DeviceTabView(DevicePageMixin, ScopedPageView):
         return super().get(request, *args, **kwargs)
 
     def get_template_names(self) -> list[str]:
+        assert self.tab is not None, "a tab's view is made with as_view(tab=…) or sets tab"
         return [self.tab.template_name]
 
     def get_context_data(self, **kwargs):
@@ -223,6 +225,7 @@ class DeviceTabFormAction(ScopedFormAction, DeviceTabView):
     ``tab_url()`` is where a success goes back to."""
 
     def tab_url(self) -> str:
+        assert self.tab is not None, "a tab's form action sets tab"
         return self.tab.url(self.object)
 
 

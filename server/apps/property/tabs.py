@@ -4,6 +4,8 @@ list is empty for them. Its forms are in ``views.py``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from server.apps.core.views import paginate
 from server.apps.device.tabs import DeviceTab, register_device_tab
 from server.apps.property.forms import PropertyForm
@@ -13,9 +15,10 @@ from server.apps.property.selectors import properties_for
 PROPERTIES_PER_PAGE = 50
 
 
-def properties_tab_context(*, request, device, can) -> dict:
+def properties_tab_context(*, request, device, can) -> dict[str, Any]:
     properties = properties_for(user=request.user, target=device).order_by("name")
-    context = {"properties": paginate(request, properties, param="properties", per_page=PROPERTIES_PER_PAGE)}
+    page = paginate(request, properties, param="properties", per_page=PROPERTIES_PER_PAGE)
+    context: dict[str, Any] = {"properties": page}
     if can(GenericProperty, "add"):
         context["property_form"] = PropertyForm()
     return context

@@ -151,21 +151,29 @@ class StreamId(MdoMixin):
     @property
     def display_label(self) -> str:
         """What its values are called: the stream's data label, else its variable's name."""
-        return self.data_label or self.var_name or (self.variable.name if self.variable_id else "") or "Value"
+        label = self.data_label or self.var_name
+        if not label and (variable := self.variable) is not None:
+            label = variable.name
+        return label or "Value"
 
     @property
     def display_units(self) -> str:
         """The units of its output values: the output unit's, else the variable's, else its type's storage units."""
-        unit = self.output_unit if self.output_unit_id else None
-        return (
-            (unit.unit_short or unit.unit_full if unit else "")
-            or (self.variable.units if self.variable_id else "")
-            or (self.var_type.storage_units_short if self.var_type_id else "")
-        )
+        # Each related row is read only when the one before has no units (a null key reads as None, no query).
+        unit = self.output_unit
+        if unit is not None and (units := unit.unit_short or unit.unit_full):
+            return units
+        variable = self.variable
+        if variable is not None and variable.units:
+            return variable.units
+        var_type = self.var_type
+        return var_type.storage_units_short if var_type is not None else ""
 
     @property
     def display_decimal_places(self) -> int:
         """The decimal places its output values are shown with: the output unit's, else the variable's, else 2."""
-        if self.output_unit_id:
-            return self.output_unit.decimal_places
-        return self.variable.decimal_places if self.variable_id else 2
+        unit = self.output_unit
+        if unit is not None:
+            return unit.decimal_places
+        variable = self.variable
+        return variable.decimal_places if variable is not None else 2

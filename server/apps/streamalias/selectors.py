@@ -73,10 +73,12 @@ def alias_data_rows(*, ranges: list[TapRange]) -> QuerySet[StreamData]:
 def alias_data_bounds(*, ranges: list[TapRange]) -> tuple[datetime | None, datetime | None]:
     """The first and last timestamps the alias reads: one MIN/MAX per tap, each read from the ends of that tap's
     index range."""
-    first = last = None
+    first: datetime | None = None
+    last: datetime | None = None
     for tap in ranges:
         tap_first, tap_last = stream_data_bounds(stream_slug=tap.stream.slug, start=tap.start, end=tap.end)
         if tap_first is not None:
+            assert tap_last is not None, "MIN and MAX over the same rows are both null or neither"
             first = tap_first if first is None else min(first, tap_first)
             last = tap_last if last is None else max(last, tap_last)
     return first, last

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,7 @@ def report_rows(*, report_id, prepared: PreparedReport, device, streams: dict[in
         readings = readings.take(keep)
 
     converters = {lid: raw_value_converter(usable[lid]) for lid in present if lid in usable}
+    values: Sequence[float]
     if any(converters.values()):
         by_stream = {lid: converter or float for lid, converter in converters.items()}
         values = [

@@ -4,6 +4,8 @@ that adds one for roles that read notes (``can_read_notes``, which is what addin
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q
 
 from server.apps.core import targets
@@ -18,7 +20,7 @@ from server.apps.streamnote.selectors import stream_note_list
 NOTES_PER_PAGE = 20
 
 
-def notes_tab_context(*, request, device, can) -> dict:
+def notes_tab_context(*, request, device, can) -> dict[str, Any]:
     """Two queries for the timeline (count and page), the streams' slugs read in the same query as a subquery."""
     stream_slugs = StreamId.objects.filter(device=device, block__isnull=True).values("slug")
     notes = stream_note_list(user=request.user).filter(
@@ -29,7 +31,7 @@ def notes_tab_context(*, request, device, can) -> dict:
         note.on_stream = note.target_kind == targets.STREAM
         note.attachment_url = api_url("note-attachment", id=note.pk) if note.attachment else ""
         note.attachment_name = note.attachment.rsplit("/", 1)[-1] if note.attachment else ""
-    context = {"notes": page}
+    context: dict[str, Any] = {"notes": page}
     if can(StreamNote, "add"):
         context["note_form"] = StreamNoteForm()
     return context

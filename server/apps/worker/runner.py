@@ -267,8 +267,9 @@ class Worker:
         finally:
             outcomes.close()  # a write still in flight is cancelled and rolled back
         for message in remaining.values():
-            exc = stopped or ActionTimeoutError(f"{action.name} ended its batch without an outcome for this message")
-            self._record(message, self._settle(action, message, exc, start, close_connections=False), started_at, start)
+            cause = stopped or ActionTimeoutError(f"{action.name} ended its batch without an outcome for this message")
+            settled = self._settle(action, message, cause, start, close_connections=False)
+            self._record(message, settled, started_at, start)
         close_stale_connections()
 
     def _execute(self, message: Message) -> Outcome:
@@ -277,6 +278,7 @@ class Worker:
         admission = self._admit(action, message)
         if admission.refusal is not None:
             return admission.refusal
+        assert action is not None, "policy.admit refuses a message naming no registered action"
         try:
             with time_limit(action.timeout, action.name):
                 action().execute(admission.arguments)
@@ -291,6 +293,7 @@ class Worker:
         if admission.refusal is not None:
             self._carry_out(message, admission.refusal, time.monotonic())
             return admission
+        assert action is not None, "policy.admit refuses a message naming no registered action"
         seconds = policy.visibility_extension(action, self.transport.visibility_timeout)
         if seconds is not None:
             self.transport.extend(message, seconds=seconds)

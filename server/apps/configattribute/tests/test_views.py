@@ -45,7 +45,7 @@ def test_each_name_shows_the_value_that_applies_and_its_level(device):
     set_config(device, ":alarm:level", 7)
     response = logged_in(owner).get(url(device))
     assert response.status_code == 200
-    shown = {a.name.name: (a.data, a.level) for a in response.context["attributes"]}
+    shown = {row.attribute.name.name: (row.attribute.data, row.level) for row in response.context["attributes"]}
     assert shown == {
         ":alarm:level": (7, "This device"),
         ":report:summary": ({"every": "hour"}, "Project"),

@@ -106,6 +106,8 @@ def test_display_label_units_and_decimals(device):
     variable = make_variable(device.project, lid=0x5006, name="Flow", units="gal/min", decimal_places=3)
     stream = make_stream(device, variable)
     assert (stream.display_label, stream.display_units, stream.display_decimal_places) == ("Flow", "gal/min", 3)
+    stream.var_name = ""  # without a name of its own, the stream's values are called by its variable's
+    assert stream.display_label == "Flow"
     stream.var_type, stream.output_unit = water, output_unit(water, "Gallons")
     stream.data_label = "Pump flow"
     assert (stream.display_label, stream.display_units, stream.display_decimal_places) == (

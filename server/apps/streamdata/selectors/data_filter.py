@@ -70,8 +70,11 @@ def streams_for_data_filter(*, user, value: str | None) -> list[StreamId]:
             if device is None:
                 raise NotFoundError("Device not found.")
             _check_read_data(user, device.org)
-            streams = stream_list(user=user).filter(device=device, project_id=device.project_id, block__isnull=True)
-            return list(streams)
+            streams = stream_list(user=user).filter(device=device, block__isnull=True)
+            # The streams of the device's project; an unclaimed device's are those of no project.
+            if device.project_id is None:
+                return list(streams.filter(project_id__isnull=True))
+            return list(streams.filter(project_id=device.project_id))
         variable = variable_list(user=user).filter(**variable_lookup(value)).first()
         if variable is None:
             raise NotFoundError("Variable not found.")

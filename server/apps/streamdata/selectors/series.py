@@ -59,7 +59,7 @@ def stream_data_series(
     )
     if len(readings) <= max_points:
         return StreamDataSeries(
-            x=[timestamp.timestamp() for timestamp, _ in readings],
+            x=[_epoch_seconds(timestamp) for timestamp, _ in readings],
             values=[stream.output_value(value) for _, value in readings],
             lower=None,
             upper=None,
@@ -85,6 +85,11 @@ def stream_data_series(
     return StreamDataSeries(x=x, values=values, lower=lower, upper=upper, bucket_seconds=width, count=count)
 
 
+def _epoch_seconds(timestamp: datetime | None) -> float:
+    assert timestamp is not None, "a window bounded by [start, end) holds no reading without a timestamp"
+    return timestamp.timestamp()
+
+
 def _series_buckets(*, stream_slug: str, start: datetime, end: datetime, width: int) -> list[tuple]:
     """``(bucket, count, min, max, mean)`` per non-empty bucket, bucket ``k`` covering ``[k·width, (k+1)·width)``
     epoch seconds. One aggregate per bucket, each a range scan of the (stream_slug, timestamp) index: PostgreSQL
@@ -104,7 +109,7 @@ def _series_buckets(*, stream_slug: str, start: datetime, end: datetime, width: 
         WHERE s.n > 0
         ORDER BY k
     """
-    params = {
+    params: dict[str, int | str | datetime] = {
         "first": math.floor(start.timestamp() / width),
         "last": math.ceil(end.timestamp() / width) - 1,
         "stream": stream_slug,

@@ -37,8 +37,8 @@ def stream_data_table_page(
     the oldest page. One query."""
     window = stream_data_window(stream_slug=stream_slug, start=start, end=end)
     newest_first = ("-timestamp", "-id")
-    if before is not None or after is not None:
-        anchor_id = before if before is not None else after
+    anchor_id = before if before is not None else after
+    if anchor_id is not None:
         anchor = Subquery(StreamData.objects.filter(pk=anchor_id, stream_slug=stream_slug).values("timestamp")[:1])
         if before is not None:
             window = window.filter(Q(timestamp__lt=anchor) | Q(timestamp=anchor, id__lt=anchor_id))

@@ -5,7 +5,16 @@ from datetime import timedelta
 import pytest
 
 from server.apps.core.testing import ScopedEndpointCases, api_client, assert_query_count, make_member, make_org
-from server.apps.device.tests.factories import T0, add_data, make_device, make_project, make_stream, make_variable
+from server.apps.device.services import device_unclaim
+from server.apps.device.tests.factories import (
+    T0,
+    add_data,
+    make_device,
+    make_project,
+    make_staff,
+    make_stream,
+    make_variable,
+)
 from server.apps.org.models import OrgMembership
 from server.apps.org.roles import MEMBER, OPERATOR
 from server.apps.stream.models import StreamId
@@ -165,6 +174,17 @@ def test_device_and_variable_filters(project, owner):
     assert by_variable["count"] == 5
     timestamps = [row["timestamp"] for row in by_variable["results"]]
     assert timestamps == sorted(timestamps)
+
+
+def test_the_device_filter_of_an_unclaimed_device_lists_none_of_its_old_project_data(project, owner):
+    device = make_device(project)
+    add_data(make_stream(device), 3)
+    device_unclaim(device=device)  # the streams and their rows stay with the organisation's project
+    staff = api_client(make_staff())  # staff alone still see the device
+    response = staff.get(DATA, {"filter": device.slug})
+    assert response.status_code == 200, response.content
+    assert response.json()["count"] == 0
+    assert api_client(owner).get(DATA, {"filter": device.slug}).status_code == 404
 
 
 def test_output_value_uses_the_output_unit(project, owner):

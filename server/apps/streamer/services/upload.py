@@ -72,7 +72,8 @@ def _parse_for_count(content: bytes, name: str, header: ReportHeader, keys: dict
     try:
         return parse_report(content, name, key_lookup=lambda _device, flags: keys.get(int(flags)))
     except ReportSignatureError:
-        if header.encrypted and int(header.signature_flags) not in keys:
+        flags = header.signature_flags  # an encrypted report always has its flags
+        if header.encrypted and flags is not None and int(flags) not in keys:
             return None
         raise
 
@@ -103,6 +104,7 @@ def _keep_rejected_file(*, name: str, content: bytes, received_time: datetime.da
 
 def _streamer_for_upload(*, device: Device, header: ReportHeader) -> Streamer:
     selector = header.selector if header.selector is not None else 0xFFFF
+    assert header.streamer_index is not None, "upload_report refuses the one format without a streamer"
     streamer, created = Streamer.objects.get_or_create(
         device=device,
         index=header.streamer_index,
