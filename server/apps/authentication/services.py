@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token
 from server.apps.authentication.authentication import jwt_encode
 from server.apps.authentication.models import Account
 from server.apps.core.errors import ApplicationError
+from server.apps.core.services import model_update
 
 # What an account holder may change about themselves; e-mail changes need verification and are not offered here.
 ACCOUNT_EDITABLE_FIELDS = ("name", "tagline", "time_zone", "username")
@@ -88,7 +89,7 @@ def account_signup(*, email: str, password: str, username: str = "", name: str =
         raise ApplicationError("An account with this e-mail address or username already exists.") from exc
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def account_update(*, account: Account, **changes) -> Account:
     unknown = set(changes) - set(ACCOUNT_EDITABLE_FIELDS)
     if unknown:
@@ -100,11 +101,9 @@ def account_update(*, account: Account, **changes) -> Account:
         and Account.objects.filter(username__iexact=changes["username"]).exclude(pk=account.pk).exists()
     ):
         raise ValidationError({"username": ["This username is taken."]})
-    for field, value in changes.items():
-        setattr(account, field, value)
-    account.full_clean(exclude=["password"])
-    account.save(update_fields=list(changes))
-    return account
+    return model_update(
+        account, fields=ACCOUNT_EDITABLE_FIELDS, data=changes, clean_exclude=["password"], save_fields=changes
+    )
 
 
 def _revoke_api_credentials(account: Account) -> None:
@@ -114,7 +113,7 @@ def _revoke_api_credentials(account: Account) -> None:
     account.refresh_from_db(fields=["token_generation"])
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def account_set_password(*, account: Account, password: str, old_password: str | None, check_old: bool = True) -> None:
     """Change the password; every API token issued before stops working.
 
@@ -140,7 +139,7 @@ def auth_tokens_issue(*, account: Account) -> dict[str, str]:
     return {"token": token.key, "jwt": jwt_encode(account)}
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def auth_login(*, account: Account) -> dict[str, str]:
     """Record an API login by an authenticated account and hand out its tokens."""
     account.last_login = timezone.now()
@@ -148,6 +147,6 @@ def auth_login(*, account: Account) -> dict[str, str]:
     return auth_tokens_issue(account=account)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def auth_logout(*, account: Account) -> None:
     _revoke_api_credentials(account)

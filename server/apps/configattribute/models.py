@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from server.apps.core import targets
+from server.apps.core.models import CreatedModel, CreatedOnModel, TargetedModel
 from server.apps.core.scoping import PermissionByField, ScopedQuerySet
 
 # ``:classic:report`` style: a leading colon, then words without spaces joined by colons.
@@ -28,16 +29,12 @@ def validate_config_name(value: str) -> None:
         )
 
 
-class ConfigAttributeName(models.Model):
+class ConfigAttributeName(CreatedModel):
     """A name config attributes may use. The list is shared by every organisation; staff add to it."""
 
     name = models.CharField(max_length=64, unique=True, validators=[validate_config_name])
     description = models.TextField(blank=True)
     tags = ArrayField(models.CharField(max_length=32), default=list, blank=True)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     class Meta:
         ordering = ["name"]
@@ -58,17 +55,12 @@ CONFIG_WRITE_PERMISSION = PermissionByField(
 )
 
 
-class ConfigAttribute(models.Model):
-    target = models.CharField(max_length=200, help_text="The canonical slug of what it configures.")
-    target_kind = models.CharField(max_length=8, choices=targets.KIND_CHOICES)
-    # The target's organisation; null for a user's own attributes, which belong to ``target_user`` alone.
-    org = models.ForeignKey("org.Org", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+class ConfigAttribute(TargetedModel, CreatedOnModel):
     target_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="config_attributes"
     )
     name = models.ForeignKey(ConfigAttributeName, on_delete=models.PROTECT, related_name="attributes")
     data = models.JSONField(default=dict, blank=True)
-    created_on = models.DateTimeField(default=timezone.now)
     updated_on = models.DateTimeField(default=timezone.now)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

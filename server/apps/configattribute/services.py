@@ -11,6 +11,7 @@ from django.utils import timezone
 from server.apps.configattribute.models import CONFIG_TARGET_KINDS, ConfigAttribute, ConfigAttributeName
 from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.scoping import user_can_create
+from server.apps.core.services import model_update
 from server.apps.core.targets import Target
 
 
@@ -37,18 +38,15 @@ def config_name_create(
     return config_name
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def config_name_update(
-    config_name: ConfigAttributeName, *, description: str | None = None, tags: Iterable[str] | None = None, **_: Any
+    *, config_name: ConfigAttributeName, description: str | None = None, tags: Iterable[str] | None = None, **_: Any
 ) -> ConfigAttributeName:
     """Names never change once attributes may use them; their description and tags do."""
-    if description is not None:
-        config_name.description = description
+    data: dict[str, Any] = {"description": description} if description is not None else {}
     if tags is not None:
-        config_name.tags = _clean_tags(tags)
-    config_name.full_clean()
-    config_name.save()
-    return config_name
+        data["tags"] = _clean_tags(tags)
+    return model_update(config_name, fields=("description", "tags"), data=data)
 
 
 def _config_name(name: str) -> ConfigAttributeName:
@@ -91,12 +89,12 @@ def config_attribute_create(*, user, target: Target, name: str, data: Any) -> Co
     return attribute
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def config_attributes_create(*, user, entries: Iterable[tuple[Target, dict[str, Any]]]) -> list[ConfigAttribute]:
     return [config_attribute_create(user=user, target=target, **fields) for target, fields in entries]
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def config_attribute_update(*, attribute: ConfigAttribute, user, data: Any) -> ConfigAttribute:
     attribute.data = data
     attribute.updated_by = user

@@ -55,6 +55,35 @@ class PermissionByField:
         return self.permissions.get(value, STAFF_ONLY)
 
 
+@dataclass(frozen=True)
+class Ability:
+    """A named question the dashboard asks about the user's role: may they ``action`` a ``model`` (what its
+    ``scope_permissions`` declare)? Templates read it as ``can.<name>``. Each is a constant in its model's app,
+    declared once (``READ_STREAM_DATA = Ability("read_data_streamid", StreamId, "read_data")``), so a name in a
+    template can be found where it is defined, and a name no constant declares fails a test."""
+
+    name: str
+    model: type[models.Model]
+    action: str
+
+    def __post_init__(self) -> None:
+        known = _ABILITIES.setdefault(self.name, self)
+        if known != self:
+            raise ValueError(f"ability {self.name!r} is declared twice")
+
+
+_ABILITIES: dict[str, Ability] = {}
+
+
+def ability_named(name: str) -> Ability:
+    """The declared ability ``name``; ``KeyError`` when no constant declares it."""
+    return _ABILITIES[name]
+
+
+def abilities_declared() -> dict[str, Ability]:
+    return dict(_ABILITIES)
+
+
 def _declared_permission(model: type[models.Model], action: str) -> str | PermissionByField | None:
     declared = getattr(model, "scope_permissions", {})
     if action not in ACTIONS and action not in declared:

@@ -20,7 +20,14 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.generic import TemplateView
 
 from server.apps.core.errors import ApplicationError
-from server.apps.core.scoping import STAFF_ONLY, permission_for, token_scope, user_can, user_has_org_permission
+from server.apps.core.scoping import (
+    STAFF_ONLY,
+    ability_named,
+    permission_for,
+    token_scope,
+    user_can,
+    user_has_org_permission,
+)
 from server.apps.core.slugs import SlugError
 
 PAGE_SIZE = 25
@@ -61,18 +68,14 @@ def org_access(user, org) -> tuple[str | None, frozenset[str]]:
 
 
 class Abilities:
-    """What the user may do in one organisation, for templates: ``can.change_device``, ``can.add_project``, …
+    """What the user may do in one organisation. Python asks ``can(Device, "change")``; templates read the declared
+    abilities by name, ``can.change_device`` (:class:`~server.apps.core.scoping.Ability`, one constant per name in
+    the model's app)."""
 
-    ``can.<action>_<model>`` reads the model's declared permission for the action (``can.claim_device``); a model
-    is named by its lower-case class name, among the page's ``model`` and ``ability_models``.
-    """
+    do_not_call_in_templates = True  # templates read ``can.<ability>``; calling needs arguments
 
-    do_not_call_in_templates = True  # templates read ``can.<action>_<model>``; calling needs arguments
-
-    def __init__(
-        self, user, role: str | None, keys: frozenset[str], model_classes: dict[str, type[models.Model]]
-    ) -> None:
-        self._user, self._keys, self._models = user, keys, model_classes
+    def __init__(self, user, role: str | None, keys: frozenset[str]) -> None:
+        self._user, self._keys = user, keys
         self.role = role
 
     @property
@@ -87,12 +90,9 @@ class Abilities:
             return True
         return permission in self._keys
 
-    def __getattr__(self, name: str) -> bool:
-        action, _, model_name = name.rpartition("_")
-        model = self._models.get(model_name)
-        if model is None:
-            raise AttributeError(name)
-        return self(model, action)
+    def __getitem__(self, name: str) -> bool:
+        ability = ability_named(name)
+        return self(ability.model, ability.action)
 
 
 class ScopedPageMixin(LoginRequiredMixin):
@@ -107,8 +107,6 @@ class ScopedPageMixin(LoginRequiredMixin):
     kwargs: dict[str, Any]
     lookup_url_kwarg = "slug"
     context_object_name = "object"
-    # Models templates name in ``can.<action>_<model>``; a page adds those it shows controls for.
-    ability_models: tuple[type[models.Model], ...] = ()
 
     def get_queryset(self) -> models.QuerySet:
         # A scoped model's ``objects`` is a ScopedQuerySet manager (core/scoping.py).
@@ -136,8 +134,7 @@ class ScopedPageMixin(LoginRequiredMixin):
     def can(self) -> Abilities:
         if not hasattr(self, "_abilities"):
             role, keys = org_access(self.request.user, self.get_org())
-            names = {model.__name__.lower(): model for model in (self.model, *self.ability_models)}
-            self._abilities = Abilities(self.request.user, role, keys, names)
+            self._abilities = Abilities(self.request.user, role, keys)
         return self._abilities
 
     def require(self, obj: models.Model, action: str) -> None:

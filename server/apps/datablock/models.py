@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from server.apps.core import slugs
-from server.apps.core.scoping import ScopedQuerySet
+from server.apps.core.models import CreatedModel
+from server.apps.core.scoping import Ability, ScopedQuerySet
 
 
 class ArchiveStatus(models.TextChoices):
@@ -16,7 +15,7 @@ class ArchiveStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
 
 
-class DataBlock(models.Model):
+class DataBlock(CreatedModel):
     slug = models.CharField(max_length=24, unique=True, editable=False)
     title = models.CharField(max_length=100)
     description = models.TextField(blank=True)
@@ -25,10 +24,6 @@ class DataBlock(models.Model):
     block = models.PositiveIntegerField()
     sg = models.ForeignKey(
         "sensorgraph.SensorGraph", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     completed_on = models.DateTimeField(null=True, blank=True)
     # Progress of the archive worker, shown while it moves the device's data into the block.
@@ -57,3 +52,7 @@ class DataBlock(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+
+# What the dashboard's templates ask as ``can.<name>`` (core.scoping.Ability).
+VIEW_DATABLOCKS = Ability("view_datablock", DataBlock, "view")

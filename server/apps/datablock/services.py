@@ -15,30 +15,29 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from django.apps import apps
 from django.db import router, transaction
-from django.db.models import Case, Max, Value, When
+from django.db.models import Max
 from django.utils import timezone
 
 from server.apps.core import targets
 from server.apps.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from server.apps.core.scoping import permission_for, user_has_org_permission
+from server.apps.core.services import model_update
 from server.apps.core.slugs import block_slug, parse_stream_slug, stream_slug
 from server.apps.datablock.models import ArchiveStatus, DataBlock
 from server.apps.device.models import Device, DeviceState
 from server.apps.device.services import device_reset_after_archive
 from server.apps.stream.models import StreamId
 from server.apps.stream.services import streams_delete
-from server.apps.streamalias.models import StreamAliasTap
+from server.apps.streamalias.services import alias_taps_move
 from server.apps.streamdata.models import StreamData
 from server.apps.streamdata.services import stream_data_delete
 from server.apps.streamevent.models import StreamEventData
 from server.apps.worker.queue import enqueue_on_commit
 
 ARCHIVE_BATCH_SIZE = 5000
+DATABLOCK_FIELDS = ("title", "description")
 ON_COMPLETE_STATES = (DeviceState.ACTIVE, DeviceState.INACTIVE)
-# Metadata that names its device, block or stream by slug in a ``target`` field: (app, model).
-TARGET_MODELS = (("property", "GenericProperty"), ("streamnote", "StreamNote"), ("devicelocation", "DeviceLocation"))
 
 
 def _clean_on_complete(on_complete: Any) -> dict:
@@ -56,7 +55,7 @@ def _clean_on_complete(on_complete: Any) -> dict:
     return dict(on_complete)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def datablock_create(
     *, user, device: Device, title: str, description: str = "", on_complete: dict | None = None
 ) -> DataBlock:
@@ -89,14 +88,10 @@ def datablock_create(
     return block
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def datablock_update(*, block: DataBlock, **fields: Any) -> DataBlock:
-    for key in ("title", "description"):
-        if key in fields:
-            setattr(block, key, fields[key])
-    block.full_clean()
-    block.save(update_fields=["title", "description"])
-    return block
+    # Only these columns: the archive worker writes the block's status and progress meanwhile.
+    return model_update(block, fields=DATABLOCK_FIELDS, data=fields, save_fields=DATABLOCK_FIELDS)
 
 
 # Archiving --------------------------------------------------------------------------------------------------------
@@ -155,48 +150,6 @@ def _move_rows(model, *, slugs: dict[str, str], block: DataBlock, progress: _Pro
             progress.add(moved)
 
 
-def _retarget(model, *, targets_by_slug: dict[str, str], kind_of: dict[str, str], org_id) -> None:
-    """Point metadata rows of the organisation at their new targets (one UPDATE)."""
-    if not targets_by_slug:
-        return
-    model.objects.filter(org_id=org_id, target__in=list(targets_by_slug)).update(
-        target=Case(*(When(target=old, then=Value(new)) for old, new in targets_by_slug.items())),
-        target_kind=Case(*(When(target=old, then=Value(kind_of[old])) for old in targets_by_slug)),
-    )
-
-
-def _move_metadata(*, block: DataBlock, device: Device, stream_slugs: dict[str, str]) -> None:
-    """Notes, locations and the device's own properties move to the block (and to its streams); system properties
-    are copied, since the device still describes itself by them."""
-    moves = {device.slug: block.slug, **stream_slugs}
-    kinds = {device.slug: targets.BLOCK, **dict.fromkeys(stream_slugs, targets.STREAM)}
-    for app_label, model_name in TARGET_MODELS:
-        if not apps.is_installed(f"server.apps.{app_label}"):
-            continue
-        model = apps.get_model(app_label, model_name)
-        if model_name == "GenericProperty":
-            system = model.objects.filter(org_id=block.org_id, target=device.slug, is_system=True)
-            copies = []
-            for prop in system:
-                prop.pk, prop.id, prop.target, prop.target_kind = None, None, block.slug, targets.BLOCK
-                copies.append(prop)
-            model.objects.bulk_create(copies, ignore_conflicts=True)
-            model.objects.filter(org_id=block.org_id, target=device.slug, is_system=False).update(
-                target=block.slug, target_kind=targets.BLOCK
-            )
-            continue
-        _retarget(model, targets_by_slug=moves, kind_of=kinds, org_id=block.org_id)
-
-
-def _retarget_alias_taps(pairs: dict[str, tuple[StreamId, StreamId]]) -> None:
-    """Aliases that read the device's streams keep reading the same rows: now those of the block's streams."""
-    if not pairs:
-        return
-    StreamAliasTap.objects.filter(stream_id__in=[stream.pk for stream, _ in pairs.values()]).update(
-        stream_id=Case(*(When(stream_id=stream.pk, then=Value(archived.pk)) for stream, archived in pairs.values()))
-    )
-
-
 def _source_slugs(*, device: Device, block: DataBlock, stream_slugs: Iterable[str]) -> dict[str, str]:
     """Every stream of the deployment that has rows: those with a ``StreamId`` and the system streams without."""
     assert device.project is not None, "only a claimed device's deployment is archived"
@@ -235,8 +188,11 @@ def datablock_archive(*, block: DataBlock, batch_size: int | None = None) -> Dat
     _move_rows(StreamEventData, slugs=slugs, block=block, progress=progress, batch_size=batch_size)
 
     with transaction.atomic():
-        _move_metadata(block=block, device=device, stream_slugs=slugs)
-        _retarget_alias_taps(pairs)
+        # Notes, locations and properties on the device and its streams follow them into the block.
+        moves = {device.slug: (block.slug, targets.BLOCK)}
+        moves.update((old, (new, targets.STREAM)) for old, new in slugs.items())
+        targets.metadata_retarget(org_id=block.org_id, moves=moves)
+        alias_taps_move(streams={stream.pk: archived.pk for stream, archived in pairs.values()})
         block.sg = device.sg
         block.completed_on = timezone.now()
         block.status = ArchiveStatus.COMPLETED
@@ -263,8 +219,6 @@ def datablock_delete(*, block: DataBlock) -> int:
         leftover = StreamData.objects.filter(device_slug=block.slug).order_by().values_list("stream_slug", flat=True)
         deleted += stream_data_delete(stream_slugs=set(leftover.distinct()))
         StreamEventData.objects.filter(device_slug=block.slug).delete()
-        for app_label, model_name in TARGET_MODELS:
-            if apps.is_installed(f"server.apps.{app_label}"):
-                apps.get_model(app_label, model_name).objects.filter(org_id=block.org_id, target=block.slug).delete()
+        targets.metadata_delete(org_id=block.org_id, target=block.slug)
         block.delete()
     return deleted

@@ -64,7 +64,6 @@ class DataBlockPageMixin(ScopedPageMixinBase):
     model = DataBlock
     lookup_url_kwarg = "block_slug"
     context_object_name = "datablock"
-    ability_models = (StreamId, GenericProperty, StreamNote)
 
     def get_queryset(self):
         return super().get_queryset().select_related("org", "device", "device__org", "sg", "created_by")
@@ -88,7 +87,7 @@ class DataBlockDetailView(DataBlockPageMixin, ScopedPageView):
     def block_streams(self) -> list[StreamId]:
         streams = list(stream_list(user=self.request.user).filter(block=self.object).order_by("var_lid"))
         counts = {}
-        if streams and self.can.read_data_streamid:
+        if streams and self.can(StreamId, "read_data"):
             rows = (
                 StreamData.objects.filter(stream_slug__in=[stream.slug for stream in streams])
                 .order_by()
@@ -114,11 +113,11 @@ class DataBlockDetailView(DataBlockPageMixin, ScopedPageView):
         )
         if completed:
             context["streams"] = self.block_streams()
-            if can.view_genericproperty:
+            if can(GenericProperty, "view"):
                 context["properties"] = list(properties_for(user=user, target=block).order_by("name"))
-            if can.view_streamnote:
+            if can(StreamNote, "view"):
                 context["notes"] = list(notes_for(user=user, target=block).order_by("-timestamp", "-id")[:BLOCK_NOTES])
-            if can.delete_datablock:
+            if can(DataBlock, "delete"):
                 context.setdefault("delete_form", ButtonForm())
         return context
 
@@ -150,7 +149,6 @@ class OrgDataBlockListView(ScopedPageView):
     model = Org
     lookup_url_kwarg = "org_slug"
     context_object_name = "org"
-    ability_models = (DataBlock,)
     template_name = "datablock/list.html"
 
     def get_org(self):
@@ -170,7 +168,7 @@ class OrgDataBlockListView(ScopedPageView):
                 blocks = blocks.none()
         context.update(
             blocks=paginate(self.request, blocks, param="page", per_page=BLOCKS_PER_PAGE)
-            if self.can.view_datablock
+            if self.can(DataBlock, "view")
             else None,
             query=query,
             device_filter=device,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from server.apps.core import slugs
+from server.apps.core.models import CreatedModel
 from server.apps.core.scoping import STAFF_ONLY, ScopedQuerySet
 
 
@@ -17,7 +17,7 @@ class DeviceState(models.TextChoices):
     ARCHIVING = "B1", "Archiving (busy)"
 
 
-class Device(models.Model):
+class Device(CreatedModel):
     id = models.BigAutoField(primary_key=True)
     # Kept in the table so lists and joins need no formatting; always equal to device_slug(id).
     slug = models.CharField(max_length=24, unique=True, editable=False)
@@ -39,10 +39,6 @@ class Device(models.Model):
     active = models.BooleanField(default=True)
     last_known_id = models.BigIntegerField(default=0)
     last_reboot_ts = models.DateTimeField(null=True, blank=True)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
     claimed_on = models.DateTimeField(null=True, blank=True)
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
+from server.apps.core import targets
 from server.apps.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from server.apps.core.lookups import device_id_from
 from server.apps.core.scoping import permission_for, user_has_org_permission
+from server.apps.core.services import model_update
 from server.apps.core.slugs import SlugError, device_slug
 from server.apps.device.models import Device, DeviceState
 from server.apps.devicetemplate.models import DeviceTemplate
@@ -109,7 +110,7 @@ def device_create(
     return device
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def device_update(*, device: Device, user, staff_mode: bool = False, **fields: Any) -> Device:
     """Edit a device. Changing its template is a staff operation, asked for with ``staff_mode`` (``?staff=1``)."""
     if "template" in fields:
@@ -125,11 +126,7 @@ def device_update(*, device: Device, user, staff_mode: bool = False, **fields: A
         sg = _sensor_graph(fields.pop("sg"))
         sg_changed = (sg.pk if sg else None) != device.sg_id
         device.sg = sg
-    for key, value in fields.items():
-        if key in EDITABLE_FIELDS:
-            setattr(device, key, value)
-    device.full_clean()
-    device.save()
+    model_update(device, fields=EDITABLE_FIELDS, data=fields)
     if sg_changed and device.is_claimed:
         # A claimed device running a new sensor graph gets the streams it will report (existing ones stay).
         sensorgraph_device_streams_create(device=device, user=user)
@@ -307,30 +304,7 @@ def _current_aliases(streams: list[StreamId]) -> dict[Any, list[StreamAliasTap]]
     return found
 
 
-def _copy_properties(*, old_device: Device, new_device: Device, user) -> None:
-    """The old device's own (non-system) properties, onto the new device where it has none of that name."""
-    if not apps.is_installed("server.apps.property"):
-        return
-    model = apps.get_model("property", "GenericProperty")
-    existing = model.objects.filter(org=old_device.org, target=new_device.slug).values_list("name", flat=True)
-    copies = [
-        model(
-            target=new_device.slug,
-            target_kind=prop.target_kind,
-            org_id=prop.org_id,
-            name=prop.name,
-            type=prop.type,
-            str_value=prop.str_value,
-            created_by=user,
-        )
-        for prop in model.objects.filter(org=old_device.org, target=old_device.slug, is_system=False).exclude(
-            name__in=existing
-        )
-    ]
-    model.objects.bulk_create(copies, ignore_conflicts=True)
-
-
-@transaction.atomic
+@transaction.atomic(durable=True)
 def device_replace(*, old_device: Device, new_device: Device | str | int, at: datetime, user) -> DeviceReplacement:
     """Replace ``old_device`` in the field by ``new_device`` from ``at`` on, keeping one series per stream.
 
@@ -392,7 +366,9 @@ def device_replace(*, old_device: Device, new_device: Device | str | int, at: da
             fields.append(field)
     if fields:
         new_device.save(update_fields=fields)
-    _copy_properties(old_device=old_device, new_device=new_device, user=user)
+    targets.metadata_carry_over(
+        org_id=old_device.org_id, source=old_device.slug, destination=new_device.slug, user=user
+    )
     old_device.active = False
     old_device.state = DeviceState.INACTIVE
     old_device.save(update_fields=["active", "state"])

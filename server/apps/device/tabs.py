@@ -38,10 +38,9 @@ class DeviceTab:
     the device's organisation (what the model's ``scope_permissions`` declare), and always when it is ``None``. It
     only hides the link: the page itself is open to whoever sees the device, and shows what the role may read.
     ``context(request=, device=, can=)`` returns the template's variables; a form it offers is a default, which a
-    failed form action replaces with the bound form. ``can_models`` are the models the template names in
-    ``can.<action>_<model>`` (the permission's model is one already). ``queries`` is what serving the tab costs
-    its organisation's owner, with one row or many: the tab's ``DeviceTabCases`` pin it
-    (``device/tests/tab_cases.py``).
+    failed form action replaces with the bound form; its template reads the declared abilities as ``can.<name>``
+    (core.scoping.Ability). ``queries`` is what serving the tab costs its organisation's owner, with one row or
+    many: the tab's ``DeviceTabCases`` pin it (``device/tests/tab_cases.py``).
     """
 
     name: str
@@ -52,7 +51,6 @@ class DeviceTab:
     queries: int
     order: int = 100
     permission: tuple[type[Model], str] | None = None
-    can_models: tuple[type[Model], ...] = ()
 
     @property
     def route(self) -> str:
@@ -62,11 +60,6 @@ class DeviceTab:
     @property
     def url_name(self) -> str:
         return f"device:{self.name}"
-
-    @property
-    def ability_models(self) -> tuple[type[Model], ...]:
-        own = (self.permission[0],) if self.permission else ()
-        return (*own, *(model for model in self.can_models if model not in own))
 
     def url(self, device: Device) -> str:
         assert device.org is not None, "only a claimed device has pages"

@@ -27,7 +27,6 @@ from server.apps.stream.models import StreamId
 from server.apps.stream.selectors import stream_list
 from server.apps.streamalias.models import StreamAlias
 from server.apps.streamalias.selectors import tap_list
-from server.apps.streamer.models import StreamerReport
 from server.apps.streamer.selectors import streamer_list, streamer_report_list
 
 # A device that has not reported for this long gets a warning next to its status.
@@ -100,9 +99,6 @@ class DevicePageMixin(ScopedPageMixinBase):
     object: Device  # the page's device, which ScopedPageView.dispatch finds
     lookup_url_kwarg = "device_slug"
     context_object_name = "device"
-    # The controls the overview shows depend on what these declare (``can.add_streamerreport``, …); a tab adds its
-    # own models.
-    ability_models = (StreamId, StreamerReport, DataBlock, StreamAlias)
 
     def get_queryset(self):
         devices = super().get_queryset().select_related("org", "project", "sg", "template", "claimed_by")
@@ -139,7 +135,7 @@ class DeviceDetailView(DevicePageMixin, ScopedPageView):
             .order_by("var_lid")
         )
         page = paginate(self.request, streams, param="streams")
-        latest = stream_latest_data(stream_slugs=[s.slug for s in page]) if can.read_data_streamid else {}
+        latest = stream_latest_data(stream_slugs=[s.slug for s in page]) if can(StreamId, "read_data") else {}
         for stream in page:
             row = latest.get(stream.slug)
             stream.latest_time = row.timestamp if row else None
@@ -167,13 +163,13 @@ class DeviceDetailView(DevicePageMixin, ScopedPageView):
             streamers=list(streamer_list(user=user).filter(device=device)),
             upload_url=api_url("streamerreport-list"),
         )
-        if can.view_streamalias:
+        if can(StreamAlias, "view"):
             context["aliases"] = self.device_aliases()
-        if can.view_datablock:
+        if can(DataBlock, "view"):
             context["blocks"] = list(
                 datablock_list(user=user).filter(device=device).order_by("-block")[:OVERVIEW_BLOCKS]
             )
-        if can.change_device:
+        if can(Device, "change"):
             initial = {field: getattr(device, field) for field in ("label", "external_id", "lat", "lon", "active")}
             context.setdefault("device_form", DeviceForm(initial={**initial, "sg": device.sg}))
             context["keys"] = [
@@ -182,11 +178,11 @@ class DeviceDetailView(DevicePageMixin, ScopedPageView):
                 if key_type in STORED_KEY_NAMES
             ]
             context["token_url"] = device_token_url(device)
-        if can.claim_device:
+        if can(Device, "claim"):
             context.setdefault("unclaim_form", DeviceUnclaimForm())
-        if can.change_device and can.add_streamalias and device.project_id and not device.busy:
+        if can(Device, "change") and can(StreamAlias, "add") and device.project_id and not device.busy:
             context.setdefault("replace_form", DeviceReplaceForm(initial={"timestamp": timezone.now()}))
-        if can.add_datablock and device.project_id and not device.busy:
+        if can(DataBlock, "add") and device.project_id and not device.busy:
             context.setdefault("archive_form", DataBlockForm())
         return context
 
@@ -197,10 +193,6 @@ class DeviceTabView(DevicePageMixin, ScopedPageView):
     it; a tab's form actions subclass :class:`DeviceTabFormAction`."""
 
     tab: DeviceTab | None = None
-
-    @property
-    def ability_models(self):
-        return (*DevicePageMixin.ability_models, *self.tab.ability_models)
 
     def get(self, request, *args, **kwargs):
         if kwargs["device_slug"] != self.object.slug:

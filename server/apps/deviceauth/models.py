@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
 
+from server.apps.core.models import CreatedModel
 from server.apps.core.scoping import STAFF_ONLY, ScopedQuerySet
 
 
@@ -26,15 +25,11 @@ ROOT_KEY_TYPES = ("USR", "DEV")
 ROOT_KEY_PATTERN = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
-class DeviceKey(models.Model):
+class DeviceKey(CreatedModel):
     device = models.ForeignKey("device.Device", on_delete=models.CASCADE, related_name="keys")
     type = models.CharField(max_length=12, choices=DeviceKeyType.choices)
     secret = models.TextField()
     downloadable = models.BooleanField(default=False)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "device__org"

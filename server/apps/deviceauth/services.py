@@ -11,7 +11,7 @@ from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
 from server.apps.deviceauth.tokens import device_token_encode, new_device_token_secret
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def device_key_set(*, device, type: str, secret: str, created_by, downloadable: bool = False) -> DeviceKey:
     """Give ``device`` its key of ``type``, replacing the one it had. A user (``USR``) or device (``DEV``) key is
     the 32-byte root key that signs and encrypts its reports, as 64 hex digits."""
@@ -37,7 +37,7 @@ def _device_token_key(device) -> DeviceKey:
     return key
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def device_token_issue(*, user, device) -> str:
     """A device token (``a-jwt``) for ``device`` acting with ``user``'s rights, narrowed to the device
     (``deviceauth.tokens``). The caller has checked that ``user`` may modify the device. Only an active, claimed
@@ -49,7 +49,7 @@ def device_token_issue(*, user, device) -> str:
     return device_token_encode(user=user, device=device, secret=_device_token_key(device).secret)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def device_token_key_rotate(*, device) -> DeviceKey:
     """Give the device a new token signing key: every device token issued before stops working."""
     key = _device_token_key(device)

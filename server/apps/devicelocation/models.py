@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from server.apps.core.scoping import ScopedQuerySet
-from server.apps.core.targets import KIND_CHOICES
+from server.apps.core.models import CreatedModel, TargetedModel
+from server.apps.core.scoping import Ability, ScopedQuerySet
 
 
-class DeviceLocation(models.Model):
-    target = models.CharField(max_length=200, help_text="The canonical slug of the device or data block.")
-    target_kind = models.CharField(max_length=8, choices=KIND_CHOICES)
-    # The target's organisation when the location was recorded: what scopes it.
-    org = models.ForeignKey("org.Org", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+class DeviceLocation(TargetedModel, CreatedModel):
     timestamp = models.DateTimeField(default=timezone.now)
     # The same precision as the device's own lat/lon.
     lat = models.DecimalField(
@@ -24,10 +19,6 @@ class DeviceLocation(models.Model):
     lon = models.DecimalField(
         max_digits=12, decimal_places=9, validators=[MinValueValidator(-180), MaxValueValidator(180)]
     )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_on = models.DateTimeField(default=timezone.now)
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
@@ -48,3 +39,7 @@ class DeviceLocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target} at {self.timestamp:%Y-%m-%d %H:%M}: {self.lat}, {self.lon}"
+
+
+# What the dashboard's templates ask as ``can.<name>`` (core.scoping.Ability).
+VIEW_LOCATIONS = Ability("view_devicelocation", DeviceLocation, "view")

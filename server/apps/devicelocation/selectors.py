@@ -11,7 +11,7 @@ from server.apps.devicelocation.services import LOCATION_TARGET_KINDS
 
 
 def device_location_list(*, user) -> QuerySet[DeviceLocation]:
-    return DeviceLocation.objects.restrict(user, "view").select_related("user")
+    return DeviceLocation.objects.restrict(user, "view").select_related("created_by")
 
 
 def locations_for(*, user, target: Target | models.Model | str) -> QuerySet[DeviceLocation]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.scoping import user_can_create
-from server.apps.core.targets import BLOCK, DEVICE, Target
+from server.apps.core.services import model_update
+from server.apps.core.targets import BLOCK, DEVICE, Target, targeted_rows_retarget
 from server.apps.device.models import Device
 from server.apps.devicelocation.models import DeviceLocation
 
@@ -48,7 +49,7 @@ def device_locations_create(*, user, entries: Iterable[tuple[Target, dict[str, A
             timestamp=fields.get("timestamp") or timezone.now(),
             lat=fields["lat"],
             lon=fields["lon"],
-            user=user,
+            created_by=user,
         )
         if target.slug not in allowed:
             allowed[target.slug] = user_can_create(user, row)
@@ -77,24 +78,32 @@ def _follow_after_change(location: DeviceLocation) -> None:
             _device_position_follow(target=location.target, org_id=location.org_id, device_id=device_id)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def device_location_update(
     *, location: DeviceLocation, lat: Decimal | None = None, lon: Decimal | None = None, timestamp=None
 ) -> DeviceLocation:
-    if lat is not None:
-        location.lat = lat
-    if lon is not None:
-        location.lon = lon
-    if timestamp is not None:
-        location.timestamp = timestamp
-    location.full_clean()
-    location.save(update_fields=["lat", "lon", "timestamp"])
+    given = {"lat": lat, "lon": lon, "timestamp": timestamp}
+    data = {field: value for field, value in given.items() if value is not None}
+    model_update(location, fields=given, data=data, save_fields=given)
     _follow_after_change(location)
     return location
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def device_location_delete(*, location: DeviceLocation) -> None:
     """Delete a location; the device moves to the latest one left (and stays put when none is)."""
     location.delete()
     _follow_after_change(location)
+
+
+# When the target moves (core/targets.py's metadata registry) ------------------------------------------------------
+
+
+def device_locations_retarget(*, org_id, moves: Mapping[str, tuple[str, str]]) -> None:
+    """The organisation's locations of the slugs in ``moves`` follow their target (a device into its data block)."""
+    targeted_rows_retarget(DeviceLocation.objects.filter(org_id=org_id), moves=moves)
+
+
+def device_locations_delete(*, org_id, target: str) -> None:
+    """The organisation's locations of ``target``, deleted with it."""
+    DeviceLocation.objects.filter(org_id=org_id, target=target).delete()

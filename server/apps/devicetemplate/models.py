@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
+
+from server.apps.core.models import CreatedModel
 
 
-class DeviceTemplate(models.Model):
+class DeviceTemplate(CreatedModel):
     external_sku = models.CharField(max_length=50)
     internal_sku = models.CharField(max_length=50, blank=True)
     family = models.CharField(max_length=50, blank=True)
@@ -24,10 +24,6 @@ class DeviceTemplate(models.Model):
     description = models.TextField(blank=True)
     active = models.BooleanField(default=True)
     released_on = models.DateField(null=True, blank=True)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     class Meta:
         ordering = ["external_sku", "major_version", "minor_version", "patch_version"]
@@ -51,7 +47,7 @@ class ComponentType(models.TextChoices):
     IOTILE = "IOT", "Other IOTile"
 
 
-class Component(models.Model):
+class Component(CreatedModel):
     """A hardware part (a tile) that device templates are assembled from."""
 
     external_sku = models.CharField(max_length=50)
@@ -64,10 +60,6 @@ class Component(models.Model):
     patch_version = models.PositiveIntegerField(default=0)
     hw_tag = models.CharField(max_length=20, blank=True)
     hw_name = models.CharField(max_length=50, blank=True)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     class Meta:
         ordering = ["external_sku", "major_version", "minor_version", "patch_version"]

@@ -9,7 +9,12 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from server.apps.core.errors import ApplicationError, ConflictError
+from server.apps.core.services import editable_fields, model_update
 from server.apps.devicetemplate.models import Component, DeviceSlot, DeviceTemplate
+
+# What the update services let a caller change.
+COMPONENT_FIELDS = editable_fields(Component)
+DEVICE_TEMPLATE_FIELDS = editable_fields(DeviceTemplate)
 
 
 def versioned_slug(sku: str, major: int, minor: int, patch: int) -> str:
@@ -31,16 +36,12 @@ def component_create(*, created_by, external_sku: str, slug: str | None = None, 
     return component
 
 
-@transaction.atomic
-def component_update(component: Component, **fields: Any) -> Component:
-    for key, value in fields.items():
-        setattr(component, key, value)
-    component.full_clean()
-    component.save()
-    return component
+@transaction.atomic(durable=True)
+def component_update(*, component: Component, **fields: Any) -> Component:
+    return model_update(component, fields=COMPONENT_FIELDS, data=fields)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def component_delete(*, component: Component) -> None:
     used_by = list(DeviceTemplate.objects.filter(slots__component=component).values_list("slug", flat=True))
     if used_by:
@@ -93,15 +94,12 @@ def device_template_create(
     return template
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def device_template_update(
-    template: DeviceTemplate, *, slots: Iterable[Mapping[str, Any]] | None = None, **fields: Any
+    *, template: DeviceTemplate, slots: Iterable[Mapping[str, Any]] | None = None, **fields: Any
 ) -> DeviceTemplate:
     """Change a template; ``slots``, when given, replaces all its slots."""
-    for key, value in fields.items():
-        setattr(template, key, value)
-    template.full_clean()
-    template.save()
+    model_update(template, fields=DEVICE_TEMPLATE_FIELDS, data=fields)
     if slots is not None:
         _set_slots(template, slots)
     return template

@@ -8,21 +8,18 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from server.apps.core.scoping import STAFF_ONLY, ScopedQuerySet
+from server.apps.core.models import CreatedModel, CreatedOnModel
+from server.apps.core.scoping import STAFF_ONLY, Ability, ScopedQuerySet
 from server.apps.org.roles import MEMBER, ROLE_CHOICES
 
 
-class Org(models.Model):
+class Org(CreatedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100, unique=True)
     # Chosen once from the name; renaming the organisation keeps it, so URLs and API ids stay stable.
     slug = models.SlugField(max_length=120, unique=True)
     about = models.TextField(blank=True)
     is_vendor = models.BooleanField(default=False)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, through="OrgMembership", related_name="orgs")
 
     objects = ScopedQuerySet.as_manager()
@@ -36,13 +33,12 @@ class Org(models.Model):
         return self.name
 
 
-class OrgMembership(models.Model):
+class OrgMembership(CreatedOnModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="org_memberships")
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=3, choices=ROLE_CHOICES, default=MEMBER)
     permissions = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
-    created_on = models.DateTimeField(default=timezone.now)
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
@@ -85,3 +81,8 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation of {self.email} to {self.org}"
+
+
+# What the dashboard's templates ask as ``can.<name>`` (core.scoping.Ability).
+DELETE_MEMBERSHIPS = Ability("delete_orgmembership", OrgMembership, "delete")
+DELETE_INVITATIONS = Ability("delete_invitation", Invitation, "delete")

@@ -65,7 +65,7 @@ def org_create(*, name: str, created_by, about: str = "") -> Org:
     return org
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def org_update(*, org: Org, name: str | None = None, about: str | None = None) -> Org:
     """Rename or describe an organisation. The slug never changes."""
     if name is not None and name != org.name:
@@ -79,7 +79,7 @@ def org_update(*, org: Org, name: str | None = None, about: str | None = None) -
     return org
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def org_delete(*, org: Org) -> None:
     """Delete an organisation with its projects and memberships.
 
@@ -136,7 +136,7 @@ def org_member_add(*, org: Org, user, role: str) -> OrgMembership:
     return membership
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def org_member_register(*, org: Org, user, role: str, added_by) -> OrgMembership:
     """Add an existing account to ``org``; a current member is refused (change their role instead)."""
     _validate_role(role)
@@ -147,7 +147,7 @@ def org_member_register(*, org: Org, user, role: str, added_by) -> OrgMembership
     return org_member_add(org=org, user=user, role=role)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def org_member_role_update(*, membership: OrgMembership, role: str, changed_by) -> OrgMembership:
     """Give a member another role (and its permission set). The last owner keeps their role."""
     _validate_role(role)
@@ -167,7 +167,7 @@ def org_member_role_update(*, membership: OrgMembership, role: str, changed_by) 
     return membership
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def org_member_remove(*, membership: OrgMembership, removed_by) -> OrgMembership:
     """Remove a member. Removal is soft (inactive, no permissions), so history keeps its names."""
     org = _lock_org(membership.org_id)
@@ -218,7 +218,7 @@ def _send_invitation_email(invitation_id) -> None:
     )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def invitation_create(*, org: Org, email: str, role: str, sent_by) -> Invitation:
     """Invite ``email`` to join ``org`` with ``role`` and e-mail them after commit.
 
@@ -247,7 +247,7 @@ def invitation_create(*, org: Org, email: str, role: str, sent_by) -> Invitation
     return invitation
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def invitation_accept(*, invitation: Invitation, user) -> OrgMembership:
     """Join the invitation's organisation with its role; a current member keeps the role they have."""
     invitation = Invitation.objects.select_for_update().select_related("org").get(pk=invitation.pk)
@@ -266,7 +266,7 @@ def invitation_accept(*, invitation: Invitation, user) -> OrgMembership:
     return membership
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def invitation_cancel(*, invitation: Invitation) -> None:
     """Withdraw a pending invitation. Accepted ones stay as the record of who joined how."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)

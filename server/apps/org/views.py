@@ -20,7 +20,6 @@ from server.apps.core.errors import ApplicationError
 from server.apps.core.forms import ButtonForm
 from server.apps.core.scoping import STAFF_ONLY
 from server.apps.core.views import ScopedFormAction, ScopedPageView, paginate
-from server.apps.device.models import Device
 from server.apps.device.selectors import device_list
 from server.apps.org import selectors
 from server.apps.org.forms import InvitationForm, MemberRoleForm, OrgForm
@@ -54,7 +53,6 @@ class OrgDetailView(ScopedPageView):
     model = Org
     lookup_url_kwarg = "org_slug"
     context_object_name = "org"
-    ability_models = (OrgMembership, Invitation, Project, Device)
     template_name = "org/detail.html"
 
     def get_org(self) -> Org:
@@ -76,7 +74,7 @@ class OrgDetailView(ScopedPageView):
         members = paginate(request, selectors.org_active_member_list(user=user, org=org), param="members")
         for membership in members:
             membership.role_name = ROLE_NAMES.get(membership.role, membership.role)
-            membership.manageable = can.change_orgmembership and membership.role in roles
+            membership.manageable = can(OrgMembership, "change") and membership.role in roles
         context.update(
             projects=paginate(request, project_list_for_org(user=user, org=org), param="projects"),
             members=members,
@@ -84,16 +82,16 @@ class OrgDetailView(ScopedPageView):
             role_choices=[(code, label) for code, label in ROLE_CHOICES if code in roles],
             my_role_name=ROLE_NAMES.get(can.role, ""),
         )
-        if can.view_invitation:
+        if can(Invitation, "view"):
             invitations = paginate(request, selectors.invitation_pending_list(user=user, org=org), param="invitations")
             for invitation in invitations:
                 invitation.role_name = ROLE_NAMES.get(invitation.role, invitation.role)
             context["invitations"] = invitations
-        if can.add_invitation:
+        if can(Invitation, "add"):
             context.setdefault("invite_form", InvitationForm(roles=roles))
-        if can.change_org:
+        if can(Org, "change"):
             context.setdefault("org_form", OrgForm(initial={"name": org.name, "about": org.about}))
-        if can.add_project:
+        if can(Project, "add"):
             context.setdefault("project_form", ProjectForm())
         return context
 

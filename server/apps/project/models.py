@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Func, Value
-from django.utils import timezone
 
 from server.apps.core import slugs
-from server.apps.core.scoping import ScopedQuerySet
+from server.apps.core.models import CreatedModel
+from server.apps.core.scoping import Ability, ScopedQuerySet
 
 # The sequence is created by the app's first migration; gids are never reused.
 PROJECT_GID_SEQUENCE = "project_project_gid_seq"
 
 
-class Project(models.Model):
+class Project(CreatedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     gid = models.BigIntegerField(
         unique=True, editable=False, db_default=Func(Value(PROJECT_GID_SEQUENCE), function="nextval")
@@ -27,10 +26,6 @@ class Project(models.Model):
     # Whether ingesting a report creates the variable and stream of a reading whose stream the project lacks;
     # when off, such readings are skipped (and counted on the report).
     auto_create_streams = models.BooleanField(default=True)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
@@ -50,3 +45,7 @@ class Project(models.Model):
     @property
     def slug(self) -> str:
         return slugs.project_slug(self.gid)
+
+
+# What the dashboard's templates ask as ``can.<name>`` (core.scoping.Ability).
+DELETE_PROJECTS = Ability("delete_project", Project, "delete")

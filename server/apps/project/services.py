@@ -39,7 +39,7 @@ def project_create(*, org, name: str, created_by, about: str = "", auto_create_s
     return project
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def project_update(
     *,
     project: Project,
@@ -61,7 +61,7 @@ def project_update(
     return project
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def project_delete(*, project: Project) -> None:
     """Delete a project with its variables and streams.
 

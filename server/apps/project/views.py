@@ -18,7 +18,6 @@ from server.apps.org.views import OrgFormAction, org_url
 from server.apps.project.forms import DeviceClaimForm, ProjectForm, ProjectSettingsForm
 from server.apps.project.models import Project
 from server.apps.project.services import project_create, project_delete, project_update
-from server.apps.stream.models import StreamId, StreamVariable
 from server.apps.stream.selectors import stream_list, variable_list
 
 
@@ -47,7 +46,6 @@ class ProjectDetailView(ScopedPageView):
     model = Project
     lookup_url_kwarg = "project_id"
     context_object_name = "project"
-    ability_models = (Device, StreamVariable, StreamId, DataBlock)
     template_name = "project/detail.html"
 
     def get_queryset(self):
@@ -69,13 +67,13 @@ class ProjectDetailView(ScopedPageView):
             variables=paginate(request, variables.order_by("lid"), param="variables"),
             streams=paginate(request, streams, param="streams"),
         )
-        if self.can.view_datablock:
+        if self.can(DataBlock, "view"):
             blocks = datablock_list(user=user).filter(device__project=project).order_by("-created_on", "-id")
             context["blocks"] = paginate(request, blocks, param="blocks", per_page=10)
-        if self.can.change_project:
+        if self.can(Project, "change"):
             initial = {"name": project.name, "about": project.about, "auto_create_streams": project.auto_create_streams}
             context.setdefault("project_form", ProjectSettingsForm(initial=initial))
-        if self.can.claim_device:
+        if self.can(Device, "claim"):
             context.setdefault("claim_form", DeviceClaimForm())
         return context
 

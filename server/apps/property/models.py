@@ -3,15 +3,12 @@ property templates an organisation defines so its properties share names, types 
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
 
-from server.apps.core.scoping import ScopedQuerySet
-from server.apps.core.targets import KIND_CHOICES
+from server.apps.core.models import CreatedModel, TargetedModel
+from server.apps.core.scoping import Ability, ScopedQuerySet
 
-TARGET_MAX_LENGTH = 200
 STR_VALUE_MAX_LENGTH = 256
 BOOL_TRUE, BOOL_FALSE = "True", "False"
 
@@ -42,19 +39,11 @@ def check_stored_value(type_: str, str_value: str) -> None:
         raise ValidationError({"str_value": f"A yes/no property is stored as {BOOL_TRUE} or {BOOL_FALSE}."})
 
 
-class GenericProperty(models.Model):
-    target = models.CharField(max_length=TARGET_MAX_LENGTH, help_text="The canonical slug of what it describes.")
-    target_kind = models.CharField(max_length=8, choices=KIND_CHOICES)
-    # The target's organisation when the property was written: what scopes it.
-    org = models.ForeignKey("org.Org", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+class GenericProperty(TargetedModel, CreatedModel):
     name = models.CharField(max_length=60)
     type = models.CharField(max_length=4, choices=PropertyType.choices, default=PropertyType.STR)
     str_value = models.CharField(max_length=STR_VALUE_MAX_LENGTH, blank=True)
     is_system = models.BooleanField(default=False, help_text="Written by the platform rather than a person.")
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
@@ -86,7 +75,7 @@ class GenericProperty(models.Model):
         return typed_value(self.type, self.str_value)
 
 
-class GenericPropertyOrgTemplate(models.Model):
+class GenericPropertyOrgTemplate(CreatedModel):
     """A property an organisation's devices and projects share: its name, type and, when it has enums, the only
     values it may take."""
 
@@ -95,10 +84,6 @@ class GenericPropertyOrgTemplate(models.Model):
     type = models.CharField(max_length=4, choices=PropertyType.choices, default=PropertyType.STR)
     default = models.CharField(max_length=STR_VALUE_MAX_LENGTH, blank=True, help_text="What forms offer first.")
     is_system = models.BooleanField(default=False)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
@@ -136,3 +121,8 @@ class GenericPropertyOrgEnum(models.Model):
 
     def __str__(self) -> str:
         return self.value
+
+
+# What the dashboard's templates ask as ``can.<name>`` (core.scoping.Ability).
+VIEW_PROPERTIES = Ability("view_genericproperty", GenericProperty, "view")
+CHANGE_PROPERTIES = Ability("change_genericproperty", GenericProperty, "change")

@@ -6,14 +6,14 @@ target's organisation has a template of the same name, the template fixes the ty
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.scoping import user_can_create
-from server.apps.core.targets import BLOCK, DEVICE, PROJECT, Target
+from server.apps.core.targets import BLOCK, DEVICE, PROJECT, Target, targeted_rows_retarget
 from server.apps.property.models import (
     BOOL_FALSE,
     BOOL_TRUE,
@@ -143,7 +143,7 @@ def property_create(
     return _save(prop)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def property_update(
     *, prop: GenericProperty, name: str | None = None, value: Any = _UNSET, type: str | None = None, is_system=None
 ) -> GenericProperty:
@@ -171,7 +171,7 @@ def _stored_enums(type_: str, values: Iterable[Any]) -> list[str]:
     return list(dict.fromkeys(stored))
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def property_template_create(
     *,
     user,
@@ -211,7 +211,7 @@ def _replace_enums(template: GenericPropertyOrgTemplate, values: list[str]) -> N
     )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def property_template_update(
     *,
     template: GenericPropertyOrgTemplate,
@@ -249,7 +249,7 @@ def property_template_delete(*, template: GenericPropertyOrgTemplate) -> None:
     template.delete()
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def property_template_enum_add(*, template: GenericPropertyOrgTemplate, value: Any) -> GenericPropertyOrgEnum:
     stored = property_stored_value(template.type, value)
     enum, _ = GenericPropertyOrgEnum.objects.get_or_create(template=template, value=stored)
@@ -262,7 +262,48 @@ def property_template_enum_remove(*, template: GenericPropertyOrgTemplate, value
     return deleted
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def properties_create(*, user, entries: Iterable[tuple[Target, dict[str, Any]]]) -> list[GenericProperty]:
     """Create properties from ``(target, fields)`` pairs, all or none."""
     return [property_create(user=user, target=target, **fields) for target, fields in entries]
+
+
+# When the target moves (core/targets.py's metadata registry) ------------------------------------------------------
+
+
+def properties_retarget(*, org_id, moves: Mapping[str, tuple[str, str]]) -> None:
+    """The organisation's properties on the slugs in ``moves`` follow their target (a device into its data block),
+    except system properties, which are copied: the device still describes itself by them."""
+    rows = GenericProperty.objects.filter(org_id=org_id)
+    copies = []
+    for prop in rows.filter(target__in=list(moves), is_system=True):
+        prop.pk, prop.id = None, None
+        prop.target, prop.target_kind = moves[prop.target]
+        copies.append(prop)
+    GenericProperty.objects.bulk_create(copies, ignore_conflicts=True)
+    targeted_rows_retarget(rows.filter(is_system=False), moves=moves)
+
+
+def properties_delete(*, org_id, target: str) -> None:
+    """The organisation's properties on ``target``, deleted with it."""
+    GenericProperty.objects.filter(org_id=org_id, target=target).delete()
+
+
+def properties_carry_over(*, org_id, source: str, destination: str, user) -> None:
+    """A replacing device takes over the replaced one's own (non-system) properties where it has none of that
+    name."""
+    rows = GenericProperty.objects.filter(org_id=org_id)
+    existing = rows.filter(target=destination).values_list("name", flat=True)
+    copies = [
+        GenericProperty(
+            target=destination,
+            target_kind=prop.target_kind,
+            org_id=prop.org_id,
+            name=prop.name,
+            type=prop.type,
+            str_value=prop.str_value,
+            created_by=user,
+        )
+        for prop in rows.filter(target=source, is_system=False).exclude(name__in=existing)
+    ]
+    GenericProperty.objects.bulk_create(copies, ignore_conflicts=True)

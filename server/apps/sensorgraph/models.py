@@ -7,13 +7,13 @@ claimed device the graph) creates the project's variables and the device's strea
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
+
+from server.apps.core.models import CreatedModel
 
 
-class SensorGraph(models.Model):
+class SensorGraph(CreatedModel):
     name = models.CharField(max_length=50)
     slug = models.SlugField(max_length=80, unique=True)
     major_version = models.PositiveIntegerField(default=0)
@@ -27,10 +27,6 @@ class SensorGraph(models.Model):
     description = models.TextField(blank=True)
     ui_extra = models.JSONField(default=dict, blank=True)
     active = models.BooleanField(default=True)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     class Meta:
         ordering = ["name", "major_version", "minor_version", "patch_version"]
@@ -66,7 +62,7 @@ RAW_VALUE_FORMAT_BY_CTYPE: dict[str, str] = {
 }
 
 
-class VariableTemplate(models.Model):
+class VariableTemplate(CreatedModel):
     """One variable a sensor graph produces: its local id, type, scaling and default units."""
 
     sg = models.ForeignKey(SensorGraph, on_delete=models.CASCADE, related_name="variable_templates")
@@ -86,10 +82,6 @@ class VariableTemplate(models.Model):
     )
     app_only = models.BooleanField(default=False)
     web_only = models.BooleanField(default=False)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     class Meta:
         ordering = ["sg", "lid"]

@@ -9,10 +9,16 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from server.apps.core.errors import ApplicationError
+from server.apps.core.services import editable_fields, model_update
 from server.apps.core.slugs import variable_slug
 from server.apps.sensorgraph.models import SensorGraph, VariableTemplate
 from server.apps.stream.models import MdoType, StreamId, StreamVariable
 from server.apps.stream.services import device_streams_create
+
+# What the update services let a caller change.
+SENSORGRAPH_FIELDS = editable_fields(SensorGraph)
+# Not ``sg``: a template stays with its sensor graph.
+VARIABLE_TEMPLATE_FIELDS = editable_fields(VariableTemplate, exclude=("sg",))
 
 
 def sensorgraph_slug(name: str, major: int, minor: int, patch: int) -> str:
@@ -28,13 +34,9 @@ def sensorgraph_create(*, created_by, name: str, slug: str | None = None, **fiel
     return sg
 
 
-@transaction.atomic
-def sensorgraph_update(sg: SensorGraph, **fields: Any) -> SensorGraph:
-    for key, value in fields.items():
-        setattr(sg, key, value)
-    sg.full_clean()
-    sg.save()
-    return sg
+@transaction.atomic(durable=True)
+def sensorgraph_update(*, sg: SensorGraph, **fields: Any) -> SensorGraph:
+    return model_update(sg, fields=SENSORGRAPH_FIELDS, data=fields)
 
 
 # Variable templates -------------------------------------------------------------------------------------------------
@@ -54,17 +56,13 @@ def variable_template_create(*, created_by, sg: SensorGraph, lid: int, label: st
     return template
 
 
-@transaction.atomic
-def variable_template_update(template: VariableTemplate, **fields: Any) -> VariableTemplate:
-    fields.pop("sg", None)  # a template stays with its sensor graph
+@transaction.atomic(durable=True)
+def variable_template_update(*, template: VariableTemplate, **fields: Any) -> VariableTemplate:
+    """Change a variable template; it stays with its sensor graph (an ``sg`` given is ignored)."""
     lid = fields.get("lid", template.lid)
     if lid != template.lid and VariableTemplate.objects.filter(sg=template.sg, lid=lid).exists():
         raise ApplicationError(f"{template.sg.slug} already has a variable {lid:04x}.", {"lid_hex": ["Exists."]})
-    for key, value in fields.items():
-        setattr(template, key, value)
-    template.full_clean()
-    template.save()
-    return template
+    return model_update(template, fields=VARIABLE_TEMPLATE_FIELDS, data=fields)
 
 
 # Streams from a sensor graph ----------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from server.apps.device.services import device_create
 MAX_BATCH = 500
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def devices_create_batch(
     *, created_by, count: int, label_prefix: str = "", sg: str | None = None, template: str | None = None
 ) -> list[Device]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
-from server.apps.core.scoping import ScopedQuerySet
+from server.apps.core.models import CreatedModel
+from server.apps.core.scoping import Ability, ScopedQuerySet
 from server.apps.stream import values
 
 
@@ -23,7 +22,7 @@ class MdoMixin(models.Model):
         abstract = True
 
 
-class StreamVariable(MdoMixin):
+class StreamVariable(MdoMixin, CreatedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     slug = models.CharField(max_length=32, unique=True, editable=False)
     name = models.CharField(max_length=60)
@@ -37,10 +36,6 @@ class StreamVariable(MdoMixin):
     raw_value_format = models.CharField(max_length=3, default="<L")
     app_only = models.BooleanField(default=False)
     web_only = models.BooleanField(default=False)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
@@ -68,7 +63,7 @@ class MdoType(models.TextChoices):
     STREAM = "S", "Use the stream's MDO"
 
 
-class StreamId(MdoMixin):
+class StreamId(MdoMixin, CreatedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     slug = models.CharField(max_length=48, unique=True, editable=False)
     org = models.ForeignKey("org.Org", on_delete=models.CASCADE, related_name="streams")
@@ -96,10 +91,6 @@ class StreamId(MdoMixin):
     raw_value_format = models.CharField(max_length=3, default="<L")
     is_encoded = models.BooleanField(default=False)
     enabled = models.BooleanField(default=True)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
@@ -177,3 +168,9 @@ class StreamId(MdoMixin):
             return unit.decimal_places
         variable = self.variable
         return variable.decimal_places if variable is not None else 2
+
+
+# What the dashboard's templates ask as ``can.<name>`` (core.scoping.Ability).
+VIEW_STREAMS = Ability("view_streamid", StreamId, "view")
+READ_STREAM_DATA = Ability("read_data_streamid", StreamId, "read_data")
+VIEW_VARIABLES = Ability("view_streamvariable", StreamVariable, "view")

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 
 from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.scoping import permission_for, user_has_org_permission
+from server.apps.core.services import model_update
 from server.apps.core.slugs import SlugError, stream_slug, variable_slug
 from server.apps.stream.models import StreamId, StreamVariable
 from server.apps.streamdata.models import StreamData
@@ -101,16 +102,11 @@ def variable_create(*, user, project, lid: int, name: str, var_type: str | None 
     return variable
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def variable_update(*, variable: StreamVariable, **fields: Any) -> StreamVariable:
     if "var_type" in fields:
         fields["var_type"] = _var_type(fields["var_type"])
-    for key, value in fields.items():
-        if key in VARIABLE_FIELDS:
-            setattr(variable, key, value)
-    variable.full_clean()
-    variable.save()
-    return variable
+    return model_update(variable, fields=VARIABLE_FIELDS, data=fields)
 
 
 def variable_delete(*, variable: StreamVariable) -> None:
@@ -229,12 +225,7 @@ def stream_update(*, stream: StreamId, **fields: Any) -> StreamId:
         fields["input_unit"] = _unit(VarTypeInputUnit, fields["input_unit"], var_type, "input_unit")
     if "output_unit" in fields:
         fields["output_unit"] = _unit(VarTypeOutputUnit, fields["output_unit"], var_type, "output_unit")
-    for key, value in fields.items():
-        if key in STREAM_FIELDS:
-            setattr(stream, key, value)
-    stream.full_clean()
-    stream.save()
-    return stream
+    return model_update(stream, fields=STREAM_FIELDS, data=fields)
 
 
 def streams_delete(*, streams: QuerySet[StreamId]) -> int:

@@ -7,10 +7,9 @@ after it.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
+from server.apps.core.models import CreatedModel
 from server.apps.core.scoping import ScopedQuerySet
 
 ALIAS_SCOPE_PERMISSIONS = {
@@ -22,16 +21,12 @@ ALIAS_SCOPE_PERMISSIONS = {
 }
 
 
-class StreamAlias(models.Model):
+class StreamAlias(CreatedModel):
     id = models.BigAutoField(primary_key=True)
     # Always alias_slug(id); kept in the table so lookups and lists need no formatting.
     slug = models.CharField(max_length=24, unique=True, editable=False)
     name = models.CharField(max_length=100)
     org = models.ForeignKey("org.Org", on_delete=models.CASCADE, related_name="stream_aliases")
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
@@ -45,16 +40,12 @@ class StreamAlias(models.Model):
         return self.slug
 
 
-class StreamAliasTap(models.Model):
+class StreamAliasTap(CreatedModel):
     """From ``timestamp`` on (until the alias's next tap), the alias reads ``stream``."""
 
     alias = models.ForeignKey(StreamAlias, on_delete=models.CASCADE, related_name="taps")
     timestamp = models.DateTimeField()
     stream = models.ForeignKey("stream.StreamId", on_delete=models.CASCADE, related_name="alias_taps")
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "alias__org"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, Value, When
 
 from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.scoping import permission_for, user_has_org_permission
+from server.apps.core.services import model_update
 from server.apps.core.slugs import alias_slug
 from server.apps.stream.models import StreamId
 from server.apps.streamalias.models import StreamAlias, StreamAliasTap
@@ -35,13 +39,10 @@ def alias_create(*, user, org, name: str) -> StreamAlias:
     return alias
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def alias_update(*, alias: StreamAlias, name: str | None = None) -> StreamAlias:
-    if name is not None:
-        alias.name = name
-    alias.full_clean()
-    alias.save(update_fields=["name"])
-    return alias
+    data = {"name": name} if name is not None else {}
+    return model_update(alias, fields=("name",), data=data, save_fields=("name",))
 
 
 def alias_delete(*, alias: StreamAlias) -> None:
@@ -90,3 +91,13 @@ def alias_tap_update(
 
 def alias_tap_delete(*, tap: StreamAliasTap) -> None:
     tap.delete()
+
+
+def alias_taps_move(*, streams: Mapping[Any, Any]) -> int:
+    """Taps that read the streams in ``streams`` (old stream id → new stream id) read the new ones instead, as when
+    a device's streams are archived into a data block: the aliases keep reading the same rows. One UPDATE."""
+    if not streams:
+        return 0
+    return StreamAliasTap.objects.filter(stream_id__in=list(streams)).update(
+        stream_id=Case(*(When(stream_id=old, then=Value(new)) for old, new in streams.items()))
+    )

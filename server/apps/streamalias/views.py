@@ -44,7 +44,6 @@ class OrgAliasListView(ScopedPageView):
     model = Org
     lookup_url_kwarg = "org_slug"
     context_object_name = "org"
-    ability_models = (StreamAlias,)
     template_name = "streamalias/list.html"
 
     def get_org(self):
@@ -65,9 +64,9 @@ class OrgAliasListView(ScopedPageView):
         )
         can = self.can
         context["aliases"] = (
-            paginate(self.request, aliases, per_page=ALIASES_PER_PAGE) if can.view_streamalias else None
+            paginate(self.request, aliases, per_page=ALIASES_PER_PAGE) if can(StreamAlias, "view") else None
         )
-        if can.add_streamalias:
+        if can(StreamAlias, "add"):
             context.setdefault("alias_form", StreamAliasForm())
         return context
 
@@ -90,7 +89,6 @@ class AliasPageMixin(ScopedPageMixinBase):
     model = StreamAlias
     lookup_url_kwarg = "alias_slug"
     context_object_name = "alias"
-    ability_models = (StreamId,)
 
     def get_queryset(self):
         return super().get_queryset().select_related("org", "created_by")
@@ -117,7 +115,7 @@ class AliasDetailView(AliasPageMixin, ScopedPageView):
         current = ranges[-1].stream if ranges else None
         if current is not None:
             context.update(label=current.display_label, units=current.display_units)
-        if ranges and self.can.read_data_streamid:
+        if ranges and self.can(StreamId, "read_data"):
             streams = {tap.stream.slug: tap.stream for tap in ranges}
             rows = alias_data_rows(ranges=ranges).order_by("-timestamp", "-id")
             page = paginate(self.request, rows, param="readings", per_page=READINGS_PER_PAGE)
@@ -128,7 +126,7 @@ class AliasDetailView(AliasPageMixin, ScopedPageView):
                 row.stream = stream
             context["readings"] = page
             context["series_url"] = alias_url(self.object, "series")
-        if self.can.add_streamalias:
+        if self.can(StreamAlias, "add"):
             context.setdefault("tap_form", StreamAliasTapForm())
         return context
 

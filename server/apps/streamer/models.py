@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
-from server.apps.core.scoping import STAFF_ONLY, ScopedQuerySet
+from server.apps.core.models import CreatedModel, CreatedOnModel
+from server.apps.core.scoping import STAFF_ONLY, Ability, ScopedQuerySet
 
 # Selectors (iotile_clients.md §4): bit 11 marks system streams, bit 15 includes reboot ("break") readings.
 SYSTEM_SELECTOR_BIT = 0x800
 
 
-class Streamer(models.Model):
+class Streamer(CreatedOnModel):
     slug = models.CharField(max_length=32, unique=True, editable=False)
     device = models.ForeignKey("device.Device", on_delete=models.CASCADE, related_name="streamers")
     index = models.PositiveIntegerField()
@@ -24,7 +23,6 @@ class Streamer(models.Model):
     last_id = models.BigIntegerField(default=0)
     last_reboot_ts = models.DateTimeField(null=True, blank=True)
     process_engine_ver = models.PositiveSmallIntegerField(default=2)
-    created_on = models.DateTimeField(default=timezone.now)
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "device__org"
@@ -45,7 +43,7 @@ class ReportStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class StreamerReport(models.Model):
+class StreamerReport(CreatedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     streamer = models.ForeignKey(Streamer, on_delete=models.CASCADE, related_name="reports")
     # The ids the report declares, and the range of ids that were new and committed (0/0 when none).
@@ -74,10 +72,6 @@ class StreamerReport(models.Model):
     file_size = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=12, choices=ReportStatus.choices, default=ReportStatus.SCHEDULED)
     error = models.TextField(blank=True)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
     processed_on = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
@@ -92,7 +86,7 @@ class StreamerReport(models.Model):
         return f"{self.streamer} report {self.incremental_id}"
 
 
-class IngestedReport(models.Model):
+class IngestedReport(CreatedOnModel):
     """The mark, in the streamdata database, that a part of a report's readings is committed there.
 
     It is written in the same transaction as the readings, so after a crash the worker knows whether the rows are in
@@ -112,7 +106,6 @@ class IngestedReport(models.Model):
     duplicate_reading_count = models.PositiveIntegerField(default=0)
     first_id = models.BigIntegerField(default=0)
     last_id = models.BigIntegerField(default=0)
-    created_on = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [models.Index(fields=["streamer_slug"], name="ingestedreport_streamer")]
@@ -120,3 +113,7 @@ class IngestedReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.streamer_slug} report {self.report_id} part {self.part}"
+
+
+# What the dashboard's templates ask as ``can.<name>`` (core.scoping.Ability).
+ADD_REPORTS = Ability("add_streamerreport", StreamerReport, "add")

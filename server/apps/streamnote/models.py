@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from server.apps.core.scoping import ScopedQuerySet
-from server.apps.core.targets import KIND_CHOICES
+from server.apps.core.models import CreatedModel, TargetedModel
+from server.apps.core.scoping import Ability, ScopedQuerySet
 
 
 class NoteType(models.TextChoices):
@@ -17,20 +16,12 @@ class NoteType(models.TextChoices):
     FILTER = "fi", "Filter"
 
 
-class StreamNote(models.Model):
-    target = models.CharField(max_length=200, help_text="The canonical slug of what it is about.")
-    target_kind = models.CharField(max_length=8, choices=KIND_CHOICES)
-    # The target's organisation when the note was written: what scopes it.
-    org = models.ForeignKey("org.Org", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+class StreamNote(TargetedModel, CreatedModel):
     type = models.CharField(max_length=2, choices=NoteType.choices, default=NoteType.USER)
     timestamp = models.DateTimeField(default=timezone.now, help_text="When what it says happened.")
     note = models.TextField()
     # A key in the "contents" store, or empty.
     attachment = models.CharField(max_length=300, blank=True)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
@@ -48,3 +39,7 @@ class StreamNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target} {self.timestamp:%Y-%m-%d %H:%M}: {self.note[:40]}"
+
+
+# What the dashboard's templates ask as ``can.<name>`` (core.scoping.Ability).
+VIEW_NOTES = Ability("view_streamnote", StreamNote, "view")

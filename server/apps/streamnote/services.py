@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.scoping import user_can_create
-from server.apps.core.targets import BLOCK, DEVICE, PROJECT, STREAM, Target, target_for_object
+from server.apps.core.targets import BLOCK, DEVICE, PROJECT, STREAM, Target, target_for_object, targeted_rows_retarget
 from server.apps.stores.services import store_file_delete, store_file_save
 from server.apps.streamnote.models import NoteType, StreamNote
 
@@ -99,7 +99,7 @@ def system_note_create(
     return row
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def stream_note_update(*, note: StreamNote, text: str | None = None, timestamp: datetime | None = None) -> StreamNote:
     """Edit a person's note; the platform's notes are a record and stay as written."""
     if note.type != NoteType.USER:
@@ -114,9 +114,22 @@ def stream_note_update(*, note: StreamNote, text: str | None = None, timestamp: 
     return note
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def stream_note_delete(*, note: StreamNote) -> None:
     key = note.attachment
     note.delete()
     if key:
         transaction.on_commit(lambda: store_file_delete(store=ATTACHMENT_STORE, key=key))
+
+
+# When the target moves (core/targets.py's metadata registry) ------------------------------------------------------
+
+
+def stream_notes_retarget(*, org_id, moves: Mapping[str, tuple[str, str]]) -> None:
+    """The organisation's notes on the slugs in ``moves`` follow their target (a device into its data block)."""
+    targeted_rows_retarget(StreamNote.objects.filter(org_id=org_id), moves=moves)
+
+
+def stream_notes_delete(*, org_id, target: str) -> None:
+    """The organisation's notes on ``target``, deleted with it."""
+    StreamNote.objects.filter(org_id=org_id, target=target).delete()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
+
+from server.apps.core.models import CreatedModel
 
 
 class StreamDataType(models.TextChoices):
@@ -15,7 +15,7 @@ class StreamDataType(models.TextChoices):
     UTC_EVENT = "E3", "Event with a UTC timestamp"
 
 
-class VarType(models.Model):
+class VarType(CreatedModel):
     name = models.CharField(max_length=60, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
     storage_units_full = models.CharField(max_length=40, blank=True)
@@ -24,10 +24,6 @@ class VarType(models.Model):
         max_length=2, choices=StreamDataType.choices, default=StreamDataType.SINGLE_VALUE
     )
     is_encoded = models.BooleanField(default=False)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     class Meta:
         ordering = ["name"]

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from server.apps.core.errors import ApplicationError
+from server.apps.core.services import editable_fields, model_update
 from server.apps.vartype.models import VarType, VarTypeInputUnit, VarTypeOutputUnit
 
 Direction = Literal["in", "out"]
@@ -28,6 +29,9 @@ UNIT_FIELDS = {
 }
 # Variable types change rarely; the timeout only bounds how long an entry an invalidation missed could live.
 VARTYPE_CACHE_SECONDS = 3600
+
+# What ``vartype_update`` lets a caller change; not the slug, which the units' slugs embed.
+VARTYPE_FIELDS = editable_fields(VarType, exclude=("slug",))
 
 
 def vartype_cache_key(slug: str) -> str:
@@ -91,20 +95,16 @@ def vartype_create(
     return var_type
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def vartype_update(
-    var_type: VarType,
     *,
+    var_type: VarType,
     input_units: Iterable[Mapping[str, Any]] | None = None,
     output_units: Iterable[Mapping[str, Any]] | None = None,
     **fields: Any,
 ) -> VarType:
     """Change a type's fields; units given are added or updated (units left out stay: streams may use them)."""
-    fields.pop("slug", None)  # unit slugs embed the type's slug, so it does not change
-    for key, value in fields.items():
-        setattr(var_type, key, value)
-    var_type.full_clean()
-    var_type.save()
+    model_update(var_type, fields=VARTYPE_FIELDS, data=fields)
     _set_units(var_type, "in", input_units or ())
     _set_units(var_type, "out", output_units or ())
     vartype_cache_forget(var_type.slug)

@@ -50,7 +50,7 @@ def dead_letter_create(*, message: Message, error: str, traceback: str = "") -> 
     )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def dead_letter_requeue(*, dead_letter: DeadLetter, delay: float = 0) -> str:
     """Send a dead letter's action again (after its cause is fixed). Returns the new message id."""
     dead_letter = DeadLetter.objects.select_for_update(no_key=True).get(pk=dead_letter.pk)

@@ -26,6 +26,7 @@ class ConfigAttributeNameViewSet(CatalogViewSet):
     http_method_names = ["get", "post", "patch", "head", "options"]
     create_service = services.config_name_create
     update_service = services.config_name_update
+    update_instance = "config_name"
 
 
 @extend_schema_view(

@@ -19,12 +19,16 @@ class CatalogViewSet(viewsets.ModelViewSet):
     permission_classes = [IsAuthenticated, IsStaffOrReadOnly]
     lookup_field = "slug"
     lookup_value_regex = r"[^/]+"
-    # Set by subclasses: ``create_service(created_by=user, **fields)`` and ``update_service(instance, **fields)``.
+    # Set by subclasses: ``create_service(*, created_by=user, **fields)`` and
+    # ``update_service(*, <update_instance>=instance, **fields)``, where ``update_instance`` names the argument that
+    # takes the entry being changed (``sg``, ``template``, ``var_type``…).
     create_service: Callable[..., Any]
     update_service: Callable[..., Any]
+    update_instance: str
 
     def perform_create(self, serializer) -> None:
         serializer.instance = type(self).create_service(created_by=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer) -> None:
-        serializer.instance = type(self).update_service(serializer.instance, **serializer.validated_data)
+        instance = {self.update_instance: serializer.instance}
+        serializer.instance = type(self).update_service(**instance, **serializer.validated_data)

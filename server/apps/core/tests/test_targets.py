@@ -4,6 +4,7 @@ import pytest
 
 from server.apps.core import slugs, targets
 from server.apps.core.errors import ApplicationError, NotFoundError
+from server.apps.core.models import TargetedModel
 from server.apps.core.targets import target_for_object, target_kind, target_resolve
 from server.apps.core.testing import assert_query_count, make_member, make_org, make_user
 from server.apps.datablock.models import DataBlock
@@ -155,3 +156,41 @@ def test_unclaimed_devices_have_no_org_and_only_staff_reach_them(db):
     assert target_resolve(user=staff, value=device.slug).org is None
     with pytest.raises(NotFoundError):
         target_resolve(user=make_org().created_by, value=device.slug)
+
+
+# The registries ---------------------------------------------------------------------------------------------------
+
+
+def test_every_kind_is_registered_by_the_app_that_owns_its_model():
+    owners = {target_type.kind: target_type.model._meta.label for target_type in targets.target_types()}
+    assert owners == {
+        targets.ORG: "org.Org",
+        targets.USER: "authentication.Account",
+        targets.PROJECT: "project.Project",
+        targets.DEVICE: "device.Device",
+        targets.BLOCK: "datablock.DataBlock",
+        targets.STREAM: "stream.StreamId",
+        targets.VARIABLE: "stream.StreamVariable",
+    }
+
+
+def test_a_kind_is_registered_once_and_only_a_known_kind():
+    org_type = next(t for t in targets.target_types() if t.kind == targets.ORG)
+    with pytest.raises(ValueError, match="registered twice"):
+        targets.register_target(org_type)
+    with pytest.raises(ValueError, match="not a target kind"):
+        targets.register_target(targets.TargetType("fleet", org_type.model, lookup=dict))
+
+
+def test_metadata_types_are_targeted_models_with_their_apps_services():
+    registered = {metadata.model._meta.label: metadata for metadata in targets.metadata_types()}
+    # Config attributes configure what they name: they stay with the device when its data is archived.
+    assert set(registered) == {"property.GenericProperty", "streamnote.StreamNote", "devicelocation.DeviceLocation"}
+    for label, metadata in registered.items():
+        assert issubclass(metadata.model, TargetedModel)
+        assert metadata.retarget is not None
+        assert metadata.delete is not None
+        assert metadata.retarget.__module__ == f"{metadata.model._meta.app_config.name}.services", label
+    assert registered["property.GenericProperty"].carry_over is not None
+    with pytest.raises(ValueError, match="registered twice"):
+        targets.register_metadata(registered["streamnote.StreamNote"])

@@ -19,7 +19,7 @@ class DeviceLocationSerializer(serializers.Serializer):
     timestamp = serializers.DateTimeField(required=False, help_text="ISO 8601; now when left out.")
     lat = _coordinate(90)
     lon = _coordinate(180)
-    user = serializers.CharField(source="user.username", read_only=True, allow_null=True)
+    user = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
     created_on = serializers.DateTimeField(read_only=True)
 
 

@@ -26,6 +26,7 @@ class DeviceTemplateViewSet(CatalogViewSet):
     filterset_class = DeviceTemplateFilterSet
     create_service = services.device_template_create
     update_service = services.device_template_update
+    update_instance = "template"
 
 
 class ComponentFilterSet(django_filters.FilterSet):
@@ -42,6 +43,7 @@ class ComponentViewSet(CatalogViewSet):
     filterset_class = ComponentFilterSet
     create_service = services.component_create
     update_service = services.component_update
+    update_instance = "component"
 
     def perform_destroy(self, instance: Component) -> None:
         services.component_delete(component=instance)

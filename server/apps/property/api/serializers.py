@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from server.apps.property.models import STR_VALUE_MAX_LENGTH, TARGET_MAX_LENGTH, PropertyType
+from server.apps.core.models import TARGET_MAX_LENGTH
+from server.apps.property.models import STR_VALUE_MAX_LENGTH, PropertyType
 
 
 class GenericPropertySerializer(serializers.Serializer):

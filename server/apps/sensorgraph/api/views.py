@@ -32,6 +32,7 @@ class SensorGraphViewSet(CatalogViewSet):
     filterset_class = SensorGraphFilterSet
     create_service = services.sensorgraph_create
     update_service = services.sensorgraph_update
+    update_instance = "sg"
 
 
 class VariableTemplateFilterSet(django_filters.FilterSet):
@@ -54,3 +55,4 @@ class VariableTemplateViewSet(CatalogViewSet):
     lookup_value_regex = r"[0-9]+"
     create_service = services.variable_template_create
     update_service = services.variable_template_update
+    update_instance = "template"

@@ -17,6 +17,7 @@ class VarTypeViewSet(CatalogViewSet):
     filterset_fields = ["stream_data_type"]
     create_service = services.vartype_create
     update_service = services.vartype_update
+    update_instance = "var_type"
 
     def retrieve(self, request, *args, **kwargs):
         # Analytics reads the variable type of every stream it loads: the same few rows, three queries each time.

@@ -82,7 +82,7 @@ def test_writes_through_the_services_drop_the_entry(cache_backend, db, django_ca
     client.get(f"{URL}{var_type.slug}/")
 
     with django_capture_on_commit_callbacks(execute=True):
-        vartype_update(var_type, storage_units_full="Cubic meters")
+        vartype_update(var_type=var_type, storage_units_full="Cubic meters")
     assert cache_backend.get(vartype_cache_key(var_type.slug)) is None
     assert client.get(f"{URL}{var_type.slug}/").json()["storage_units_full"] == "Cubic meters"
 
@@ -97,7 +97,7 @@ def test_the_entry_stays_until_the_write_commits(cache_backend, db, django_captu
         var_type = _units_type()
     api_client(make_user()).get(f"{URL}{var_type.slug}/")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        vartype_update(var_type, storage_units_full="Cubic meters")
+        vartype_update(var_type=var_type, storage_units_full="Cubic meters")
     # Not yet committed: readers still get the committed rows, from the cache.
     assert cache_backend.get(vartype_cache_key(var_type.slug))["storage_units_full"] == "Liters"
     for callback in callbacks:

@@ -25,7 +25,7 @@ def test_units_get_slugs_from_their_type_and_name(db):
 
 def test_setting_a_unit_again_updates_it_and_units_left_out_stay(db):
     var_type = vartype_create(created_by=make_staff(), name="Temperature", output_units=[{"unit_full": "Celsius"}])
-    vartype_update(var_type, output_units=[{"unit_full": "Fahrenheit", "m": 9, "d": 5, "o": 32}])
+    vartype_update(var_type=var_type, output_units=[{"unit_full": "Fahrenheit", "m": 9, "d": 5, "o": 32}])
     vartype_unit_set(var_type=var_type, direction="out", unit_full="Celsius", decimal_places=3)
     units = {u.slug: u for u in VarTypeOutputUnit.objects.filter(var_type=var_type)}
     assert set(units) == {"out--temperature--celsius", "out--temperature--fahrenheit"}
