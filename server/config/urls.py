@@ -19,4 +19,6 @@ urlpatterns = [
     path("", include("server.apps.devicelocation.urls")),
     path("", include("server.apps.datablock.urls")),
     path("", include("server.apps.streamalias.urls")),
+    path("", include("server.apps.fleet.urls")),
+    path("", include("server.apps.ota.urls")),
 ]
