@@ -6,6 +6,7 @@ import hashlib
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from rest_framework.test import APIClient
 
 from server.apps.core.testing import ScopedEndpointCases, api_client, assert_query_count, make_member, make_org
 from server.apps.device.tests.factories import make_device, make_project
@@ -305,3 +306,29 @@ def test_repeated_attempts_keep_one_action(org):
     assert (action.attempts, action.attempt_successful) == (2, True)
     assert "attempt failed" in action.log
     assert "attempt succeeded" in action.log
+
+
+def test_a_device_token_reaches_its_own_updates_only(org):
+    project = make_project(org)
+    mine, other = make_device(project), make_device(project)
+    fleet = make_fleet(org, devices=[mine])
+    others = make_fleet(org, devices=[other])
+    script = make_script(org)
+    for_mine, for_other = make_deployment(script, fleet), make_deployment(script, others)
+    token = api_client(ota_manager(org)).get(f"/api/v1/device/{mine.slug}/key/?type=a-jwt").json()["key"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"a-jwt {token}")
+
+    assert [d["id"] for d in client.get(f"{DEVICES}{mine.slug}/").json()["deployments"]] == [for_mine.id]
+    assert client.get(f"{DEVICES}{other.slug}/").status_code == 404
+    assert [row["slug"] for row in client.get("/api/v1/fleet/").json()["results"]] == [fleet.slug]
+    assert client.get(f"/api/v1/fleet/{others.slug}/devices/").status_code == 404
+    assert client.get(f"{SCRIPTS}{script.slug}/file/").status_code == 200
+    body = {"deployment": for_other.id, "device": other.slug, "attempt_successful": True}
+    assert client.post(ACTIONS, body, format="json").status_code == 400
+    body = {"deployment": for_mine.id, "device": mine.slug, "attempt_successful": True}
+    assert client.post(ACTIONS, body, format="json").status_code == 201
+    assert list(DeploymentAction.objects.values_list("device_id", flat=True)) == [mine.id]
+    # Managing updates stays out of its reach.
+    assert client.post(f"{REQUESTS}{for_mine.id}/cancel/").status_code in (403, 404)
+    assert client.post("/api/v1/fleet/", {"name": "x", "org": org.slug}, format="json").status_code == 403

@@ -72,8 +72,18 @@ def test_get_fleet_and_whitelist(live_server, iotile_registry):  # noqa: F811
 
 
 @pytest.mark.live
-@pytest.mark.parametrize("stores", ["folder_stores", "s3_stores"])
-def test_ota_updater_applies_and_the_device_confirms(live_server, iotile_registry, stores, request):  # noqa: F811
+@pytest.mark.parametrize(
+    ("stores", "credential"), [("folder_stores", "user"), ("s3_stores", "user"), ("folder_stores", "device")]
+)
+def test_ota_updater_applies_and_the_device_confirms(
+    live_server,
+    iotile_registry,  # noqa: F811
+    stores,
+    credential,
+    request,
+):
+    """The updater with the user's token, or with the device's own (``impersonate_device``), as a gateway acting
+    for the device runs it."""
     request.getfixturevalue(stores)
     ingest = make_ingest()
     org = ingest.project.org
@@ -89,6 +99,8 @@ def test_ota_updater_applies_and_the_device_confirms(live_server, iotile_registr
         side_effect={"app_tag": APP_TAG, "app_version": "2.1"},
     )
     cloud = _linked_cloud(live_server)
+    if credential == "device":
+        cloud.impersonate_device(device.id)
 
     virtual = UpdatableDevice(device.id, os_info=version_info(OS_TAG, "1.0"), app_info=version_info(APP_TAG, "2.0"))
     hw = HardwareManager(adapter=VirtualDeviceAdapter(devices=[virtual]))
