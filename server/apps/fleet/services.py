@@ -76,7 +76,10 @@ def fleet_update(
 
 
 def fleet_delete(*, fleet: Fleet) -> None:
-    """Delete the fleet and its memberships; the devices stay."""
+    """Delete the fleet and its memberships; the devices stay. A fleet that deployments went to is kept for their
+    record (409)."""
+    if fleet.deployments.exists():
+        raise ConflictError("Software updates were deployed to this fleet; it is kept for their record.")
     fleet.delete()
 
 

@@ -77,9 +77,9 @@ class DeploymentRequest(models.Model):
     every one of ``selection_criteria`` (``"os_tag:eq:1024"``, ``"app_version:gte:1.2"``; ``criteria.py``)."""
 
     id = models.BigAutoField(primary_key=True)
-    script = models.ForeignKey(DeviceScript, on_delete=models.PROTECT, related_name="deployments")
+    script = models.ForeignKey(DeviceScript, on_delete=models.RESTRICT, related_name="deployments")
     fleet = models.ForeignKey(
-        "fleet.Fleet", on_delete=models.PROTECT, null=True, blank=True, related_name="deployments"
+        "fleet.Fleet", on_delete=models.RESTRICT, null=True, blank=True, related_name="deployments"
     )
     org = models.ForeignKey("org.Org", on_delete=models.CASCADE, related_name="deployments")
     selection_criteria = models.JSONField(default=list, blank=True)

@@ -9,9 +9,12 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from server.apps.core.testing import ScopedEndpointCases, api_client, assert_query_count, make_member, make_org
+from server.apps.device.services import device_unclaim
 from server.apps.device.tests.factories import make_device, make_project
+from server.apps.fleet.models import Fleet
 from server.apps.fleet.tests.factories import make_fleet, ota_manager
 from server.apps.org.roles import DEVELOPER, MEMBER, OPERATOR, OWNER
+from server.apps.org.services import org_delete
 from server.apps.ota.models import SCRIPT_STORE, DeploymentAction, DeploymentRequest, DeviceScript
 from server.apps.ota.services import VersionReading, deployment_action_record, device_versions_update
 from server.apps.ota.tests.factories import make_deployment, make_script, update_script_bytes
@@ -332,3 +335,26 @@ def test_a_device_token_reaches_its_own_updates_only(org):
     # Managing updates stays out of its reach.
     assert client.post(f"{REQUESTS}{for_mine.id}/cancel/").status_code in (403, 404)
     assert client.post("/api/v1/fleet/", {"name": "x", "org": org.slug}, format="json").status_code == 403
+
+
+def test_deletes_keep_the_record_of_deployments(org):
+    fleet, device = _fleet_device(org)
+    script = make_script(org)
+    deployment = make_deployment(script, fleet)
+    deployment_action_record(deployment=deployment, device=device, attempt_successful=True)
+    client = api_client(ota_manager(org))
+    assert client.delete(f"/api/v1/fleet/{fleet.slug}/").status_code == 409
+    assert client.delete(f"{SCRIPTS}{script.slug}/").status_code == 409
+    assert client.delete(f"{REQUESTS}{deployment.id}/").status_code == 204
+    assert not DeploymentAction.objects.exists()
+    assert client.delete(f"{SCRIPTS}{script.slug}/").status_code == 204
+    assert not DeviceScript.objects.exists()
+
+
+def test_an_organisation_with_updates_but_no_devices_can_be_deleted(org):
+    fleet, device = _fleet_device(org)
+    make_deployment(make_script(org), fleet)
+    device_unclaim(device=device)
+    org_delete(org=org)
+    assert not Fleet.objects.exists()
+    assert not DeploymentRequest.objects.exists()
