@@ -238,10 +238,6 @@ def deployment_update(
     return deployment
 
 
-def deployment_release(*, deployment: DeploymentRequest) -> DeploymentRequest:
-    return deployment_update(deployment=deployment, released_on=timezone.now())
-
-
 def deployment_cancel(*, deployment: DeploymentRequest) -> DeploymentRequest:
     """Stop a deployment: devices no longer see it. Devices that updated already keep their update."""
     now = timezone.now()

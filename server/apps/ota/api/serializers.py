@@ -30,6 +30,7 @@ class UpdaterDateTimeField(serializers.DateTimeField):
 class DeviceScriptSerializer(serializers.ModelSerializer):
     org: serializers.SlugRelatedField[Org] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     version = serializers.CharField(read_only=True)
+    gid = serializers.SerializerMethodField()
     created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
 
     class Meta:
@@ -54,8 +55,6 @@ class DeviceScriptSerializer(serializers.ModelSerializer):
             "created_by",
         ]
         read_only_fields = fields
-
-    gid = serializers.SerializerMethodField()
 
     def get_gid(self, script: DeviceScript) -> str:
         return script.slug[3:]
