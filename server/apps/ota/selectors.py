@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -91,15 +91,21 @@ def deployment_applies_to(*, deployment: DeploymentRequest, device: Device) -> b
     return deployment_candidates(deployment=deployment).filter(pk=device.pk).exists()
 
 
-def deployment_targets(*, deployment: DeploymentRequest, device_ids: Iterable[int] | None = None) -> list[Device]:
-    """The candidates that may meet the deployment's criteria by the versions they reported (a device that
-    reported none may: its updater decides). Two queries; ``device_ids`` narrows the candidates."""
-    devices = deployment_candidates(deployment=deployment).order_by("id")
-    if device_ids is not None:
-        devices = devices.filter(pk__in=list(device_ids))
-    devices = devices.prefetch_related("version_attributes")
+def deployment_unconfirmed_targets(*, deployment: DeploymentRequest) -> Iterator[Device]:
+    """The candidates not yet confirmed that may meet the deployment's criteria by the versions they reported (a
+    device that reported none may: its updater decides), read lazily in small chunks, so asking whether there is
+    any costs a query or two while most devices are still to confirm, and little once few are left."""
+    confirmed = DeploymentAction.objects.filter(deployment=deployment, device_confirmation=True).values("device_id")
+    devices = (
+        deployment_candidates(deployment=deployment)
+        .exclude(pk__in=confirmed)
+        .order_by("id")
+        .prefetch_related("version_attributes")
+    )
     criteria = parse_criteria(deployment.selection_criteria)
-    return [device for device in devices if criteria_match(criteria, known_versions(device.version_attributes.all()))]
+    for device in devices.iterator(chunk_size=50):
+        if criteria_match(criteria, known_versions(device.version_attributes.all())):
+            yield device
 
 
 def device_deployments(*, device: Device) -> QuerySet[DeploymentRequest]:

@@ -29,12 +29,7 @@ from server.apps.ota.models import (
     DeviceVersionAttribute,
     VersionType,
 )
-from server.apps.ota.selectors import (
-    deployment_applies_to,
-    deployment_candidates,
-    deployment_targets,
-    device_known_versions,
-)
+from server.apps.ota.selectors import deployment_applies_to, deployment_unconfirmed_targets, device_known_versions
 from server.apps.stores.services import store_file_delete, store_file_save
 
 logger = logging.getLogger(__name__)
@@ -382,26 +377,19 @@ def deployments_confirm(*, device: Device) -> list[DeploymentAction]:
         if not _side_effect_shown(deployment.side_effect, known):
             continue
         action, _created = DeploymentAction.objects.get_or_create(deployment=deployment, device=device)
-        if not action.device_confirmation:
-            action.device_confirmation = True
-            action.confirmed_on = now
-            action.log = f"{action.log}\n{now:%Y-%m-%dT%H:%M:%SZ} confirmed by the device's version".strip()
-            action.save(update_fields=["device_confirmation", "confirmed_on", "log"])
-            confirmed.append(action)
+        if action.device_confirmation:
+            continue
+        action.device_confirmation = True
+        action.confirmed_on = now
+        action.log = f"{action.log}\n{now:%Y-%m-%dT%H:%M:%SZ} confirmed by the device's version".strip()
+        action.save(update_fields=["device_confirmation", "confirmed_on", "log"])
+        confirmed.append(action)
         _complete_when_done(deployment, now)
     return confirmed
 
 
 def _complete_when_done(deployment: DeploymentRequest, now: datetime.datetime) -> None:
-    confirmed = set(
-        DeploymentAction.objects.filter(deployment=deployment, device_confirmation=True).values_list(
-            "device_id", flat=True
-        )
-    )
-    candidates = set(deployment_candidates(deployment=deployment).values_list("id", flat=True))
-    unconfirmed = candidates - confirmed
-    # Devices that do not meet the criteria (by the versions they reported) are not waited for.
-    if not candidates or deployment_targets(deployment=deployment, device_ids=unconfirmed):
+    if next(deployment_unconfirmed_targets(deployment=deployment), None) is not None:
         return
     DeploymentRequest.objects.filter(pk=deployment.pk, completed_on__isnull=True).update(completed_on=now)
     logger.info("deployment %s completed: every device it is for confirmed", deployment.pk)
