@@ -23,6 +23,8 @@ API_APPS = [
     "streamnote",
     "devicelocation",
     "search",
+    "fleet",
+    "ota",
     "main",
 ]
 

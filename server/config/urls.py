@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("search/", include("server.apps.search.urls")),
     path("staff/", include("server.apps.staff.urls")),
+    path("stores/", include("server.apps.stores.urls")),
     path("", include("server.apps.org.urls")),
     path("", include("server.apps.project.urls")),
     path("", include("server.apps.device.urls")),
@@ -18,4 +19,6 @@ urlpatterns = [
     path("", include("server.apps.devicelocation.urls")),
     path("", include("server.apps.datablock.urls")),
     path("", include("server.apps.streamalias.urls")),
+    path("", include("server.apps.fleet.urls")),
+    path("", include("server.apps.ota.urls")),
 ]

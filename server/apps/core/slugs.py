@@ -16,6 +16,7 @@ PROJECT_BITS = 32
 VARIABLE_BITS = 16
 STREAMER_INDEX_BITS = 16
 FLEET_BITS = 48
+SCRIPT_BITS = 32
 
 _HEX_GROUP = re.compile(r"^[0-9a-fA-F]+$")
 
@@ -111,6 +112,17 @@ def fleet_slug(fleet_id: int) -> str:
 
 def parse_fleet_slug(value: int | str) -> int:
     return _int_from(value, "g", FLEET_BITS, "fleet")
+
+
+# Device scripts (OTA update packages) -----------------------------------------------------------------------------
+
+
+def script_slug(script_id: int) -> str:
+    return f"z--{hex_groups(_int_from(script_id, 'z', SCRIPT_BITS, 'device script'), 2)}"
+
+
+def parse_script_slug(value: int | str) -> int:
+    return _int_from(value, "z", SCRIPT_BITS, "device script")
 
 
 # Variables and streams --------------------------------------------------------------------------------------------

@@ -33,6 +33,14 @@ def device_get(*, user, value: str | int) -> Device | None:
     return device_list(user=user).filter(**lookup).first()
 
 
+def visible_device(*, user, value: str | int, field: str = "device") -> Device:
+    """A device named by a body field: malformed, unknown and out of scope are the same 400, revealing nothing."""
+    device = device_get(user=user, value=value)
+    if device is None:
+        raise ApplicationError(f"Unknown device '{value}'.", {field: [f"Unknown device: {value}."]})
+    return device
+
+
 def device_stream_counts(*, device: Device) -> dict[str, dict]:
     """Per stream of the device's current project: how many data rows and events it holds, and whether a
     ``StreamId`` exists for it. Three queries whatever the number of streams: the stream ids, one grouped count of

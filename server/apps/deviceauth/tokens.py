@@ -111,6 +111,17 @@ DEVICE_TOKEN_REACH: dict[str, Reach] = {
     "streamevent.StreamEventData": Reach(
         lambda scope: Q(device_slug=scope.device_slug, org_id=scope.org_id), frozenset({"view", "add"})
     ),
+    # A gateway acting for the device runs its updater (docs/updates.md): the device's fleets, the deployments for
+    # it and their scripts, and reporting its own attempts.
+    "fleet.Fleet": Reach(lambda scope: Q(org_id=scope.org_id, memberships__device_id=scope.device_id), READ),
+    "ota.DeploymentRequest": Reach(
+        lambda scope: (
+            Q(org_id=scope.org_id) & (Q(fleet__isnull=True) | Q(fleet__memberships__device_id=scope.device_id))
+        ),
+        READ,
+    ),
+    "ota.DeviceScript": Reach(lambda scope: Q(org_id=scope.org_id), READ),
+    "ota.DeploymentAction": Reach(lambda scope: Q(device_id=scope.device_id), frozenset({"view", "add"})),
 }
 # Organisation permissions a device token may use (None: plain membership).
 DEVICE_TOKEN_PERMISSIONS = frozenset({None, "can_read_stream_ids", "can_read_stream_data", "can_create_stream_data"})

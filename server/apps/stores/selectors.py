@@ -6,10 +6,13 @@ worker retries instead of taking the file for lost."""
 from __future__ import annotations
 
 import os
+import time
 from contextlib import AbstractContextManager
 from typing import IO
 
+from django.core import signing
 from django.core.files.storage import Storage
+from django.urls import reverse
 from storages.backends.s3 import S3Storage
 
 from server.apps.stores.backends import (
@@ -110,10 +113,28 @@ def store_file_list(*, store: str, prefix: str = "") -> list[str]:
     return sorted(keys)
 
 
-def store_file_url(*, store: str, key: str, expires: int = 3600) -> str | None:
-    """A time-limited download URL (S3 presigned GET), or ``None`` where the backend cannot serve files."""
+# Folder stores have no URLs of their own: a download link names the file in a signed, expiring token.
+_DOWNLOAD_SALT = "stores.download"
+
+
+def store_file_url(*, store: str, key: str, expires: int = 3600) -> str:
+    """A time-limited download URL that needs no other credentials: an S3 presigned GET, or for a folder store a
+    signed path on this site (``request.build_absolute_uri`` makes it absolute), served by ``stores:download``."""
     clean_key(key)
     storage = get_store(store)
-    if not is_s3(storage):
-        return None
-    return storage.url(key, expire=expires)
+    if is_s3(storage):
+        return storage.url(key, expire=expires)
+    token = signing.dumps([store, key, int(time.time()) + expires], salt=_DOWNLOAD_SALT, compress=True)
+    return reverse("stores:download", kwargs={"token": token, "name": key.rsplit("/", 1)[-1]})
+
+
+def store_download_target(*, token: str) -> tuple[str, str]:
+    """The ``(store, key)`` a download token names; raises ``StoreFileNotFoundError`` for a token that is forged,
+    damaged or expired (all the same to the caller)."""
+    try:
+        store, key, expires = signing.loads(token, salt=_DOWNLOAD_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        raise StoreFileNotFoundError("This download link is not valid.") from None
+    if not isinstance(expires, int) or expires < time.time():
+        raise StoreFileNotFoundError("This download link has expired.")
+    return str(store), str(key)

@@ -78,6 +78,8 @@ LOCAL_APPS = [
     "server.apps.configattribute",
     "server.apps.streamnote",
     "server.apps.devicelocation",
+    "server.apps.fleet",
+    "server.apps.ota",
     "server.apps.search",
     "server.apps.staff",
     "server.apps.main",

@@ -2,6 +2,7 @@
 // each attached to the elements that ask for it through a data attribute.
 import { Tooltip } from "bootstrap";
 
+import { initCampaigns } from "./campaign.js";
 import { initConfirm } from "./confirm.js";
 import { initCopyButtons } from "./copy.js";
 import { initDeviceTokens } from "./device-token.js";
@@ -19,6 +20,7 @@ function init(root = document) {
   initDeviceTokens(root);
   initProgress(root);
   initTrackMaps(root);
+  initCampaigns(root);
 }
 
 // Page scripts can reach the helpers without a bundler of their own.

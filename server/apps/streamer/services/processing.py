@@ -34,6 +34,7 @@ from server.apps.streamer.services.upload import REPORT_STORE
 from server.apps.streamer.writer import BackgroundWriter, PendingWrite, WriteResult
 from server.apps.streamevent.models import StreamEventData
 from server.apps.streamevent.services import EVENT_STORE
+from server.apps.worker.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -245,10 +246,29 @@ def _write_outcome(pending: PendingWrite) -> WriteResult | Exception:
         return exc
 
 
+# The device's OS (0x5c08) and app (0x5c09) version streams: the OTA app keeps the device's versions from them and
+# confirms deployments by the device's own data (docs/updates.md).
+VERSION_STREAMS = frozenset((0x5C08, 0x5C09))
+
+
+def _versions_reported(work: _ReportWork) -> None:
+    """Hand the report's version readings, if any, to the OTA app's ``DeviceVersionsUpdate`` action. It runs
+    before the acknowledgement, so a crash in between enqueues them again on the retry (the action is idempotent)."""
+    readings = work.prepared.readings
+    if VERSION_STREAMS.isdisjoint(readings.streams):
+        return
+    versions = [
+        [reading.stream, reading.int_value, reading.reading_id, reading.timestamp.isoformat()]
+        for reading in (readings[i] for i, lid in enumerate(readings.streams) if lid in VERSION_STREAMS)
+    ]
+    enqueue("DeviceVersionsUpdate", {"device_id": work.report.streamer.device_id, "readings": versions})
+
+
 def _acknowledged(work: _ReportWork, written: WriteResult | Exception) -> Exception | None:
     if isinstance(written, Exception):
         return written
     try:
+        _versions_reported(work)
         _acknowledge(report=work.report, prepared=work.prepared, rows=work.rows, written=written)
     except Exception as exc:
         return exc
