@@ -92,6 +92,8 @@ DATABASE_ROUTERS = ["server.config.routers.DatabaseRouter"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Body size limits before anything reads the body; the 413 and 429 pages (core/limits.py).
+    "server.apps.core.limits.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -101,6 +103,17 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "server.apps.core.middleware.ServiceUnavailableMiddleware",
+]
+
+# Size limits (docs/security.md, "Limits and throttles"), enforced while the body streams. A report may have 32 MB
+# (streamer/services/upload.py); a multipart body gets room for its other fields; nginx has the same body limit.
+UPLOAD_MAX_FILE_BYTES = env.int("UPLOAD_MAX_FILE_BYTES", default=32 * 1024 * 1024)
+UPLOAD_MAX_BODY_BYTES = env.int("UPLOAD_MAX_BODY_BYTES", default=UPLOAD_MAX_FILE_BYTES + 1024 * 1024)
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=8 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "server.apps.core.limits.FileSizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
 ROOT_URLCONF = "server.config.urls"
@@ -275,6 +288,12 @@ JWT_AUTH = {
 
 # File stores (docs/stores.md): folders under LOCAL_DATA_DIR/stores/ unless STORE_CONFIGURATION puts them on S3.
 STORES = store_settings(env, LOCAL_DATA_DIR)
+
+# Refused report uploads kept for diagnosis under the reports store's errors/ (docs/ingest.md): at most this much
+# per organisation (or per account, for a device nobody may see) and in all, each kept this many days.
+REJECTED_REPORT_QUOTA_BYTES = env.int("REJECTED_REPORT_QUOTA_BYTES", default=64 * 1024 * 1024)
+REJECTED_REPORT_STORE_QUOTA_BYTES = env.int("REJECTED_REPORT_STORE_QUOTA_BYTES", default=1024 * 1024 * 1024)
+REJECTED_REPORT_RETENTION_DAYS = env.int("REJECTED_REPORT_RETENTION_DAYS", default=14)
 
 # Queue worker (docs/worker.md): a PostgreSQL table by default, SQS with WORKER_QUEUE=sqs.
 WORKER_QUEUE = env.str("WORKER_QUEUE", default="postgres")
