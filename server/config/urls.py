@@ -19,3 +19,6 @@ urlpatterns = [
     path("", include("server.apps.datablock.urls")),
     path("", include("server.apps.streamalias.urls")),
 ]
+
+# allauth's own rate limits (sign-up, password reset, e-mail changes) answer with this page: a 429 with Retry-After.
+handler429 = "server.apps.core.limits.rate_limited_page"

@@ -149,3 +149,15 @@ class FileSizeLimitUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size: int) -> None:
         return None
+
+
+# allauth's rate limits do not say when their window ends; a minute is the shortest of them.
+ALLAUTH_RETRY_AFTER = 60
+
+
+def rate_limited_page(request: HttpRequest) -> HttpResponseBase:
+    """The answer to allauth's own rate limits (``handler429`` in the root URL conf, which allauth looks up)."""
+    message = "Too many attempts from here. Try again in a minute."
+    return refusal_response(
+        request, status=429, heading="Too many attempts", message=message, retry_after=ALLAUTH_RETRY_AFTER
+    )

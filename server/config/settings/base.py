@@ -202,6 +202,8 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
+# Failed logins are counted by the platform's own lockout, shared with the API (authentication/lockout.py).
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
 # Fills in the username and the account's unique slug for every way an account is made (signup, social login).
 ACCOUNT_ADAPTER = "server.apps.main.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "server.apps.main.adapters.SocialAccountAdapter"
@@ -251,7 +253,34 @@ REST_FRAMEWORK = {
     ],
     "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Throttles (docs/limits.md): fixed windows counted in the cache (Redis when REDIS_URL is set); a 429 with
+    # Retry-After past a budget. "anon" is per client address, "user" per account, "device" per device token,
+    # "org" per organisation, "login" per address on the login endpoints (the account lockout is separate).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "server.apps.core.api.throttles.AnonymousThrottle",
+        "server.apps.core.api.throttles.AccountThrottle",
+        "server.apps.core.api.throttles.DeviceThrottle",
+        "server.apps.core.api.throttles.OrgThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_RATE_ANON", default="600/m"),
+        "user": env.str("THROTTLE_RATE_USER", default="6000/m"),
+        "device": env.str("THROTTLE_RATE_DEVICE", default="1200/m"),
+        "org": env.str("THROTTLE_RATE_ORG", default="30000/m"),
+        "login": env.str("THROTTLE_RATE_LOGIN", default="30/m"),
+    },
+    # Proxies in front of the web processes (nginx: 1), so the client address is read from X-Forwarded-For.
+    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=None),
 }
+# allauth's own rate limits read the client address the same way.
+ALLAUTH_TRUSTED_PROXY_COUNT = REST_FRAMEWORK["NUM_PROXIES"] or 0
+# Failed logins (docs/limits.md): LOGIN_FAILURE_LIMIT failures for one account within LOGIN_FAILURE_WINDOW seconds,
+# or LOGIN_ADDRESS_FAILURE_LIMIT from one client address, lock logins for LOGIN_LOCKOUT_SECONDS, the right password
+# included; the API and the dashboard share the count.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 SPECTACULAR_SETTINGS = {
     "TITLE": "IOTile Platform API",
     "DESCRIPTION": "Organisations, projects, devices and the data streams they produce.",
