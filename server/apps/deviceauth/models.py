@@ -1,4 +1,5 @@
-"""Secrets that belong to a device: the root keys that sign reports, API keys and device-token signing keys."""
+"""Secrets that belong to a device: the root keys that sign reports, API keys, device-token signing keys, MQTT
+credentials and the claim key."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class DeviceKeyType(models.TextChoices):
     API_KEY = "X-API-KEY", "API key"
     A_JWT = "A-JWT-KEY", "Device token signing key (a-jwt)"
     MQTT = "MQTT", "MQTT credentials"
+    CLAIM = "CLAIM", "Claim key (a device that has one is claimed only with it)"
 
 
 # Root keys that sign (and encrypt) reports are 32 bytes, kept as 64 hex digits.
