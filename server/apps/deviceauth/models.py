@@ -23,6 +23,18 @@ class DeviceKeyType(models.TextChoices):
     CLAIM = "CLAIM", "Claim key (a device that has one is claimed only with it)"
 
 
+# A key's public name, in URLs (``device/<d>/key/?type=``, ``device/<d>/keys/<name>/``) and on the staff page.
+DEVICE_KEY_NAMES = {
+    "usr": DeviceKeyType.USER,
+    "dev": DeviceKeyType.DEVICE,
+    "ssh": DeviceKeyType.SSH,
+    "x-api-key": DeviceKeyType.API_KEY,
+    "mqtt": DeviceKeyType.MQTT,
+    "claim": DeviceKeyType.CLAIM,
+    "a-jwt": DeviceKeyType.A_JWT,
+}
+DEVICE_KEY_NAME_OF = {key_type: name for name, key_type in DEVICE_KEY_NAMES.items()}
+
 # Root keys that sign (and encrypt) reports are 32 bytes, kept as 64 hex digits.
 ROOT_KEY_TYPES = ("USR", "DEV")
 ROOT_KEY_PATTERN = re.compile(r"^[0-9a-fA-F]{64}$")

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from server.apps.deviceauth.models import DeviceKeyType
+from server.apps.deviceauth.models import DEVICE_KEY_NAME_OF, DEVICE_KEY_NAMES
 
 # ``?type=`` values, compared case-insensitively. ``a-jwt`` returns a device token, never the signing key itself.
 A_JWT = "a-jwt"
-STORED_KEY_TYPES = {
-    "usr": DeviceKeyType.USER,
-    "dev": DeviceKeyType.DEVICE,
-    "ssh": DeviceKeyType.SSH,
-    "x-api-key": DeviceKeyType.API_KEY,
-    "mqtt": DeviceKeyType.MQTT,
-    "claim": DeviceKeyType.CLAIM,
-}
+STORED_KEY_TYPES = {name: key_type for name, key_type in DEVICE_KEY_NAMES.items() if name != A_JWT}
 KEY_TYPE_CHOICES = [A_JWT, *STORED_KEY_TYPES]
 # The keys staff manage at device/<d>/keys/, by the same names; here ``a-jwt`` is the token signing key itself.
-MANAGED_KEY_TYPES = {**STORED_KEY_TYPES, A_JWT: DeviceKeyType.A_JWT}
-MANAGED_KEY_NAMES = {key_type: name for name, key_type in MANAGED_KEY_TYPES.items()}
+MANAGED_KEY_TYPES = DEVICE_KEY_NAMES
 
 
 class DeviceKeyQuerySerializer(serializers.Serializer):
@@ -57,7 +49,7 @@ class DeviceKeyInfoSerializer(serializers.Serializer):
     created_by = serializers.EmailField(source="created_by.email", allow_null=True, default=None)
 
     def get_type(self, key) -> str:
-        return MANAGED_KEY_NAMES[key.type]
+        return DEVICE_KEY_NAME_OF[key.type]
 
 
 class DeviceKeySecretSerializer(DeviceKeyInfoSerializer):
