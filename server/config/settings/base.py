@@ -293,6 +293,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No validator badge: it would send the schema's address to validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Every operation may answer 429 and every one with a body 413 (docs/limits.md).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "server.apps.core.api.schema_limits.add_limit_responses",
+    ],
     # Several models have a `status` or `type` choice field; name each enum after its own choices.
     "ENUM_NAME_OVERRIDES": {
         "ReadingStatusEnum": "server.apps.streamdata.models.StreamDataStatus",

@@ -44,7 +44,7 @@ class CredentialsView(APIView):
 class LoginView(CredentialsView):
     @extend_schema(
         request=serializers.LoginSerializer,
-        responses={200: serializers.LoginResponseSerializer, 400: None, 401: None, 403: None, 429: None},
+        responses={200: serializers.LoginResponseSerializer, 400: None, 401: None, 403: None},
         auth=[],
         summary="Log in with e-mail and password; returns the account with a JWT and a DRF token",
     )
@@ -57,7 +57,7 @@ class LoginView(CredentialsView):
 class JWTAuthView(CredentialsView):
     @extend_schema(
         request=serializers.LoginSerializer,
-        responses={200: serializers.JWTSerializer, 400: None, 401: None, 403: None, 429: None},
+        responses={200: serializers.JWTSerializer, 400: None, 401: None, 403: None},
         auth=[],
         summary="Log in with e-mail and password; returns only the JWT",
     )
