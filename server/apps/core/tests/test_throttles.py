@@ -96,3 +96,16 @@ def test_behind_a_proxy_the_forwarded_address_counts(db, rates, settings):
     assert APIClient().get(f"{API}server/", HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 200
     assert_throttled(APIClient().get(f"{API}server/", HTTP_X_FORWARDED_FOR="198.51.100.1"))
     assert APIClient().get(f"{API}server/", HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 200
+
+
+def test_an_inactive_membership_does_not_count_against_its_organisation(db, rates):
+    from server.apps.org.models import OrgMembership
+
+    rates(org="1/m")
+    org = make_org()
+    former, current = make_member(org, MEMBER), make_member(org, MEMBER)
+    OrgMembership.objects.filter(user=former).update(is_active=False)
+    assert api_client(former).get(f"{API}org/").status_code == 200
+    assert api_client(former).get(f"{API}org/").status_code == 200
+    assert api_client(current).get(f"{API}org/").status_code == 200
+    assert_throttled(api_client(current).get(f"{API}org/"))
