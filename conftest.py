@@ -1,6 +1,7 @@
 """Test-wide setup. Every database test may use both databases; the router decides where each model lives."""
 
 import os
+import uuid
 
 import pytest
 
@@ -51,3 +52,35 @@ def pytest_collection_modifyitems(items):
             kwargs.setdefault("transaction", True)
         kwargs.setdefault("databases", DATABASES)
         item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
+# The cache a test runs on: the configured one, and django-redis on the machine's Redis (vartype cache, throttles).
+MACHINE_REDIS = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(params=["configured", "machine-redis"])
+def cache_backend(request, settings):
+    """``configured``: the settings' cache. ``machine-redis``: django-redis on 127.0.0.1:6379 with a prefix of its
+    own, so it runs (and is required in CI) whether or not REDIS_URL is set. Set through pytest-django's
+    ``settings``, so the test's other setting changes are undone in the right order."""
+    from django.core.cache import cache
+
+    if request.param == "configured":
+        yield cache
+        return
+    import redis
+
+    try:
+        redis.Redis.from_url(MACHINE_REDIS, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        skip_or_fail(f"Redis is not reachable at {MACHINE_REDIS}: {exc}")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": MACHINE_REDIS,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}",
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        }
+    }
+    yield cache
+    empty_cache()

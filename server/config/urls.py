@@ -22,3 +22,6 @@ urlpatterns = [
     path("", include("server.apps.fleet.urls")),
     path("", include("server.apps.ota.urls")),
 ]
+
+# allauth's own rate limits (sign-up, password reset, e-mail changes) answer with this page: a 429 with Retry-After.
+handler429 = "server.apps.core.limits.rate_limited_page"

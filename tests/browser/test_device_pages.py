@@ -219,3 +219,52 @@ def test_staff_see_the_worker_and_create_devices_in_a_batch(page, live_server, s
     expect(page.get_by_test_id("created-list").locator("tbody tr")).to_have_count(3)
     expect(page.get_by_test_id("created-list")).to_contain_text("Spare meter 1")
     assert Device.objects.filter(label__startswith="Spare meter", project__isnull=True).count() == 3
+
+
+def test_staff_set_rotate_and_revoke_a_devices_keys(page, live_server, sign_in, site):
+    """The staff keys page: a device token signed before a rotation stops working, a new claim key is shown once."""
+    from rest_framework.test import APIClient
+
+    from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
+    from server.apps.deviceauth.services import device_token_issue
+
+    token = device_token_issue(user=site.owner, device=site.device)
+    device_client = APIClient()
+    device_client.credentials(HTTP_AUTHORIZATION=f"a-jwt {token}")
+    assert device_client.get(f"/api/v1/device/{site.device.slug}/").status_code == 200
+
+    sign_in(site.staff)
+    page.goto("/staff/devices/")
+    page.get_by_test_id("device-list").locator("tr", has_text=site.device.slug).get_by_test_id(
+        "device-keys-link"
+    ).click()
+    keys = page.get_by_test_id("key-list")
+    expect(keys.locator("tr[data-key='a-jwt']")).to_contain_text("Device token signing key")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("rotate-a-jwt").click()
+    expect(page.get_by_test_id("revealed-key")).to_contain_text("the new secret, shown once")
+    secret = page.get_by_test_id("revealed-secret").inner_text().strip()
+    assert DeviceKey.objects.get(device=site.device, type=DeviceKeyType.A_JWT).secret == secret
+    assert device_client.get(f"/api/v1/device/{site.device.slug}/").status_code == 401
+
+    form = page.get_by_test_id("key-form")
+    form.get_by_label("Key").select_option("claim")
+    form.get_by_role("button", name="Save the key").click()
+    claim_key = page.get_by_test_id("revealed-secret").inner_text().strip()
+    assert re.fullmatch(r"[0-9A-F]{4}(-[0-9A-F]{4}){3}", claim_key)
+    expect(page.get_by_test_id("key-list").locator("tr[data-key='claim']")).to_be_visible()
+
+    form = page.get_by_test_id("key-form")
+    form.get_by_label("Key").select_option("usr")
+    form.get_by_label("Secret").fill("not a key")
+    form.get_by_role("button", name="Save the key").click()
+    expect(page.get_by_test_id("key-form")).to_contain_text("64 hex digits")
+    assert not DeviceKey.objects.filter(device=site.device, type=DeviceKeyType.USER).exists()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("revoke-claim").click()
+    expect(page.get_by_role("alert").or_(page.get_by_role("status")).first).to_contain_text("revoked")
+    expect(page.get_by_test_id("key-list").locator("tr[data-key='claim']")).to_have_count(0)
+    assert not DeviceKey.objects.filter(device=site.device, type=DeviceKeyType.CLAIM).exists()
+    page.log.assert_clean()

@@ -17,6 +17,8 @@ from typing import Any
 import jwt
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Q
 from rest_framework import authentication, exceptions
 
 JWT_PREFIXES = ("jwt", "bearer")
@@ -64,8 +66,10 @@ def jwt_decode(token: str, *, verify_expiry: bool = True) -> dict[str, Any]:
 
 def jwt_user(payload: dict[str, Any]):
     """The active account a decoded token names, provided the token has not been revoked."""
+    # The account's organisations come in the same query, for the per-organisation throttle (core/api/throttles.py).
+    org_ids = ArrayAgg("org_memberships__org_id", distinct=True, default=[], filter=Q(org_memberships__is_active=True))
     try:
-        user = get_user_model().objects.get(pk=payload["user_id"])
+        user = get_user_model().objects.annotate(throttle_org_ids=org_ids).get(pk=payload["user_id"])
     except get_user_model().DoesNotExist as exc:
         raise exceptions.AuthenticationFailed("User inactive or deleted.") from exc
     if not user.is_active:

@@ -5,16 +5,20 @@ from __future__ import annotations
 import re
 import zoneinfo
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
 
 from server.apps.authentication.authentication import jwt_encode
+from server.apps.authentication.lockout import login_failure_record, login_lockout_check, login_success_record
 from server.apps.authentication.models import Account
+from server.apps.authentication.selectors import account_authenticate
 from server.apps.core.errors import ApplicationError
 from server.apps.core.services import model_update
 
@@ -50,8 +54,11 @@ def account_create(
     name: str = "",
     is_staff: bool = False,
     is_superuser: bool = False,
+    email_verified: bool = False,
     **fields,
 ) -> Account:
+    """A new account with its e-mail address recorded as its primary one, verified or not: an unverified account
+    can use neither the dashboard nor the API until the address is confirmed (``ACCOUNT_EMAIL_VERIFICATION``)."""
     email = Account.objects.normalize_email(email).strip()
     username = username or _unique_username(email.split("@")[0])
     account = Account(
@@ -66,11 +73,14 @@ def account_create(
     account.set_password(password)
     account.full_clean(exclude=["password"])
     account.save()
+    EmailAddress.objects.create(user=account, email=email, primary=True, verified=email_verified)
     return account
 
 
 def account_signup(*, email: str, password: str, username: str = "", name: str = "") -> Account:
-    """A new account from the public sign-up: unique e-mail and username, a password the validators accept."""
+    """A new account from the public sign-up (``POST account/``): unique e-mail and username, a password the
+    validators accept. Its address is unverified and the confirmation e-mail goes out after the commit, as for the
+    dashboard's sign-up: the account logs in (API or dashboard) once the link is followed."""
     email = Account.objects.normalize_email(email).strip()
     errors: dict[str, list[str]] = {}
     if Account.objects.filter(email__iexact=email).exists():
@@ -84,9 +94,13 @@ def account_signup(*, email: str, password: str, username: str = "", name: str =
     if errors:
         raise ValidationError(errors)
     try:
-        return account_create(email=email, password=password, username=username, name=name)
+        with transaction.atomic():
+            account = account_create(email=email, password=password, username=username, name=name)
+            address = EmailAddress.objects.get(user=account, email=account.email)
+            transaction.on_commit(lambda: address.send_confirmation(signup=True))
     except IntegrityError as exc:  # a concurrent sign-up took the e-mail or username between check and insert
         raise ApplicationError("An account with this e-mail address or username already exists.") from exc
+    return account
 
 
 @transaction.atomic(durable=True)
@@ -131,6 +145,18 @@ def account_set_password(*, account: Account, password: str, old_password: str |
 
 
 # API credentials ---------------------------------------------------------------------------------------------------
+
+
+def account_login_attempt(*, request: HttpRequest | None, email: str, password: str) -> Account | None:
+    """The account these credentials name, or None; under the login lockout shared with the dashboard
+    (``lockout.py``): while the account or the address is locked, RateLimitedError (429) without checking."""
+    login_lockout_check(request=request, email=email)
+    account = account_authenticate(request=request, email=email, password=password)
+    if account is None:
+        login_failure_record(request=request, email=email)
+        return None
+    login_success_record(email=email)
+    return account
 
 
 def auth_tokens_issue(*, account: Account) -> dict[str, str]:

@@ -41,3 +41,19 @@ class ServiceUnavailableError(ConnectionError):
         super().__init__(message)
         self.message = message
         self.extra = extra or {}
+
+
+class PayloadTooLargeError(ApplicationError):
+    """A request body or an uploaded file beyond its limit: refused while it streams, before it is read whole."""
+
+    status_code = 413
+
+
+class RateLimitedError(ApplicationError):
+    """Too many requests, or too many failed logins: a 429 with ``Retry-After`` (seconds)."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message, extra)
+        self.retry_after = max(1, int(retry_after))

@@ -29,7 +29,9 @@ _sequence = itertools.count(1)
 
 
 def make_user(email: str | None = None, password: str = "pass-word-123", **fields):
+    """An account whose e-mail address is verified (``email_verified=False`` for one that is not)."""
     email = email or f"user{next(_sequence)}@example.com"
+    fields.setdefault("email_verified", True)
     return account_create(email=email, password=password, **fields)
 
 

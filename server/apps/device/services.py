@@ -18,6 +18,7 @@ from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.core.services import model_update
 from server.apps.core.slugs import SlugError, device_slug
 from server.apps.device.models import Device, DeviceState
+from server.apps.deviceauth.services import device_claim_key_check
 from server.apps.devicetemplate.models import DeviceTemplate
 from server.apps.sensorgraph.models import SensorGraph
 from server.apps.sensorgraph.services import sensorgraph_device_streams_create
@@ -176,11 +177,12 @@ def _created_streams_for_claimed_device(*, device: Device, user) -> list[StreamI
 
 
 @transaction.atomic
-def device_claim(*, user, device: str | int, project) -> Device:
+def device_claim(*, user, device: str | int, project, claim_key: str | None = None) -> Device:
     """Claim the unclaimed device named ``device`` into ``project`` (a project ``user`` can see).
 
     Needs the claim permission in the project's organisation. A device that does not exist, is claimed already or
-    is busy gets the same 400, so other organisations' devices are not revealed.
+    is busy gets the same 400, so other organisations' devices are not revealed. A device given a claim key (staff,
+    at manufacture: ``deviceauth``) is claimed only with it: a missing or wrong key is a 400 and nothing changes.
     """
     if not user_has_org_permission(user, project.org, permission_for(Device, "claim")):
         raise PermissionDeniedError("You may not claim devices in this organisation.")
@@ -194,6 +196,7 @@ def device_claim(*, user, device: str | int, project) -> Device:
             f"Device {device_slug(device_id)} is not available to claim.",
             {"device": ["Unknown device, or claimed already."]},
         )
+    device_claim_key_check(device=target, claim_key=claim_key)
     target.project = project
     target.org_id = project.org_id
     target.claimed_by = user

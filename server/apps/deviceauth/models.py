@@ -1,4 +1,5 @@
-"""Secrets that belong to a device: the root keys that sign reports, API keys and device-token signing keys."""
+"""Secrets that belong to a device: the root keys that sign reports, API keys, device-token signing keys, MQTT
+credentials and the claim key."""
 
 from __future__ import annotations
 
@@ -18,7 +19,20 @@ class DeviceKeyType(models.TextChoices):
     API_KEY = "X-API-KEY", "API key"
     A_JWT = "A-JWT-KEY", "Device token signing key (a-jwt)"
     MQTT = "MQTT", "MQTT credentials"
+    CLAIM = "CLAIM", "Claim key (a device that has one is claimed only with it)"
 
+
+# A key's public name, in URLs (``device/<d>/key/?type=``, ``device/<d>/keys/<name>/``) and on the staff page.
+DEVICE_KEY_NAMES = {
+    "usr": DeviceKeyType.USER,
+    "dev": DeviceKeyType.DEVICE,
+    "ssh": DeviceKeyType.SSH,
+    "x-api-key": DeviceKeyType.API_KEY,
+    "mqtt": DeviceKeyType.MQTT,
+    "claim": DeviceKeyType.CLAIM,
+    "a-jwt": DeviceKeyType.A_JWT,
+}
+DEVICE_KEY_NAME_OF = {key_type: name for name, key_type in DEVICE_KEY_NAMES.items()}
 
 # Root keys that sign (and encrypt) reports are 32 bytes, kept as 64 hex digits.
 ROOT_KEY_TYPES = ("USR", "DEV")

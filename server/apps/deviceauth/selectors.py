@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
 
 # Signature flags of a SignedListReport (byte 16) → the key that signed it.
@@ -38,3 +40,8 @@ def device_keys_for_download(*, user, device) -> list[tuple[str, str]]:
     )
     labels = dict(DeviceKeyType.choices)
     return [(key_type, labels.get(key_type, key_type)) for key_type in types.distinct()]
+
+
+def device_keys(*, device) -> QuerySet[DeviceKey]:
+    """The device's stored keys, with who set them. The caller has checked the user may see them."""
+    return DeviceKey.objects.filter(device=device).select_related("created_by").order_by("type")

@@ -6,6 +6,8 @@ from __future__ import annotations
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 
+from server.apps.authentication.lockout import login_failure_record, login_lockout_check, login_success_record
+
 # Private helpers of the accounts service, reused so there is one rule for usernames and slugs.
 from server.apps.authentication.services import _unique_slug, _unique_username
 
@@ -17,6 +19,18 @@ class AccountAdapter(DefaultAccountAdapter):
         from server.apps.org.views import pending_invitation_url
 
         return pending_invitation_url(request) or super().get_login_redirect_url(request)
+
+    def authenticate(self, request, **credentials):
+        # The login lockout the API's login endpoints share: while locked, RateLimitedError, which the limits
+        # middleware answers with the 429 page (core/limits.py).
+        email = str(credentials.get("email") or credentials.get("username") or "")
+        login_lockout_check(request=request, email=email)
+        user = super().authenticate(request, **credentials)
+        if user is None:
+            login_failure_record(request=request, email=email)
+        else:
+            login_success_record(email=email)
+        return user
 
     def populate_username(self, request, user) -> None:
         # allauth calls this for every new account, whether from the signup form or a social login.

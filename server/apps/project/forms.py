@@ -48,5 +48,13 @@ class DeviceClaimForm(DashboardForm):
         widget=forms.TextInput(attrs={"placeholder": "d--0000-0000-0000-0000", "autocomplete": "off"}),
     )
 
+    claim_key = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Claim key",
+        help_text="Only for a device that came with one, e.g. 1A2B-3C4D-5E6F-7A8B.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
     def clean_device(self) -> str:
         return self.cleaned_data["device"].strip()

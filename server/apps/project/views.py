@@ -111,5 +111,10 @@ class DeviceClaimView(ProjectFormAction):
     scope_action = "claim"
 
     def form_valid(self, form):
-        device = device_claim(user=self.request.user, device=form.cleaned_data["device"], project=self.object)
+        device = device_claim(
+            user=self.request.user,
+            device=form.cleaned_data["device"],
+            project=self.object,
+            claim_key=form.cleaned_data["claim_key"],
+        )
         return self.done(f"Device {device.slug} claimed into {self.object.name}.", device_url(device))

@@ -1,10 +1,11 @@
-"""Forms of the staff pages: searches, run-log filters and batch creation of devices."""
+"""Forms of the staff pages: searches, run-log filters, batch creation of devices and device keys."""
 
 from __future__ import annotations
 
 from django import forms
 
 from server.apps.core.forms import DashboardForm
+from server.apps.deviceauth.models import DEVICE_KEY_NAMES
 from server.apps.devicetemplate.models import DeviceTemplate
 from server.apps.sensorgraph.models import SensorGraph
 from server.apps.staff.services import MAX_BATCH
@@ -50,3 +51,28 @@ class DeviceBatchForm(DashboardForm):
         for field in ("sg", "template"):
             data[field] = data[field].slug if data[field] else None
         return data
+
+
+class DeviceKeyForm(DashboardForm):
+    """Sets (replaces) one of a device's keys; an empty secret makes a random one."""
+
+    id_prefix = "key"
+
+    type = forms.ChoiceField(
+        choices=[(name, key_type.label) for name, key_type in DEVICE_KEY_NAMES.items()], label="Key"
+    )
+    secret = forms.CharField(
+        required=False,
+        max_length=4096,
+        label="Secret",
+        help_text="Leave empty for a new random one (an SSH key must be given). Shown once after saving.",
+        widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off", "spellcheck": "false"}),
+    )
+    downloadable = forms.BooleanField(required=False, label="Members who may modify the device may download it")
+
+    def service_fields(self) -> dict:
+        return {
+            "type": DEVICE_KEY_NAMES[self.cleaned_data["type"]],
+            "secret": self.cleaned_data["secret"] or None,
+            "downloadable": self.cleaned_data["downloadable"],
+        }

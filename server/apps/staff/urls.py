@@ -11,4 +11,10 @@ urlpatterns = [
     path("orgs/", views.OrgListView.as_view(), name="orgs"),
     path("devices/", views.DeviceListView.as_view(), name="devices"),
     path("devices/batch/", views.DeviceBatchCreateView.as_view(), name="device-batch"),
+    path("devices/<str:device_slug>/keys/", views.DeviceKeysView.as_view(), name="device-keys"),
+    path(
+        "devices/<str:device_slug>/keys/<str:key_name>/<str:operation>/",
+        views.DeviceKeyOperationView.as_view(),
+        name="device-key-operation",
+    ),
 ]

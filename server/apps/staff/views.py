@@ -1,5 +1,6 @@
-"""Staff pages: the worker (queue depth, run log, dead letters), every organisation and device, and creating
-devices in batches. Everyone but staff gets a 404; the lists come from selectors that show staff everything."""
+"""Staff pages: the worker (queue depth, run log, dead letters), every organisation and device, creating
+devices in batches, and a device's keys (set, rotate, revoke). Everyone but staff gets a 404; the lists come from
+selectors that show staff everything."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from datetime import timedelta
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
@@ -21,9 +23,12 @@ from server.apps.core.slugs import SlugError
 from server.apps.core.views import StaffPageMixin, paginate
 from server.apps.device.selectors import device_list, with_last_report
 from server.apps.device.views import device_status
+from server.apps.deviceauth.models import DEVICE_KEY_NAME_OF, DEVICE_KEY_NAMES
+from server.apps.deviceauth.selectors import device_keys
+from server.apps.deviceauth.services import device_key_revoke, device_key_rotate, device_key_set
 from server.apps.main.selectors import org_list_for_home
 from server.apps.org.selectors import org_list_for_user
-from server.apps.staff.forms import DeviceBatchForm, RunFilterForm, SearchForm
+from server.apps.staff.forms import DeviceBatchForm, DeviceKeyForm, RunFilterForm, SearchForm
 from server.apps.staff.services import devices_create_batch
 from server.apps.worker.models import WorkerRun
 from server.apps.worker.selectors import dead_letters, queue_depth, recent_runs
@@ -187,3 +192,66 @@ class DeviceBatchCreateView(DeviceListView):
                 context = {"devices": devices, "slugs": "\n".join(device.slug for device in devices)}
                 return render(request, "staff/devices_created.html", context)
         return self.render_to_response(self.get_context_data(batch_form=form, failed_form="batch_form"))
+
+
+class DeviceKeysView(StaffPageMixin, TemplateView):
+    """``/staff/devices/<d>/keys/``: the device's keys (never their secrets), with rotate and revoke; the form sets
+    one. A secret that was just set or rotated is shown once, on the page that answers the form."""
+
+    template_name = "staff/device_keys.html"
+
+    def device(self):
+        try:
+            device_id = device_id_from(self.kwargs["device_slug"])
+        except (SlugError, ValueError) as exc:
+            raise Http404 from exc
+        device = device_list(user=self.request.user).filter(id=device_id).first()
+        if device is None:
+            raise Http404
+        return device
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        device = kwargs.get("device") or self.device()
+        keys = list(device_keys(device=device))
+        for key in keys:
+            key.name = DEVICE_KEY_NAME_OF[key.type]
+        context.update(device=device, keys=keys)
+        context.setdefault("key_form", DeviceKeyForm())
+        return context
+
+    def post(self, request, device_slug: str):
+        device = self.device()
+        form = DeviceKeyForm(request.POST)
+        if form.is_valid():
+            try:
+                key = device_key_set(device=device, created_by=request.user, **form.service_fields())
+            except ApplicationError as error:
+                form.add_service_error(error)
+            except ValidationError as error:  # the key's own rules (a root key's 64 hex digits)
+                form.add_error(None, error)
+            else:
+                return self.render_to_response(self.get_context_data(device=device, revealed=key))
+        return self.render_to_response(self.get_context_data(device=device, key_form=form, failed_form="key_form"))
+
+
+class DeviceKeyOperationView(DeviceKeysView):
+    """Rotates (the page then shows the new secret once) or revokes one key."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, device_slug: str, key_name: str = "", operation: str = ""):
+        device = self.device()
+        key_type = DEVICE_KEY_NAMES.get(key_name)
+        if key_type is None or operation not in ("rotate", "revoke"):
+            raise Http404
+        try:
+            if operation == "rotate":
+                key = device_key_rotate(device=device, type=key_type, rotated_by=request.user)
+                return self.render_to_response(self.get_context_data(device=device, revealed=key))
+            device_key_revoke(device=device, type=key_type, revoked_by=request.user)
+        except ApplicationError as error:
+            messages.error(request, f"The {key_name} key was not changed: {error.message}")
+        else:
+            messages.success(request, f"The {key_name} key of {device.slug} was revoked.")
+        return HttpResponseRedirect(reverse("staff:device-keys", kwargs={"device_slug": device.slug}))

@@ -1,4 +1,5 @@
-"""The streamer's queue actions: process an uploaded report (docs/ingest.md), and drop old commit marks."""
+"""The streamer's queue actions: process an uploaded report (docs/ingest.md), drop old commit marks and old
+refused uploads."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from server.apps.streamer.services.housekeeping import (
     INGESTED_REPORT_RETENTION_DAYS,
     ingested_reports_delete_older_than,
+    rejected_reports_delete_older_than,
 )
 from server.apps.streamer.services.processing import (
     DeviceBusyError,
@@ -78,5 +80,19 @@ class IngestedReportCleanup(Action):
         logger.info("ingested report cleanup: %d marks older than %d days deleted", deleted, days)
 
 
+@register_action
+class RejectedReportCleanup(Action):
+    """Keeps the refused uploads under the reports store's ``errors/`` to ``REJECTED_REPORT_RETENTION_DAYS``."""
+
+    optional_arguments = ("days",)
+    timeout = 600
+
+    def execute(self, arguments: dict[str, Any]) -> None:
+        days = arguments.get("days")
+        deleted = rejected_reports_delete_older_than(days=int(days) if days is not None else None)
+        logger.info("rejected report cleanup: %d refused uploads deleted", deleted)
+
+
 register_periodic(IngestedReportCleanup, every=timedelta(days=1))
+register_periodic(RejectedReportCleanup, every=timedelta(days=1))
 register_self_test_check(write_connections_check)

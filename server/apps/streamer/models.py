@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 from server.apps.core.models import CreatedModel, CreatedOnModel
 from server.apps.core.scoping import STAFF_ONLY, Ability, ScopedQuerySet
@@ -84,6 +85,27 @@ class StreamerReport(CreatedModel):
 
     def __str__(self) -> str:
         return f"{self.streamer} report {self.incremental_id}"
+
+
+class RejectedReport(CreatedModel):
+    """A refused upload kept for diagnosis in the reports store's ``errors/`` area, with the reason beside it.
+
+    The rows count what each organisation (or, for a device nobody may see, each account) keeps there, against
+    ``REJECTED_REPORT_QUOTA_BYTES``; the daily ``RejectedReportCleanup`` drops files and rows after
+    ``REJECTED_REPORT_RETENTION_DAYS``. Staff only."""
+
+    file_key = models.CharField(max_length=400, unique=True)
+    file_name = models.CharField(max_length=200, blank=True)
+    file_size = models.PositiveIntegerField(default=0)
+    reason = models.TextField(blank=True)
+    org = models.ForeignKey("org.Org", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_on = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_on"]
+
+    def __str__(self) -> str:
+        return self.file_key
 
 
 class IngestedReport(CreatedOnModel):

@@ -94,6 +94,8 @@ DATABASE_ROUTERS = ["server.config.routers.DatabaseRouter"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Body size limits before anything reads the body; the 413 and 429 pages (core/limits.py).
+    "server.apps.core.limits.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -103,6 +105,17 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "server.apps.core.middleware.ServiceUnavailableMiddleware",
+]
+
+# Size limits (docs/security.md, "Limits and throttles"), enforced while the body streams. A report may have 32 MB
+# (streamer/services/upload.py); a multipart body gets room for its other fields; nginx has the same body limit.
+UPLOAD_MAX_FILE_BYTES = env.int("UPLOAD_MAX_FILE_BYTES", default=32 * 1024 * 1024)
+UPLOAD_MAX_BODY_BYTES = env.int("UPLOAD_MAX_BODY_BYTES", default=UPLOAD_MAX_FILE_BYTES + 1024 * 1024)
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=8 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "server.apps.core.limits.FileSizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
 ROOT_URLCONF = "server.config.urls"
@@ -191,6 +204,8 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
+# Failed logins are counted by the platform's own lockout, shared with the API (authentication/lockout.py).
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
 # Fills in the username and the account's unique slug for every way an account is made (signup, social login).
 ACCOUNT_ADAPTER = "server.apps.main.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "server.apps.main.adapters.SocialAccountAdapter"
@@ -240,7 +255,34 @@ REST_FRAMEWORK = {
     ],
     "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Throttles (docs/limits.md): fixed windows counted in the cache (Redis when REDIS_URL is set); a 429 with
+    # Retry-After past a budget. "anon" is per client address, "user" per account, "device" per device token,
+    # "org" per organisation, "login" per address on the login endpoints (the account lockout is separate).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "server.apps.core.api.throttles.AnonymousThrottle",
+        "server.apps.core.api.throttles.AccountThrottle",
+        "server.apps.core.api.throttles.DeviceThrottle",
+        "server.apps.core.api.throttles.OrgThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_RATE_ANON", default="600/m"),
+        "user": env.str("THROTTLE_RATE_USER", default="6000/m"),
+        "device": env.str("THROTTLE_RATE_DEVICE", default="1200/m"),
+        "org": env.str("THROTTLE_RATE_ORG", default="30000/m"),
+        "login": env.str("THROTTLE_RATE_LOGIN", default="30/m"),
+    },
+    # Proxies in front of the web processes (nginx: 1), so the client address is read from X-Forwarded-For.
+    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=None),
 }
+# allauth's own rate limits read the client address the same way.
+ALLAUTH_TRUSTED_PROXY_COUNT = REST_FRAMEWORK["NUM_PROXIES"] or 0
+# Failed logins (docs/limits.md): LOGIN_FAILURE_LIMIT failures for one account within LOGIN_FAILURE_WINDOW seconds,
+# or LOGIN_ADDRESS_FAILURE_LIMIT from one client address, lock logins for LOGIN_LOCKOUT_SECONDS, the right password
+# included; the API and the dashboard share the count.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 SPECTACULAR_SETTINGS = {
     "TITLE": "IOTile Platform API",
     "DESCRIPTION": "Organisations, projects, devices and the data streams they produce.",
@@ -253,6 +295,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No validator badge: it would send the schema's address to validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Every operation may answer 429 and every one with a body 413 (docs/limits.md).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "server.apps.core.api.schema_limits.add_limit_responses",
+    ],
     # Several models have a `status` or `type` choice field; name each enum after its own choices.
     "ENUM_NAME_OVERRIDES": {
         "ReadingStatusEnum": "server.apps.streamdata.models.StreamDataStatus",
@@ -277,6 +324,12 @@ JWT_AUTH = {
 
 # File stores (docs/stores.md): folders under LOCAL_DATA_DIR/stores/ unless STORE_CONFIGURATION puts them on S3.
 STORES = store_settings(env, LOCAL_DATA_DIR)
+
+# Refused report uploads kept for diagnosis under the reports store's errors/ (docs/ingest.md): at most this much
+# per organisation (or per account, for a device nobody may see) and in all, each kept this many days.
+REJECTED_REPORT_QUOTA_BYTES = env.int("REJECTED_REPORT_QUOTA_BYTES", default=64 * 1024 * 1024)
+REJECTED_REPORT_STORE_QUOTA_BYTES = env.int("REJECTED_REPORT_STORE_QUOTA_BYTES", default=1024 * 1024 * 1024)
+REJECTED_REPORT_RETENTION_DAYS = env.int("REJECTED_REPORT_RETENTION_DAYS", default=14)
 
 # Queue worker (docs/worker.md): a PostgreSQL table by default, SQS with WORKER_QUEUE=sqs.
 WORKER_QUEUE = env.str("WORKER_QUEUE", default="postgres")

@@ -3,7 +3,7 @@
 import uuid
 
 from .base import *  # noqa: F403
-from .base import CACHES, env
+from .base import CACHES, REST_FRAMEWORK, env
 
 # Each run keys its cache entries apart, so runs sharing one Redis (REDIS_URL) never read or clear each other's.
 CACHES["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
@@ -21,3 +21,7 @@ STORAGES = {
 # A test runs inside a transaction on each database; an extra streamdata connection would commit outside it. Tests of
 # the parallel write set this themselves (with transactional_db).
 STREAMDATA_WRITE_CONNECTIONS = env.int("STREAMDATA_WRITE_CONNECTIONS", default=1)
+
+# Throttles are off unless a test sets a rate (core/tests/test_throttles.py): suites that send many requests in one
+# test must not meet them by accident. The login lockout stays on.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = dict.fromkeys(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])

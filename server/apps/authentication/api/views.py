@@ -17,8 +17,10 @@ from rest_framework.views import APIView
 from server.apps.authentication import selectors, services
 from server.apps.authentication.api import serializers
 from server.apps.authentication.authentication import jwt_decode, jwt_refresh, jwt_user
+from server.apps.core.api.throttles import AnonymousThrottle, LoginThrottle
 
 BAD_CREDENTIALS = "Unable to log in with the provided e-mail and password."
+UNVERIFIED = "The e-mail address {email} is not verified: follow the link sent to it, then log in again."
 
 
 class CredentialsView(APIView):
@@ -26,20 +28,23 @@ class CredentialsView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [AnonymousThrottle, LoginThrottle]
 
     def authenticated_account(self, request):
         credentials = serializers.LoginSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
-        account = selectors.account_authenticate(request=request._request, **credentials.validated_data)
+        account = services.account_login_attempt(request=request._request, **credentials.validated_data)
         if account is None:
             raise exceptions.AuthenticationFailed(BAD_CREDENTIALS)
+        if not selectors.account_email_verified(account=account):
+            raise exceptions.PermissionDenied(UNVERIFIED.format(email=account.email))
         return account
 
 
 class LoginView(CredentialsView):
     @extend_schema(
         request=serializers.LoginSerializer,
-        responses={200: serializers.LoginResponseSerializer, 400: None, 401: None},
+        responses={200: serializers.LoginResponseSerializer, 400: None, 401: None, 403: None},
         auth=[],
         summary="Log in with e-mail and password; returns the account with a JWT and a DRF token",
     )
@@ -52,7 +57,7 @@ class LoginView(CredentialsView):
 class JWTAuthView(CredentialsView):
     @extend_schema(
         request=serializers.LoginSerializer,
-        responses={200: serializers.JWTSerializer, 400: None, 401: None},
+        responses={200: serializers.JWTSerializer, 400: None, 401: None, 403: None},
         auth=[],
         summary="Log in with e-mail and password; returns only the JWT",
     )

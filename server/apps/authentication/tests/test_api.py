@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core import mail
+from django.test import Client, TestCase
+from django.urls import reverse
 from iotile_cloud.api.connection import Api
 from iotile_cloud.api.exceptions import HttpClientError
 from rest_framework.test import APIClient
@@ -318,12 +323,26 @@ class TestSignup:
         return {"email": "new@example.com", "username": "newbie", "password": STRONG, "name": "New Bie", **overrides}
 
     @pytest.mark.parametrize("header", [None, "jwt None"])
-    def test_creates_an_account_that_can_log_in(self, db, header):
-        response = client_with(header).post(self.url, self.body(), format="json")
+    def test_creates_an_account_that_logs_in_once_its_address_is_verified(self, db, header):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            response = client_with(header).post(self.url, self.body(), format="json")
         assert response.status_code == 201, response.content
         assert set(response.json()) == ACCOUNT_FIELDS
         assert response.json()["username"] == "newbie"
         assert "password" not in response.json()
+        address = EmailAddress.objects.get(email="new@example.com")
+        assert (address.primary, address.verified) == (True, False)
+        assert len(mail.outbox) == 1
+        confirm_url = re.search(r"https?://\S+", mail.outbox[0].body).group(0)
+
+        # The same rule as the dashboard's: no API login (nor dashboard login) before the link is followed.
+        refused = login(APIClient(), "new@example.com", STRONG)
+        assert refused.status_code == 403
+        assert "is not verified" in refused.json()["detail"]
+        dashboard = Client().post(reverse("account_login"), {"login": "new@example.com", "password": STRONG})
+        assert dashboard["Location"] == reverse("account_email_verification_sent")
+
+        assert Client().post(confirm_url).status_code == 302
         assert login(APIClient(), "new@example.com", STRONG).status_code == 200
 
     def test_duplicate_email_is_400(self, db):

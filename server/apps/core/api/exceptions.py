@@ -24,7 +24,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ApplicationError):
-        return Response({"detail": exc.message, **exc.extra}, status=exc.status_code)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        return Response({"detail": exc.message, **exc.extra}, status=exc.status_code, headers=headers)
     if isinstance(exc, ServiceUnavailableError):
         # One line per refused request, with the cause: an outage must show in the logs without a traceback each.
         request = context.get("request")

@@ -9,3 +9,16 @@ def test_schema_generates_without_warnings(tmp_path):
     text = target.read_text()
     assert "/api/v1/streamer/report/" in text
     assert "/api/v1/data/" in text
+
+
+def test_the_schema_names_the_limits(tmp_path):
+    import yaml
+
+    target = tmp_path / "schema.yml"
+    call_command("spectacular", "--file", str(target))
+    schema = yaml.safe_load(target.read_text())
+    upload = schema["paths"]["/api/v1/streamer/report/"]
+    assert {"413", "429"} <= set(upload["post"]["responses"])
+    assert "Retry-After" in upload["get"]["responses"]["429"]["headers"]
+    assert "413" not in upload["get"]["responses"]
+    assert "Retry-After" in schema["paths"]["/api/v1/auth/login/"]["post"]["responses"]["429"]["headers"]

@@ -90,6 +90,12 @@ class DeviceUpdateSerializer(serializers.Serializer):
 class DeviceClaimSerializer(serializers.Serializer):
     device = serializers.CharField(help_text="The device's slug (or integer id).")
     project = serializers.CharField(help_text="The project's id or p-- slug.")
+    claim_key = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="The device's claim key, for a device that has one (as printed with it; dashes and case ignored).",
+    )
 
 
 class DeviceClaimResultSerializer(serializers.Serializer):

@@ -86,7 +86,12 @@ class DeviceViewSet(ScopedModelViewSet):
         data = serializers.DeviceClaimSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         project = selectors.visible_project(user=request.user, value=data.validated_data["project"])
-        device = services.device_claim(user=request.user, device=data.validated_data["device"], project=project)
+        device = services.device_claim(
+            user=request.user,
+            device=data.validated_data["device"],
+            project=project,
+            claim_key=data.validated_data.get("claim_key"),
+        )
         body = {"claimed": True, "device": device.slug, "project": project.slug, "project_id": project.pk}
         return Response(serializers.DeviceClaimResultSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 

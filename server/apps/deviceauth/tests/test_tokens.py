@@ -17,6 +17,7 @@ from server.apps.deviceauth.tokens import DEVICE_TOKEN_LIFETIME, DeviceScope, de
 from server.apps.org.models import Org
 from server.apps.org.roles import MEMBER
 from server.apps.stream.models import StreamId
+from server.apps.streamdata.models import StreamData
 
 API = "/api/v1/"
 
@@ -58,6 +59,41 @@ def test_the_token_reaches_its_device_its_project_and_its_streams(setup):
     assert data["count"] == 3
     assert client.get(f"{API}variable/", {"project": str(project.id)}).json()["count"] == 1
     assert client.get(f"{API}sg/").status_code == 200
+
+
+def test_the_token_reads_and_writes_its_devices_data_on_every_data_endpoint(setup):
+    client, mine = setup["client"], setup["mine"]
+    own, others = setup["mine_stream"], setup["other_stream"]
+    add_data(others, 2)
+    for value in (own.slug, mine.slug, own.variable.slug):  # a stream, the device, its variable
+        page = client.get(f"{API}data/", {"filter": value})
+        assert page.status_code == 200, page.content
+        assert {row["stream"] for row in page.json()["results"]} == {own.slug}
+        assert page.json()["count"] == 3
+    table = client.get(f"{API}df/", {"filter": mine.slug, "format": "csv"})
+    assert table.status_code == 200
+    lines = b"".join(table.streaming_content).decode().splitlines()
+    assert lines[0] == "timestamp,value,int_value,stream"
+    assert {line.rsplit(",", 1)[1] for line in lines[1:]} == {own.slug}
+    assert client.get(f"{API}stream/{own.slug}/data/").json()["count"] == 3
+
+    reading = {"stream": own.slug, "timestamp": "2024-05-01T12:00:00Z", "value": 7.5, "streamer_local_id": 900}
+    written = client.post(f"{API}data/", reading, format="json")
+    assert written.status_code == 201, written.content
+    assert StreamData.objects.filter(stream_slug=own.slug, streamer_local_id=900, value=7.5).count() == 1
+
+
+def test_another_devices_data_is_out_of_reach_on_every_data_endpoint(setup):
+    client, other, others = setup["client"], setup["other"], setup["other_stream"]
+    add_data(others, 2)
+    for value in (others.slug, other.slug):
+        assert client.get(f"{API}data/", {"filter": value}).status_code == 404
+        assert client.get(f"{API}df/", {"filter": value}).status_code == 404
+    assert client.get(f"{API}stream/{others.slug}/data/").status_code == 404
+    reading = {"stream": others.slug, "timestamp": "2024-05-01T12:00:00Z", "value": 7.5, "streamer_local_id": 900}
+    refused = client.post(f"{API}data/", reading, format="json")
+    assert refused.status_code == 404, refused.content
+    assert not StreamData.objects.filter(stream_slug=others.slug, streamer_local_id=900).exists()
 
 
 def test_other_devices_of_the_same_organisation_are_out_of_reach(setup):

@@ -201,3 +201,52 @@ def test_dead_letter_query_count_is_constant(staff, rows):
     with assert_query_count(4):
         response = client.get(reverse("staff:dead-letters"))
     assert response.context["letters"].paginator.count == rows
+
+
+# A device's keys -----------------------------------------------------------------------------------------------------
+
+
+def test_the_keys_page_sets_rotates_and_revokes(staff):
+    from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
+
+    device = make_device(make_project())
+    client = logged_in(staff)
+    url = reverse("staff:device-keys", kwargs={"device_slug": device.slug})
+    assert client.get(url).status_code == 200
+
+    response = client.post(url, {"type": "mqtt", "secret": "", "downloadable": "on"})
+    assert response.status_code == 200
+    key = DeviceKey.objects.get(device=device, type=DeviceKeyType.MQTT)
+    assert (key.downloadable, key.created_by) == (True, staff)
+    assert response.context["revealed"].secret == key.secret
+    assert key.secret.encode() in response.content
+
+    old_secret = key.secret
+    rotate = reverse(
+        "staff:device-key-operation", kwargs={"device_slug": device.slug, "key_name": "mqtt", "operation": "rotate"}
+    )
+    assert client.post(rotate).status_code == 200
+    key.refresh_from_db()
+    assert key.secret != old_secret
+    assert key.downloadable
+
+    bad = client.post(url, {"type": "dev", "secret": "short"})
+    assert bad.context["key_form"].errors["secret"]
+    assert not DeviceKey.objects.filter(device=device, type=DeviceKeyType.DEVICE).exists()
+
+    revoke = reverse(
+        "staff:device-key-operation", kwargs={"device_slug": device.slug, "key_name": "mqtt", "operation": "revoke"}
+    )
+    assert client.post(revoke)["Location"] == url
+    assert not DeviceKey.objects.filter(device=device).exists()
+    assert client.post(revoke).status_code == 302  # nothing to revoke: said on the page, nothing else happens
+
+
+def test_the_keys_page_is_staff_only(db):
+    device = make_device(make_project())
+    owner = device.org.created_by
+    url = reverse("staff:device-keys", kwargs={"device_slug": device.slug})
+    assert logged_in(owner).get(url).status_code == 404
+    assert logged_in(owner).post(url, {"type": "mqtt"}).status_code == 404
+    assert not device.keys.exists()
+    assert logged_in(make_user(is_staff=True)).get(url.replace(device.slug, "d--zz")).status_code == 404

@@ -79,6 +79,9 @@ class StreamDataViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     ``can_create_stream_data``."""
 
     permission_classes = [IsAuthenticated]
+    # A device token reads and writes its own device's data: the selectors and the service restrict every stream
+    # through its scope, so another device's stream is a 404 (docs/permissions.md, device tokens).
+    accepts_device_tokens = True
     queryset = StreamData.objects.none()
     serializer_class = StreamDataSerializer
     filterset_class = StreamDataFilterSet
@@ -136,6 +139,7 @@ class StreamDataFrameView(APIView):
     table, a header line then ``timestamp,value,int_value,stream``, streamed rather than paginated."""
 
     permission_classes = [IsAuthenticated]
+    accepts_device_tokens = True  # its own device's data only, as for data/
 
     def perform_content_negotiation(self, request, force=False):
         # ?format=csv names the table's format, not a DRF renderer; errors are still rendered as JSON.

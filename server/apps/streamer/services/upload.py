@@ -8,19 +8,26 @@ import logging
 import uuid
 from pathlib import PurePosixPath
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 
-from server.apps.core.errors import ApplicationError, NotFoundError, PermissionDeniedError, ServiceUnavailableError
+from server.apps.core.errors import (
+    ApplicationError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    ServiceUnavailableError,
+)
 from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.core.slugs import device_slug, streamer_slug
 from server.apps.device.models import Device
 from server.apps.deviceauth.selectors import report_root_keys
 from server.apps.stores.services import store_file_save
-from server.apps.streamer.models import Streamer, StreamerReport
+from server.apps.streamer.models import RejectedReport, Streamer, StreamerReport
 from server.apps.streamer.reports import (
     ParsedReport,
     ReportFormat,
-    ReportFormatError,
     ReportHeader,
     ReportRejectedError,
     ReportSignatureError,
@@ -86,8 +93,29 @@ def novel_count(report: ParsedReport, last_id: int) -> int:
     return count
 
 
-def _keep_rejected_file(*, name: str, content: bytes, received_time: datetime.datetime, reason: str) -> str | None:
-    """Keep a refused upload for inspection under ``errors/`` with the reason beside it; never fails the request."""
+def _rejected_quota_left(*, org, user) -> int:
+    """Bytes the uploader may still keep under ``errors/``: the organisation's quota when the device is known,
+    the account's otherwise, and never beyond what the store as a whole may keep."""
+    kept = (
+        RejectedReport.objects.filter(org=org)
+        if org is not None
+        else RejectedReport.objects.filter(org=None, created_by=user)
+    )
+    used = kept.aggregate(total=Sum("file_size"))["total"] or 0
+    store_used = RejectedReport.objects.aggregate(total=Sum("file_size"))["total"] or 0
+    return min(
+        int(settings.REJECTED_REPORT_QUOTA_BYTES) - used, int(settings.REJECTED_REPORT_STORE_QUOTA_BYTES) - store_used
+    )
+
+
+def rejected_report_keep(
+    *, name: str, content: bytes, received_time: datetime.datetime, reason: str, user, org=None
+) -> RejectedReport | None:
+    """Keep a refused upload for inspection under ``errors/`` with the reason beside it, if the quota leaves room;
+    never fails the request (the 400 goes back whether the copy is kept or not)."""
+    if len(content) > _rejected_quota_left(org=org, user=user):
+        logger.warning("refused report %s not kept: the quota of rejected reports is used up (%s)", name, reason)
+        return None
     key = f"errors/{received_time:%Y/%m/%d/%H}/{uuid.uuid4()}{_extension(name)}"
     try:
         store_file_save(store=REPORT_STORE, key=key, content=content)
@@ -99,7 +127,9 @@ def _keep_rejected_file(*, name: str, content: bytes, received_time: datetime.da
         logger.exception("could not keep the refused report %s", name)
         return None
     logger.warning("refused report %s kept at %s: %s", name, key, reason)
-    return key
+    return RejectedReport.objects.create(
+        file_key=key, file_name=name, file_size=len(content), reason=reason, org=org, created_by=user
+    )
 
 
 def _streamer_for_upload(*, device: Device, header: ReportHeader) -> Streamer:
@@ -133,15 +163,17 @@ def streamer_report_upload(
 
     Raises ApplicationError (400) for a malformed, truncated, badly signed or refused file and for an unclaimed
     device, NotFoundError for a device the user cannot see, PermissionDeniedError without
-    ``can_create_stream_data``. Refused files are kept under ``errors/`` in the reports store. When the reports
-    store cannot take the file, StoreUnavailableError (503) rolls everything back (a new streamer too): no report,
-    no message, so the same upload retried later counts the same readings.
+    ``can_create_stream_data``, PayloadTooLargeError (413, nothing kept) for a file over ``MAX_REPORT_BYTES``.
+    Refused files are kept under ``errors/`` in the reports store, within a quota (``rejected_report_keep``). When
+    the reports store cannot take the file, StoreUnavailableError (503) rolls everything back (a new streamer too):
+    no report, no message, so the same upload retried later counts the same readings.
     """
     name = _file_name(file_name)
     received_time = as_utc(received_time)
+    if len(content) > MAX_REPORT_BYTES:
+        raise PayloadTooLargeError(f"{name}: {len(content)} bytes is more than a report may have ({MAX_REPORT_BYTES}).")
+    device: Device | None = None
     try:
-        if len(content) > MAX_REPORT_BYTES:
-            raise ReportFormatError(f"{name}: {len(content)} bytes is more than a report may have ({MAX_REPORT_BYTES})")
         header = peek_header(content, name)
         if header.format is ReportFormat.INDIVIDUAL_READING:
             raise ReportRejectedError(
@@ -152,7 +184,10 @@ def streamer_report_upload(
     except PermissionDeniedError:
         raise
     except ApplicationError as exc:
-        _keep_rejected_file(name=name, content=content, received_time=received_time, reason=exc.message)
+        org = device.org if device is not None else None
+        rejected_report_keep(
+            name=name, content=content, received_time=received_time, reason=exc.message, user=user, org=org
+        )
         raise
 
     with transaction.atomic():

@@ -3,45 +3,14 @@ in every run, on django-redis against the machine's Redis."""
 
 from __future__ import annotations
 
-import uuid
-
-import pytest
-import redis
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.test import override_settings
+from django.core.cache import caches
 
-from conftest import empty_cache, skip_or_fail
 from server.apps.core.testing import api_client, assert_query_count, make_user
 from server.apps.device.tests.factories import make_staff
 from server.apps.vartype.services import vartype_cache_key, vartype_create, vartype_unit_set, vartype_update
 
 URL = "/api/v1/vartype/"
-MACHINE_REDIS = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture(params=["configured", "machine-redis"])
-def cache_backend(request):
-    """``configured``: the settings' cache. ``machine-redis``: django-redis on 127.0.0.1:6379 with a prefix of its
-    own, so it runs (and is required in CI) whether or not REDIS_URL is set."""
-    if request.param == "configured":
-        yield cache
-        return
-    try:
-        redis.Redis.from_url(MACHINE_REDIS, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        skip_or_fail(f"Redis is not reachable at {MACHINE_REDIS}: {exc}")
-    caches = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": MACHINE_REDIS,
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}",
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
-        }
-    }
-    with override_settings(CACHES=caches):
-        yield cache
-        empty_cache()
 
 
 def _units_type(name: str = "Water Volume"):
