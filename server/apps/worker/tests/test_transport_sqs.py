@@ -55,13 +55,27 @@ def test_retry_makes_it_visible_again_with_the_next_attempt(sqs):
     assert (second.id, second.attempt) == (first.id, 2)
 
 
-def test_retry_with_a_delay_and_extend_hide_the_message(sqs):
+def test_retry_with_a_delay_and_renew_hide_the_message(sqs):
     sqs.send("a", {})
     [message] = sqs.receive(wait=1)
-    sqs.extend(message, seconds=600)
+    sqs.renew([message], seconds=600)
     sqs.retry(message, delay=300)
     assert sqs.receive() == []
     assert sqs.depth().in_flight == 1
+
+
+def test_a_lease_that_is_not_renewed_runs_out_and_a_renewed_one_does_not(settings, sqs):
+    sqs.lease_seconds = 1
+    sqs.send("kept", {})
+    sqs.send("lost", {})
+    messages = sqs.receive(max_messages=10, wait=1)
+    while len(messages) < 2:
+        messages += sqs.receive(max_messages=10, wait=1)
+    kept = next(message for message in messages if message.action == "kept")
+    sqs.renew([kept], seconds=60)
+    time.sleep(1.5)
+    [again] = sqs.receive(max_messages=10, wait=1)
+    assert (again.action, again.attempt) == ("lost", 2)
 
 
 def test_a_delayed_message_is_not_delivered_early(sqs):

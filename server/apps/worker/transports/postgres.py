@@ -1,15 +1,16 @@
 """The default transport: a table in the ``default`` database.
 
 Receivers claim rows with ``SELECT … FOR UPDATE SKIP LOCKED``, so concurrent workers never wait for each other nor
-take the same message. Claiming pushes ``available_at`` past the visibility timeout and sets a fresh ``receipt``; a
-worker that dies leaves the row to reappear when ``available_at`` passes. All times come from the database clock.
+take the same message. Claiming leases the row: ``available_at`` moves to the end of the lease and a fresh
+``receipt`` proves the delivery; the worker's heartbeat renews the lease while the work runs, and a worker that dies
+leaves the row to reappear when its lease runs out. All times come from the database clock.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -34,7 +35,7 @@ WITH claimed AS MATERIALIZED (
     FOR UPDATE SKIP LOCKED
 )
 UPDATE {TABLE} AS message
-SET available_at = statement_timestamp() + make_interval(secs => %(visibility)s),
+SET available_at = statement_timestamp() + make_interval(secs => %(lease)s),
     attempts = message.attempts + 1,
     receipt = gen_random_uuid(),
     claimed_at = statement_timestamp(),
@@ -60,10 +61,8 @@ def _seconds(value: float) -> float:
 class PostgresTransport(Transport):
     name = "postgres"
 
-    def __init__(self, *, visibility_timeout: float | None = None, poll_interval: float | None = None) -> None:
-        self.visibility_timeout = (
-            settings.WORKER_VISIBILITY_TIMEOUT if visibility_timeout is None else visibility_timeout
-        )
+    def __init__(self, *, lease_seconds: float | None = None, poll_interval: float | None = None) -> None:
+        self.lease_seconds = settings.WORKER_LEASE_SECONDS if lease_seconds is None else lease_seconds
         self.poll_interval = settings.WORKER_POLL_INTERVAL if poll_interval is None else poll_interval
 
     def send(self, action: str, arguments: dict[str, Any], *, delay: float = 0, queue: str = "default") -> str:
@@ -78,7 +77,7 @@ class PostgresTransport(Transport):
             cursor.execute(
                 CLAIM_SQL,
                 {
-                    "visibility": self.visibility_timeout,
+                    "lease": self.lease_seconds,
                     "worker_id": worker_id[:100],
                     "queue": queue,
                     "limit": max_messages,
@@ -135,11 +134,15 @@ class PostgresTransport(Transport):
             [message.id, message.receipt],
         )
 
-    def extend(self, message: Message, *, seconds: float) -> None:
+    def renew(self, messages: Sequence[Message], *, seconds: float) -> None:
+        if not messages:
+            return
+        # SKIP LOCKED: a row being acknowledged or retried right now needs no renewal.
         self._update(
             f"UPDATE {TABLE} SET available_at = statement_timestamp() + make_interval(secs => %s) "
-            "WHERE id = %s AND receipt = %s",
-            [_seconds(seconds), message.id, message.receipt],
+            f"WHERE id IN (SELECT id FROM {TABLE} WHERE id = ANY(%s) AND receipt = ANY(%s::uuid[]) "
+            "FOR UPDATE SKIP LOCKED)",
+            [_seconds(seconds), [int(m.id) for m in messages], [m.receipt for m in messages]],
         )
 
     def depth(self, *, queue: str = "default") -> QueueDepth:
