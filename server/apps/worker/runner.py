@@ -154,6 +154,7 @@ class Worker:
                 return self._loop()
         finally:
             self.leases.stop()
+            self.transport.close()
 
     def _loop(self) -> WorkerStats:
         logger.info("worker %s: %s queue %r", self.worker_id, self.transport.name, self.queue)

@@ -291,7 +291,9 @@ WORKER_WAIT_SECONDS = env.int("WORKER_WAIT_SECONDS", default=10)
 WORKER_BATCH_SIZE = env.int("WORKER_BATCH_SIZE", default=10)
 # Connections a worker writes a large report's readings on, side by side (docs/ingest.md).
 STREAMDATA_WRITE_CONNECTIONS = env.int("STREAMDATA_WRITE_CONNECTIONS", default=2)
-WORKER_POLL_INTERVAL = env.float("WORKER_POLL_INTERVAL", default=1.0)
+# The PostgreSQL queue wakes idle workers with LISTEN/NOTIFY (and when a delayed message comes due); this polling
+# is only the fallback, should a notification be lost with a broken connection.
+WORKER_POLL_INTERVAL = env.float("WORKER_POLL_INTERVAL", default=5.0)
 WORKER_SCHEDULER_TICK_SECONDS = env.int("WORKER_SCHEDULER_TICK_SECONDS", default=30)
 WORKER_RUN_RETENTION_DAYS = env.int("WORKER_RUN_RETENTION_DAYS", default=30)
 

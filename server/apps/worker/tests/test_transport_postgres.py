@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -140,3 +142,41 @@ def test_release_hands_back_without_counting_the_delivery(db, transport):
     transport.release(message)
     [again] = transport.receive()
     assert again.attempt == 1
+
+
+def _send_from_another_connection(transport, delay: float, **kwargs) -> threading.Thread:
+    """Send a message ``delay`` seconds from now on another thread (its own connection, committed at once)."""
+
+    def send() -> None:
+        time.sleep(delay)
+        try:
+            transport.send("late", {}, **kwargs)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    return thread
+
+
+def test_an_idle_receiver_is_woken_by_the_notify_of_a_new_message(transactional_db, transport):
+    transport.poll_interval = 60  # longer than the wait: only the NOTIFY can bring the message in time
+    sender = _send_from_another_connection(transport, 0.3)
+    messages = transport.receive(wait=30)
+    sender.join()
+    assert [message.action for message in messages] == ["late"]
+
+
+def test_a_notify_for_another_queue_does_not_end_the_wait_early(transactional_db, transport):
+    transport.poll_interval = 60
+    sender = _send_from_another_connection(transport, 0.1, queue="other")
+    assert transport.receive(wait=1) == []
+    sender.join()
+    assert transport.depth(queue="other").ready == 1
+
+
+def test_an_idle_receiver_wakes_when_a_delayed_message_comes_due(transactional_db, transport):
+    transport.poll_interval = 60
+    transport.send("later", {}, delay=1)
+    messages = transport.receive(wait=30)
+    assert [message.action for message in messages] == ["later"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 
@@ -10,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from server.apps.worker.models import DeadLetter, WorkerRun
-from server.apps.worker.queue import enqueue
+from server.apps.worker.queue import enqueue, enqueue_on_commit
 from server.apps.worker.runner import run_worker
 from server.apps.worker.tests.actions import AlwaysRetriable, RecordCall
 from server.apps.worker.transports import get_transport
@@ -136,3 +137,23 @@ def test_release_makes_it_visible_at_once(sqs):
     sqs.release(message)
     [again] = sqs.receive(wait=1)
     assert again.id == message.id
+
+
+def test_enqueue_on_commit_sends_after_the_commit(db, sqs, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        enqueue_on_commit(RecordCall.name, {"log": "/tmp/x"})
+        assert sqs.depth().total == 0
+    assert len(callbacks) == 1
+    [message] = sqs.receive(wait=1)
+    assert message.action == RecordCall.name
+
+
+def test_receive_long_polls(sqs):
+    """An idle receive waits on SQS's side (WaitTimeSeconds) and returns the message that arrives meanwhile."""
+    sender = threading.Timer(0.5, lambda: sqs.send("late", {}))
+    sender.start()
+    try:
+        messages = sqs.receive(wait=10)
+    finally:
+        sender.join()
+    assert [message.action for message in messages] == ["late"]

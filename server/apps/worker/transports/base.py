@@ -37,6 +37,9 @@ class QueueDepth:
 class Transport(ABC):
     name: str
     lease_seconds: float  # a received message stays hidden from other receivers this long unless renewed
+    # The database the queue lives in, when it is one: a message sent on that database's connection inside a
+    # transaction commits (and becomes visible) with it. None for a queue outside the databases (SQS).
+    database_alias: str | None = None
 
     @abstractmethod
     def send(self, action: str, arguments: dict[str, Any], *, delay: float = 0, queue: str = "default") -> str:
@@ -73,6 +76,9 @@ class Transport(ABC):
     def renew(self, messages: Sequence[Message], *, seconds: float) -> None:
         """Keep the messages invisible for ``seconds`` from now (the lease heartbeat, while their work runs). A
         message whose lease is busy at that moment (being acknowledged) may be skipped."""
+
+    def close(self) -> None:  # noqa: B027 (most transports hold nothing open)
+        """Release what the transport keeps open between receives (the worker calls it when it stops)."""
 
     @abstractmethod
     def depth(self, *, queue: str = "default") -> QueueDepth:
