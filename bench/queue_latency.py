@@ -70,9 +70,9 @@ def report_files(device_id: int, total: int, report_size: int = REPORT_SIZE) -> 
 
 
 @contextmanager
-def started(command: list[str], env: dict[str, str], log: Path):
+def started(command: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT):
     with open(log, "w") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         yield process
     finally:
@@ -141,16 +141,32 @@ class Bench:
         device_claim(user=self.staff, device=device.slug, project=self.project)  # makes its streams
         return device
 
-    def upload(self, content: bytes, number: int) -> None:
+    def upload(self, content: bytes, number: int, base_url: str | None = None) -> float:
         received = datetime.datetime(2024, 5, 1, 12, 0, 0) + datetime.timedelta(minutes=number)
         start = time.perf_counter()
         response = self.session.post(
-            f"{self.base_url}/api/v1/streamer/report/?timestamp={received.isoformat()}",
+            f"{base_url or self.base_url}/api/v1/streamer/report/?timestamp={received.isoformat()}",
             files={"file": ("report.bin", content, "application/octet-stream")},
         )
-        self.upload_times.append(time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        self.upload_times.append(seconds)
         if response.status_code != 201:
             sys.exit(f"upload answered {response.status_code}: {response.text[:500]}")
+        return seconds
+
+    def upload_comparison(self, baseline_url: str, uploads: int) -> tuple[list[float], list[float]]:
+        """Upload request times of 10k-reading reports, to this tree's server and to the baseline's, taking turns
+        (no worker runs meanwhile); their messages are dropped afterwards."""
+        from server.apps.worker.models import QueueMessage
+
+        files = {url: report_files(self.device().id, uploads * REPORT_SIZE) for url in (self.base_url, baseline_url)}
+        times: dict[str, list[float]] = {self.base_url: [], baseline_url: []}
+        for number in range(uploads):
+            for url in (self.base_url, baseline_url) if number % 2 else (baseline_url, self.base_url):
+                times[url].append(self.upload(files[url][number], number, url))
+        self.upload_times.clear()
+        QueueMessage.objects.all().delete()
+        return times[self.base_url], times[baseline_url]
 
     def acknowledged(self, device_id: int) -> int:
         with self.probe.cursor() as cursor:
@@ -284,6 +300,12 @@ def main() -> None:
     parser.add_argument("--lone", type=int, default=5, help="lone 10k reports to time (the median is kept)")
     parser.add_argument("--messages", type=int, default=100, help="messages for enqueue -> start")
     parser.add_argument("--compare-polling", action="store_true", help="also run the worker polling once a second")
+    parser.add_argument(
+        "--baseline-tree",
+        help="a checkout of an earlier commit (git archive main | tar -x -C DIR): its web server's upload requests "
+        "are timed beside this tree's, taking turns",
+    )
+    parser.add_argument("--uploads", type=int, default=50, help="uploads to each server for --baseline-tree")
     options = parser.parse_args()
     totals = [int(value) for value in options.readings.split(",")]
 
@@ -298,6 +320,7 @@ def main() -> None:
 
     sample = None
     modes = {}
+    comparison = None
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as folder, bench_databases():
         data_dir = Path(folder)
         settings.STORES = parse_store_configuration("", data_dir=data_dir)
@@ -316,6 +339,14 @@ def main() -> None:
             wait_for(lambda: answers(f"{base_url}/api/v1/"), "the web server", server, server_log)
             bench = Bench(data_dir, base_url, token, staff, project)
             sample = report_files(bench.device().id, REPORT_SIZE)[0]
+            if options.baseline_tree:
+                baseline_port = free_port()
+                baseline_log = data_dir / "baseline-server.log"
+                command = server_command(options.server, baseline_port)
+                with started(command, env, baseline_log, cwd=Path(options.baseline_tree)) as baseline:
+                    baseline_url = f"http://127.0.0.1:{baseline_port}"
+                    wait_for(lambda: answers(f"{baseline_url}/api/v1/"), "the baseline server", baseline, baseline_log)
+                    comparison = bench.upload_comparison(baseline_url, options.uploads)
             for polling in (False, True) if options.compare_polling else (False,):
                 modes["polling" if polling else "notify"] = run_worker_and_measure(
                     bench, env, data_dir, totals, options.lone, options.messages, polling
@@ -365,6 +396,12 @@ def main() -> None:
         f"ms, p99 {percentile(uploads, 0.99) * 1000:.1f} ms ({len(uploads)} uploads); bare parse + verify of the "
         f"same file: {parse * 1000:.1f} ms"
     )
+    if comparison is not None:
+        rows = [["upload request (10k readings, no worker running)", "p50", "p99", "uploads"]]
+        for name, times in zip(("this tree", f"baseline {options.baseline_tree}"), comparison, strict=True):
+            p50, p99 = percentile(times, 0.5) * 1000, percentile(times, 0.99) * 1000
+            rows.append([name, f"{p50:.1f} ms", f"{p99:.1f} ms", str(len(times))])
+        print(table(rows))
     print()
     rows = [["worker", "enqueue -> start p50", "p99", "max", "messages"]]
     for mode, results in modes.items():
