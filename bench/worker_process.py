@@ -25,8 +25,19 @@ def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def poll_as_before() -> None:
+    """The worker as it was before LISTEN/NOTIFY (``BENCH_POLLING=1``): an idle receiver claims, then sleeps
+    ``WORKER_POLL_INTERVAL``, for the latency benchmark's comparison."""
+    from server.apps.worker.transports.postgres import PostgresTransport
+
+    PostgresTransport._listen = lambda self: None  # type: ignore[method-assign]
+    PostgresTransport._next_due = lambda self, queue: float("inf")  # type: ignore[method-assign]
+
+
 def main() -> None:
     django_setup()
+    if os.environ.get("BENCH_POLLING"):
+        poll_as_before()
     from django.core.management import execute_from_command_line
 
     profile_path = os.environ.get("BENCH_PROFILE")

@@ -38,8 +38,8 @@ class ProcessReport(Action):
 
     required_arguments = ("report_id",)
     optional_arguments = ("busy_tries",)
-    # For a whole batch, under the queue's visibility timeout (600 s) less the worker's margin, so no extension is
-    # needed: a report of a million readings takes seconds.
+    # For a whole batch (the worker renews the messages' leases meanwhile): a report of a million readings takes
+    # seconds.
     timeout = 540
     retry = RetryPolicy(max_attempts=5, backoff=30, max_backoff=1800)
     batched = True

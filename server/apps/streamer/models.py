@@ -81,7 +81,11 @@ class StreamerReport(CreatedModel):
 
     class Meta:
         ordering = ["-created_on"]
-        indexes = [models.Index(fields=["streamer", "-created_on"], name="streamerreport_streamer_recent")]
+        indexes = [
+            models.Index(fields=["streamer", "-created_on"], name="streamerreport_streamer_recent"),
+            # The acknowledgement's look at the reports whose ids reach above the streamer's last_id.
+            models.Index(fields=["streamer", "original_last_id"], name="streamerreport_streamer_ids"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.streamer} report {self.incremental_id}"

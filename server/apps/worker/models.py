@@ -11,9 +11,9 @@ STAFF_ONLY_PERMISSIONS = dict.fromkeys(("view", "add", "change", "delete"), STAF
 
 
 class QueueMessage(models.Model):
-    """A message of the PostgreSQL transport. A worker claims it by moving ``available_at`` past the visibility
-    timeout and setting a fresh ``receipt``; an acknowledgement deletes it. A message whose worker died becomes
-    available again when ``available_at`` passes."""
+    """A message of the PostgreSQL transport. A worker claims (leases) it by moving ``available_at`` to the end of
+    the lease and setting a fresh ``receipt``; its heartbeat renews the lease while the work runs; an
+    acknowledgement deletes it. A message whose worker died becomes available again when ``available_at`` passes."""
 
     id = models.BigAutoField(primary_key=True)
     queue = models.CharField(max_length=64, default="default")

@@ -12,7 +12,9 @@ Decisions only, no I/O: the runner (``runner.py``) asks, then carries the answer
 
 from __future__ import annotations
 
+import math
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +27,9 @@ from server.apps.worker.actions import (
 from server.apps.worker.models import WorkerRunStatus
 from server.apps.worker.transports import Message
 
-# Kept on top of an action's timeout when its message's visibility is extended, so the message cannot reappear
-# while its first worker still records the outcome.
-VISIBILITY_MARGIN_SECONDS = 60
+# Kept on top of the actions' timeouts while a worker holds a receive's messages, so their leases cannot run out
+# while the worker still records the outcomes.
+HOLD_MARGIN_SECONDS = 60
 DEAD_LETTER_STATUSES = frozenset({WorkerRunStatus.FAILED, WorkerRunStatus.DEAD})
 
 
@@ -75,12 +77,16 @@ def admit(action: type[Action] | None, message: Message) -> Admission:
         return Admission(refusal=Outcome(WorkerRunStatus.FAILED, str(exc)))
 
 
-def visibility_extension(action: type[Action], visibility_timeout: float) -> float | None:
-    """How long a message must stay hidden while ``action`` runs it, when that is longer than the transport's
-    ``visibility_timeout``; else None."""
-    if action.timeout and action.timeout + VISIBILITY_MARGIN_SECONDS > visibility_timeout:
-        return action.timeout + VISIBILITY_MARGIN_SECONDS
-    return None
+def hold_seconds(actions: Sequence[type[Action] | None]) -> float:
+    """How long a worker may hold the messages of one receive (their leases renewed) before a stuck worker must give
+    them up: the messages of a batched action run together under its timeout, the others one by one under each
+    their own; ``actions`` has one entry per message (None for a message naming no action)."""
+    batched = {action for action in actions if action is not None and action.batched}
+    one_by_one = [action for action in actions if action is not None and not action.batched]
+    timeouts = [action.timeout for action in batched] + [action.timeout for action in one_by_one]
+    if None in timeouts:  # an action without a time limit: held as long as it runs
+        return math.inf
+    return sum(timeout for timeout in timeouts if timeout is not None) + HOLD_MARGIN_SECONDS
 
 
 def is_retriable(action: type[Action], error: BaseException) -> bool:

@@ -38,6 +38,13 @@ def enqueue(name: str, arguments: dict[str, Any] | None = None, *, delay: float 
 def enqueue_on_commit(
     name: str, arguments: dict[str, Any] | None = None, *, delay: float = 0, using: str = "default"
 ) -> None:
-    """Check the arguments now; enqueue once the transaction on ``using`` commits (at once outside one)."""
-    _checked(name, arguments)
-    transaction.on_commit(lambda: enqueue(name, arguments, delay=delay), using=using)
+    """Check the arguments now; have the message delivered once the transaction on ``using`` commits (at once
+    outside one). When the queue lives in that database (the PostgreSQL transport), the message is written now, in
+    the caller's transaction: it commits with the caller's rows, or not at all, and its NOTIFY wakes a worker at
+    the commit. Otherwise (SQS) it is sent after the commit."""
+    queue, arguments = _checked(name, arguments)
+    transport = get_transport()
+    if transport.database_alias == using:
+        transport.send(name, arguments, delay=delay, queue=queue)
+    else:
+        transaction.on_commit(lambda: transport.send(name, arguments, delay=delay, queue=queue), using=using)

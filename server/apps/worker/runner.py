@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from server.apps.worker import policy
 from server.apps.worker.actions import Action, ActionTimeoutError, get_action
+from server.apps.worker.lease import LeaseKeeper
 from server.apps.worker.models import WorkerRunStatus
 from server.apps.worker.policy import Admission, Outcome
 from server.apps.worker.scheduler import scheduler_tick
@@ -99,6 +100,7 @@ class Worker:
         self.handle_signals = handle_signals
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.stats = WorkerStats()
+        self.leases = LeaseKeeper(self.transport, worker_id=self.worker_id)
         self.stopping = False
         self._next_tick = 0.0
 
@@ -106,7 +108,7 @@ class Worker:
 
     def request_stop(self, signum: int | None = None, frame=None) -> None:
         if self.stopping and signum is not None:
-            # A second signal: stop now; the message in hand reappears after its visibility timeout.
+            # A second signal: stop now; the message in hand reappears when its lease runs out.
             raise SystemExit(1)
         logger.info("worker %s: stopping after the current message", self.worker_id)
         self.stopping = True
@@ -146,8 +148,13 @@ class Worker:
         return min(self.batch_size, self.max_messages - self.stats.received)
 
     def run(self) -> WorkerStats:
-        with self._signal_handlers():
-            return self._loop()
+        self.leases.start()
+        try:
+            with self._signal_handlers():
+                return self._loop()
+        finally:
+            self.leases.stop()
+            self.transport.close()
 
     def _loop(self) -> WorkerStats:
         logger.info("worker %s: %s queue %r", self.worker_id, self.transport.name, self.queue)
@@ -169,7 +176,12 @@ class Worker:
                     break
                 self._pause(ERROR_PAUSE_SECONDS)
                 continue
-            self._handle(messages)
+            self.leases.hold(messages, seconds=policy.hold_seconds([get_action(m.action) for m in messages]))
+            try:
+                self._handle(messages)
+            finally:
+                for message in messages:  # settled, or the worker failed it: its lease is left to run out
+                    self.leases.drop(message)
             if self.once or (not messages and self.burst):
                 break
         logger.info("worker %s: stopped (%s)", self.worker_id, self.stats)
@@ -180,6 +192,7 @@ class Worker:
         batches: dict[type[Action], list[Message]] = {}
         for message in messages:
             if self.stopping:
+                self.leases.drop(message)
                 self.transport.release(message)  # not started: hand it straight back
                 continue
             self.stats.received += 1
@@ -287,16 +300,10 @@ class Worker:
         return self._settle(action, message, None, start)
 
     def _admit(self, action: type[Action] | None, message: Message) -> Admission:
-        """The policy's admission of ``message``: a refused one is dead-lettered here; an admitted one has its
-        visibility extended to its action's timeout."""
+        """The policy's admission of ``message``: a refused one is dead-lettered here."""
         admission = policy.admit(action, message)
         if admission.refusal is not None:
             self._carry_out(message, admission.refusal, time.monotonic())
-            return admission
-        assert action is not None, "policy.admit refuses a message naming no registered action"
-        seconds = policy.visibility_extension(action, self.transport.visibility_timeout)
-        if seconds is not None:
-            self.transport.extend(message, seconds=seconds)
         return admission
 
     def _settle(
@@ -311,6 +318,7 @@ class Worker:
     def _carry_out(self, message: Message, outcome: Outcome, start: float) -> Outcome:
         """Do what ``outcome`` says with ``message``: acknowledge it, hand it back for a retry, or record its dead
         letter and acknowledge it."""
+        self.leases.drop(message)
         if outcome.dead_letter:
             logger.error(
                 "worker %s: %s %s → dead letter: %s", self.worker_id, message.action, message.id, outcome.error

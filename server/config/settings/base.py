@@ -337,16 +337,18 @@ WORKER_SQS_QUEUE_NAME = env.str("WORKER_SQS_QUEUE_NAME", default="iotile-worker"
 WORKER_SQS_ENDPOINT_URL = env.str("WORKER_SQS_ENDPOINT_URL", default="")
 WORKER_SQS_REGION = env.str("WORKER_SQS_REGION", default=env.str("AWS_DEFAULT_REGION", default="us-east-1"))
 WORKER_SQS_CREATE_QUEUE = env.bool("WORKER_SQS_CREATE_QUEUE", default=False)
-# A received message stays invisible this long (at least the action's timeout plus a margin) before another
-# worker may take it, so a crashed worker's message comes back.
-WORKER_VISIBILITY_TIMEOUT = env.int("WORKER_VISIBILITY_TIMEOUT", default=600)
+# A received message is leased to its worker this long; the worker renews the lease every third of it while the
+# work runs, so a worker that dies gives its messages back within this time (docs/worker.md, "Leases").
+WORKER_LEASE_SECONDS = env.int("WORKER_LEASE_SECONDS", default=30)
 WORKER_WAIT_SECONDS = env.int("WORKER_WAIT_SECONDS", default=10)
 # Messages a worker takes per receive; a batched action (ProcessReport) handles them together, overlapping its
 # reports' database writes with its own work. SQS allows at most 10.
 WORKER_BATCH_SIZE = env.int("WORKER_BATCH_SIZE", default=10)
 # Connections a worker writes a large report's readings on, side by side (docs/ingest.md).
 STREAMDATA_WRITE_CONNECTIONS = env.int("STREAMDATA_WRITE_CONNECTIONS", default=2)
-WORKER_POLL_INTERVAL = env.float("WORKER_POLL_INTERVAL", default=1.0)
+# The PostgreSQL queue wakes idle workers with LISTEN/NOTIFY (and when a delayed message comes due); this polling
+# is only the fallback, should a notification be lost with a broken connection.
+WORKER_POLL_INTERVAL = env.float("WORKER_POLL_INTERVAL", default=5.0)
 WORKER_SCHEDULER_TICK_SECONDS = env.int("WORKER_SCHEDULER_TICK_SECONDS", default=30)
 WORKER_RUN_RETENTION_DAYS = env.int("WORKER_RUN_RETENTION_DAYS", default=30)
 

@@ -16,6 +16,7 @@ from server.apps.device.tests.factories import make_project
 from server.apps.org.roles import ADMIN, MEMBER, OPERATOR
 from server.apps.stream.models import StreamId
 from server.apps.streamdata.models import StreamData
+from server.apps.worker.models import QueueMessage
 
 
 def logged_in(user) -> Client:
@@ -48,21 +49,21 @@ def archived(deployment, owner, **fields) -> DataBlock:
     return datablock_archive(block=block)
 
 
-def test_archiving_from_the_device_page(deployment, owner, django_capture_on_commit_callbacks):
+def test_archiving_from_the_device_page(deployment, owner):
     device = deployment.device
     page = logged_in(owner).get(
         reverse("device:detail", kwargs={"org_slug": device.org.slug, "device_slug": device.slug})
     )
     assert page.context["archive_form"] is not None
-    with django_capture_on_commit_callbacks() as callbacks:
-        response = logged_in(owner).post(
-            archive_url(device), {"title": "Trip 1", "description": "North sea", "state": "N0", "label": "Spare"}
-        )
+    response = logged_in(owner).post(
+        archive_url(device), {"title": "Trip 1", "description": "North sea", "state": "N0", "label": "Spare"}
+    )
     block = DataBlock.objects.get(device=device)
     assert response.status_code == 302
     assert response.url == block_url(block)
     assert (block.title, block.on_complete, block.status) == ("Trip 1", {"state": "N0", "label": "Spare"}, "scheduled")
-    assert len(callbacks) == 1  # the worker's ArchiveDevice, queued after the commit
+    # The worker's ArchiveDevice, queued in the same transaction
+    assert list(QueueMessage.objects.values_list("action", flat=True)) == ["ArchiveDevice"]
     assert Device.objects.get(pk=device.pk).state == DeviceState.ARCHIVING
     # A busy device is not archived twice: the page says why and nothing is created.
     response = logged_in(owner).post(archive_url(device), {"title": "Again"})

@@ -12,7 +12,6 @@ import datetime
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,27 +99,53 @@ def _prepare(report: StreamerReport, content: bytes, settle: Callable[[int], Non
     )
 
 
-def _acknowledge_statement(fields: list[str]) -> str:
-    """One statement that moves the streamer's and the device's ids up (and their last reboot) and records the
-    report's figures: one round trip and one commit, not five and one (the worker runs it for every report)."""
-    streamer, device, report = (model._meta.db_table for model in (Streamer, Device, StreamerReport))
+# Reports of a streamer that were accepted but whose readings are not committed yet.
+UNCOMMITTED_STATUSES = (ReportStatus.SCHEDULED, ReportStatus.PROCESSING)
+
+
+def _report_statement(fields: list[str]) -> str:
+    """Record the report's figures, holding the streamer's row lock to the commit: one streamer's acknowledgements
+    run one at a time, and each next one sees the reports the previous one settled."""
+    streamer, report = Streamer._meta.db_table, StreamerReport._meta.db_table
     assignments = ", ".join(f"{field} = %({field})s" for field in fields)
     return (
-        f"WITH acknowledged_streamer AS (UPDATE {streamer} SET last_id = GREATEST(last_id, %(highest)s), "
-        "last_reboot_ts = GREATEST(last_reboot_ts, %(reboot)s::timestamptz) WHERE id = %(streamer_id)s), "
-        f"acknowledged_device AS (UPDATE {device} SET last_known_id = GREATEST(last_known_id, %(highest)s), "
-        "last_reboot_ts = GREATEST(last_reboot_ts, %(reboot)s::timestamptz) WHERE id = %(device_id)s) "
-        f"UPDATE {report} SET {assignments} WHERE id = %(report_id)s"
+        f"UPDATE {report} SET {assignments} "
+        f"FROM (SELECT id FROM {streamer} WHERE id = %(streamer_id)s FOR UPDATE) AS locked "
+        f"WHERE {report}.id = %(report_id)s AND {report}.streamer_id = locked.id"
+    )
+
+
+def _acknowledge_statement() -> str:
+    """Move the streamer's ``last_id`` (and the device's ``last_known_id``, and their last reboot) up to the highest
+    id of the committed reports, but never past a reading of a report still uncommitted: to just below the first id
+    of the streamer's earliest such report. A report processed ahead of an earlier, stranded one (its worker died)
+    is held there until the earlier one commits; that one's acknowledgement then takes ``last_id`` past both.
+    Only reports whose ids reach above ``last_id`` count (an index range on (streamer, original_last_id)); LEAST and
+    GREATEST skip the NULL of a streamer with no such report."""
+    streamer, device, report = (model._meta.db_table for model in (Streamer, Device, StreamerReport))
+    return (
+        "WITH bound AS (SELECT s.id, "
+        f"(SELECT min(r.original_first_id) FROM {report} r WHERE r.streamer_id = s.id "
+        "AND r.original_last_id > s.last_id AND r.status IN %(uncommitted)s) AS uncommitted_from, "
+        f"(SELECT max(r.original_last_id) FROM {report} r WHERE r.streamer_id = s.id "
+        "AND r.original_last_id > s.last_id AND r.status = %(success)s) AS committed_to "
+        f"FROM {streamer} s WHERE s.id = %(streamer_id)s), "
+        f"acknowledged AS (UPDATE {streamer} s SET last_id = GREATEST(s.last_id, LEAST("
+        "GREATEST(%(highest)s, bound.committed_to), bound.uncommitted_from - 1)), "
+        "last_reboot_ts = GREATEST(s.last_reboot_ts, %(reboot)s::timestamptz) "
+        "FROM bound WHERE s.id = bound.id RETURNING s.last_id) "
+        f"UPDATE {device} SET last_known_id = GREATEST(last_known_id, (SELECT last_id FROM acknowledged)), "
+        "last_reboot_ts = GREATEST(last_reboot_ts, %(reboot)s::timestamptz) WHERE id = %(device_id)s"
     )
 
 
 def _acknowledge(
     *, report: StreamerReport, prepared: PreparedReport, rows: ReportRows, written: WriteResult
 ) -> StreamerReport:
-    """After the readings are committed: the events, then in one statement the streamer's and device's
-    acknowledged ids (they only move up) and the report's figures and ``success``. With events, both go in one
-    transaction; either way a worker that dies before the end leaves the report not ``success``, and the retry
-    redoes it all (events have fixed uuids and skip conflicts)."""
+    """After the readings are committed, in one transaction: the events, the report's figures and ``success``, then
+    the streamer's and device's acknowledged ids (they only move up, and never past an uncommitted report's
+    readings). A worker that dies before the commit leaves the report not ``success``, and the retry redoes it all
+    (events have fixed uuids and skip conflicts)."""
     event_ids = [event.streamer_local_id for event in rows.events if event.streamer_local_id]
     first_ids = [i for i in (written.first_id, min(event_ids, default=0)) if i]
     figures = {
@@ -141,11 +166,14 @@ def _acknowledge(
         "streamer_id": report.streamer_id,
         "device_id": report.streamer.device_id,
         "report_id": report.pk,
+        "uncommitted": tuple(str(status) for status in UNCOMMITTED_STATUSES),
+        "success": str(ReportStatus.SUCCESS),
     }
-    with transaction.atomic() if rows.events else nullcontext(), connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         if rows.events:
             StreamEventData.objects.bulk_create(rows.events, ignore_conflicts=True)
-        cursor.execute(_acknowledge_statement(list(figures)), parameters)
+        cursor.execute(_report_statement(list(figures)), parameters)
+        cursor.execute(_acknowledge_statement(), parameters)
     for field, value in figures.items():
         setattr(report, field, value)
     return report

@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 
 from server.apps.core.errors import (
     ApplicationError,
@@ -60,27 +60,42 @@ def _upload_device(*, user, header: ReportHeader) -> Device:
     """The device the report names, if ``user`` may upload its data. A device the user cannot see is "not found",
     whether it exists or not; an unclaimed device belongs to nobody, so saying so reveals nothing."""
     slug = device_slug(header.device_id)
-    device = Device.objects.select_related("org", "project").filter(id=header.device_id).first()
+    visible = Device.objects.restrict(user, "view").filter(pk=OuterRef("pk"))
+    device = (
+        Device.objects.select_related("org", "project")
+        .filter(id=header.device_id)
+        .annotate(visible=Exists(visible))  # one round trip for the device and whether the user sees it
+        .first()
+    )
     if device is not None and device.project_id is None:
         raise ApplicationError(
             f"Device {slug} is not claimed: claim it into a project before uploading its reports.",
             {"device": [f"Unclaimed device: {slug}."]},
         )
-    if device is None or not Device.objects.restrict(user, "view").filter(pk=device.pk).exists():
+    if device is None or not device.visible:
         raise NotFoundError(f"Device {slug} not found.", {"device": [f"Unknown device: {slug}."]})
     if not user_has_org_permission(user, device.org, permission_for(StreamerReport, "add")):
         raise PermissionDeniedError(f"You may not upload data for device {slug}.")
     return device
 
 
-def _parse_for_count(content: bytes, name: str, header: ReportHeader, keys: dict[int, bytes]) -> ParsedReport | None:
+def _parse_for_count(content: bytes, name: str, header: ReportHeader, device_id: int) -> ParsedReport | None:
     """The verified report, or None when it is keyed with a key the platform does not have yet: the worker then
-    decides (a key added meanwhile lets it through; otherwise the report fails with the reason)."""
+    decides (a key added meanwhile lets it through; otherwise the report fails with the reason). The device's keys
+    are read only when the report is keyed (a hash-signed one costs no query)."""
+    found: dict[int, bytes] | None = None
+
+    def keys() -> dict[int, bytes]:
+        nonlocal found
+        if found is None:
+            found = report_root_keys(device_id=device_id)
+        return found
+
     try:
-        return parse_report(content, name, key_lookup=lambda _device, flags: keys.get(int(flags)))
+        return parse_report(content, name, key_lookup=lambda _device, flags: keys().get(int(flags)))
     except ReportSignatureError:
         flags = header.signature_flags  # an encrypted report always has its flags
-        if header.encrypted and flags is not None and int(flags) not in keys:
+        if header.encrypted and flags is not None and int(flags) not in keys():
             return None
         raise
 
@@ -180,7 +195,7 @@ def streamer_report_upload(
                 f"{name}: an IndividualReadingReport comes from no streamer; upload a SignedListReport instead"
             )
         device = _upload_device(user=user, header=header)
-        parsed = _parse_for_count(content, name, header, report_root_keys(device_id=device.id))
+        parsed = _parse_for_count(content, name, header, device.id)
     except PermissionDeniedError:
         raise
     except ApplicationError as exc:

@@ -11,6 +11,7 @@ import sys
 import pytest
 from django.db.models.functions import Now
 
+from server.apps.device.models import Device
 from server.apps.streamdata.services import stream_data_bulk_insert, stream_data_row
 from server.apps.streamer.models import IngestedReport, ReportStatus, Streamer, StreamerReport
 from server.apps.streamer.tests.factories import RECEIVED_UTC, make_ingest, process, seconds, signed_report, stored
@@ -61,9 +62,9 @@ def expected_rows(ingest, ids) -> list[tuple]:
     return sorted(rows, key=lambda row: (row[0], row[1]))
 
 
-def retry_after_visibility_timeout() -> None:
-    """The killed worker never acknowledged its message: once its visibility timeout passes (made to pass here), a
-    new worker takes it."""
+def retry_after_the_lease() -> None:
+    """The killed worker never acknowledged its message nor renewed its lease: once the lease passes (made to pass
+    here), a new worker takes it."""
     assert QueueMessage.objects.count() == 1
     QueueMessage.objects.update(available_at=Now())
     stats = process()
@@ -90,7 +91,7 @@ def test_a_killed_worker_leaves_nothing_lost_or_doubled(worker_env, folder_store
     assert Streamer.objects.get().last_id == (READINGS if acknowledged else 0)
     assert StreamerReport.objects.get().status == (ReportStatus.SUCCESS if acknowledged else ReportStatus.SCHEDULED)
 
-    retry_after_visibility_timeout()
+    retry_after_the_lease()
     assert stored() == expected_rows(ingest, range(1, READINGS + 1))
     report = StreamerReport.objects.get()
     assert (report.status, report.new_reading_count, report.duplicate_reading_count) == (
@@ -133,7 +134,7 @@ def test_a_killed_worker_on_the_conflict_safe_path(worker_env, folder_stores, po
     crashing_worker(worker_env, point)
     assert len(stored()) == len(overlap)
 
-    retry_after_visibility_timeout()
+    retry_after_the_lease()
     assert stored() == expected_rows(ingest, range(1, READINGS + 1))
     report = StreamerReport.objects.get()
     assert (report.new_reading_count, report.duplicate_reading_count) == (READINGS - len(overlap), len(overlap))
@@ -144,14 +145,7 @@ def test_a_worker_killed_in_the_middle_of_a_batch(worker_env, folder_stores, poi
     """Three consecutive reports in one batch; the worker dies at the second (the third's write may be in flight).
     The retry leaves every reading stored once and every report's figures as if nothing had happened."""
     ingest = make_ingest()
-    for number in range(3):
-        rows = [(10 * i, 0x5001 + i % 2, 7 * i, i) for i in range(number * READINGS + 1, (number + 1) * READINGS + 1)]
-        response = ingest.client.post(
-            "/api/v1/streamer/report/?timestamp=" + RECEIVED_UTC.replace(tzinfo=None).isoformat(),
-            {"file": _file(signed_report(ingest.device.id, rows, report_id=(number + 1) * READINGS + 1, sent=SENT))},
-            format="multipart",
-        )
-        assert response.status_code == 201, response.content
+    upload_three_reports(ingest)
 
     crashing_worker(worker_env, f"{point}@2", "--batch-size", "3")
     # The first report's message is acknowledged unless the crash (in the writer's thread, for the copy points)
@@ -176,6 +170,45 @@ def test_a_worker_killed_in_the_middle_of_a_batch(worker_env, folder_stores, poi
     ]
     assert Streamer.objects.get().last_id == total
     assert IngestedReport.objects.count() == 3
+
+
+def upload_three_reports(ingest) -> None:
+    """Three consecutive reports of one streamer: ids 1..1000, 1001..2000, 2001..3000."""
+    for number in range(3):
+        rows = [(10 * i, 0x5001 + i % 2, 7 * i, i) for i in range(number * READINGS + 1, (number + 1) * READINGS + 1)]
+        response = ingest.client.post(
+            "/api/v1/streamer/report/?timestamp=" + RECEIVED_UTC.replace(tzinfo=None).isoformat(),
+            {"file": _file(signed_report(ingest.device.id, rows, report_id=(number + 1) * READINGS + 1, sent=SENT))},
+            format="multipart",
+        )
+        assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_later_reports_processed_ahead_of_a_stranded_one_are_not_acknowledged_past_it(worker_env, folder_stores, point):
+    """The worker dies on the first of three reports; while its claim still runs, another worker processes the two
+    later ones. Their readings are committed, but ``last_id`` stays below the stranded report's first id (a device
+    drops what is acknowledged) until that report is committed; then it covers all three."""
+    ingest = make_ingest()
+    upload_three_reports(ingest)
+
+    crashing_worker(worker_env, point, "--batch-size", "1")
+    assert QueueMessage.objects.filter(claimed_at__isnull=False).count() == 1
+    stats = process()  # the stranded report's message is still claimed: only the later two are taken
+    assert (stats.received, stats.succeeded) == (2, 2)
+    data_committed = point in ("after_data_commit", "after_acknowledge")
+    ids = range(1 if data_committed else READINGS + 1, 3 * READINGS + 1)
+    assert stored() == expected_rows(ingest, ids)
+    first = StreamerReport.objects.get(original_first_id=1)
+    assert first.status == (ReportStatus.SUCCESS if point == "after_acknowledge" else ReportStatus.SCHEDULED)
+    # Acknowledged past the first report only once its acknowledgement committed; else not at all.
+    assert Streamer.objects.get().last_id == (3 * READINGS if point == "after_acknowledge" else 0)
+    assert Device.objects.get(pk=ingest.device.pk).last_known_id == Streamer.objects.get().last_id
+
+    retry_after_the_lease()
+    assert stored() == expected_rows(ingest, range(1, 3 * READINGS + 1))
+    assert set(StreamerReport.objects.values_list("status", flat=True)) == {ReportStatus.SUCCESS}
+    assert Streamer.objects.get().last_id == 3 * READINGS
 
 
 def _file(data: bytes):

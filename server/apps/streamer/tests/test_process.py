@@ -346,9 +346,35 @@ def test_processing_query_counts_do_not_grow_with_the_report(db, size):
     ingest_report(ingest, signed_report(ingest.device.id, [(1, 0x5001, 1, 1), (1, 0x5002, 1, 2)], report_id=3))
     rows = [(10 * i, 0x5001 + i % 2, i, 10 + i) for i in range(size)]
     report_id = upload(ingest.client, signed_report(ingest.device.id, rows, report_id=size + 10)).json()["id"]
-    # Default: the report, the streams, the acknowledgement (streamer, device and report in one statement).
+    # Default: the report, the streams, the acknowledgement's transaction (a savepoint inside the test's): the
+    # report's figures under the streamer's lock, then the streamer and the device in one statement.
     # Streamdata (its transaction a savepoint inside the test's): the lock with the mark and overlap probe, the
     # COPY, the mark.
-    with assert_query_count(3), assert_query_count(5, using="streamdata"):
+    with assert_query_count(2 + 4), assert_query_count(5, using="streamdata"):
         streamer_report_process(report_id=report_id)
     assert len(stored()) == size + 2
+
+
+def test_last_id_waits_for_an_earlier_report_still_uncommitted(db):
+    """A report processed ahead of an earlier one of its streamer is held below the earlier one's first id; the
+    earlier one's acknowledgement then takes ``last_id`` past both. A failed report holds nothing back (its file is
+    kept for a requeue)."""
+    ingest = make_ingest()
+    ids = []
+    for first in (1, 11, 21, 31):
+        rows = [(i, 0x5001, i, i) for i in range(first, first + 10)]
+        response = upload(ingest.client, signed_report(ingest.device.id, rows, report_id=first + 10))
+        assert response.status_code == 201, response.content
+        ids.append(response.json()["id"])
+
+    def acknowledged() -> tuple[int, int]:
+        return Streamer.objects.get().last_id, Device.objects.get(pk=ingest.device.pk).last_known_id
+
+    streamer_report_process(report_id=ids[1])
+    assert acknowledged() == (0, 0)
+    streamer_report_process(report_id=ids[0])
+    assert acknowledged() == (20, 20)
+    StreamerReport.objects.filter(pk=ids[2]).update(status=ReportStatus.FAILED)
+    streamer_report_process(report_id=ids[3])
+    assert acknowledged() == (40, 40)
+    assert len(stored()) == 30

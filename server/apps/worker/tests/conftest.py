@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -21,9 +22,11 @@ def test_actions():
 
 
 @pytest.fixture
-def transport(settings) -> PostgresTransport:
+def transport(settings) -> Iterator[PostgresTransport]:
     settings.WORKER_QUEUE = "postgres"
-    return PostgresTransport()
+    transport = PostgresTransport()
+    yield transport
+    transport.close()  # its LISTEN connection, if a receive waited
 
 
 @pytest.fixture

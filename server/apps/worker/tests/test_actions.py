@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.db import transaction
 
 from server.apps.core.errors import ApplicationError
 from server.apps.worker.actions import (
@@ -106,11 +107,20 @@ def test_bad_arguments_enqueue_nothing(db, transport):
     assert not QueueMessage.objects.exists()
 
 
-def test_enqueue_on_commit_waits_for_the_commit(db, transport, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+def test_enqueue_on_commit_writes_the_message_in_the_callers_transaction(transactional_db, transport):
+    """With the PostgreSQL queue the message commits with the caller's rows, or is rolled back with them."""
+
+    def fail_after_enqueueing() -> None:
+        with transaction.atomic():
+            enqueue_on_commit(RecordCall.name, {"log": "/tmp/x"})
+            assert QueueMessage.objects.get().action == "test.RecordCall"
+            raise RuntimeError("the caller fails")
+
+    with pytest.raises(RuntimeError):
+        fail_after_enqueueing()
+    assert not QueueMessage.objects.exists()
+    with transaction.atomic():
         enqueue_on_commit(RecordCall.name, {"log": "/tmp/x"})
-        assert not QueueMessage.objects.exists()
-    assert len(callbacks) == 1
     assert QueueMessage.objects.get().action == "test.RecordCall"
 
 

@@ -92,3 +92,33 @@ def test_sigterm_lets_the_message_in_hand_finish(subprocess_env, tmp_path, trans
     # The next message was not started and is still queued for the next worker.
     assert list(QueueMessage.objects.values_list("action", flat=True)) == ["test.RecordCall"]
     assert not Path(tmp_path / "later.log").exists()
+
+
+def test_a_killed_workers_message_comes_back_after_one_lease(subprocess_env, tmp_path, transport):
+    """The heartbeat keeps the message of a long action leased; once its worker is SIGKILLed, the message is
+    another worker's after one lease (2 s here), not after the action's time limit (300 s)."""
+    subprocess_env["WORKER_LEASE_SECONDS"] = "2"
+    started = tmp_path / "started"
+    enqueue(SleepThenRecord.name, {"started": str(started), "finished": str(tmp_path / "finished"), "seconds": 250})
+    log = tmp_path / "worker.log"
+    with open(log, "w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.apps.worker.tests.run_with_test_actions", "worker", "--no-scheduler"],
+            cwd=REPO_ROOT,
+            env=subprocess_env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    _wait_for(started.exists, "the action started", process)
+    time.sleep(5)  # two and a half leases: renewed meanwhile, so still the worker's
+    assert transport.receive(worker_id="other") == []
+    process.kill()
+    process.communicate(timeout=START_TIMEOUT)
+    deadline = time.monotonic() + START_TIMEOUT
+    messages = transport.receive(worker_id="other")
+    while not messages and time.monotonic() < deadline:
+        time.sleep(0.2)
+        messages = transport.receive(worker_id="other")
+    [message] = messages
+    assert (message.action, message.attempt) == (SleepThenRecord.name, 2)

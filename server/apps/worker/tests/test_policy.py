@@ -9,13 +9,13 @@ from django.db import OperationalError
 from server.apps.worker.actions import Action, ActionTimeoutError, PermanentError, RetriableError, RetryPolicy
 from server.apps.worker.models import WorkerRunStatus
 from server.apps.worker.policy import (
-    VISIBILITY_MARGIN_SECONDS,
+    HOLD_MARGIN_SECONDS,
     Admission,
     Outcome,
     admit,
+    hold_seconds,
     is_retriable,
     outcome,
-    visibility_extension,
 )
 from server.apps.worker.transports import Message
 
@@ -94,7 +94,18 @@ def test_what_is_retriable():
     assert not is_retriable(Plain, ValueError("a bug"))
 
 
-def test_visibility_is_extended_only_for_an_action_longer_than_the_transport_hides_a_message():
-    assert visibility_extension(Patient, visibility_timeout=600) == 900 + VISIBILITY_MARGIN_SECONDS
-    assert visibility_extension(Plain, visibility_timeout=600) is None  # 300 s + the margin fits
-    assert visibility_extension(Plain, visibility_timeout=300) == 300 + VISIBILITY_MARGIN_SECONDS
+class Together(Plain):
+    batched = True
+    timeout = 100
+
+
+class Unbounded(Plain):
+    timeout = None
+
+
+def test_a_receive_is_held_for_its_actions_time_limits():
+    # One by one, each message under its own action's timeout; a batched action's messages under one.
+    assert hold_seconds([Plain, Patient]) == 300 + 900 + HOLD_MARGIN_SECONDS
+    assert hold_seconds([Together, Together, Together, Plain]) == 100 + 300 + HOLD_MARGIN_SECONDS
+    assert hold_seconds([None]) == HOLD_MARGIN_SECONDS  # unknown: dead-lettered at once
+    assert hold_seconds([Plain, Unbounded]) == float("inf")

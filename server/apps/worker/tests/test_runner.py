@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from server.apps.core.errors import ApplicationError
 from server.apps.core.testing import assert_query_count
-from server.apps.worker.actions import Action, registry
 from server.apps.worker.models import DeadLetter, QueueMessage, WorkerRun, WorkerRunStatus
 from server.apps.worker.queue import enqueue
 from server.apps.worker.runner import Worker, run_worker
@@ -191,25 +190,6 @@ def test_a_dead_letter_of_an_unknown_action_cannot_be_requeued(db, transport):
     run_worker(burst=True)
     with pytest.raises(ApplicationError, match="no action is registered"):
         dead_letter_requeue(dead_letter=DeadLetter.objects.get())
-
-
-def test_a_long_action_keeps_its_message_hidden_while_it_runs(db, transport):
-    seen = {}
-
-    class LongReport(Action):
-        name = "test.LongReport"
-        timeout = 3600
-
-        def execute(self, arguments):
-            seen["available_at"] = QueueMessage.objects.get().available_at
-
-    registry.register(LongReport)
-    try:
-        enqueue(LongReport.name)
-        run_worker(burst=True)
-    finally:
-        registry.unregister(LongReport.name)
-    assert seen["available_at"] > timezone.now() + timedelta(seconds=3600)
 
 
 # Batched actions

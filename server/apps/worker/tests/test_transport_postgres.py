@@ -1,7 +1,11 @@
-"""The PostgreSQL transport: claims, visibility, delays, SKIP LOCKED, depth."""
+"""The PostgreSQL transport: claims, leases, delays, SKIP LOCKED, depth."""
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+import time
+import uuid
 from datetime import timedelta
 
 import psycopg2
@@ -15,7 +19,7 @@ from server.apps.worker.transports.postgres import CLAIM_SQL
 
 
 def _make_visible(**filters) -> None:
-    """Let time pass for these messages: their delay or visibility timeout has run out."""
+    """Let time pass for these messages: their delay or lease has run out."""
     QueueMessage.objects.filter(**filters).update(available_at=Now() - timedelta(seconds=1))
 
 
@@ -32,7 +36,7 @@ def test_send_receive_ack(db, transport):
     assert transport.receive() == []  # invisible while it runs
     row = QueueMessage.objects.get()
     assert row.claimed_by == "w1"
-    assert row.available_at > timezone.now() + timedelta(seconds=transport.visibility_timeout - 60)
+    assert timezone.now() < row.available_at <= timezone.now() + timedelta(seconds=transport.lease_seconds)
     assert transport.ack(message) is True
     assert not QueueMessage.objects.exists()
 
@@ -57,7 +61,7 @@ def test_a_crashed_workers_message_comes_back(db, transport):
     transport.send("test.RecordCall", {"log": "x"})
     [first] = transport.receive(worker_id="crashed")
     assert transport.receive() == []
-    _make_visible()  # the visibility timeout ran out; "crashed" never acknowledged
+    _make_visible()  # the lease ran out; "crashed" never acknowledged nor renewed it
     [second] = transport.receive(worker_id="healthy")
     assert (second.id, second.attempt) == (first.id, 2)
     assert second.receipt != first.receipt
@@ -78,11 +82,15 @@ def test_retry_hides_the_message_for_the_delay(db, transport):
     assert again.attempt == 2
 
 
-def test_extend_keeps_a_long_message_hidden(db, transport):
+def test_renew_keeps_the_messages_of_this_delivery_hidden(db, transport):
     transport.send("a", {})
-    [message] = transport.receive()
-    transport.extend(message, seconds=7200)
-    assert QueueMessage.objects.get().available_at > timezone.now() + timedelta(hours=1)
+    transport.send("b", {})
+    first, second = transport.receive(max_messages=2)
+    stale = dataclasses.replace(second, receipt=str(uuid.uuid4()))  # an earlier delivery's receipt
+    transport.renew([first, stale], seconds=7200)
+    available = dict(QueueMessage.objects.values_list("action", "available_at"))
+    assert available["a"] > timezone.now() + timedelta(hours=1)
+    assert available["b"] <= timezone.now() + timedelta(seconds=transport.lease_seconds)
 
 
 def test_depth_counts_ready_running_and_delayed(db, transport):
@@ -108,7 +116,7 @@ def test_concurrent_receivers_skip_each_others_locked_messages(transactional_db,
     try:
         with other.cursor() as cursor:
             # Another worker is in the middle of claiming the first message and holds its row lock.
-            cursor.execute(CLAIM_SQL, {"visibility": 600, "worker_id": "other", "queue": "default", "limit": 1})
+            cursor.execute(CLAIM_SQL, {"lease": 30, "worker_id": "other", "queue": "default", "limit": 1})
             assert cursor.fetchone()[0] == int(first)
             with connections["default"].cursor() as ours:
                 ours.execute("SET lock_timeout = '10s'")  # without SKIP LOCKED this would wait, then fail
@@ -134,3 +142,41 @@ def test_release_hands_back_without_counting_the_delivery(db, transport):
     transport.release(message)
     [again] = transport.receive()
     assert again.attempt == 1
+
+
+def _send_from_another_connection(transport, delay: float, **kwargs) -> threading.Thread:
+    """Send a message ``delay`` seconds from now on another thread (its own connection, committed at once)."""
+
+    def send() -> None:
+        time.sleep(delay)
+        try:
+            transport.send("late", {}, **kwargs)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    return thread
+
+
+def test_an_idle_receiver_is_woken_by_the_notify_of_a_new_message(transactional_db, transport):
+    transport.poll_interval = 60  # longer than the wait: only the NOTIFY can bring the message in time
+    sender = _send_from_another_connection(transport, 0.3)
+    messages = transport.receive(wait=30)
+    sender.join()
+    assert [message.action for message in messages] == ["late"]
+
+
+def test_a_notify_for_another_queue_does_not_end_the_wait_early(transactional_db, transport):
+    transport.poll_interval = 60
+    sender = _send_from_another_connection(transport, 0.1, queue="other")
+    assert transport.receive(wait=1) == []
+    sender.join()
+    assert transport.depth(queue="other").ready == 1
+
+
+def test_an_idle_receiver_wakes_when_a_delayed_message_comes_due(transactional_db, transport):
+    transport.poll_interval = 60
+    transport.send("later", {}, delay=1)
+    messages = transport.receive(wait=30)
+    assert [message.action for message in messages] == ["later"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 
@@ -10,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from server.apps.worker.models import DeadLetter, WorkerRun
-from server.apps.worker.queue import enqueue
+from server.apps.worker.queue import enqueue, enqueue_on_commit
 from server.apps.worker.runner import run_worker
 from server.apps.worker.tests.actions import AlwaysRetriable, RecordCall
 from server.apps.worker.transports import get_transport
@@ -55,13 +56,27 @@ def test_retry_makes_it_visible_again_with_the_next_attempt(sqs):
     assert (second.id, second.attempt) == (first.id, 2)
 
 
-def test_retry_with_a_delay_and_extend_hide_the_message(sqs):
+def test_retry_with_a_delay_and_renew_hide_the_message(sqs):
     sqs.send("a", {})
     [message] = sqs.receive(wait=1)
-    sqs.extend(message, seconds=600)
+    sqs.renew([message], seconds=600)
     sqs.retry(message, delay=300)
     assert sqs.receive() == []
     assert sqs.depth().in_flight == 1
+
+
+def test_a_lease_that_is_not_renewed_runs_out_and_a_renewed_one_does_not(settings, sqs):
+    sqs.lease_seconds = 1
+    sqs.send("kept", {})
+    sqs.send("lost", {})
+    messages = sqs.receive(max_messages=10, wait=1)
+    while len(messages) < 2:
+        messages += sqs.receive(max_messages=10, wait=1)
+    kept = next(message for message in messages if message.action == "kept")
+    sqs.renew([kept], seconds=60)
+    time.sleep(1.5)
+    [again] = sqs.receive(max_messages=10, wait=1)
+    assert (again.action, again.attempt) == ("lost", 2)
 
 
 def test_a_delayed_message_is_not_delivered_early(sqs):
@@ -122,3 +137,23 @@ def test_release_makes_it_visible_at_once(sqs):
     sqs.release(message)
     [again] = sqs.receive(wait=1)
     assert again.id == message.id
+
+
+def test_enqueue_on_commit_sends_after_the_commit(db, sqs, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        enqueue_on_commit(RecordCall.name, {"log": "/tmp/x"})
+        assert sqs.depth().total == 0
+    assert len(callbacks) == 1
+    [message] = sqs.receive(wait=1)
+    assert message.action == RecordCall.name
+
+
+def test_receive_long_polls(sqs):
+    """An idle receive waits on SQS's side (WaitTimeSeconds) and returns the message that arrives meanwhile."""
+    sender = threading.Timer(0.5, lambda: sqs.send("late", {}))
+    sender.start()
+    try:
+        messages = sqs.receive(wait=10)
+    finally:
+        sender.join()
+    assert [message.action for message in messages] == ["late"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +36,10 @@ class QueueDepth:
 
 class Transport(ABC):
     name: str
-    visibility_timeout: float  # seconds a received message stays hidden from other receivers
+    lease_seconds: float  # a received message stays hidden from other receivers this long unless renewed
+    # The database the queue lives in, when it is one: a message sent on that database's connection inside a
+    # transaction commits (and becomes visible) with it. None for a queue outside the databases (SQS).
+    database_alias: str | None = None
 
     @abstractmethod
     def send(self, action: str, arguments: dict[str, Any], *, delay: float = 0, queue: str = "default") -> str:
@@ -53,12 +56,12 @@ class Transport(ABC):
         should_stop: Callable[[], bool] | None = None,
     ) -> list[Message]:
         """Take up to ``max_messages`` messages, waiting up to ``wait`` seconds for the first (less once
-        ``should_stop`` says so). Each stays invisible to other receivers for the visibility timeout unless
-        acknowledged or retried first."""
+        ``should_stop`` says so). Each is leased: invisible to other receivers for ``lease_seconds`` unless
+        acknowledged, retried or renewed first."""
 
     @abstractmethod
     def ack(self, message: Message) -> bool:
-        """Delete a handled message. False when this delivery no longer owns it (its visibility timed out)."""
+        """Delete a handled message. False when this delivery no longer owns it (its lease ran out)."""
 
     @abstractmethod
     def retry(self, message: Message, *, delay: float = 0) -> None:
@@ -70,8 +73,12 @@ class Transport(ABC):
         does not count as an attempt."""
 
     @abstractmethod
-    def extend(self, message: Message, *, seconds: float) -> None:
-        """Keep the message invisible for ``seconds`` from now (a long action asks before it starts)."""
+    def renew(self, messages: Sequence[Message], *, seconds: float) -> None:
+        """Keep the messages invisible for ``seconds`` from now (the lease heartbeat, while their work runs). A
+        message whose lease is busy at that moment (being acknowledged) may be skipped."""
+
+    def close(self) -> None:  # noqa: B027 (most transports hold nothing open)
+        """Release what the transport keeps open between receives (the worker calls it when it stops)."""
 
     @abstractmethod
     def depth(self, *, queue: str = "default") -> QueueDepth:

@@ -1,27 +1,57 @@
 """The default transport: a table in the ``default`` database.
 
 Receivers claim rows with ``SELECT … FOR UPDATE SKIP LOCKED``, so concurrent workers never wait for each other nor
-take the same message. Claiming pushes ``available_at`` past the visibility timeout and sets a fresh ``receipt``; a
-worker that dies leaves the row to reappear when ``available_at`` passes. All times come from the database clock.
+take the same message. Claiming leases the row: ``available_at`` moves to the end of the lease and a fresh
+``receipt`` proves the delivery; the worker's heartbeat renews the lease while the work runs, and a worker that dies
+leaves the row to reappear when its lease runs out. All times come from the database clock.
+
+No waiting: sending a message that is due now also sends ``NOTIFY`` on :data:`CHANNEL` (delivered when the sender's
+transaction commits, so a message written inside the caller's transaction wakes the workers exactly when it
+becomes visible). An idle receiver runs ``LISTEN`` on its own connection and sleeps until a notification for its
+queue, the next delayed message or lease comes due, or ``poll_interval`` passes (the fallback, should a
+notification be lost with a broken connection).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import select
 import time
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import psycopg2
+import psycopg2.extensions
 from django.conf import settings
 from django.db import connections
-from django.db.models.functions import Now
 
 from server.apps.worker.models import QueueMessage
 from server.apps.worker.transports.base import Message, QueueDepth, Transport
 
+logger = logging.getLogger(__name__)
+
 ALIAS = "default"
 TABLE = QueueMessage._meta.db_table
+CHANNEL = "iotile_worker_queue"  # the NOTIFY channel; the payload is the logical queue's name
+# An idle receiver wakes at least this often to see whether its worker is stopping.
+STOP_CHECK_SECONDS = 0.5
+
+SEND_SQL = f"""
+WITH message AS (
+    INSERT INTO {TABLE} (queue, action, arguments, available_at, attempts, claimed_by)
+    VALUES (
+        %(queue)s, %(action)s, %(arguments)s::jsonb, statement_timestamp() + make_interval(secs => %(delay)s), 0, ''
+    )
+    RETURNING id
+)
+SELECT id, CASE WHEN %(notify)s THEN pg_notify(%(channel)s, %(queue)s) END FROM message
+"""
+
+# Seconds until the next message of the queue comes due (a delay, a backoff, a lease that may run out); NULL for none.
+NEXT_DUE_SQL = f"""
+SELECT extract(epoch FROM min(available_at) - statement_timestamp()) FROM {TABLE} WHERE queue = %s
+"""
 
 # The claimed ids are a MATERIALIZED CTE, evaluated once: as a sub-select in FROM the planner may run it again (a
 # rescan), and with SKIP LOCKED each run can pick other rows, so more than ``limit`` messages got claimed.
@@ -34,7 +64,7 @@ WITH claimed AS MATERIALIZED (
     FOR UPDATE SKIP LOCKED
 )
 UPDATE {TABLE} AS message
-SET available_at = statement_timestamp() + make_interval(secs => %(visibility)s),
+SET available_at = statement_timestamp() + make_interval(secs => %(lease)s),
     attempts = message.attempts + 1,
     receipt = gen_random_uuid(),
     claimed_at = statement_timestamp(),
@@ -59,26 +89,35 @@ def _seconds(value: float) -> float:
 
 class PostgresTransport(Transport):
     name = "postgres"
+    database_alias = ALIAS
 
-    def __init__(self, *, visibility_timeout: float | None = None, poll_interval: float | None = None) -> None:
-        self.visibility_timeout = (
-            settings.WORKER_VISIBILITY_TIMEOUT if visibility_timeout is None else visibility_timeout
-        )
+    def __init__(self, *, lease_seconds: float | None = None, poll_interval: float | None = None) -> None:
+        self.lease_seconds = settings.WORKER_LEASE_SECONDS if lease_seconds is None else lease_seconds
         self.poll_interval = settings.WORKER_POLL_INTERVAL if poll_interval is None else poll_interval
+        self._listener: Any = None  # the receiver's own LISTEN connection, opened on its first wait
 
     def send(self, action: str, arguments: dict[str, Any], *, delay: float = 0, queue: str = "default") -> str:
-        available_at = Now() + timedelta(seconds=_seconds(delay)) if delay else Now()
-        message = QueueMessage.objects.using(ALIAS).create(
-            queue=queue, action=action, arguments=arguments, available_at=available_at
-        )
-        return str(message.pk)
+        with connections[ALIAS].cursor() as cursor:
+            cursor.execute(
+                SEND_SQL,
+                {
+                    "queue": queue,
+                    "action": action,
+                    "arguments": json.dumps(arguments),
+                    "delay": _seconds(delay),
+                    "notify": not delay,
+                    "channel": CHANNEL,
+                },
+            )
+            (pk, _) = cursor.fetchone()
+        return str(pk)
 
     def claim(self, *, queue: str, max_messages: int, worker_id: str) -> list[Message]:
         with connections[ALIAS].cursor() as cursor:
             cursor.execute(
                 CLAIM_SQL,
                 {
-                    "visibility": self.visibility_timeout,
+                    "lease": self.lease_seconds,
                     "worker_id": worker_id[:100],
                     "queue": queue,
                     "limit": max_messages,
@@ -106,12 +145,65 @@ class PostgresTransport(Transport):
         should_stop: Callable[[], bool] | None = None,
     ) -> list[Message]:
         deadline = time.monotonic() + _seconds(wait)
+        if wait > 0:
+            self._listen()  # before the claim: a message sent after it finds nothing wakes this receiver
         while True:
             messages = self.claim(queue=queue, max_messages=max_messages, worker_id=worker_id)
             remaining = deadline - time.monotonic()
             if messages or remaining <= 0 or (should_stop and should_stop()):
                 return messages
-            time.sleep(min(self.poll_interval, remaining))
+            due = self._next_due(queue)
+            self._sleep(queue, min(remaining, self.poll_interval, due), should_stop)
+
+    def _next_due(self, queue: str) -> float:
+        with connections[ALIAS].cursor() as cursor:
+            cursor.execute(NEXT_DUE_SQL, [queue])
+            (seconds,) = cursor.fetchone()
+        return float("inf") if seconds is None else max(float(seconds), 0.0)
+
+    def _listen(self) -> None:
+        if self._listener is not None and not self._listener.closed:
+            return
+        try:
+            listener = psycopg2.connect(**connections[ALIAS].get_connection_params())
+            listener.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
+            with listener.cursor() as cursor:
+                cursor.execute(f"LISTEN {CHANNEL}")
+        except psycopg2.Error as exc:
+            logger.warning("worker queue: cannot LISTEN (%s); polling every %g s", exc, self.poll_interval)
+            self._listener = None
+            return
+        self._listener = listener
+
+    def _sleep(self, queue: str, seconds: float, should_stop: Callable[[], bool] | None) -> None:
+        """Sleep up to ``seconds``; wake early on a notification for ``queue`` or when ``should_stop`` says so."""
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0 and not (should_stop and should_stop()):
+            listener = self._listener
+            if listener is None:
+                time.sleep(min(left, STOP_CHECK_SECONDS))
+                continue
+            try:
+                ready, _, _ = select.select([listener], [], [], min(left, STOP_CHECK_SECONDS))
+                if ready:
+                    listener.poll()
+                notified = any(notify.payload == queue for notify in listener.notifies)
+                listener.notifies.clear()
+            except (OSError, psycopg2.Error) as exc:
+                logger.warning("worker queue: the LISTEN connection broke (%s); polling", exc)
+                self.close()
+                continue
+            if notified:
+                return
+
+    def close(self) -> None:
+        """Close the LISTEN connection (a later wait opens another)."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            try:
+                listener.close()
+            except psycopg2.Error:
+                pass
 
     def _update(self, sql: str, params: list[Any]) -> int:
         with connections[ALIAS].cursor() as cursor:
@@ -135,11 +227,15 @@ class PostgresTransport(Transport):
             [message.id, message.receipt],
         )
 
-    def extend(self, message: Message, *, seconds: float) -> None:
+    def renew(self, messages: Sequence[Message], *, seconds: float) -> None:
+        if not messages:
+            return
+        # SKIP LOCKED: a row being acknowledged or retried right now needs no renewal.
         self._update(
             f"UPDATE {TABLE} SET available_at = statement_timestamp() + make_interval(secs => %s) "
-            "WHERE id = %s AND receipt = %s",
-            [_seconds(seconds), message.id, message.receipt],
+            f"WHERE id IN (SELECT id FROM {TABLE} WHERE id = ANY(%s) AND receipt = ANY(%s::uuid[]) "
+            "FOR UPDATE SKIP LOCKED)",
+            [_seconds(seconds), [int(m.id) for m in messages], [m.receipt for m in messages]],
         )
 
     def depth(self, *, queue: str = "default") -> QueueDepth:

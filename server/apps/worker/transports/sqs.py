@@ -11,7 +11,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import boto3
@@ -36,14 +36,12 @@ class SqsTransport(Transport):
         endpoint_url: str | None = None,
         region: str | None = None,
         create_queue: bool | None = None,
-        visibility_timeout: float | None = None,
+        lease_seconds: float | None = None,
         client: Any = None,
     ) -> None:
         self.queue_name = queue_name or settings.WORKER_SQS_QUEUE_NAME
         self.create_queue = settings.WORKER_SQS_CREATE_QUEUE if create_queue is None else create_queue
-        self.visibility_timeout = (
-            settings.WORKER_VISIBILITY_TIMEOUT if visibility_timeout is None else visibility_timeout
-        )
+        self.lease_seconds = settings.WORKER_LEASE_SECONDS if lease_seconds is None else lease_seconds
         self.client = client or boto3.client(
             "sqs",
             region_name=region or settings.WORKER_SQS_REGION,
@@ -124,7 +122,7 @@ class SqsTransport(Transport):
             QueueUrl=self.queue_url(queue),
             MaxNumberOfMessages=max(1, min(max_messages, MAX_BATCH)),
             WaitTimeSeconds=max(0, min(int(wait), MAX_WAIT_SECONDS)),
-            VisibilityTimeout=min(math.ceil(self.visibility_timeout), MAX_VISIBILITY_SECONDS),
+            VisibilityTimeout=min(math.ceil(self.lease_seconds), MAX_VISIBILITY_SECONDS),
             AttributeNames=["ApproximateReceiveCount"],
         )
         messages = []
@@ -161,8 +159,17 @@ class SqsTransport(Transport):
         # SQS cannot take a receive back: ApproximateReceiveCount keeps this delivery.
         self._hide(message, 0)
 
-    def extend(self, message: Message, *, seconds: float) -> None:
-        self._hide(message, seconds)
+    def renew(self, messages: Sequence[Message], *, seconds: float) -> None:
+        timeout = min(math.ceil(max(seconds, 0)), MAX_VISIBILITY_SECONDS)
+        for queue in {message.queue for message in messages}:
+            of_queue = [message for message in messages if message.queue == queue]
+            for start in range(0, len(of_queue), MAX_BATCH):
+                entries = [
+                    {"Id": str(number), "ReceiptHandle": message.receipt, "VisibilityTimeout": timeout}
+                    for number, message in enumerate(of_queue[start : start + MAX_BATCH])
+                ]
+                # A failed entry (a message deleted meanwhile) is answered in "Failed"; nothing to do about it.
+                self.client.change_message_visibility_batch(QueueUrl=self.queue_url(queue), Entries=entries)
 
     def depth(self, *, queue: str = "default") -> QueueDepth:
         attributes = self.client.get_queue_attributes(
