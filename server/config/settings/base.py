@@ -92,6 +92,7 @@ DATABASE_ROUTERS = ["server.config.routers.DatabaseRouter"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "server.apps.core.middleware.BadTextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -230,7 +231,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "server.apps.core.api.pagination.StandardPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "server.apps.core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "server.apps.core.api.exceptions.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -239,6 +240,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Hostile input (docs/security.md): every API view parses bodies strictly (depth, NUL, surrogates, UTF-8).
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "server.apps.core.api.parsers.JSONParser",
+    "server.apps.core.api.parsers.FormParser",
+    "server.apps.core.api.parsers.MultiPartParser",
+]
 SPECTACULAR_SETTINGS = {
     "TITLE": "IOTile Platform API",
     "DESCRIPTION": "Organisations, projects, devices and the data streams they produce.",
