@@ -1,4 +1,5 @@
-"""Public ids in URLs and query strings turned into queryset lookups (and query-string filters), parsed leniently.
+"""Public ids in URLs and query strings turned into queryset lookups (and query-string filters), parsed in the
+lenient forms the clients write and strictly otherwise (core/slugs.py, core/inputs.py).
 
 A project is named by its UUID or its ``p--`` slug; a device by its ``d--`` slug in any form the clients send
 (``d--1``, ``d--00AB``, ``0x12ab``) or by its integer id written in decimal.
@@ -15,12 +16,13 @@ from django.core.exceptions import ValidationError
 from django_filters.constants import EMPTY_VALUES
 
 from server.apps.core import slugs
+from server.apps.core.inputs import is_id
 from server.apps.core.slugs import SlugError
 
 
 def project_lookup(value: str, prefix: str = "") -> dict[str, Any]:
     """``{"<prefix>id": uuid}`` or ``{"<prefix>gid": n}``; raises :class:`slugs.SlugError` for anything else."""
-    value = str(value).strip()
+    value = str(value)
     try:
         return {f"{prefix}id": uuid.UUID(value)}
     except ValueError:
@@ -34,8 +36,8 @@ def device_id_from(value: str | int) -> int:
     """The device id: decimal digits are the integer id itself; anything else is read as a ``d--`` slug."""
     if isinstance(value, int):
         return slugs.parse_device_slug(value)
-    value = str(value).strip()
-    if value.isdecimal():
+    value = str(value)
+    if is_id(value):
         return slugs.parse_device_slug(int(value))
     return slugs.parse_device_slug(value)
 

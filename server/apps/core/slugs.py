@@ -1,8 +1,10 @@
 """Every kind of IOTile slug in one place.
 
 Slugs are the public ids: a letter for the kind, then groups of four lower-case hex digits joined by ``-``, with
-parts joined by ``--``. Parsing is lenient (short or upper-case groups, ``0x`` prefixes, the oversized streamer group
-some clients send); formatting is always canonical. The forms agree with ``iotile_cloud.utils.gid``.
+parts joined by ``--``. Parsing is lenient in the forms the clients write (short or upper-case groups, ``0x``
+prefixes, the oversized streamer group some clients send) and strict otherwise (no sign, space, stray dash or
+non-ASCII digit: ``-1`` is not device 1); formatting is always canonical. The forms agree with
+``iotile_cloud.utils.gid``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ STREAMER_INDEX_BITS = 16
 FLEET_BITS = 48
 SCRIPT_BITS = 32
 
-_HEX_GROUP = re.compile(r"^[0-9a-fA-F]+$")
+# Groups of ASCII hex digits joined by single dashes, optionally after ``0x``: ``-1``, ``1-``, ``1--2``, `` 1`` and
+# other scripts' digits are not ids.
+_HEX_GROUPS = re.compile(r"(?:0[xX])?[0-9a-fA-F]+(?:-[0-9a-fA-F]+)*")
 
 
 class SlugError(ValueError):
@@ -31,13 +35,10 @@ def hex_groups(value: int, groups: int) -> str:
 
 
 def _parse_hex(text: str, kind: str) -> int:
-    text = text.strip()
-    if text.lower().startswith("0x"):
-        text = text[2:]
-    digits = text.replace("-", "")
-    if not digits or not _HEX_GROUP.match(digits):
-        raise SlugError(f"'{text}' is not a valid {kind} id")
-    return int(digits, 16)
+    if not _HEX_GROUPS.fullmatch(text):
+        raise SlugError(f"'{text[:40]}' is not a valid {kind} id")
+    digits = text[2:] if text[:2] in ("0x", "0X") else text
+    return int(digits.replace("-", ""), 16)
 
 
 def _split_kind(text: str, letter: str) -> str:

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from server.apps.core.errors import ApplicationError, ConflictError, PermissionDeniedError
+from server.apps.core.errors import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError
 from server.apps.core.scoping import user_has_org_permission
 from server.apps.org.models import Invitation, Org, OrgMembership
 from server.apps.org.roles import OWNER, ROLE_CHOICES, ROLE_PERMISSIONS, permission_to_grant, permissions_for_role
@@ -86,7 +86,7 @@ def org_delete(*, org: Org) -> None:
     Refused while it still holds devices or data blocks: their readings live in the stream-data database, which a
     cascade cannot reach, so they must be unclaimed or deleted through their own services first.
     """
-    org = Org.objects.select_for_update().get(pk=org.pk)
+    org = _lock_org(org.pk)
     if org.devices.exists():
         raise ConflictError("This organisation still has devices: unclaim or move them first.")
     if org.datablocks.exists():
@@ -109,8 +109,29 @@ def _require_grant(actor, org: Org, role: str) -> None:
 
 
 def _lock_org(org_id) -> Org:
-    """Serialise membership changes of one organisation, so two owners cannot demote each other at once."""
-    return Org.objects.select_for_update().get(pk=org_id)
+    """Serialise membership changes of one organisation, so two owners cannot demote each other at once.
+
+    An organisation deleted meanwhile (the request read it just before) is a 404, like one that never existed.
+    """
+    org = Org.objects.select_for_update().filter(pk=org_id).first()
+    if org is None:
+        raise NotFoundError("This organisation no longer exists.")
+    return org
+
+
+def _reload_membership(membership: OrgMembership) -> None:
+    """Read ``membership`` again under the organisation's lock; gone with its organisation meanwhile is a 404."""
+    try:
+        membership.refresh_from_db()
+    except OrgMembership.DoesNotExist:
+        raise NotFoundError("This membership no longer exists.") from None
+
+
+def _lock_invitation(invitation: Invitation) -> Invitation:
+    found = Invitation.objects.select_for_update().select_related("org").filter(pk=invitation.pk).first()
+    if found is None:
+        raise NotFoundError("This invitation no longer exists.")
+    return found
 
 
 def _ensure_another_owner(membership: OrgMembership) -> None:
@@ -152,7 +173,7 @@ def org_member_role_update(*, membership: OrgMembership, role: str, changed_by) 
     """Give a member another role (and its permission set). The last owner keeps their role."""
     _validate_role(role)
     org = _lock_org(membership.org_id)
-    membership.refresh_from_db()
+    _reload_membership(membership)
     if not membership.is_active:
         raise ApplicationError("This user is no longer a member.")
     if role == membership.role:
@@ -171,7 +192,7 @@ def org_member_role_update(*, membership: OrgMembership, role: str, changed_by) 
 def org_member_remove(*, membership: OrgMembership, removed_by) -> OrgMembership:
     """Remove a member. Removal is soft (inactive, no permissions), so history keeps its names."""
     org = _lock_org(membership.org_id)
-    membership.refresh_from_db()
+    _reload_membership(membership)
     if not membership.is_active:
         return membership
     _require_grant(removed_by, org, membership.role)
@@ -250,7 +271,7 @@ def invitation_create(*, org: Org, email: str, role: str, sent_by) -> Invitation
 @transaction.atomic(durable=True)
 def invitation_accept(*, invitation: Invitation, user) -> OrgMembership:
     """Join the invitation's organisation with its role; a current member keeps the role they have."""
-    invitation = Invitation.objects.select_for_update().select_related("org").get(pk=invitation.pk)
+    invitation = _lock_invitation(invitation)
     if invitation.accepted:
         raise ConflictError("This invitation has already been accepted.")
     if user.email.strip().lower() != invitation.email.strip().lower():
@@ -269,7 +290,7 @@ def invitation_accept(*, invitation: Invitation, user) -> OrgMembership:
 @transaction.atomic(durable=True)
 def invitation_cancel(*, invitation: Invitation) -> None:
     """Withdraw a pending invitation. Accepted ones stay as the record of who joined how."""
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    invitation = _lock_invitation(invitation)
     if invitation.accepted:
         raise ConflictError("This invitation has already been accepted.")
     invitation.delete()

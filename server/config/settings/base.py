@@ -96,6 +96,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Body size limits before anything reads the body; the 413 and 429 pages (core/limits.py).
     "server.apps.core.limits.RequestLimitsMiddleware",
+    "server.apps.core.middleware.BadTextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -247,7 +248,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "server.apps.core.api.pagination.StandardPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "server.apps.core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "server.apps.core.api.exceptions.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -283,6 +284,12 @@ LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+# Hostile input (docs/security.md): every API view parses bodies strictly (depth, NUL, surrogates, UTF-8).
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "server.apps.core.api.parsers.JSONParser",
+    "server.apps.core.api.parsers.FormParser",
+    "server.apps.core.api.parsers.MultiPartParser",
+]
 SPECTACULAR_SETTINGS = {
     "TITLE": "IOTile Platform API",
     "DESCRIPTION": "Organisations, projects, devices and the data streams they produce.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from server.apps.configattribute.models import ConfigAttributeName, validate_config_name
+from server.apps.core.api.fields import JSONField
 
 
 class ConfigAttributeNameSerializer(serializers.ModelSerializer):
@@ -27,7 +28,7 @@ class ConfigAttributeSerializer(serializers.Serializer):
     target_kind = serializers.CharField(read_only=True)
     name = serializers.CharField(max_length=64, help_text="A name from config/name/ (':report:summary').")
     # DRF's serializer metaclass takes declared fields off the class, so this does not hide Serializer.data.
-    data = serializers.JSONField()  # type: ignore[assignment]
+    data = JSONField()  # type: ignore[assignment]
     created_on = serializers.DateTimeField(read_only=True)
     updated_on = serializers.DateTimeField(read_only=True)
     updated_by = serializers.CharField(source="updated_by.username", read_only=True, allow_null=True)
@@ -40,4 +41,4 @@ class ConfigAttributeSerializer(serializers.Serializer):
 
 class ConfigAttributeUpdateSerializer(serializers.Serializer):
     # DRF's serializer metaclass takes declared fields off the class, so this does not hide Serializer.data.
-    data = serializers.JSONField()  # type: ignore[assignment]
+    data = JSONField()  # type: ignore[assignment]

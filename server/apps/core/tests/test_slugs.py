@@ -345,3 +345,18 @@ def test_alias_and_kind():
     assert slugs.parse_alias_slug("a--1") == 1
     assert slugs.slug_kind("s--0000-0001--0000-0000-0000-0002--5001") == "s"
     assert slugs.slug_kind("0000-0001") == ""
+
+
+# Strictness -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["-1", "d---1", "d--1-", "d--1--2", "+1", " 1", "1 ", "d-- 1", "\u0661", "1_0", "0x", "0x-1", "d--0x", "1\x00"],
+)
+def test_odd_forms_are_not_ids(value):
+    # Signs, stray dashes, spaces, underscores and other scripts' digits name no device ("-1" is not device 1).
+    with pytest.raises(slugs.SlugError):
+        slugs.parse_device_slug(value)
+    with pytest.raises(slugs.SlugError):
+        slugs.parse_alias_slug(value)

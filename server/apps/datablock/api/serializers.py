@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from rest_framework import serializers
 
+from server.apps.core.api.fields import JSONField
 from server.apps.core.api.routers import api_url
 from server.apps.datablock.models import DataBlock
 
@@ -49,7 +50,7 @@ class DataBlockCreateSerializer(serializers.Serializer):
     device = serializers.CharField(help_text="The device to archive (d-- slug or integer id).")
     title = serializers.CharField(max_length=100)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    on_complete = serializers.JSONField(
+    on_complete = JSONField(
         required=False, help_text='What the device becomes afterwards: {"state": "N0"|"N1", "label": "…"}.'
     )
 

@@ -1,6 +1,8 @@
 import itertools
+import threading
 
 from django.core import mail
+from django.db import connections, transaction
 
 from server.apps.core.testing import (
     ScopedEndpointCases,
@@ -12,7 +14,7 @@ from server.apps.core.testing import (
 )
 from server.apps.org.models import Invitation, Org, OrgMembership
 from server.apps.org.roles import ADMIN, DEVELOPER, MEMBER, OPERATOR, OWNER, STAFF, permissions_for_role
-from server.apps.org.services import invitation_create, org_member_remove
+from server.apps.org.services import invitation_create, org_delete, org_member_remove
 from server.apps.project.services import project_create
 
 API = "/api/v1"
@@ -490,3 +492,56 @@ def test_accept_by_someone_else_is_404(db):
     assert api_client(make_user()).post(f"{API}/invitation/not-a-uuid/accept/").status_code == 404
     invitation.refresh_from_db()
     assert not invitation.accepted
+
+
+def _wait_for_a_blocked_query(limit: int = 500) -> None:
+    """Until another connection waits on a row lock (polled, at most ``limit`` times 10 ms)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for _ in range(limit):
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            threading.Event().wait(0.01)
+    raise AssertionError("the member removal never waited on the organisation's lock")
+
+
+def test_removing_a_member_while_the_org_is_deleted_is_404(transactional_db):
+    # The race: the removal reads the organisation and the membership, then waits on the organisation's lock while
+    # the delete holds it; when the delete commits, the organisation is gone. That is a 404, not Org.DoesNotExist.
+    org = make_org()
+    member = make_member(org, MEMBER)
+    deleting, release = threading.Event(), threading.Event()
+    answers: dict[str, int] = {}
+
+    def delete_org() -> None:
+        try:
+            with transaction.atomic():
+                org_delete(org=org)
+                deleting.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def remove_member() -> None:
+        try:
+            response = api_client(org.created_by).delete(f"{API}/org/{org.slug}/members/{member.slug}/")
+            answers["remove"] = response.status_code
+        finally:
+            connections.close_all()
+
+    deleter = threading.Thread(target=delete_org)
+    deleter.start()
+    assert deleting.wait(10)
+    remover = threading.Thread(target=remove_member)
+    remover.start()
+    _wait_for_a_blocked_query()
+    release.set()
+    deleter.join(10)
+    remover.join(10)
+    assert answers == {"remove": 404}
+    assert not Org.objects.filter(pk=org.pk).exists()
+    assert not OrgMembership.objects.filter(user=member).exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from server.apps.core.api.fields import JSONField
 from server.apps.core.models import TARGET_MAX_LENGTH
 from server.apps.property.models import STR_VALUE_MAX_LENGTH, PropertyType
 
@@ -18,7 +19,7 @@ class GenericPropertySerializer(serializers.Serializer):
     type = serializers.ChoiceField(
         choices=PropertyType.choices, required=False, help_text="Inferred from the value (or the org's template)."
     )
-    value = serializers.JSONField(help_text="A number, true/false or text, as the type says.")
+    value = JSONField(help_text="A number, true/false or text, as the type says.")
     str_value = serializers.CharField(read_only=True)
     is_system = serializers.BooleanField(required=False, default=False)
     created_on = serializers.DateTimeField(read_only=True)
@@ -28,7 +29,7 @@ class GenericPropertySerializer(serializers.Serializer):
 class GenericPropertyUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=60, required=False)
     type = serializers.ChoiceField(choices=PropertyType.choices, required=False)
-    value = serializers.JSONField(required=False)
+    value = JSONField(required=False)
     is_system = serializers.BooleanField(required=False)
 
 
@@ -37,10 +38,10 @@ class PropertyTemplateSerializer(serializers.Serializer):
     org = serializers.CharField(source="org.slug", read_only=True, allow_null=True)
     name = serializers.CharField(max_length=60)
     type = serializers.ChoiceField(choices=PropertyType.choices, required=False, default=PropertyType.STR)
-    default = serializers.JSONField(required=False)
+    default = JSONField(required=False)
     is_system = serializers.BooleanField(required=False, default=False)
     enums = serializers.ListField(
-        child=serializers.JSONField(),
+        child=JSONField(),
         required=False,
         write_only=True,  # shown as text by to_representation
         help_text="The only values properties of this name may take; empty for any.",
@@ -60,9 +61,9 @@ class PropertyTemplateCreateSerializer(PropertyTemplateSerializer):
 class PropertyTemplateUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=60, required=False)
     type = serializers.ChoiceField(choices=PropertyType.choices, required=False)
-    default = serializers.JSONField(required=False)
+    default = JSONField(required=False)
     is_system = serializers.BooleanField(required=False)
-    enums = serializers.ListField(child=serializers.JSONField(), required=False)
+    enums = serializers.ListField(child=JSONField(), required=False)
 
 
 class PropertyEnumSerializer(serializers.Serializer):

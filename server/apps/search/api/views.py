@@ -13,8 +13,9 @@ class SearchView(GenericAPIView):
 
     permission_classes = [IsAuthenticated]
     serializer_class = SearchResultSerializer
+    filter_backends: list[type] = []  # ``q`` is the one query; no filterset
 
-    @extend_schema(parameters=[SearchQuerySerializer], summary="Search")
+    @extend_schema(parameters=[SearchQuerySerializer], summary="Search", responses=SearchResultSerializer(many=True))
     def get(self, request):
         query = SearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

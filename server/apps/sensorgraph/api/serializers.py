@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from server.apps.core.api.fields import JSONField
 from server.apps.org.models import Org
 from server.apps.sensorgraph.models import SensorGraph, VariableTemplate
 from server.apps.stream.api.serializers import LocalIdField
@@ -61,6 +62,7 @@ class SensorGraphSerializer(serializers.ModelSerializer):
     app_version = serializers.CharField(read_only=True, help_text="'<major>.<minor>'")
     slug = serializers.SlugField(required=False, max_length=80)
     variable_templates = VariableTemplateSerializer(many=True, read_only=True)
+    ui_extra = JSONField(required=False)
 
     class Meta:
         model = SensorGraph

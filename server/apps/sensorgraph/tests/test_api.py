@@ -128,3 +128,24 @@ def test_patching_a_claimed_device_s_sensor_graph_adds_its_streams(db):
         (0x5001, None),
         (0x5002, "Gallons"),
     ]
+
+
+def test_a_null_ui_extra_from_a_form_is_400_and_changes_nothing(db):
+    # A form sends JSON as text: "null" must be refused like a JSON null, not reach the not-null column.
+    staff = api_client(make_staff())
+    sg = make_sensor_graph()
+    response = staff.post(URL, {"name": "Formed", "ui_extra": "null"}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert "ui_extra" in response.json()
+    for method in ("put", "patch"):
+        response = getattr(staff, method)(f"{URL}{sg.slug}/", {"name": sg.name, "ui_extra": "null"}, format="multipart")
+        assert response.status_code == 400, response.content
+    response = staff.patch(f"{URL}{sg.slug}/", {"ui_extra": "[" * 1000 + "]" * 1000}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert not SensorGraph.objects.filter(name="Formed").exists()
+    sg.refresh_from_db()
+    assert sg.ui_extra == {}
+    response = staff.patch(f"{URL}{sg.slug}/", {"ui_extra": '{"web": 1}'}, format="multipart")
+    assert response.status_code == 200, response.content
+    sg.refresh_from_db()
+    assert sg.ui_extra == {"web": 1}

@@ -11,9 +11,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from server.apps.core.api.parsers import MultiPartParser
 from server.apps.core.api.viewsets import ScopedReadOnlyViewSet, ScopedViewSetMixin
 from server.apps.streamer import selectors
 from server.apps.streamer.api import serializers

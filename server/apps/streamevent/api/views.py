@@ -7,10 +7,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from server.apps.core.api.pagination import LargePagination
+from server.apps.core.api.parsers import MultiPartParser
 from server.apps.core.api.viewsets import ScopedReadOnlyViewSet
 from server.apps.streamevent import selectors, services
 from server.apps.streamevent.api.serializers import EventSerializer, EventUploadSerializer

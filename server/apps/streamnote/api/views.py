@@ -6,10 +6,10 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from server.apps.core.api.pagination import LargePagination
+from server.apps.core.api.parsers import FormParser, JSONParser, MultiPartParser
 from server.apps.core.api.targets import TargetedViewSet
 from server.apps.streamnote import selectors, services
 from server.apps.streamnote.api import serializers
