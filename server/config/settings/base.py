@@ -299,6 +299,10 @@ WORKER_RUN_RETENTION_DAYS = env.int("WORKER_RUN_RETENTION_DAYS", default=30)
 # Device operations (docs/operations.md): the MQTT broker the bridge and the worker use, as the platform's own login
 # (mqtt://user:password@host:port); empty leaves MQTT out.
 MQTT_URL = env.str("MQTT_URL", default="")
+# A login with the broker's dynamic-security admin role, which provisions each device's own login and topic rules.
+MQTT_ADMIN_URL = env.str("MQTT_ADMIN_URL", default="")
+# Where devices connect (host:port), as the credentials endpoint tells them; the platform's broker by default.
+MQTT_DEVICE_BROKER = env.str("MQTT_DEVICE_BROKER", default="")
 # A request's payload, and a message read from a device (MQTT or a status file), at most this many bytes.
 OPERATION_PAYLOAD_MAX_BYTES = env.int("OPERATION_PAYLOAD_MAX_BYTES", default=64 * 1024)
 OPERATION_MESSAGE_MAX_BYTES = env.int("OPERATION_MESSAGE_MAX_BYTES", default=256 * 1024)
