@@ -11,6 +11,7 @@ from django.conf import settings
 
 from server.apps.operation.services.configuration import configurations_apply
 from server.apps.operation.services.operations import operations_close_overdue, operations_send
+from server.apps.operation.services.status_files import status_files_read
 from server.apps.worker.actions import Action, RetryPolicy, register_action
 from server.apps.worker.scheduler import register_periodic
 
@@ -65,4 +66,16 @@ class CloseOverdueOperations(Action):
         operations_close_overdue()
 
 
+@register_action
+class ReadStatusFiles(Action):
+    """Read the devices' new status files in the ``status`` store and record the command results they hold."""
+
+    timeout = 300
+    retry = RetryPolicy(max_attempts=2, backoff=30)
+
+    def execute(self, arguments: dict[str, Any]) -> None:
+        status_files_read()
+
+
+register_periodic(ReadStatusFiles, every=timedelta(seconds=settings.OPERATION_SWEEP_SECONDS))
 register_periodic(CloseOverdueOperations, every=timedelta(seconds=settings.OPERATION_SWEEP_SECONDS))

@@ -142,3 +142,28 @@ class DeviceMessageError(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id} {self.source}: {self.error}"
+
+
+class DeviceServiceStatus(models.Model):
+    """The latest status file a device wrote for one of its services (the RustiQ monitoring service's
+    ``last_monitoring_status.json``): its general status and error, and a digest so an unchanged file is read
+    once."""
+
+    device = models.ForeignKey("device.Device", on_delete=models.CASCADE, related_name="+")
+    org = models.ForeignKey("org.Org", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    service = models.CharField(max_length=64)
+    general_status = models.CharField(max_length=200, blank=True)
+    general_error = models.TextField(blank=True)
+    digest = models.CharField(max_length=64, help_text="SHA-256 of the file last read.")
+    read_on = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_org_path = "org"
+    scope_permissions = {"add": STAFF_ONLY, "change": STAFF_ONLY, "delete": STAFF_ONLY}
+
+    class Meta:
+        ordering = ["service"]
+        constraints = [models.UniqueConstraint(fields=["device", "service"], name="operation_service_status_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.service}: {self.general_status}"

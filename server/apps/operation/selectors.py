@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from server.apps.device.models import Device
-from server.apps.operation.models import DeviceMessageError, DeviceOperation, DevicePresence
+from server.apps.operation.models import DeviceMessageError, DeviceOperation, DeviceServiceStatus
 
 
 def operation_list(*, user: Any) -> QuerySet[DeviceOperation]:
@@ -22,6 +22,5 @@ def message_errors_for_device(*, user: Any, device: Device) -> QuerySet[DeviceMe
     return DeviceMessageError.objects.restrict(user, "view").filter(device=device)
 
 
-def presence_of(*, device: Device) -> DevicePresence | None:
-    """The device's presence (the caller already sees the device); None before it was ever heard from."""
-    return DevicePresence.objects.filter(device=device).first()
+def service_statuses_for_device(*, user: Any, device: Device) -> QuerySet[DeviceServiceStatus]:
+    return DeviceServiceStatus.objects.restrict(user, "view").filter(device=device)

@@ -9,7 +9,11 @@ from server.apps.core.views import paginate
 from server.apps.device.tabs import DeviceTab, register_device_tab
 from server.apps.operation.forms import CommandForm
 from server.apps.operation.models import DeviceMessageError, DeviceOperation
-from server.apps.operation.selectors import message_errors_for_device, operations_for_device
+from server.apps.operation.selectors import (
+    message_errors_for_device,
+    operations_for_device,
+    service_statuses_for_device,
+)
 
 OPERATIONS_PER_PAGE = 20
 LATEST_ERRORS = 5
@@ -24,6 +28,7 @@ def operations_tab_context(*, request: Any, device: Any, can: Any) -> dict[str, 
             per_page=OPERATIONS_PER_PAGE,
         ),
         "message_errors": list(message_errors_for_device(user=request.user, device=device)[:LATEST_ERRORS]),
+        "service_statuses": list(service_statuses_for_device(user=request.user, device=device)),
     }
     if can(DeviceOperation, "add"):
         context["command_form"] = CommandForm()
@@ -39,7 +44,8 @@ OPERATIONS_TAB = register_device_tab(
         template_name="operation/device.html",
         context=operations_tab_context,
         can_models=(DeviceOperation, DeviceMessageError),
-        # session, user, device (with its presence), role and permissions, the table (count, page), the errors
-        queries=7,
+        # session, user, device (with its presence), role and permissions, the table (count, page), the errors,
+        # the services' statuses
+        queries=8,
     )
 )

@@ -87,3 +87,15 @@ class DeviceReplyOutcomeSerializer(serializers.Serializer):
     operationId = serializers.CharField()
     outcome = serializers.ChoiceField(choices=["recorded", "progress", "duplicate", "unknown"])
     status = serializers.CharField(allow_null=True)
+
+
+class MqttLoginRequestSerializer(serializers.Serializer):
+    device = serializers.CharField(max_length=40)
+    rotate = serializers.BooleanField(default=False, help_text="A new password; the old one stops working.")
+
+
+class MqttLoginSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField()
+    broker = serializers.CharField(help_text="host:port devices connect to (MQTT_DEVICE_BROKER); may be empty.")
+    topics = serializers.CharField(help_text="The only topics the login reaches.")

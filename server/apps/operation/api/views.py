@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -26,7 +27,7 @@ from server.apps.deviceauth.tokens import DeviceScope
 from server.apps.operation.api import serializers
 from server.apps.operation.filtersets import OperationFilterSet
 from server.apps.operation.models import DeviceOperation, Transport
-from server.apps.operation.services import inbound, operations
+from server.apps.operation.services import credentials, inbound, operations
 from server.apps.operation.wire import MessageError, reply_from_dict, request_message
 from server.apps.project.models import Project
 
@@ -113,6 +114,32 @@ class OperationViewSet(
     def cancel(self, request: Request, id: str | None = None) -> Response:
         operation = operations.operation_cancel(user=request.user, operation=self.get_object())
         return Response(self.get_serializer(operation).data)
+
+    @extend_schema(
+        request=serializers.MqttLoginRequestSerializer,
+        responses={200: serializers.MqttLoginSerializer},
+        description=(
+            "The device's MQTT login (made on first use, a new password with rotate), provisioned on the broker "
+            "with access to devices/<slug>/# only. Needs can_modify_device."
+        ),
+    )
+    @action(detail=False, methods=["post"], url_path="mqtt-login", scope_action="view", filterset_class=None)
+    def mqtt_login(self, request: Request) -> Response:
+        if isinstance(request.auth, DeviceScope):
+            raise PermissionDenied("A device token cannot manage logins.")
+        body = serializers.MqttLoginRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        device = self._devices({"device": body.validated_data["device"]})[0]
+        passwords = credentials.device_mqtt_logins_provision(
+            devices=[device], user=request.user, rotate=body.validated_data["rotate"]
+        )
+        answer = {
+            "username": device.slug,
+            "password": passwords[device.slug],
+            "broker": settings.MQTT_DEVICE_BROKER,
+            "topics": f"devices/{device.slug}/#",
+        }
+        return Response(serializers.MqttLoginSerializer(answer).data)
 
     @extend_schema(
         responses={200: serializers.DeviceRequestSerializer(many=True)},

@@ -43,7 +43,7 @@ from server.apps.worker.queue import enqueue, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
-# What configuration is sent over when the device came online over something else (a status file, a report).
+# The transports a configuration request goes over: the one the device came online on.
 CONFIG_TRANSPORTS = (Transport.MQTT, Transport.HTTP)
 
 
@@ -62,9 +62,10 @@ def configuration_on_connect(*, events: Sequence[PresenceEvent]) -> list[DeviceO
     deadline = now + timedelta(seconds=settings.CONFIG_ON_CONNECT_DEADLINE_SECONDS)
     created = []
     for event in events:
-        if event.device_id not in org_of:
+        # A device heard from through the stores only cannot take a configuration request.
+        if event.device_id not in org_of or event.transport not in CONFIG_TRANSPORTS:
             continue
-        transport = event.transport if event.transport in CONFIG_TRANSPORTS else Transport.HTTP
+        transport = event.transport
         created.append(
             DeviceOperation(
                 id=uuid.uuid4(),

@@ -297,3 +297,33 @@ def test_timed_out_rows_from_a_whole_fleet_are_closed_at_once(transactional_db):
         make_operation(each, deadline_seconds=1)
     assert operations_close_overdue(now=timezone.now() + timedelta(seconds=2)) == 3
     assert set(DeviceOperation.objects.values_list("status", flat=True)) == {OperationStatus.TIMED_OUT}
+
+
+def test_the_mqtt_login_endpoint(broker, device):
+    from server.apps.core.testing import api_client, make_member
+    from server.apps.org.roles import OPERATOR
+
+    url = "/api/v1/operation/mqtt-login/"
+    response = api_client(device.org.created_by).post(url, {"device": device.slug}, format="json")
+    assert response.status_code == 200, response.content
+    first = response.json()
+    assert (first["username"], first["topics"]) == (device.slug, f"devices/{device.slug}/#")
+    again = api_client(device.org.created_by).post(url, {"device": device.slug}, format="json").json()
+    assert again["password"] == first["password"]
+    rotated = api_client(device.org.created_by).post(url, {"device": device.slug, "rotate": True}, format="json")
+    assert rotated.json()["password"] != first["password"]
+    assert api_client(make_member(device.org, OPERATOR)).post(url, {"device": device.slug}).status_code == 403
+    outsider = make_device(make_project()).org.created_by
+    assert api_client(outsider).post(url, {"device": device.slug}).status_code == 404
+    # The new password works on the broker, the old one no longer.
+    address = broker_address(broker.platform_url)
+    fleet = MqttFleet(broker=address, logins={device.slug: rotated.json()["password"]}, birth=False)
+    fleet.connect()
+    fleet.run(seconds=WAIT, until=lambda f: f.all_connected() or bool(f.refused))
+    assert fleet.all_connected()
+    fleet.close()
+    stale = MqttFleet(broker=address, logins={device.slug: first["password"]}, birth=False)
+    stale.connect()
+    stale.run(seconds=WAIT, until=lambda f: bool(f.refused))
+    assert stale.refused
+    stale.close()

@@ -36,7 +36,7 @@ class StoreDelivery:
         of the batch, and earlier ones not answered yet), and keep this version. A store outage raises, and the
         worker retries."""
         failed: dict[UUID, str] = {}
-        files = {(op.device_id, op.device.slug, _service(op)) for op in operations if op.kind == "command"}
+        files = {(op.device_id, op.device.slug, command_service(op)) for op in operations if op.kind == "command"}
         for op in operations:
             if op.kind != "command":
                 failed[op.id] = f"the file stores carry commands, not {op.kind}"
@@ -49,7 +49,7 @@ class StoreDelivery:
             entries = [
                 {"command": op.payload["command"], "operationId": str(op.id)}
                 for op in open_commands
-                if _service(op) == service and (op.id in batch_ids or op.status != "PENDING")
+                if command_service(op) == service and (op.id in batch_ids or op.status != "PENDING")
             ]
             content = json.dumps(entries, indent=2).encode()
             key = commands_key(device_slug, service)
@@ -58,5 +58,5 @@ class StoreDelivery:
         return failed
 
 
-def _service(operation: DeviceOperation) -> str:
+def command_service(operation: DeviceOperation) -> str:
     return str(operation.payload.get("service") or "monitoring-1.0")
