@@ -93,6 +93,9 @@ def run_local(c, port=8000, host="127.0.0.1"):
     processes = []
     if (ROOT / "server" / "apps" / "worker" / "management" / "commands" / "worker.py").exists():
         processes.append(subprocess.Popen([PYTHON, "manage.py", "worker"], cwd=ROOT, env=env))
+    if env.get("MQTT_URL"):
+        # The MQTT bridge (docs/operations.md), only when a broker is configured.
+        processes.append(subprocess.Popen([PYTHON, "manage.py", "mqtt_bridge"], cwd=ROOT, env=env))
     processes.append(subprocess.Popen([PYTHON, "manage.py", "runserver", f"{host}:{port}"], cwd=ROOT, env=env))
     print(f"Serving on http://{host}:{port}/ (Ctrl-C stops the web server and the worker)", flush=True)
     try:

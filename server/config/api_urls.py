@@ -22,6 +22,7 @@ API_APPS = [
     "configattribute",
     "streamnote",
     "devicelocation",
+    "operation",
     "search",
     "fleet",
     "ota",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("server.apps.configattribute.urls")),
     path("", include("server.apps.streamnote.urls")),
     path("", include("server.apps.devicelocation.urls")),
+    path("", include("server.apps.operation.urls")),
     path("", include("server.apps.datablock.urls")),
     path("", include("server.apps.streamalias.urls")),
     path("", include("server.apps.fleet.urls")),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import Q, QuerySet
@@ -10,6 +11,9 @@ from django.db.models import Q, QuerySet
 from server.apps.configattribute.models import CONFIG_TARGET_KINDS, ConfigAttribute, ConfigAttributeName
 from server.apps.core import targets
 from server.apps.core.targets import Target, target_of
+
+if TYPE_CHECKING:
+    from server.apps.device.models import Device
 
 
 def config_name_list() -> QuerySet[ConfigAttributeName]:
@@ -73,3 +77,33 @@ def config_attributes_resolved(*, user, target: Target | models.Model | str) -> 
         if current is None or rank[(row.target, row.org_id)] < rank[(current.target, current.org_id)]:
             applied[row.name.name] = row
     return [applied[name] for name in sorted(applied)]
+
+
+def config_values_for_devices(*, devices: Sequence[Device]) -> dict[int, dict[str, Any]]:
+    """For each device, ``{name: data}`` of every config name that applies to it, the nearest level winning: the
+    device, then its project, then its organisation (:func:`config_priority` without a user: the platform's own
+    read, when a device comes online). One query for any number of devices, which come with their project and
+    organisation."""
+    chains: dict[int, list[tuple[str, object]]] = {}
+    for device in devices:
+        chain: list[tuple[str, object]] = [(device.slug, device.org_id)]
+        if device.project is not None:
+            chain.append((device.project.slug, device.project.org_id))
+        if device.org is not None:
+            chain.append((f"^{device.org.slug}", device.org_id))
+        chains[device.pk] = chain
+    wanted = {key for chain in chains.values() for key in chain}
+    rows: dict[tuple[str, object], dict[str, Any]] = {}
+    attributes = ConfigAttribute.objects.filter(
+        target__in={slug for slug, _ in wanted}, org_id__in={org_id for _, org_id in wanted}
+    ).values_list("target", "org_id", "name__name", "data")
+    for target, org_id, name, data in attributes:
+        if (target, org_id) in wanted:
+            rows.setdefault((target, org_id), {})[name] = data
+    values: dict[int, dict[str, Any]] = {}
+    for device_id, chain in chains.items():
+        merged: dict[str, Any] = {}
+        for key in reversed(chain):
+            merged.update(rows.get(key, {}))
+        values[device_id] = merged
+    return values

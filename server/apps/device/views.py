@@ -101,7 +101,7 @@ class DevicePageMixin(ScopedPageMixinBase):
     context_object_name = "device"
 
     def get_queryset(self):
-        devices = super().get_queryset().select_related("org", "project", "sg", "template", "claimed_by")
+        devices = super().get_queryset().select_related("org", "project", "sg", "template", "claimed_by", "presence")
         return with_last_report(devices)
 
     def object_lookup(self, value: str) -> dict:

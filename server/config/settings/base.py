@@ -80,6 +80,7 @@ LOCAL_APPS = [
     "server.apps.devicelocation",
     "server.apps.fleet",
     "server.apps.ota",
+    "server.apps.operation",
     "server.apps.search",
     "server.apps.staff",
     "server.apps.main",
@@ -358,6 +359,28 @@ STREAMDATA_WRITE_CONNECTIONS = env.int("STREAMDATA_WRITE_CONNECTIONS", default=2
 WORKER_POLL_INTERVAL = env.float("WORKER_POLL_INTERVAL", default=5.0)
 WORKER_SCHEDULER_TICK_SECONDS = env.int("WORKER_SCHEDULER_TICK_SECONDS", default=30)
 WORKER_RUN_RETENTION_DAYS = env.int("WORKER_RUN_RETENTION_DAYS", default=30)
+
+# Device operations (docs/operations.md): the MQTT broker the bridge and the worker use, as the platform's own login
+# (mqtt://user:password@host:port); empty leaves MQTT out.
+MQTT_URL = env.str("MQTT_URL", default="")
+# A login with the broker's dynamic-security admin role, which provisions each device's own login and topic rules.
+MQTT_ADMIN_URL = env.str("MQTT_ADMIN_URL", default="")
+# Where devices connect (host:port), as the credentials endpoint tells them; the platform's broker by default.
+MQTT_DEVICE_BROKER = env.str("MQTT_DEVICE_BROKER", default="")
+# A request's payload, and a message read from a device (MQTT or a status file), at most this many bytes.
+OPERATION_PAYLOAD_MAX_BYTES = env.int("OPERATION_PAYLOAD_MAX_BYTES", default=64 * 1024)
+OPERATION_MESSAGE_MAX_BYTES = env.int("OPERATION_MESSAGE_MAX_BYTES", default=256 * 1024)
+# Configuration on connect: a device heard from after this much silence counts as coming online.
+CONFIG_ON_CONNECT_GAP_SECONDS = env.int("CONFIG_ON_CONNECT_GAP_SECONDS", default=3600)
+CONFIG_ON_CONNECT_DEADLINE_SECONDS = env.int("CONFIG_ON_CONNECT_DEADLINE_SECONDS", default=300)
+CONFIG_ON_CONNECT_HEARTBEAT_SECONDS = env.int("CONFIG_ON_CONNECT_HEARTBEAT_SECONDS", default=60)
+# An external profile service called for each device coming online (empty: none); retried as the AWS sample does.
+CONFIG_PROFILE_URL = env.str("CONFIG_PROFILE_URL", default="")
+CONFIG_PROFILE_RETRIES = env.int("CONFIG_PROFILE_RETRIES", default=2)
+CONFIG_PROFILE_RETRY_SECONDS = env.float("CONFIG_PROFILE_RETRY_SECONDS", default=2.0)
+CONFIG_PROFILE_TIMEOUT_SECONDS = env.float("CONFIG_PROFILE_TIMEOUT_SECONDS", default=5.0)
+# How often the worker closes overdue operations and reads new status files.
+OPERATION_SWEEP_SECONDS = env.int("OPERATION_SWEEP_SECONDS", default=30)
 
 LOGGING = {
     "version": 1,

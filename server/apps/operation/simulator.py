@@ -1,0 +1,279 @@
+"""Simulated devices for the tests, the docs and the benchmark (``manage.py simulate_device``).
+
+Each plays a device over one transport and answers the platform's requests the way its ``mode`` says:
+
+| mode | what it does with a request |
+|---|---|
+| ``answer`` | replies SUCCESS with the request's value |
+| ``fail`` | replies FAIL with an error |
+| ``silent`` | never replies |
+| ``malformed`` | replies with something that is not JSON |
+| ``duplicate`` | replies SUCCESS twice |
+| ``unknown`` | replies SUCCESS naming an operation that does not exist |
+
+- :class:`MqttFleet` plays any number of devices over MQTT in one thread: each logs in as its slug with its own
+  password, sets its last will (``{"status": "offline"}`` on ``devices/<slug>/presence``), subscribes to its request
+  topics, publishes its birth (``{"status": "online"}``) and answers after ``reply_delay`` seconds.
+- :class:`HttpDevice` polls ``operation/poll/`` with its device token and posts to ``operation/reply/``.
+- :class:`StoreDevice` reads its ``commands.json`` from the ``incoming`` store and writes its
+  ``last_monitoring_status.json`` to the ``status`` store.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import select
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from server.apps.operation.kinds import registry
+from server.apps.operation.services.inbound import PRESENCE_TOPIC
+from server.apps.operation.transports.mqtt import BrokerAddress, new_client, reply_topic
+from server.apps.operation.transports.store import INCOMING_STORE, STATUS_STORE, commands_key, status_key
+from server.apps.stores.selectors import store_file_exists, store_file_read
+from server.apps.stores.services import store_file_save
+
+MODES = ("answer", "fail", "silent", "malformed", "duplicate", "unknown")
+MALFORMED = b"{this is not json"
+
+
+def reply_for(request: dict[str, Any], mode: str) -> list[bytes]:
+    """The messages a device in ``mode`` sends back for ``request`` (none for ``silent``)."""
+    if mode == "silent":
+        return []
+    if mode == "malformed":
+        return [MALFORMED]
+    operation_id = str(uuid.uuid4()) if mode == "unknown" else request.get("operationId")
+    body = {
+        "operationId": operation_id,
+        "name": request.get("name", ""),
+        "type": "RESP",
+        "status": "FAIL" if mode == "fail" else "SUCCESS",
+        "value": request.get("value"),
+        "error": "simulated failure" if mode == "fail" else "",
+        "timestamp": int(time.time() * 1000),
+    }
+    encoded = json.dumps(body).encode()
+    return [encoded, encoded] if mode == "duplicate" else [encoded]
+
+
+@dataclass
+class DeviceRecord:
+    """What one simulated device saw: when it connected, the requests it got and when it answered."""
+
+    slug: str
+    connect_started: float = 0.0
+    connected_at: float | None = None
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    replied_at: list[float] = field(default_factory=list)
+
+
+class MqttFleet:
+    """Devices over MQTT, all driven from one thread with ``select`` (no thread per device)."""
+
+    def __init__(
+        self,
+        *,
+        broker: BrokerAddress,
+        logins: dict[str, str],
+        mode: str = "answer",
+        reply_delay: float = 0.0,
+        birth: bool = True,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode is one of {MODES}")
+        self.broker = broker
+        self.mode = mode
+        self.reply_delay = reply_delay
+        self.birth = birth
+        self.records = {slug: DeviceRecord(slug) for slug in logins}
+        self.clients: dict[str, mqtt.Client] = {}
+        self.refused: dict[str, str] = {}
+        self._due: list[tuple[float, int, str, bytes]] = []  # (when, sequence, topic, payload)
+        self._sequence = itertools.count()
+        for slug, password in logins.items():
+            address = BrokerAddress(broker.host, broker.port, slug, password, broker.tls)
+            client = new_client(address, slug)
+            client.will_set(f"devices/{slug}/{PRESENCE_TOPIC}", json.dumps({"status": "offline"}), qos=1)
+            client.user_data_set(slug)
+            client.on_connect = self._on_connect
+            client.on_message = self._on_message
+            self.clients[slug] = client
+
+    # callbacks (called from run(), in this thread) --------------------------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, slug: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        if reason_code.is_failure:
+            self.refused[slug] = str(reason_code)
+            return
+        self.records[slug].connected_at = time.monotonic()
+        client.subscribe([(f"devices/{slug}/{kind.topic}_req", 1) for kind in registry.values()])
+        if self.birth:
+            client.publish(f"devices/{slug}/{PRESENCE_TOPIC}", json.dumps({"status": "online"}), qos=1)
+
+    def _on_message(self, client: mqtt.Client, slug: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            request = json.loads(message.payload)
+        except ValueError:
+            return
+        record = self.records[slug]
+        record.requests.append(request)
+        topic = reply_topic(slug, message.topic.rsplit("/", 1)[1].removesuffix("_req"))
+        for payload in reply_for(request, self.mode):
+            heapq.heappush(self._due, (time.monotonic() + self.reply_delay, next(self._sequence), topic, payload))
+
+    # driving ----------------------------------------------------------------------------------------------------
+
+    def connect(self, slugs: list[str] | None = None) -> None:
+        """Open the connections (all at once: the CONNECT packets go out together, the answers come in run())."""
+        for slug in slugs or list(self.clients):
+            self.records[slug].connect_started = time.monotonic()
+            self.clients[slug].connect(self.broker.host, self.broker.port, keepalive=60)
+
+    def disconnect(self, slugs: list[str] | None = None, *, clean: bool = True) -> None:
+        """Close connections: cleanly (an offline presence first), or by dropping the socket, which makes the
+        broker publish the last will."""
+        for slug in slugs or list(self.clients):
+            client = self.clients[slug]
+            if clean:
+                client.publish(f"devices/{slug}/{PRESENCE_TOPIC}", json.dumps({"status": "offline"}), qos=1)
+                client.loop_write()
+                client.disconnect()
+            else:
+                sock = client.socket()
+                if sock is not None:
+                    sock.close()
+            self.records[slug].connected_at = None
+
+    def run(self, *, seconds: float, until: Callable[[MqttFleet], bool] | None = None) -> None:
+        """Drive every connection for ``seconds``, or until ``until(fleet)`` is true."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not (until and until(self)):
+            self._send_due()
+            sockets = {}
+            writers = []
+            for client in self.clients.values():
+                sock = client.socket()
+                if sock is None or sock.fileno() < 0:
+                    continue
+                sockets[sock] = client
+                if client.want_write():
+                    writers.append(sock)
+            if not sockets:
+                time.sleep(0.05)
+                continue
+            wait = 0.05 if not self._due else max(0.0, min(0.05, self._due[0][0] - time.monotonic()))
+            readable, writable, _ = select.select(list(sockets), writers, [], wait)
+            for sock in readable:
+                sockets[sock].loop_read()
+            for sock in writable:
+                sockets[sock].loop_write()
+            for client in sockets.values():
+                client.loop_misc()
+
+    def _send_due(self) -> None:
+        now = time.monotonic()
+        while self._due and self._due[0][0] <= now:
+            _, _, topic, payload = heapq.heappop(self._due)
+            slug = topic.split("/")[1]
+            self.clients[slug].publish(topic, payload, qos=1)
+            self.records[slug].replied_at.append(now)
+
+    def all_connected(self) -> bool:
+        return all(record.connected_at is not None for record in self.records.values())
+
+    def publish_raw(self, slug: str, suffix: str, payload: bytes) -> None:
+        """Publish anything on one of the device's topics (``config_resp``, ``presence``, or another device's)."""
+        self.clients[slug].publish(f"devices/{slug}/{suffix}" if "/" not in suffix else suffix, payload, qos=1)
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            sock = client.socket()
+            if sock is not None:
+                client.disconnect()
+                client.loop_write()
+
+
+class HttpDevice:
+    """A device over HTTP: ``poll()`` asks for its pending operations and answers them as ``mode`` says."""
+
+    def __init__(self, *, base_url: str, token: str, mode: str = "answer") -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.mode = mode
+        self.requests: list[dict[str, Any]] = []
+        self.outcomes: list[Any] = []
+
+    def _call(self, path: str, body: bytes | None = None) -> Any:
+        request = urllib.request.Request(
+            f"{self.base_url}/api/v1/operation/{path}",
+            data=body,
+            headers={"Authorization": f"a-jwt {self.token}", "Content-Type": "application/json"},
+            method="POST" if body is not None else "GET",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def poll(self) -> list[dict[str, Any]]:
+        requests = self._call("poll/")
+        self.requests.extend(requests)
+        for request in requests:
+            for payload in reply_for(request, self.mode):
+                try:
+                    self.outcomes.append(self._call("reply/", payload))
+                except urllib.error.HTTPError as exc:
+                    self.outcomes.append({"status": exc.code})
+        return requests
+
+
+class StoreDevice:
+    """A device through the file stores (the RustiQ monitoring service): reads its commands, writes its status."""
+
+    def __init__(self, *, slug: str, service: str = "monitoring-1.0", mode: str = "answer") -> None:
+        self.slug = slug
+        self.service = service
+        self.mode = mode
+
+    def commands(self) -> list[dict[str, Any]]:
+        key = commands_key(self.slug, self.service)
+        if not store_file_exists(store=INCOMING_STORE, key=key):
+            return []
+        return list(json.loads(store_file_read(store=INCOMING_STORE, key=key)))
+
+    def status_for(self, commands: list[dict[str, Any]]) -> bytes:
+        if self.mode == "malformed":
+            return MALFORMED
+        entries = []
+        for command in commands:
+            ok = self.mode != "fail"
+            entries.append(
+                {
+                    "command": command["command"],
+                    **({"operationId": command["operationId"]} if self.mode != "unknown" else {}),
+                    "result": json.dumps({"apps": ["monitoring"], "command": command["command"]}) if ok else "",
+                    "status": "ok" if ok else "error",
+                }
+            )
+        body = {
+            "general_status": "ok" if self.mode != "fail" else "degraded",
+            "general_error": "" if self.mode != "fail" else "simulated failure",
+            "commands": entries * (2 if self.mode == "duplicate" else 1),
+        }
+        return json.dumps(body).encode()
+
+    def answer(self) -> int:
+        """Read the commands and write the status file (nothing in ``silent`` mode); returns how many commands."""
+        commands = self.commands()
+        if self.mode != "silent" and commands:
+            store_file_save(
+                store=STATUS_STORE, key=status_key(self.slug, self.service), content=self.status_for(commands)
+            )
+        return len(commands)
