@@ -7,17 +7,12 @@ import contextlib
 from datetime import timedelta
 from pathlib import Path
 
-import environ
-
+from server.apps.core.logs import logging_settings
 from server.apps.stores.config import store_settings
 from server.config.databases import database_settings
+from server.config.settings.environment import REPO_ROOT, env
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 SERVER_DIR = REPO_ROOT / "server"
-
-env = environ.Env()
-if (REPO_ROOT / ".env").exists():
-    env.read_env(REPO_ROOT / ".env", overwrite=False)
 
 # Folder for everything the embedded defaults keep on disk (database cluster, file stores). Git-ignored.
 LOCAL_DATA_DIR = Path(env.str("LOCAL_DATA_DIR", default=str(REPO_ROOT / ".local")))
@@ -55,6 +50,7 @@ THIRD_PARTY_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "corsheaders",
 ]
 LOCAL_APPS = [
     "server.apps.core",
@@ -91,7 +87,9 @@ DATABASES = database_settings(env, LOCAL_DATA_DIR)
 DATABASE_ROUTERS = ["server.config.routers.DatabaseRouter"]
 
 MIDDLEWARE = [
+    "server.apps.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -295,11 +293,24 @@ WORKER_POLL_INTERVAL = env.float("WORKER_POLL_INTERVAL", default=1.0)
 WORKER_SCHEDULER_TICK_SECONDS = env.int("WORKER_SCHEDULER_TICK_SECONDS", default=30)
 WORKER_RUN_RETENTION_DAYS = env.int("WORKER_RUN_RETENTION_DAYS", default=30)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Behind proxies (docs/deploy.md): how many trusted proxies (nginx, a load balancer) append the address they saw to
+# X-Forwarded-For. The client's address is the one the outermost of them wrote, for the request log, DRF's
+# throttles and allauth's rate limits alike; 0 takes the socket's peer and ignores the header.
+NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+ALLAUTH_TRUSTED_PROXY_COUNT = NUM_PROXIES
+
+# Cross-origin API calls (django-cors-headers): only under /api/, only from the listed origins, and without cookies,
+# so a page on another origin can call the API with a token but never with a user's session.
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOWED_ORIGINS = env.list("DJANGO_CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-request-id", "x-correlation-id")
+CORS_EXPOSE_HEADERS = ("x-request-id", "x-correlation-id", "retry-after")
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# Logs (docs/deploy.md#logs): every line carries the request and correlation ids (core/logs.py). LOG_FORMAT=json
+# writes one JSON object per line (the default in production); REQUEST_LOG adds one line per request.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+REQUEST_LOG = env.bool("DJANGO_REQUEST_LOG", default=False)
+LOGGING = logging_settings(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
