@@ -139,7 +139,8 @@ PASSWORD_HASHERS = [
 
 # Static files: the front-end bundle from webapp/ (inv build-statics) plus app statics, served by whitenoise.
 STATIC_URL = "/static/"
-STATIC_ROOT = REPO_ROOT / "staticfiles"
+# collectstatic writes here; nginx serves it in the compose stack (docs/deploy.md).
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(REPO_ROOT / "staticfiles")))
 WEBAPP_DIST = REPO_ROOT / "webapp" / "dist"
 # Always listed, so a server started before the first build serves the bundle once it exists; the folder is
 # created here only to keep the staticfiles check quiet (a read-only tree just skips that).
