@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from invoke import task
+
+from server.config.supervisor import Program, Supervisor
 
 ROOT = Path(__file__).resolve().parent
 WEBAPP = ROOT / "webapp"
@@ -81,38 +80,30 @@ def worker(c):
     _manage(c, "worker")
 
 
+def local_programs(host: str, port: int) -> list[Program]:
+    """What ``inv run-local`` keeps running, one entry per process (``when_set``: only with that variable set)."""
+    manage = (PYTHON, "manage.py")
+    return [
+        Program("web", (*manage, "runserver", f"{host}:{port}")),
+        Program("worker", (*manage, "worker")),
+        # The MQTT bridge (docs/operations.md), only when a broker is configured.
+        Program("mqtt-bridge", (*manage, "mqtt_bridge"), when_set="MQTT_URL"),
+    ]
+
+
 @task(help={"port": "port to serve on (default 8000)", "host": "address to bind (default 127.0.0.1)"})
 def run_local(c, port=8000, host="127.0.0.1"):
-    """Run the platform: web server (dashboard and API) on http://HOST:PORT plus a queue worker."""
+    """Run the platform: web server (dashboard and API) on http://HOST:PORT plus a queue worker. A process that
+    exits is restarted with backoff while the others keep serving; Ctrl-C stops them all."""
     if _statics_missing():
         build_statics(c)
     migrate(c)
     # A starting catalog (variable types, device templates, sensor graphs); existing entries are kept.
     _manage(c, "seed_catalog")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    processes = []
-    if (ROOT / "server" / "apps" / "worker" / "management" / "commands" / "worker.py").exists():
-        processes.append(subprocess.Popen([PYTHON, "manage.py", "worker"], cwd=ROOT, env=env))
-    if env.get("MQTT_URL"):
-        # The MQTT bridge (docs/operations.md), only when a broker is configured.
-        processes.append(subprocess.Popen([PYTHON, "manage.py", "mqtt_bridge"], cwd=ROOT, env=env))
-    processes.append(subprocess.Popen([PYTHON, "manage.py", "runserver", f"{host}:{port}"], cwd=ROOT, env=env))
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    supervisor = Supervisor(local_programs(host, int(port)), cwd=ROOT, environment=environment)
     print(f"Serving on http://{host}:{port}/ (Ctrl-C stops the web server and the worker)", flush=True)
-    try:
-        while all(p.poll() is None for p in processes):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-    sys.exit(max((p.returncode or 0) for p in processes))
+    sys.exit(supervisor.run())
 
 
 @task

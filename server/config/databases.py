@@ -7,6 +7,9 @@ shared by every process on the machine (web, worker, ``manage.py``); it stops wh
 
 from __future__ import annotations
 
+import atexit
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +17,37 @@ import environ
 
 DEFAULT_DATABASE_NAME = "iotile"
 STREAMDATA_DATABASE_NAME = "iotile_streamdata"
+# pgserver's list of the processes holding the embedded cluster, in its data folder.
+HOLDERS_FILE = ".handle_pids.json"
 
 # Keeps the embedded server's handle alive for the life of the process.
 _embedded_server: Any = None
+
+
+def forget_dead_holders(data_dir: Path) -> None:
+    """Take the processes that no longer exist off pgserver's list of the cluster's holders.
+
+    pgserver stops the cluster when the last process on its list (``.handle_pids.json`` in the data folder) exits.
+    A process killed outright (the worker under SIGKILL, the development server's child killed by its reloader)
+    never takes itself off, and the cluster would outlive every process that used it. Run at exit, before pgserver
+    looks at the list, so the last live process still stops the cluster."""
+    import psutil
+
+    path = data_dir / HOLDERS_FILE
+    try:
+        holders = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+
+    def alive(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    living = [pid for pid in holders if pid == os.getpid() or alive(pid)]
+    if living != holders:
+        path.write_text(json.dumps(living))
 
 
 def _embedded_settings(data_dir: Path, name: str) -> dict[str, Any]:
@@ -34,6 +65,8 @@ def _embedded_settings(data_dir: Path, name: str) -> dict[str, Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _embedded_server = pgserver.get_server(data_dir, cleanup_mode="stop")
+        # Registered after pgserver's own exit handler, so it runs first (atexit runs the last registered first).
+        atexit.register(forget_dead_holders, data_dir)
     info = _embedded_server.get_postmaster_info()
     exists = _embedded_server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
     if "(1 row)" not in exists:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from server.apps.core.scoping import STAFF_ONLY, ScopedQuerySet
+from server.apps.core.scoping import STAFF_ONLY, Ability, ScopedQuerySet
 
 
 class OperationStatus(models.TextChoices):
@@ -167,3 +167,7 @@ class DeviceServiceStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id} {self.service}: {self.general_status}"
+
+
+# What the dashboard's templates ask as ``can.<name>`` (core.scoping.Ability).
+CHANGE_OPERATIONS = Ability("change_deviceoperation", DeviceOperation, "change")

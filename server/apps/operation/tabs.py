@@ -8,7 +8,7 @@ from typing import Any
 from server.apps.core.views import paginate
 from server.apps.device.tabs import DeviceTab, register_device_tab
 from server.apps.operation.forms import CommandForm
-from server.apps.operation.models import DeviceMessageError, DeviceOperation
+from server.apps.operation.models import DeviceOperation
 from server.apps.operation.selectors import (
     message_errors_for_device,
     operations_for_device,
@@ -43,7 +43,7 @@ OPERATIONS_TAB = register_device_tab(
         order=50,
         template_name="operation/device.html",
         context=operations_tab_context,
-        can_models=(DeviceOperation, DeviceMessageError),
+        permission=(DeviceOperation, "view"),
         # session, user, device (with its presence), role and permissions, the table (count, page), the errors,
         # the services' statuses
         queries=8,

@@ -13,12 +13,15 @@ worker later.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import transaction
 
 from server.apps.worker.actions import ActionRegistryError, get_action
 from server.apps.worker.transports import get_transport
+
+logger = logging.getLogger(__name__)
 
 
 def _checked(name: str, arguments: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
@@ -32,7 +35,11 @@ def enqueue(name: str, arguments: dict[str, Any] | None = None, *, delay: float 
     """Enqueue the action registered as ``name`` now and return the message id. Inside a transaction use
     :func:`enqueue_on_commit`, so the worker never sees a message about rows that were rolled back."""
     queue, arguments = _checked(name, arguments)
-    return get_transport().send(name, arguments, delay=delay, queue=queue)
+    message_id = get_transport().send(name, arguments, delay=delay, queue=queue)
+    # Written with the caller's request and correlation ids; the worker's lines about the message carry
+    # "message-<id>" as theirs, so this line joins the two.
+    logger.info("enqueued %s as message %s", name, message_id, extra={"message_id": message_id})
+    return message_id
 
 
 def enqueue_on_commit(

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from server.apps.core.logs import log_context
 from server.apps.worker import policy
 from server.apps.worker.actions import Action, ActionTimeoutError, get_action
 from server.apps.worker.lease import LeaseKeeper
@@ -200,9 +201,12 @@ class Worker:
             if len(messages) > 1 and action is not None and action.batched and not message.error:
                 batches.setdefault(action, []).append(message)
             else:
-                self.process(message)
+                # Every log line about the message carries its id as the correlation id (core/logs.py).
+                with log_context(correlation=f"message-{message.id}"):
+                    self.process(message)
         for action, batch in batches.items():
-            self.process_batch(action, batch)
+            with log_context(correlation="messages-" + ",".join(str(message.id) for message in batch)):
+                self.process_batch(action, batch)
 
     # One message
 

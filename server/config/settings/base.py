@@ -7,17 +7,12 @@ import contextlib
 from datetime import timedelta
 from pathlib import Path
 
-import environ
-
+from server.apps.core.logs import logging_settings
 from server.apps.stores.config import store_settings
 from server.config.databases import database_settings
+from server.config.settings.environment import REPO_ROOT, env
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 SERVER_DIR = REPO_ROOT / "server"
-
-env = environ.Env()
-if (REPO_ROOT / ".env").exists():
-    env.read_env(REPO_ROOT / ".env", overwrite=False)
 
 # Folder for everything the embedded defaults keep on disk (database cluster, file stores). Git-ignored.
 LOCAL_DATA_DIR = Path(env.str("LOCAL_DATA_DIR", default=str(REPO_ROOT / ".local")))
@@ -55,6 +50,7 @@ THIRD_PARTY_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "corsheaders",
 ]
 LOCAL_APPS = [
     "server.apps.core",
@@ -94,10 +90,12 @@ DATABASES = database_settings(env, LOCAL_DATA_DIR)
 DATABASE_ROUTERS = ["server.config.routers.DatabaseRouter"]
 
 MIDDLEWARE = [
+    "server.apps.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Body size limits before anything reads the body; the 413 and 429 pages (core/limits.py).
     "server.apps.core.limits.RequestLimitsMiddleware",
     "server.apps.core.middleware.BadTextMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -158,7 +156,8 @@ PASSWORD_HASHERS = [
 
 # Static files: the front-end bundle from webapp/ (inv build-statics) plus app statics, served by whitenoise.
 STATIC_URL = "/static/"
-STATIC_ROOT = REPO_ROOT / "staticfiles"
+# collectstatic writes here; nginx serves it in the compose stack (docs/deploy.md).
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(REPO_ROOT / "staticfiles")))
 WEBAPP_DIST = REPO_ROOT / "webapp" / "dist"
 # Always listed, so a server started before the first build serves the bundle once it exists; the folder is
 # created here only to keep the staticfiles check quiet (a read-only tree just skips that).
@@ -273,11 +272,7 @@ REST_FRAMEWORK = {
         "org": env.str("THROTTLE_RATE_ORG", default="30000/m"),
         "login": env.str("THROTTLE_RATE_LOGIN", default="30/m"),
     },
-    # Proxies in front of the web processes (nginx: 1), so the client address is read from X-Forwarded-For.
-    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=None),
 }
-# allauth's own rate limits read the client address the same way.
-ALLAUTH_TRUSTED_PROXY_COUNT = REST_FRAMEWORK["NUM_PROXIES"] or 0
 # Failed logins (docs/limits.md): LOGIN_FAILURE_LIMIT failures for one account within LOGIN_FAILURE_WINDOW seconds,
 # or LOGIN_ADDRESS_FAILURE_LIMIT from one client address, lock logins for LOGIN_LOCKOUT_SECONDS, the right password
 # included; the API and the dashboard share the count.
@@ -382,11 +377,24 @@ CONFIG_PROFILE_TIMEOUT_SECONDS = env.float("CONFIG_PROFILE_TIMEOUT_SECONDS", def
 # How often the worker closes overdue operations and reads new status files.
 OPERATION_SWEEP_SECONDS = env.int("OPERATION_SWEEP_SECONDS", default=30)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Behind proxies (docs/deploy.md): how many trusted proxies (nginx, a load balancer) append the address they saw to
+# X-Forwarded-For. The client's address is the one the outermost of them wrote, for the request log, DRF's
+# throttles and allauth's rate limits alike; 0 takes the socket's peer and ignores the header.
+NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+ALLAUTH_TRUSTED_PROXY_COUNT = NUM_PROXIES
+
+# Cross-origin API calls (django-cors-headers): only under /api/, only from the listed origins, and without cookies,
+# so a page on another origin can call the API with a token but never with a user's session.
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOWED_ORIGINS = env.list("DJANGO_CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-request-id", "x-correlation-id")
+CORS_EXPOSE_HEADERS = ("x-request-id", "x-correlation-id", "retry-after")
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# Logs (docs/deploy.md#logs): every line carries the request and correlation ids (core/logs.py). LOG_FORMAT=json
+# writes one JSON object per line (the default in production); REQUEST_LOG adds one line per request.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+REQUEST_LOG = env.bool("DJANGO_REQUEST_LOG", default=False)
+LOGGING = logging_settings(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))

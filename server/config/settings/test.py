@@ -3,7 +3,8 @@
 import uuid
 
 from .base import *  # noqa: F403
-from .base import CACHES, REST_FRAMEWORK, env
+from .base import CACHES, REST_FRAMEWORK
+from .environment import env
 
 # Each run keys its cache entries apart, so runs sharing one Redis (REDIS_URL) never read or clear each other's.
 CACHES["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
