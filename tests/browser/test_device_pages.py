@@ -49,9 +49,7 @@ class Site:
         start = timezone.now() - timedelta(hours=3)
         stream_data_bulk_insert(
             rows=[
-                stream_data_row(
-                    stream_slug=self.streams[LEVEL].slug, timestamp=start + timedelta(minutes=10 * i), value=v
-                )
+                stream_data_row(series=self.streams[LEVEL].series, timestamp=start + timedelta(minutes=10 * i), value=v)
                 for i, v in enumerate([120.0, 121.5, 123.25])
             ]
         )

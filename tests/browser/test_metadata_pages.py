@@ -61,7 +61,7 @@ class Site:
 
     def insert(self, device, times, base: float) -> None:
         stream = StreamId.objects.get(device=device, var_lid=LEVEL, block__isnull=True)
-        rows = [stream_data_row(stream_slug=stream.slug, timestamp=t, value=base + i) for i, t in enumerate(times)]
+        rows = [stream_data_row(series=stream.series, timestamp=t, value=base + i) for i, t in enumerate(times)]
         stream_data_bulk_insert(rows=rows)
 
     def path(self, device=None, tab: str = "") -> str:

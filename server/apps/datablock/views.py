@@ -88,14 +88,15 @@ class DataBlockDetailView(DataBlockPageMixin, ScopedPageView):
         streams = list(stream_list(user=self.request.user).filter(block=self.object).order_by("var_lid"))
         counts = {}
         if streams and self.can(StreamId, "read_data"):
+            slugs = {stream.series: stream.slug for stream in streams}
             rows = (
-                StreamData.objects.filter(stream_slug__in=[stream.slug for stream in streams])
+                StreamData.objects.filter(series__in=list(slugs))
                 .order_by()
-                .values("stream_slug")
+                .values("series")
                 .annotate(count=Count("id"))
-                .values_list("stream_slug", "count")
+                .values_list("series", "count")
             )
-            counts = dict(rows)
+            counts = {slugs[series]: count for series, count in rows}
         for stream in streams:
             # A figure for the page's table only, set on the rows it shows.
             stream.reading_count = counts.get(stream.slug, 0)  # type: ignore[attr-defined]

@@ -42,34 +42,25 @@ def visible_device(*, user, value: str | int, field: str = "device") -> Device:
 
 
 def device_stream_counts(*, device: Device) -> dict[str, dict]:
-    """Per stream of the device's current project: how many data rows and events it holds, and whether a
-    ``StreamId`` exists for it. Three queries whatever the number of streams: the stream ids, one grouped count of
-    data rows (streamdata database) and one of events."""
+    """Per stream of the device's current project: how many data rows and events its series holds, and
+    ``has_streamid`` (always true: rows and events belong to streams through their series ids, and the clients read
+    the flag). Three queries whatever the number of streams: the streams, one grouped count of data rows (streamdata
+    database) and one of events."""
     counts: dict[str, dict] = {}
     if device.project is None:
         return counts
-    project_slug = device.project.slug
-    stream_slugs = StreamId.objects.filter(device=device, project=device.project, block__isnull=True)
-    for slug in stream_slugs.values_list("slug", flat=True):
+    streams = StreamId.objects.filter(device=device, project=device.project, block__isnull=True)
+    slugs = dict(streams.values_list("series", "slug"))
+    for slug in slugs.values():
         counts[slug] = {"data_cnt": 0, "event_cnt": 0, "has_streamid": True}
-    grouped = (
-        StreamData.objects.filter(device_slug=device.slug, project_slug=project_slug)
-        .order_by()
-        .values("stream_slug")
-        .annotate(rows=Count("id"))
-    )
+    grouped = StreamData.objects.filter(series__in=list(slugs)).order_by().values("series").annotate(rows=Count("id"))
     for row in grouped:
-        entry = counts.setdefault(row["stream_slug"], {"data_cnt": 0, "event_cnt": 0, "has_streamid": False})
-        entry["data_cnt"] = row["rows"]
+        counts[slugs[row["series"]]]["data_cnt"] = row["rows"]
     grouped_events = (
-        StreamEventData.objects.filter(device_slug=device.slug, project_slug=project_slug)
-        .order_by()
-        .values("stream_slug")
-        .annotate(rows=Count("id"))
+        StreamEventData.objects.filter(series__in=list(slugs)).order_by().values("series").annotate(rows=Count("id"))
     )
     for row in grouped_events:
-        entry = counts.setdefault(row["stream_slug"], {"data_cnt": 0, "event_cnt": 0, "has_streamid": False})
-        entry["event_cnt"] = row["rows"]
+        counts[slugs[row["series"]]]["event_cnt"] = row["rows"]
     return counts
 
 
@@ -102,23 +93,24 @@ def device_list_for_project(*, user, project: Project) -> QuerySet[Device]:
     return with_last_report(devices).order_by("label", "id")
 
 
-# The latest row of each stream, found with one index probe per stream on (stream_slug, timestamp) however long the
+# The latest row of each stream, found with one index probe per stream on (series, timestamp) however long the
 # streams are: DISTINCT ON over the same streams would read every one of their rows.
 _LATEST_ROWS_SQL = """
-SELECT latest.* FROM unnest(%s::varchar[]) AS wanted(slug)
+SELECT latest.* FROM unnest(%s::integer[]) AS wanted(series)
 CROSS JOIN LATERAL (
     SELECT * FROM {table} AS data
-    WHERE data.stream_slug = wanted.slug AND data.timestamp IS NOT NULL
+    WHERE data.series = wanted.series AND data.timestamp IS NOT NULL
     ORDER BY data.timestamp DESC
     LIMIT 1
 ) AS latest
 """
 
 
-def stream_latest_data(*, stream_slugs: list[str]) -> dict[str, StreamData]:
-    """The newest data row of each stream named, by stream slug (streams without data are left out). One query
-    on the streamdata database. The caller has checked the user may read these streams' data."""
-    if not stream_slugs:
+def stream_latest_data(*, streams: list[StreamId]) -> dict[str, StreamData]:
+    """The newest data row of each stream, by stream slug (streams without data are left out). One query on the
+    streamdata database. The caller has checked the user may read these streams' data."""
+    if not streams:
         return {}
+    slugs = {stream.series: stream.slug for stream in streams}
     sql = _LATEST_ROWS_SQL.format(table=StreamData._meta.db_table)
-    return {row.stream_slug: row for row in StreamData.objects.raw(sql, [list(stream_slugs)])}
+    return {slugs[row.series]: row for row in StreamData.objects.raw(sql, [list(slugs)])}

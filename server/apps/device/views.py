@@ -135,7 +135,7 @@ class DeviceDetailView(DevicePageMixin, ScopedPageView):
             .order_by("var_lid")
         )
         page = paginate(self.request, streams, param="streams")
-        latest = stream_latest_data(stream_slugs=[s.slug for s in page]) if can(StreamId, "read_data") else {}
+        latest = stream_latest_data(streams=list(page)) if can(StreamId, "read_data") else {}
         for stream in page:
             row = latest.get(stream.slug)
             stream.latest_time = row.timestamp if row else None

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import jwt
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q
@@ -97,6 +98,14 @@ class Reach:
 
 
 READ = frozenset({"view"})
+
+
+def _device_events(scope: DeviceScope) -> Q:
+    """The events of the device's live streams (not those archived in its data blocks), by series id."""
+    streams = apps.get_model("stream", "StreamId").objects.filter(device_id=scope.device_id, block__isnull=True)
+    return Q(series__in=streams.values("series"), org_id=scope.org_id)
+
+
 # Reading and adding data: what a device (or a phone or gateway acting for it) does.
 DEVICE_TOKEN_REACH: dict[str, Reach] = {
     "device.Device": Reach(lambda scope: Q(pk=scope.device_id), READ),
@@ -108,9 +117,7 @@ DEVICE_TOKEN_REACH: dict[str, Reach] = {
     ),
     "streamer.Streamer": Reach(lambda scope: Q(device_id=scope.device_id), READ),
     "streamer.StreamerReport": Reach(lambda scope: Q(streamer__device_id=scope.device_id), frozenset({"view", "add"})),
-    "streamevent.StreamEventData": Reach(
-        lambda scope: Q(device_slug=scope.device_slug, org_id=scope.org_id), frozenset({"view", "add"})
-    ),
+    "streamevent.StreamEventData": Reach(lambda scope: _device_events(scope), frozenset({"view", "add"})),
     # A gateway acting for the device runs its updater (docs/updates.md): the device's fleets, the deployments for
     # it and their scripts, and reporting its own attempts.
     "fleet.Fleet": Reach(lambda scope: Q(org_id=scope.org_id, memberships__device_id=scope.device_id), READ),

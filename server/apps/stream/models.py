@@ -58,6 +58,16 @@ class StreamVariable(MdoMixin, CreatedModel):
         return self.slug
 
 
+# Series ids come from this sequence on the default database: a stream's rows (streamdata database) and events carry
+# the id, not the stream's slugs, so a stream can hand its rows to another (archiving) by passing the id on.
+SERIES_SEQUENCE = "stream_series_seq"
+
+
+def next_series() -> models.Func:
+    """The database default of ``StreamId.series``: the sequence's next value."""
+    return models.Func(models.Value(SERIES_SEQUENCE), function="nextval", output_field=models.IntegerField())
+
+
 class MdoType(models.TextChoices):
     VARIABLE = "V", "Use the variable's MDO"
     STREAM = "S", "Use the stream's MDO"
@@ -66,6 +76,10 @@ class MdoType(models.TextChoices):
 class StreamId(MdoMixin, CreatedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     slug = models.CharField(max_length=48, unique=True, editable=False)
+    # The key of the stream's rows in the streamdata database and of its events (docs/databases.md). Allocated from
+    # SERIES_SEQUENCE on insert; archiving gives the block's stream the device stream's series and the device's
+    # stream a new one.
+    series = models.IntegerField(unique=True, editable=False, db_default=next_series())
     org = models.ForeignKey("org.Org", on_delete=models.CASCADE, related_name="streams")
     project = models.ForeignKey(
         "project.Project", on_delete=models.CASCADE, null=True, blank=True, related_name="streams"

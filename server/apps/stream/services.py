@@ -235,9 +235,9 @@ def streams_delete(*, streams: QuerySet[StreamId]) -> int:
     (short of the final commit of ``default`` failing after streamdata committed).
     """
     with transaction.atomic(), transaction.atomic(using=router.db_for_write(StreamData)):
-        slugs = list(streams.values_list("slug", flat=True))
-        deleted = stream_data_delete(stream_slugs=slugs)
-        StreamId.objects.filter(slug__in=slugs).delete()
+        doomed = list(streams.values_list("pk", "series"))
+        deleted = stream_data_delete(series=[series for _, series in doomed])
+        StreamId.objects.filter(pk__in=[pk for pk, _ in doomed]).delete()
     return deleted
 
 

@@ -87,7 +87,7 @@ def table_context(request, stream: StreamId, window: TimeWindow) -> dict[str, An
     page = None
     if window.start is not None:
         page = stream_data_table_page(
-            stream_slug=stream.slug,
+            series=stream.series,
             start=window.start,
             end=window.end,
             before=before,
@@ -140,7 +140,7 @@ class StreamDetailView(StreamScopeMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         stream = self.object
         org = stream.org
-        summary = stream_data_summary(stream_slug=stream.slug)
+        summary = stream_data_summary(series=stream.series)
         form = self.range_form()
         window = form.window(lambda: (summary.first, summary.last))
         context.update(
@@ -181,7 +181,7 @@ class StreamTableView(StreamScopeMixin, TemplateView):
         form = self.range_form()
         if not form.is_valid():
             return HttpResponseBadRequest(form.error_text())
-        window = form.window(lambda: stream_data_bounds(stream_slug=self.object.slug))
+        window = form.window(lambda: stream_data_bounds(series=self.object.series))
         context = {"stream": self.object, "window": window, "table": table_context(request, self.object, window)}
         return self.render_to_response(context)
 
@@ -195,7 +195,7 @@ class StreamSeriesView(StreamScopeMixin, View):
         if not form.is_valid():
             return JsonResponse({"detail": form.error_text()}, status=400)
         stream = self.object
-        window = form.window(lambda: stream_data_bounds(stream_slug=stream.slug))
+        window = form.window(lambda: stream_data_bounds(series=stream.series))
         series = None
         if window.start is not None:
             series = stream_data_series(stream=stream, start=window.start, end=window.end)
@@ -246,9 +246,9 @@ class StreamCsvView(StreamScopeMixin, View):
         if not form.is_valid():
             return HttpResponseBadRequest(form.error_text())
         stream = self.object
-        window = form.window(lambda: stream_data_bounds(stream_slug=stream.slug))
+        window = form.window(lambda: stream_data_bounds(series=stream.series))
         rows = (
-            stream_data_window(stream_slug=stream.slug, start=window.start, end=window.end)
+            stream_data_window(series=stream.series, start=window.start, end=window.end)
             .order_by(*DATA_ORDERING)
             .values_list(*CSV_COLUMNS)
         )

@@ -67,7 +67,7 @@ def alias_tap_ranges(*, alias: StreamAlias) -> list[TapRange]:
 def alias_data_rows(*, ranges: list[TapRange]) -> QuerySet[StreamData]:
     """The rows an alias reads over its ``ranges`` (:func:`alias_tap_ranges`), unordered, in one query whatever the
     number of taps: each tap's stream over its time range (``data/?filter=a--…`` and the alias page read these)."""
-    return stream_data_windows(windows=[(tap.stream.slug, tap.start, tap.end) for tap in ranges])
+    return stream_data_windows(windows=[(tap.stream.series, tap.start, tap.end) for tap in ranges])
 
 
 def alias_data_bounds(*, ranges: list[TapRange]) -> tuple[datetime | None, datetime | None]:
@@ -76,7 +76,7 @@ def alias_data_bounds(*, ranges: list[TapRange]) -> tuple[datetime | None, datet
     first: datetime | None = None
     last: datetime | None = None
     for tap in ranges:
-        tap_first, tap_last = stream_data_bounds(stream_slug=tap.stream.slug, start=tap.start, end=tap.end)
+        tap_first, tap_last = stream_data_bounds(series=tap.stream.series, start=tap.start, end=tap.end)
         if tap_first is not None:
             assert tap_last is not None, "MIN and MAX over the same rows are both null or neither"
             first = tap_first if first is None else min(first, tap_first)

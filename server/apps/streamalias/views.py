@@ -116,11 +116,11 @@ class AliasDetailView(AliasPageMixin, ScopedPageView):
         if current is not None:
             context.update(label=current.display_label, units=current.display_units)
         if ranges and self.can(StreamId, "read_data"):
-            streams = {tap.stream.slug: tap.stream for tap in ranges}
+            streams = {tap.stream.series: tap.stream for tap in ranges}
             rows = alias_data_rows(ranges=ranges).order_by("-timestamp", "-id")
             page = paginate(self.request, rows, param="readings", per_page=READINGS_PER_PAGE)
             for row in page:
-                stream = streams[row.stream_slug]
+                stream = streams[row.series]
                 value = stream.output_value(row.value)
                 row.shown = None if value is None else f"{value:,.{stream.display_decimal_places}f}"
                 row.stream = stream

@@ -21,19 +21,15 @@ class StreamDataType(models.TextChoices):
     PE = "P-E", "Pointer to an event"
 
 
-# Slugs are ASCII identifiers: the byte-order "C" collation sorts them as any other would, and lets the indexes on
-# them compare bytes instead of calling the locale's collation (cheaper index maintenance at ingest, cheaper scans).
-SLUG_COLLATION = "C"
-
-
 class StreamData(models.Model):
+    """One reading of a stream. ``series`` is the ``StreamId.series`` of the stream that holds it (an integer from
+    the default database: no key crosses the databases); the API shows the stream's slugs, which the selectors take
+    from the ``StreamId``."""
+
     database_alias = "streamdata"
 
     id = models.BigAutoField(primary_key=True)
-    stream_slug = models.CharField(max_length=48, db_collation=SLUG_COLLATION)
-    project_slug = models.CharField(max_length=16, db_collation=SLUG_COLLATION, blank=True)
-    device_slug = models.CharField(max_length=24, db_collation=SLUG_COLLATION, blank=True)
-    variable_slug = models.CharField(max_length=32, db_collation=SLUG_COLLATION, blank=True)
+    series = models.IntegerField()
     device_timestamp = models.BigIntegerField(null=True, blank=True)
     timestamp = models.DateTimeField(null=True, blank=True)
     streamer_local_id = models.BigIntegerField(default=0)
@@ -44,20 +40,17 @@ class StreamData(models.Model):
     dirty_ts = models.BooleanField(default=False)
 
     class Meta:
-        ordering = ["stream_slug", "timestamp"]
-        indexes = [
-            models.Index(fields=["stream_slug", "timestamp"], name="streamdata_stream_time"),
-            models.Index(fields=["device_slug", "timestamp"], name="streamdata_device_time"),
-        ]
+        ordering = ["series", "timestamp"]
+        indexes = [models.Index(fields=["series", "timestamp"], name="streamdata_series_time")]
         constraints = [
-            # A reading with a streamer id is stored once: re-ingesting it is a no-op (ON CONFLICT DO NOTHING).
-            # The same index serves lookups by (stream, streamer_local_id).
+            # A reading with a streamer id is stored once: re-ingesting it is a no-op (ON CONFLICT DO NOTHING), and
+            # a COPY that would double it fails. The same index serves lookups by (series, streamer_local_id).
             models.UniqueConstraint(
-                fields=["stream_slug", "streamer_local_id"],
+                fields=["series", "streamer_local_id"],
                 condition=Q(streamer_local_id__gt=0),
-                name="streamdata_unique_stream_reading",
+                name="streamdata_unique_series_reading",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.stream_slug}@{self.timestamp}: {self.value}"
+        return f"{self.series}@{self.timestamp}: {self.value}"

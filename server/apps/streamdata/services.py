@@ -1,7 +1,8 @@
 """Writes on stream data (the ``streamdata`` database).
 
-Rows carry their stream, project, device and variable as slug strings; they are derived from the stream slug, never
-joined. A reading with a streamer id (``streamer_local_id > 0``) is stored once: inserting it again is a no-op.
+Rows carry their stream's series id (``StreamId.series``, an integer from the default database), never a key across
+the databases. A reading with a streamer id (``streamer_local_id > 0``) is stored once: inserting it again is a
+no-op.
 """
 
 from __future__ import annotations
@@ -13,15 +14,11 @@ from typing import Any
 from django.db import connections, router, transaction
 
 from server.apps.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
-from server.apps.core.slugs import parse_stream_slug
 from server.apps.stream.models import StreamId
 from server.apps.streamdata.models import StreamData, StreamDataType
 
 INSERT_COLUMNS = (
-    "stream_slug",
-    "project_slug",
-    "device_slug",
-    "variable_slug",
+    "series",
     "device_timestamp",
     "timestamp",
     "streamer_local_id",
@@ -37,7 +34,7 @@ DELETE_BATCH_SIZE = 500
 
 def stream_data_row(
     *,
-    stream_slug: str,
+    series: int,
     timestamp: datetime | None,
     value: float | None,
     int_value: int | None = None,
@@ -46,13 +43,9 @@ def stream_data_row(
     type: str = StreamDataType.NUMERIC,
     **fields: Any,
 ) -> StreamData:
-    """An unsaved row with its project, device and variable slugs derived from the stream slug."""
-    parts = parse_stream_slug(stream_slug)
+    """An unsaved row of the stream whose series id is ``series``."""
     return StreamData(
-        stream_slug=parts.slug,
-        project_slug=parts.project_slug,
-        device_slug=parts.device_slug,
-        variable_slug=parts.variable_slug,
+        series=series,
         timestamp=timestamp,
         value=value,
         int_value=int_value,
@@ -84,8 +77,8 @@ def stream_data_bulk_insert(*, rows: Sequence[StreamData]) -> list[int]:
                 params.extend(getattr(row, column) for column in INSERT_COLUMNS)
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_placeholder] * len(batch))} "
-                # The partial unique index streamdata_unique_stream_reading.
-                "ON CONFLICT (stream_slug, streamer_local_id) WHERE streamer_local_id > 0 DO NOTHING "
+                # The partial unique index streamdata_unique_series_reading.
+                "ON CONFLICT (series, streamer_local_id) WHERE streamer_local_id > 0 DO NOTHING "
                 "RETURNING id",
                 params,
             )
@@ -93,12 +86,12 @@ def stream_data_bulk_insert(*, rows: Sequence[StreamData]) -> list[int]:
     return inserted
 
 
-def stream_data_delete(*, stream_slugs: Iterable[str]) -> int:
-    """Delete every row of these streams; returns how many rows went."""
-    slugs = sorted(set(stream_slugs))
+def stream_data_delete(*, series: Iterable[int]) -> int:
+    """Delete every row of these series; returns how many rows went."""
+    ids = sorted(set(series))
     deleted = 0
-    for start in range(0, len(slugs), DELETE_BATCH_SIZE):
-        count, _ = StreamData.objects.filter(stream_slug__in=slugs[start : start + DELETE_BATCH_SIZE]).delete()
+    for start in range(0, len(ids), DELETE_BATCH_SIZE):
+        count, _ = StreamData.objects.filter(series__in=ids[start : start + DELETE_BATCH_SIZE]).delete()
         deleted += count
     return deleted
 
@@ -144,7 +137,7 @@ def stream_data_create(*, user, points: Sequence[dict[str, Any]]) -> tuple[list[
             value, data_type = stream.raw_to_value(int_value), StreamDataType.INTEGER_TO_REAL
         rows.append(
             stream_data_row(
-                stream_slug=stream.slug,
+                series=stream.series,
                 timestamp=point["timestamp"],
                 value=value,
                 int_value=int_value,

@@ -5,8 +5,8 @@ and, per field, a 32-bit length (-1 for NULL) and the value in network order: ``
 as 8 bytes, ``double precision`` as an IEEE double, ``timestamptz`` as microseconds since 2000-01-01 UTC, ``boolean``
 as one byte. It spares the server from parsing text, and it lets Python build each row with one ``struct`` call:
 
-- the four slug columns and ``type`` depend only on the row's stream, so they are one prebuilt byte string per
-  stream (the *prefix*);
+- ``series`` (the stream's series id) and ``type`` depend only on the row's stream, so they are one prebuilt byte
+  string per stream (the *prefix*);
 - ``status`` and ``dirty_ts`` take four combinations, prebuilt too (the *suffix*);
 - the five numbers in between are packed per row.
 
@@ -25,10 +25,7 @@ from operator import floordiv, sub
 from server.apps.streamer.reports.timestamps import TimedReadings, Timestamps
 
 COPY_COLUMNS = (
-    "stream_slug",
-    "project_slug",
-    "device_slug",
-    "variable_slug",
+    "series",
     "type",
     "device_timestamp",
     "timestamp",
@@ -61,16 +58,12 @@ def _text_field(value: str) -> bytes:
 class StreamColumns:
     """The columns that are the same for every row of one stream."""
 
-    stream_slug: str
-    project_slug: str
-    device_slug: str
-    variable_slug: str
+    series: int
     data_type: str
 
     def prefix(self) -> bytes:
         """The bytes that start each of the stream's rows: the field count and these columns."""
-        texts = (self.stream_slug, self.project_slug, self.device_slug, self.variable_slug, self.data_type)
-        return struct.pack(">h", len(COPY_COLUMNS)) + b"".join(map(_text_field, texts))
+        return struct.pack(">hii", len(COPY_COLUMNS), 4, self.series) + _text_field(self.data_type)
 
 
 def row_suffix(status: str, dirty: bool) -> bytes:
@@ -124,9 +117,9 @@ class CopyRows:
             for start in range(0, len(self), size)
         ] or [self]
 
-    def stream_slugs(self) -> list[str]:
-        """The slugs of the streams that have rows, sorted."""
-        return sorted({self.stream_columns[stream].stream_slug for stream in set(self.readings.streams)})
+    def series_ids(self) -> list[int]:
+        """The series ids of the streams that have rows, sorted."""
+        return sorted({self.stream_columns[stream].series for stream in set(self.readings.streams)})
 
     def chunks(self, rows_per_chunk: int = ROWS_PER_CHUNK) -> Iterator[bytes]:
         """The whole ``COPY`` payload: header, rows in chunks of ``rows_per_chunk``, trailer."""

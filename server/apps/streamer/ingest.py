@@ -53,9 +53,9 @@ def streams_for_report(*, device, lids: set[int]) -> dict[int, StreamId]:
     return streams
 
 
-def stream_columns(*, parts: StreamParts, stream: StreamId) -> StreamColumns:
+def stream_columns(*, stream: StreamId) -> StreamColumns:
     data_type = StreamDataType.INTEGER_TO_REAL if stream.input_unit_id else StreamDataType.NUMERIC
-    return StreamColumns(parts.slug, parts.project_slug, parts.device_slug, parts.variable_slug, str(data_type))
+    return StreamColumns(stream.series, str(data_type))
 
 
 @dataclass
@@ -95,10 +95,7 @@ def report_rows(*, report_id, prepared: PreparedReport, device, streams: dict[in
     rows = CopyRows(
         readings=readings,
         values=values,
-        stream_columns={
-            lid: stream_columns(parts=StreamParts(device.project.gid, device.id, lid), stream=usable[lid])
-            for lid in converters
-        },
+        stream_columns={lid: stream_columns(stream=usable[lid]) for lid in converters},
     )
     result = ReportRows(rows, skipped_readings=skipped + prepared.removed_reboots)
     _add_events(result, report_id=report_id, prepared=prepared, device=device, streams=usable)
@@ -117,13 +114,9 @@ def _add_events(result: ReportRows, *, report_id, prepared: PreparedReport, devi
         if stream is None:
             result.skipped_events += 1
             continue
-        parts = StreamParts(device.project.gid, device.id, event.stream)
         row = StreamEventData(
             uuid=uuid.uuid5(EVENT_UUID_NAMESPACE, f"{report_id}:{position}"),
-            stream_slug=parts.slug,
-            project_slug=parts.project_slug,
-            device_slug=parts.device_slug,
-            variable_slug=parts.variable_slug,
+            series=stream.series,
             org_id=device.org_id,
             device_timestamp=event.device_timestamp,
             timestamp=event.timestamp,
@@ -134,7 +127,7 @@ def _add_events(result: ReportRows, *, report_id, prepared: PreparedReport, devi
         )
         if event.data is not None:
             row.data_key = event_data_key(
-                stream_slug=parts.slug, timestamp=row.timestamp, event_uuid=row.uuid, ext=".json"
+                stream_slug=stream.slug, timestamp=row.timestamp, event_uuid=row.uuid, ext=".json"
             )
             result.event_payloads[row.data_key] = json.dumps(event.data, default=_json_default).encode()
         result.events.append(row)

@@ -14,15 +14,12 @@ from server.apps.streamer.services.housekeeping import (
     rejected_reports_delete_older_than,
 )
 from server.apps.streamer.services.processing import (
-    DeviceBusyError,
     ReportProcessingError,
-    streamer_report_fail,
     streamer_reports_process,
 )
 from server.apps.streamer.writer import write_connections_check
 from server.apps.worker.actions import Action, PermanentError, RetryPolicy, register_action
 from server.apps.worker.jobs import register_self_test_check
-from server.apps.worker.queue import enqueue
 from server.apps.worker.scheduler import register_periodic
 
 logger = logging.getLogger(__name__)
@@ -32,20 +29,17 @@ logger = logging.getLogger(__name__)
 class ProcessReport(Action):
     """Parse stored reports, write their readings and events, acknowledge their ids; a batch at a time, each
     report's write overlapping the next one's parsing (``streamer_reports_process``). A report that cannot be
-    processed is marked failed with the reason and dead-lettered; database and store outages are retried. A report
-    of a busy device (archiving, resetting) waits: it is queued again ``BUSY_DELAY`` seconds later, up to
-    ``BUSY_MAX_TRIES`` times, then fails."""
+    processed is marked failed with the reason and dead-lettered; database and store outages are retried. A device
+    being archived does not hold its reports up: archiving changes no data row (docs/datablocks.md)."""
 
     required_arguments = ("report_id",)
+    # Messages queued before archiving stopped holding reports up may still carry it; it is ignored.
     optional_arguments = ("busy_tries",)
     # For a whole batch (the worker renews the messages' leases meanwhile): a report of a million readings takes
     # seconds.
     timeout = 540
     retry = RetryPolicy(max_attempts=5, backoff=30, max_backoff=1800)
     batched = True
-
-    BUSY_DELAY = 120
-    BUSY_MAX_TRIES = 200
 
     def execute_batch(self, arguments: list[dict[str, Any]]) -> Generator[tuple[int, Exception | None], None, None]:
         report_ids = [str(each["report_id"]) for each in arguments]
@@ -55,15 +49,6 @@ class ProcessReport(Action):
     def _outcome(self, arguments: dict[str, Any], error: Exception | None) -> Exception | None:
         if isinstance(error, ReportProcessingError):
             return PermanentError(str(error))
-        if isinstance(error, DeviceBusyError):
-            tries = int(arguments.get("busy_tries") or 0) + 1
-            if tries >= self.BUSY_MAX_TRIES:
-                reason = f"{error}; still busy after {tries} tries"
-                streamer_report_fail(report_id=arguments["report_id"], reason=reason)
-                return PermanentError(reason)
-            enqueue(self.name, {**arguments, "busy_tries": tries}, delay=self.BUSY_DELAY)
-            logger.info("report %s: %s; tried again in %d s", arguments["report_id"], error, self.BUSY_DELAY)
-            return None
         return error
 
 

@@ -9,7 +9,7 @@ One transaction on the streamdata database holds:
 
    - **fast**: ``COPY`` straight into the table;
    - **conflict-safe**: ``COPY`` into a temporary table, then ``INSERT … SELECT … ON CONFLICT DO NOTHING`` on the
-     unique index (stream, streamer id), counting what went in.
+     unique index (series, streamer id), counting what went in.
 
    The fast path is taken unless a cheap probe finds a stored reading with the same stream and an id in the
    report's range (an overlapping report, a re-upload); if the fast path still meets a duplicate (a reading stored
@@ -81,14 +81,14 @@ def _lock_then_look(cursor, streamer_id: int, report_id, part: int, rows: CopyRo
     cursor.execute(
         "SELECT pg_advisory_xact_lock(%s, %s); "
         f"SELECT EXISTS (SELECT 1 FROM {IngestedReport._meta.db_table} WHERE report_id = %s AND part = %s), "
-        f"EXISTS (SELECT 1 FROM {_table()} WHERE stream_slug = ANY(%s) AND streamer_local_id > 0 "
+        f"EXISTS (SELECT 1 FROM {_table()} WHERE series = ANY(%s) AND streamer_local_id > 0 "
         "AND streamer_local_id BETWEEN %s AND %s)",
         [
             STREAMER_LOCK_NAMESPACE + part,
             streamer_id & 0x7FFFFFFF,
             report_id,
             part,
-            rows.stream_slugs(),
+            rows.series_ids(),
             rows.first_id or 1,
             rows.last_id,
         ],
@@ -105,8 +105,8 @@ def _copy_skipping_conflicts(cursor, rows: CopyRows) -> tuple[int, int, int]:
     _copy(cursor, "streamdata_incoming", rows)
     cursor.execute(
         f"WITH inserted AS (INSERT INTO {_table()} ({columns}) SELECT {columns} FROM streamdata_incoming "
-        # The partial unique index streamdata_unique_stream_reading.
-        "ON CONFLICT (stream_slug, streamer_local_id) WHERE streamer_local_id > 0 DO NOTHING "
+        # The partial unique index streamdata_unique_series_reading.
+        "ON CONFLICT (series, streamer_local_id) WHERE streamer_local_id > 0 DO NOTHING "
         "RETURNING streamer_local_id) "
         "SELECT count(*), coalesce(min(streamer_local_id) FILTER (WHERE streamer_local_id > 0), 0), "
         "coalesce(max(streamer_local_id), 0) FROM inserted"

@@ -12,10 +12,9 @@ from server.apps.core.scoping import ScopedQuerySet
 class StreamEventData(models.Model):
     id = models.BigAutoField(primary_key=True)
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    stream_slug = models.CharField(max_length=48)
-    project_slug = models.CharField(max_length=16, blank=True)
-    device_slug = models.CharField(max_length=24, blank=True)
-    variable_slug = models.CharField(max_length=32, blank=True)
+    # The ``StreamId.series`` of the stream holding the event, as for stream data (docs/databases.md); the API shows
+    # the stream's slugs (``streamevent.selectors.event_list`` reads them with the events).
+    series = models.IntegerField()
     # The organisation is kept on the row so events are scoped like everything else, without parsing slugs.
     org = models.ForeignKey("org.Org", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     device_timestamp = models.BigIntegerField(null=True, blank=True)
@@ -38,18 +37,18 @@ class StreamEventData(models.Model):
     }
 
     class Meta:
-        ordering = ["stream_slug", "timestamp"]
-        indexes = [models.Index(fields=["stream_slug", "timestamp"], name="streamevent_stream_time")]
+        ordering = ["series", "timestamp"]
+        indexes = [models.Index(fields=["series", "timestamp"], name="streamevent_series_time")]
         constraints = [
             models.UniqueConstraint(
-                fields=["stream_slug", "streamer_local_id"],
+                fields=["series", "streamer_local_id"],
                 condition=models.Q(streamer_local_id__gt=0),
-                name="streamevent_unique_stream_reading",
+                name="streamevent_unique_series_reading",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.stream_slug}@{self.timestamp}"
+        return f"{self.series}@{self.timestamp}"
 
     @property
     def has_raw_data(self) -> bool:

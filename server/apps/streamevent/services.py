@@ -12,7 +12,7 @@ from django.db import transaction
 
 from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.scoping import permission_for, user_has_org_permission
-from server.apps.core.slugs import SlugError, parse_stream_slug
+from server.apps.core.slugs import SlugError
 from server.apps.stores.services import store_file_save
 from server.apps.stream.selectors import stream_list, stream_lookup
 from server.apps.streamevent.models import StreamEventData
@@ -70,18 +70,14 @@ def event_upload(
     ext = _payload_extension(file_name)
     if (
         streamer_local_id
-        and StreamEventData.objects.filter(stream_slug=target.slug, streamer_local_id=streamer_local_id).exists()
+        and StreamEventData.objects.filter(series=target.series, streamer_local_id=streamer_local_id).exists()
     ):
         raise ApplicationError(
             f"Stream {target.slug} already has an event with streamer id {streamer_local_id}.",
             {"streamer_local_id": ["Already stored."]},
         )
-    parts = parse_stream_slug(target.slug)
     event = StreamEventData(
-        stream_slug=parts.slug,
-        project_slug=parts.project_slug,
-        device_slug=parts.device_slug,
-        variable_slug=parts.variable_slug,
+        series=target.series,
         org_id=target.org_id,
         device_timestamp=device_timestamp,
         timestamp=timestamp,
@@ -89,7 +85,7 @@ def event_upload(
         status="cln",
         extra_data=extra_data,
     )
-    event.data_key = event_data_key(stream_slug=parts.slug, timestamp=timestamp, event_uuid=event.uuid, ext=ext)
+    event.data_key = event_data_key(stream_slug=target.slug, timestamp=timestamp, event_uuid=event.uuid, ext=ext)
     content_type = {".csv": "text/csv", ".json": "application/json"}.get(ext, "application/gzip")
     # The payload first: a file without its row is harmless, a row without its file is not.
     store_file_save(store=EVENT_STORE, key=event.data_key, content=content, content_type=content_type)

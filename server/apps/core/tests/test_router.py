@@ -30,7 +30,7 @@ def test_tables_live_in_their_database(db):
 
 
 def test_rows_are_written_to_the_streamdata_database(db):
-    StreamData.objects.create(stream_slug="s--0000-0001--0000-0000-0000-0002--5001", streamer_local_id=1, value=1.0)
+    StreamData.objects.create(series=1, streamer_local_id=1, value=1.0)
     with connections["streamdata"].cursor() as cursor:
         cursor.execute("SELECT count(*) FROM streamdata_streamdata")
         assert cursor.fetchone()[0] == 1

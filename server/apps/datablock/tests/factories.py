@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from server.apps.core.slugs import block_slug, stream_slug, streamer_slug
+from server.apps.core.slugs import block_slug, streamer_slug
 from server.apps.datablock.models import ArchiveStatus, DataBlock
 from server.apps.device.tests.factories import T0, add_data, make_device, make_project, make_variable
 from server.apps.devicelocation.models import DeviceLocation
@@ -28,15 +28,14 @@ class Deployment:
     device: object
     level: StreamId  # 0x5001, 30 readings
     temperature: StreamId  # 0x5002, 10 readings
-    system_slug: str  # 0x5c00, 3 readings and no StreamId
 
     @property
     def rows(self) -> int:
-        return 43
+        return 40
 
 
 def make_deployment(project=None) -> Deployment:
-    """A claimed device with two streams of data, a system stream without a StreamId, two events, a note, a
+    """A claimed device with two streams of data, two events, a note, a
     location, a property and a streamer that acknowledged id 40."""
     project = project or make_project()
     make_variable(project, lid=0x5001, name="Level")
@@ -46,15 +45,9 @@ def make_deployment(project=None) -> Deployment:
     temperature = StreamId.objects.get(device=device, var_lid=0x5002)
     add_data(level, 30, first_id=1)
     add_data(temperature, 10, first_id=1)
-    system_slug = stream_slug(project.gid, device.id, 0x5C00)
-    system = StreamId(slug=system_slug)  # only its slug: rows of a stream the project has no variable for
-    add_data(system, 3, first_id=31)
     for i in range(2):
         StreamEventData.objects.create(
-            stream_slug=level.slug,
-            project_slug=project.slug,
-            device_slug=device.slug,
-            variable_slug=level.variable.slug,
+            series=level.series,
             org=project.org,
             timestamp=T0 + timedelta(hours=i),
             streamer_local_id=100 + i,
@@ -68,7 +61,7 @@ def make_deployment(project=None) -> Deployment:
             target=device.slug, target_kind="device", org=project.org, name=name, str_value=value, is_system=is_system
         )
     Streamer.objects.create(slug=streamer_slug(device.id, 0), device=device, index=0, last_id=40)
-    return Deployment(device=device, level=level, temperature=temperature, system_slug=system_slug)
+    return Deployment(device=device, level=level, temperature=temperature)
 
 
 def completed(block: DataBlock) -> DataBlock:

@@ -47,10 +47,12 @@ def _archive(client, device, django_capture_on_commit_callbacks, **fields) -> Da
     return DataBlock.objects.get(slug=response.json()["slug"])
 
 
-def _slugs_and_ids(**filters) -> dict[str, set[int]]:
+def _rows_by_stream() -> dict[str, set[int]]:
+    """Every data row's id, under the slug of the stream that holds its series now."""
+    slugs = dict(StreamId.objects.values_list("series", "slug"))
     rows: dict[str, set[int]] = {}
-    for slug, pk in StreamData.objects.filter(**filters).values_list("stream_slug", "pk"):
-        rows.setdefault(slug, set()).add(pk)
+    for series, pk in StreamData.objects.values_list("series", "pk"):
+        rows.setdefault(slugs[series], set()).add(pk)
     return rows
 
 
@@ -61,7 +63,7 @@ def _block_slug(slug: str, block: DataBlock) -> str:
 
 def test_archive_end_to_end_through_the_worker(deployment, owner, django_capture_on_commit_callbacks):
     device = deployment.device
-    before = _slugs_and_ids(device_slug=device.slug)
+    before = _rows_by_stream()
     assert sum(len(ids) for ids in before.values()) == deployment.rows
     alias = make_alias(device.org)
     make_tap(alias, deployment.level, T0 - timedelta(days=1))
@@ -75,13 +77,13 @@ def test_archive_end_to_end_through_the_worker(deployment, owner, django_capture
     block.refresh_from_db()
     assert (block.status, block.progress, block.sg_id) == (ArchiveStatus.COMPLETED, 100, device.sg_id)
     assert block.completed_on is not None
-    # Every row moved, keeping its id, to exactly the block's copy of its stream.
-    after = _slugs_and_ids(device_slug=block.slug)
+    # Every row, untouched, now belongs to exactly the block's copy of its stream: the copy holds the series.
+    after = _rows_by_stream()
     assert after == {_block_slug(slug, block): ids for slug, ids in before.items()}
-    assert not StreamData.objects.filter(device_slug=device.slug).exists()
     assert StreamData.objects.count() == deployment.rows
-    events = StreamEventData.objects.values_list("stream_slug", "device_slug")
-    assert list(events) == [(_block_slug(deployment.level.slug, block), block.slug)] * 2
+    archived_level = StreamId.objects.get(slug=_block_slug(deployment.level.slug, block))
+    assert archived_level.series == deployment.level.series
+    assert list(StreamEventData.objects.values_list("series", flat=True)) == [archived_level.series] * 2
     # Metadata follows the data; the device keeps a copy of its system properties.
     assert list(StreamNote.objects.order_by("id").values_list("target", "target_kind")) == [
         (block.slug, "block"),
@@ -110,12 +112,15 @@ def test_archive_end_to_end_through_the_worker(deployment, owner, django_capture
         "event_cnt": 0,
         "has_streamid": True,
     }
+    deployment.level.refresh_from_db()  # its new series
     add_data(deployment.level, 2, start=T0 + timedelta(days=2), first_id=41)
     assert client.get(DATA, {"filter": device.slug}).json()["count"] == 2
 
+    # The device's stream started a new series.
+    assert StreamId.objects.get(pk=deployment.level.pk).series not in {s.series for s in archived}
     # Running it again changes nothing.
     ArchiveDevice().execute({"block_id": block.pk})
-    assert _slugs_and_ids(device_slug=block.slug) == after
+    assert {slug: ids for slug, ids in _rows_by_stream().items() if slug in after} == after
 
 
 def test_reading_a_block(deployment, owner, django_capture_on_commit_callbacks):
@@ -162,56 +167,49 @@ def test_reading_a_block(deployment, owner, django_capture_on_commit_callbacks):
         client.get("/api/v1/stream/", {"block": block.slug, "all": 1})
 
 
-def test_a_crash_between_batches_then_a_retry_moves_every_row_once(
+def test_a_crash_inside_the_archive_leaves_everything_as_it_was_then_the_retry_archives(
     deployment, owner, django_capture_on_commit_callbacks, monkeypatch
 ):
     device = deployment.device
-    before = _slugs_and_ids(device_slug=device.slug)
-    monkeypatch.setattr(services, "ARCHIVE_BATCH_SIZE", 7)
+    before = _rows_by_stream()
+    series = {stream.slug: stream.series for stream in StreamId.objects.all()}
     monkeypatch.setattr(ArchiveDevice, "retry", RetryPolicy(max_attempts=3, backoff=0))
-    real_move, calls = services._move_batch, []
+    real_retarget = services._retarget_alias_taps
 
-    def crash_on_the_third_batch(*args, **kwargs):
-        calls.append(kwargs["old_slug"])
-        if len(calls) == 3:
-            raise OperationalError("the connection dropped")
-        return real_move(*args, **kwargs)
+    def crash_once(*args, **kwargs):
+        monkeypatch.setattr(services, "_retarget_alias_taps", real_retarget)
+        raise OperationalError("the connection dropped")
 
-    monkeypatch.setattr(services, "_move_batch", crash_on_the_third_batch)
+    monkeypatch.setattr(services, "_retarget_alias_taps", crash_once)
     block = _archive(api_client(owner), device, django_capture_on_commit_callbacks)
 
     stats = run_worker(burst=True, max_messages=1)
     assert (stats.received, stats.retried) == (1, 1)
     block.refresh_from_db()
     device.refresh_from_db()
-    assert (block.status, device.state) == (ArchiveStatus.ARCHIVING, DeviceState.ARCHIVING)
-    assert 0 < block.progress < 100
-    # Half-way: two batches of 7 moved, the rest still under the device; no row lost or under both.
-    moved = StreamData.objects.filter(device_slug=block.slug).count()
-    assert moved == 14
-    assert StreamData.objects.filter(device_slug=device.slug).count() == deployment.rows - 14
-    assert set(StreamData.objects.values_list("pk", flat=True)) == set().union(*before.values())
+    assert (block.status, device.state) == (ArchiveStatus.SCHEDULED, DeviceState.ARCHIVING)
+    # Nothing happened: no copy, every stream with its series, every row where it was.
+    assert {stream.slug: stream.series for stream in StreamId.objects.all()} == series
+    assert _rows_by_stream() == before
 
     stats = run_worker(burst=True)
     assert (stats.received, stats.succeeded) == (1, 1)
     assert list(WorkerRun.objects.order_by("id").values_list("status", flat=True)) == ["retry", "success"]
-    assert _slugs_and_ids(device_slug=block.slug) == {_block_slug(slug, block): ids for slug, ids in before.items()}
-    assert not StreamData.objects.filter(device_slug=device.slug).exists()
+    assert _rows_by_stream() == {_block_slug(slug, block): ids for slug, ids in before.items()}
     block.refresh_from_db()
     assert (block.status, block.progress) == (ArchiveStatus.COMPLETED, 100)
-    assert StreamId.objects.filter(block=block).count() == 2  # the stream copies were not made twice
+    assert StreamId.objects.filter(block=block).count() == 2
 
 
 def test_archive_query_counts(deployment):
-    """Queries grow with the number of batches, not of rows: per stream, one UPDATE per batch (a short batch is the
-    last), and one progress UPDATE per batch that changes the percentage."""
+    """A fixed number of queries whatever the number of rows, and none on the streamdata database: the block and
+    the device, the streams (locked), their new series, the block's copies, properties, notes, locations, alias
+    taps, the block, and the device reset (with savepoints, as tests run in one transaction)."""
     device = deployment.device
+    add_data(deployment.level, 500, start=T0 + timedelta(days=1), first_id=1000)
     block = services.datablock_create(user=device.org.created_by, device=device, title="t")
-    # streamdata: the deployment's stream slugs, two counts, then 43 rows (30 + 10 + 3) in batches of 10: 4 + 2 + 1.
-    # default: the device, status, streams and their copies, the same for events (2 rows: one batch per stream),
-    # progress, metadata, alias taps, the block, and the device reset (with savepoints, as tests run in one).
-    with assert_query_count(33), assert_query_count(10, using="streamdata"):
-        services.datablock_archive(block=block, batch_size=10)
+    with assert_query_count(21), assert_query_count(0, using="streamdata"):
+        services.datablock_archive(block=block)
 
 
 def test_deleting_a_block_deletes_its_streams_data_and_events(deployment, owner, django_capture_on_commit_callbacks):
@@ -219,16 +217,18 @@ def test_deleting_a_block_deletes_its_streams_data_and_events(deployment, owner,
     client = api_client(owner)
     block = _archive(client, device, django_capture_on_commit_callbacks)
     run_worker(burst=True)
+    archived_series = deployment.level.series
+    deployment.level.refresh_from_db()
     add_data(deployment.level, 3, start=T0 + timedelta(days=3), first_id=41)
     other = make_deployment(make_project(device.org))
     assert client.delete(f"{BLOCKS}{block.slug}/").status_code == 204
     assert not DataBlock.objects.exists()
     assert not StreamId.objects.filter(block__isnull=False).exists()
-    assert not StreamData.objects.filter(device_slug=block.slug).exists()
-    assert not StreamEventData.objects.filter(device_slug=block.slug).exists()
+    assert StreamData.objects.count() == 3 + other.rows
+    assert not StreamEventData.objects.filter(series=archived_series).exists()
     assert not StreamNote.objects.filter(target__startswith="b--").exists()
     assert not GenericProperty.objects.filter(target=block.slug).exists()
     # The device's new deployment and other devices are untouched.
-    assert StreamData.objects.filter(device_slug=device.slug).count() == 3
-    assert StreamData.objects.filter(device_slug=other.device.slug).count() == other.rows
+    assert StreamData.objects.filter(series=deployment.level.series).count() == 3
+    assert StreamData.objects.filter(series__in=[other.level.series, other.temperature.series]).count() == other.rows
     assert client.get(f"{BLOCKS}{block.slug}/").status_code == 404

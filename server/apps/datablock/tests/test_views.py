@@ -123,7 +123,7 @@ def test_deleting_a_block(deployment, owner):
     response = logged_in(owner).post(block_url(block, "delete"))
     assert response.status_code == 302
     assert not DataBlock.objects.filter(pk=block.pk).exists()
-    assert not StreamData.objects.filter(device_slug=block.slug).exists()
+    assert not StreamData.objects.filter(series=deployment.level.series).exists()  # the block held its series
 
 
 def test_a_block_being_archived_is_not_deleted(deployment, owner):

@@ -56,7 +56,7 @@ def add_data(stream, count: int, start: datetime = T0, step: timedelta = timedel
     """``count`` readings one ``step`` apart, values 0, 1, 2, … and streamer ids from ``first_id``."""
     rows = [
         stream_data_row(
-            stream_slug=stream.slug,
+            series=stream.series,
             timestamp=start + i * step,
             value=float(i),
             int_value=i,

@@ -169,7 +169,7 @@ def test_staff_deletes_a_device_with_its_streams_and_data(project):
     assert api_client(make_staff()).delete(detail(device)).status_code == 204
     assert not Device.objects.filter(pk=device.pk).exists()
     assert not StreamId.objects.filter(pk=stream.pk).exists()
-    assert not StreamData.objects.filter(stream_slug=stream.slug).exists()
+    assert not StreamData.objects.filter(series=stream.series).exists()
 
 
 def test_patch_sensor_graph_and_template(project, owner):
@@ -279,8 +279,8 @@ def test_unclaim(project, owner, clean_streams):
     device.refresh_from_db()
     assert (device.project, device.org, device.claimed_by, device.label) == (None, None, None, "returned")
     assert StreamId.objects.filter(pk=stream.pk).exists() is not clean_streams
-    assert StreamData.objects.filter(stream_slug=stream.slug).count() == (0 if clean_streams else 4)
-    assert StreamData.objects.filter(stream_slug=other_stream.slug).count() == 2
+    assert StreamData.objects.filter(series=stream.series).count() == (0 if clean_streams else 4)
+    assert StreamData.objects.filter(series=other_stream.series).count() == 2
     assert api_client(owner).get(detail(device)).status_code == 404
 
 
@@ -314,14 +314,16 @@ def test_extra_counts_data_per_stream_with_a_fixed_number_of_queries(project, ow
     assert body["stream_counts"][first.slug]["data_cnt"] == 3
 
 
-def test_extra_reports_data_without_a_stream_id(project, owner):
+def test_extra_counts_the_rows_of_each_streams_series(project, owner):
+    """Rows belong to a stream through its series id: rows of a series that no stream holds any more (a stream
+    removed outside the services) are no device's."""
     device = make_device(project)
-    stream = make_stream(device)
+    stream, gone = make_stream(device), make_stream(device, lid=0x5002)
     add_data(stream, 2)
-    slug = stream.slug
-    StreamId.objects.filter(pk=stream.pk).delete()
+    add_data(gone, 3)
+    StreamId.objects.filter(pk=gone.pk).delete()
     body = api_client(owner).get(f"{detail(device)}extra/").json()
-    assert body["stream_counts"][slug] == {"data_cnt": 2, "event_cnt": 0, "has_streamid": False}
+    assert body["stream_counts"] == {stream.slug: {"data_cnt": 2, "event_cnt": 0, "has_streamid": True}}
 
 
 def test_operator_reads_devices_but_owner_role_is_needed_to_claim(project):

@@ -53,7 +53,7 @@ def test_claim_and_unclaim_with_clean_streams_removes_rows_in_streamdata(db):
 
     deleted = device_unclaim(device=claimed, clean_streams=True)
     assert deleted == 5
-    assert StreamData.objects.filter(stream_slug=stream.slug).count() == 0
+    assert StreamData.objects.filter(series=stream.series).count() == 0
     assert not StreamId.objects.filter(device=device).exists()
     device.refresh_from_db()
     assert device.project is None
@@ -70,7 +70,7 @@ def test_unclaim_without_cleaning_keeps_streams_and_data(db):
     add_data(stream, 2)
     assert device_unclaim(device=device, label="spare") == 0
     assert StreamId.objects.filter(pk=stream.pk).exists()
-    assert StreamData.objects.filter(stream_slug=stream.slug).count() == 2
+    assert StreamData.objects.filter(series=stream.series).count() == 2
 
 
 def test_claim_refuses_claimed_busy_or_unknown_devices_and_needs_the_permission(db):

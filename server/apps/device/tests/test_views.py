@@ -87,18 +87,20 @@ def test_streams_show_their_latest_values(device):
 
 
 def test_latest_data_is_one_query_that_skips_rows_without_time(db):
+    device = make_device(make_project())
+    a, b, c = (make_stream(device, lid=lid) for lid in (0x5001, 0x5002, 0x5003))
     StreamData.objects.bulk_create(
         [
-            StreamData(stream_slug="s--a", timestamp=T0, value=1),
-            StreamData(stream_slug="s--a", timestamp=T0 + timedelta(hours=1), value=2),
-            StreamData(stream_slug="s--a", timestamp=None, value=99),
-            StreamData(stream_slug="s--b", timestamp=T0, value=7),
+            StreamData(series=a.series, timestamp=T0, value=1),
+            StreamData(series=a.series, timestamp=T0 + timedelta(hours=1), value=2),
+            StreamData(series=a.series, timestamp=None, value=99),
+            StreamData(series=b.series, timestamp=T0, value=7),
         ]
     )
     with assert_query_count(1, using="streamdata"):
-        latest = stream_latest_data(stream_slugs=["s--a", "s--b", "s--c"])
-    assert {slug: row.value for slug, row in latest.items()} == {"s--a": 2, "s--b": 7}
-    assert stream_latest_data(stream_slugs=[]) == {}
+        latest = stream_latest_data(streams=[a, b, c])
+    assert {slug: row.value for slug, row in latest.items()} == {a.slug: 2, b.slug: 7}
+    assert stream_latest_data(streams=[]) == {}
 
 
 def test_operators_see_streams_but_not_their_values(device):
@@ -198,13 +200,13 @@ def test_unclaiming_keeps_or_deletes_the_data(device):
     device.refresh_from_db()
     assert device.project is None
     assert device.org is None
-    assert StreamData.objects.filter(stream_slug=stream.slug).count() == 3
+    assert StreamData.objects.filter(series=stream.series).count() == 3
 
     other = make_device(project)
     other_stream = make_stream(other)
     add_data(other_stream, 3)
     client.post(device_url(other, "unclaim"), {"clean_streams": "on"})
-    assert not StreamData.objects.filter(stream_slug=other_stream.slug).exists()
+    assert not StreamData.objects.filter(series=other_stream.series).exists()
     assert not StreamId.objects.filter(pk=other_stream.pk).exists()
 
 

@@ -17,7 +17,7 @@ from server.apps.stream.filtersets import StreamFilterSet, VariableFilterSet
 from server.apps.stream.models import StreamId, StreamVariable
 from server.apps.streamdata.api.serializers import StreamDataSerializer
 from server.apps.streamdata.api.views import DATA_PARAMETERS, stream_data_page
-from server.apps.streamdata.selectors.rows import stream_data_for_streams
+from server.apps.streamdata.selectors.rows import stream_data_for_series
 
 
 @extend_schema_view(
@@ -123,6 +123,4 @@ class StreamViewSet(ScopedModelViewSet):
     def data(self, request, slug=None):
         """The stream's data, oldest first: ``start``/``end`` (ISO; start inclusive, end exclusive), ``lastn``."""
         stream = self.get_object()
-        return stream_data_page(
-            self, request, stream_data_for_streams(stream_slugs=[stream.slug]), {stream.slug: stream}
-        )
+        return stream_data_page(self, request, stream_data_for_series(series=[stream.series]), {stream.series: stream})

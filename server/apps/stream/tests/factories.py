@@ -11,7 +11,6 @@ from datetime import datetime
 
 from django.db import connections, router
 
-from server.apps.core.slugs import parse_stream_slug
 from server.apps.streamdata.models import StreamData, StreamDataStatus, StreamDataType
 
 # value(i) at t = start + i·step: 20 °C, ±4 over the day (coolest before dawn), ±1.5 over 3.5 days, ±0.4 of noise
@@ -27,22 +26,18 @@ TEMPERATURE_SQL = """
 def add_generated_readings(stream, *, count: int, start: datetime, step_seconds: float, first_id: int = 1) -> int:
     """``count`` readings of ``stream`` from ``start``, one every ``step_seconds``, with streamer ids from
     ``first_id`` and raw values of hundredths (``int_value = round(value · 100)``). Returns ``count``."""
-    parts = parse_stream_slug(stream.slug)
     table = connections["streamdata"].ops.quote_name(StreamData._meta.db_table)
     sql = f"""
-        INSERT INTO {table} (stream_slug, project_slug, device_slug, variable_slug, timestamp, device_timestamp,
-                             streamer_local_id, int_value, value, status, type, dirty_ts)
-        SELECT %(stream)s, %(project)s, %(device)s, %(variable)s, t, NULL,
+        INSERT INTO {table} (series, timestamp, device_timestamp, streamer_local_id, int_value, value, status, type,
+                             dirty_ts)
+        SELECT %(series)s, t, NULL,
                %(first_id)s + g, round(v * 100)::bigint, round(v::numeric, 3)::float8, %(status)s, %(type)s, false
         FROM generate_series(0, %(last)s) AS g
         CROSS JOIN LATERAL (SELECT %(start)s::timestamptz + g * %(step)s * interval '1 second' AS t) AS moment
         CROSS JOIN LATERAL (SELECT {TEMPERATURE_SQL} AS v) AS reading
     """
     params = {
-        "stream": parts.slug,
-        "project": parts.project_slug,
-        "device": parts.device_slug,
-        "variable": parts.variable_slug,
+        "series": stream.series,
         "first_id": first_id,
         "status": StreamDataStatus.CLEAN,
         "type": StreamDataType.NUMERIC,

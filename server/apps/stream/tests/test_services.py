@@ -50,8 +50,8 @@ def test_streams_delete_removes_their_rows_only(db):
     add_data(first, 3)
     add_data(second, 4)
     assert streams_delete(streams=StreamId.objects.filter(pk=first.pk)) == 3
-    assert not StreamData.objects.filter(stream_slug=first.slug).exists()
-    assert StreamData.objects.filter(stream_slug=second.slug).count() == 4
+    assert not StreamData.objects.filter(series=first.series).exists()
+    assert StreamData.objects.filter(series=second.series).count() == 4
 
 
 def test_scaling_follows_the_mdo_type(db):

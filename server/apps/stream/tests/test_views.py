@@ -359,29 +359,29 @@ def ids(page) -> list[int]:
 
 def test_table_pages_by_keyset_newest_first(stream):
     add_data(stream, 12)  # streamer ids 1..12
-    newest = stream_data_table_page(stream_slug=stream.slug, size=5)
+    newest = stream_data_table_page(series=stream.series, size=5)
     assert ids(newest) == [12, 11, 10, 9, 8]
     assert newest.newer is None
 
-    older = stream_data_table_page(stream_slug=stream.slug, before=newest.older, size=5)
+    older = stream_data_table_page(series=stream.series, before=newest.older, size=5)
     assert ids(older) == [7, 6, 5, 4, 3]
-    last = stream_data_table_page(stream_slug=stream.slug, before=older.older, size=5)
+    last = stream_data_table_page(series=stream.series, before=older.older, size=5)
     assert ids(last) == [2, 1]
     assert last.older is None
 
-    back = stream_data_table_page(stream_slug=stream.slug, after=last.newer, size=5)
+    back = stream_data_table_page(series=stream.series, after=last.newer, size=5)
     assert ids(back) == [7, 6, 5, 4, 3]
-    oldest = stream_data_table_page(stream_slug=stream.slug, oldest=True, size=5)
+    oldest = stream_data_table_page(series=stream.series, oldest=True, size=5)
     assert ids(oldest) == [5, 4, 3, 2, 1]
     assert oldest.older is None
-    assert ids(stream_data_table_page(stream_slug=stream.slug, after=oldest.newer, size=5)) == [10, 9, 8, 7, 6]
+    assert ids(stream_data_table_page(series=stream.series, after=oldest.newer, size=5)) == [10, 9, 8, 7, 6]
 
 
 def test_table_pages_through_readings_that_share_a_timestamp(stream):
     add_data(stream, 7, step=timedelta(0))  # all at T0: the row id breaks the tie
-    first = stream_data_table_page(stream_slug=stream.slug, size=3)
-    second = stream_data_table_page(stream_slug=stream.slug, before=first.older, size=3)
-    third = stream_data_table_page(stream_slug=stream.slug, before=second.older, size=3)
+    first = stream_data_table_page(series=stream.series, size=3)
+    second = stream_data_table_page(series=stream.series, before=first.older, size=3)
+    third = stream_data_table_page(series=stream.series, before=second.older, size=3)
     assert ids(first) + ids(second) + ids(third) == [7, 6, 5, 4, 3, 2, 1]
 
 

@@ -94,8 +94,8 @@ def test_the_alias_page_reads_each_stream_over_its_own_time(org, joined):
     readings = response.context["readings"]
     # first: T0..T0+9h (10 rows), second: T0+10h..T0+24h (15 rows); nothing twice, nothing left out.
     assert readings.paginator.count == 25
-    assert [row.stream_slug for row in readings][:15] == [second.slug] * 15
-    assert [row.stream_slug for row in readings][15:] == [first.slug] * 10
+    assert [row.stream for row in readings][:15] == [second] * 15
+    assert [row.stream for row in readings][15:] == [first] * 10
     assert response.context["series_url"] == alias_url(alias, "series")
 
 

@@ -1,7 +1,7 @@
 """Stream data on the wire (iotile_clients.md §7 rows 19-20).
 
 Lists run to thousands of rows, so rows are shaped by hand rather than field by field. The context's ``streams``
-maps stream slugs to their ``StreamId`` for the output-unit conversion.
+maps series ids to their ``StreamId``: a row shows its stream's slugs and its value in the stream's output unit.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ def iso_utc(value: datetime | None) -> str | None:
 
 class StreamDataSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    stream = serializers.CharField(source="stream_slug", read_only=True)
-    project = serializers.CharField(source="project_slug", read_only=True)
-    device = serializers.CharField(source="device_slug", read_only=True)
-    variable = serializers.CharField(source="variable_slug", read_only=True)
+    stream = serializers.CharField(read_only=True)
+    project = serializers.CharField(read_only=True)
+    device = serializers.CharField(read_only=True)
+    variable = serializers.CharField(read_only=True)
     timestamp = serializers.DateTimeField(read_only=True)
     device_timestamp = serializers.IntegerField(read_only=True, allow_null=True)
     streamer_local_id = serializers.IntegerField(read_only=True)
@@ -38,18 +38,19 @@ class StreamDataSerializer(serializers.Serializer):
     display_value = serializers.CharField(read_only=True, allow_null=True, help_text="output_value, rounded")
 
     def to_representation(self, row: StreamData) -> dict:
-        stream = self.context.get("streams", {}).get(row.stream_slug)
-        output_value = stream.output_value(row.value) if stream is not None else row.value
+        stream = self.context["streams"][row.series]
+        parts = parse_stream_slug(stream.slug)
+        output_value = stream.output_value(row.value)
         display_value = None
         if output_value is not None:
-            places = stream.output_unit.decimal_places if stream is not None and stream.output_unit_id else 2
+            places = stream.output_unit.decimal_places if stream.output_unit_id else 2
             display_value = f"{output_value:.{places}f}"
         return {
             "id": row.id,
-            "stream": row.stream_slug,
-            "project": row.project_slug,
-            "device": row.device_slug,
-            "variable": row.variable_slug,
+            "stream": parts.slug,
+            "project": parts.project_slug,
+            "device": parts.device_slug,
+            "variable": parts.variable_slug,
             "timestamp": iso_utc(row.timestamp),
             "device_timestamp": row.device_timestamp,
             "streamer_local_id": row.streamer_local_id,

@@ -29,7 +29,7 @@ from server.apps.streamdata.api.serializers import (
 from server.apps.streamdata.filtersets import StreamDataFilterSet
 from server.apps.streamdata.models import StreamData
 from server.apps.streamdata.selectors.data_filter import stream_data_for_filter
-from server.apps.streamdata.selectors.rows import stream_data_for_streams
+from server.apps.streamdata.selectors.rows import stream_data_for_series
 
 MAX_POINTS_PER_POST = 10_000
 
@@ -53,7 +53,7 @@ DATA_PARAMETERS = [
 ]
 
 
-def stream_data_page(view, request, queryset, streams: dict[str, StreamId]) -> Response:
+def stream_data_page(view, request, queryset, streams: dict[int, StreamId]) -> Response:
     """Filter (start, end, streamer ids, lastn), paginate and shape a stream-data queryset."""
     filterset = StreamDataFilterSet(request.query_params, queryset=queryset, request=request)
     if not filterset.is_valid():
@@ -106,27 +106,27 @@ class StreamDataViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return Response({"count": len(inserted)}, status=status.HTTP_201_CREATED)
         row = rows[0]
         # The stream the service has just let this user write to, read back within the same scope.
-        stream = stream_list(user=request.user, action="create_data").get(slug=row.stream_slug)
+        stream = stream_list(user=request.user, action="create_data").get(series=row.series)
         if inserted:
             row.id = inserted[0]
             answer = status.HTTP_201_CREATED
         else:
             # The same reading was stored before: answer with that row.
-            row = stream_data_for_streams(stream_slugs=[stream.slug]).get(streamer_local_id=row.streamer_local_id)
+            row = stream_data_for_series(series=[stream.series]).get(streamer_local_id=row.streamer_local_id)
             answer = status.HTTP_200_OK
-        return Response(StreamDataSerializer(row, context={"streams": {stream.slug: stream}}).data, status=answer)
+        return Response(StreamDataSerializer(row, context={"streams": {stream.series: stream}}).data, status=answer)
 
 
 DATA_FRAME_COLUMNS = ("timestamp", "value", "int_value", "stream")
 DATA_FRAME_CHUNK = 2000
 
 
-def _csv_lines(rows) -> Iterator[str]:
+def _csv_lines(rows, slugs: dict[int, str]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(DATA_FRAME_COLUMNS)
-    for count, (timestamp, value, int_value, stream) in enumerate(rows, 1):
-        writer.writerow((iso_utc(timestamp), "" if value is None else repr(value), int_value, stream))
+    for count, (timestamp, value, int_value, series) in enumerate(rows, 1):
+        writer.writerow((iso_utc(timestamp), "" if value is None else repr(value), int_value, slugs[series]))
         if count % DATA_FRAME_CHUNK == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -162,8 +162,9 @@ class StreamDataFrameView(APIView):
         filterset = StreamDataFilterSet(request.query_params, queryset=selection.rows, request=request)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
-        rows = filterset.qs.values_list(*("stream_slug" if c == "stream" else c for c in DATA_FRAME_COLUMNS))
-        lines = _csv_lines(rows.iterator(chunk_size=DATA_FRAME_CHUNK))
+        rows = filterset.qs.values_list(*("series" if c == "stream" else c for c in DATA_FRAME_COLUMNS))
+        slugs = {series: stream.slug for series, stream in selection.streams.items()}
+        lines = _csv_lines(rows.iterator(chunk_size=DATA_FRAME_CHUNK), slugs)
         response = StreamingHttpResponse(lines, content_type="text/csv")
         response["Content-Disposition"] = 'inline; filename="data.csv"'
         return response

@@ -1,7 +1,8 @@
 """Reads on stream data, scoped through the streams a user may see (docs/databases.md, docs/dashboard.md).
 
-Rows name their stream by slug. The slugs come from a scoped ``StreamId`` query on the default database; the data
-query then uses only ``(stream_slug, timestamp)`` on the streamdata database. Nothing joins across the two. One
+Rows name their stream by series id. The ids come from a scoped ``StreamId`` query on the default database (which
+also gives the slugs the API shows); the data query then uses only ``(series, timestamp)`` on the streamdata
+database. Nothing joins across the two. One
 module per kind of read:
 
 - ``rows``: a stream's rows over a time window (the index range every other read is made of), several such windows

@@ -22,7 +22,7 @@ from server.apps.stream.selectors import stream_list, stream_lookup, variable_li
 from server.apps.streamalias.selectors import alias_data_rows, alias_list, alias_lookup, alias_tap_ranges
 from server.apps.streamdata.filtersets import DATA_ORDERING
 from server.apps.streamdata.models import StreamData
-from server.apps.streamdata.selectors.rows import stream_data_for_streams
+from server.apps.streamdata.selectors.rows import stream_data_for_series
 
 FILTER_KINDS = {"s": "stream", "d": "device", "v": "variable", "b": "data block"}
 FILTER_HELP = "a stream (s--), device (d--), variable (v--), data block (b--) or stream alias (a--) slug"
@@ -30,10 +30,11 @@ FILTER_HELP = "a stream (s--), device (d--), variable (v--), data block (b--) or
 
 @dataclass(frozen=True)
 class DataSelection:
-    """The rows a ``?filter=`` names, and the streams they belong to (for output units)."""
+    """The rows a ``?filter=`` names, and the streams they belong to by series id (for their slugs and output
+    units)."""
 
     rows: QuerySet[StreamData]
-    streams: dict[str, StreamId]
+    streams: dict[int, StreamId]
 
 
 def _check_read_data(user, org) -> None:
@@ -96,7 +97,7 @@ def _alias_data(*, user, value: str) -> DataSelection:
     if not ranges:
         return DataSelection(rows=StreamData.objects.none(), streams={})
     rows = alias_data_rows(ranges=ranges).order_by(*DATA_ORDERING)
-    return DataSelection(rows=rows, streams={tap.stream.slug: tap.stream for tap in ranges})
+    return DataSelection(rows=rows, streams={tap.stream.series: tap.stream for tap in ranges})
 
 
 def stream_data_for_filter(*, user, value: str | None) -> DataSelection:
@@ -106,6 +107,6 @@ def stream_data_for_filter(*, user, value: str | None) -> DataSelection:
         return _alias_data(user=user, value=value)
     streams = streams_for_data_filter(user=user, value=value)
     return DataSelection(
-        rows=stream_data_for_streams(stream_slugs=[stream.slug for stream in streams]),
-        streams={stream.slug: stream for stream in streams},
+        rows=stream_data_for_series(series=[stream.series for stream in streams]),
+        streams={stream.series: stream for stream in streams},
     )

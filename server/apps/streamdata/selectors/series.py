@@ -52,7 +52,7 @@ def stream_data_series(
     """The stream's chart over [start, end), values in its output unit: the readings themselves when there are at
     most ``max_points``, else per-bucket mean, minimum and maximum computed by PostgreSQL. Two queries at most."""
     readings = list(
-        stream_data_window(stream_slug=stream.slug, start=start, end=end)
+        stream_data_window(series=stream.series, start=start, end=end)
         .filter(value__isnull=False)
         .order_by(*DATA_ORDERING)
         .values_list("timestamp", "value")[: max_points + 1]
@@ -67,7 +67,7 @@ def stream_data_series(
             count=len(readings),
         )
     width = series_bucket_seconds((end - start).total_seconds(), max_points)
-    buckets = _series_buckets(stream_slug=stream.slug, start=start, end=end, width=width)
+    buckets = _series_buckets(series=stream.series, start=start, end=end, width=width)
     x, values, lower, upper, count = [], [], [], [], 0
     # A unit conversion with a negative factor turns minima into maxima.
     m, d, _ = output_factors(stream)
@@ -90,9 +90,9 @@ def _epoch_seconds(timestamp: datetime | None) -> float:
     return timestamp.timestamp()
 
 
-def _series_buckets(*, stream_slug: str, start: datetime, end: datetime, width: int) -> list[tuple]:
+def _series_buckets(*, series: int, start: datetime, end: datetime, width: int) -> list[tuple]:
     """``(bucket, count, min, max, mean)`` per non-empty bucket, bucket ``k`` covering ``[k·width, (k+1)·width)``
-    epoch seconds. One aggregate per bucket, each a range scan of the (stream_slug, timestamp) index: PostgreSQL
+    epoch seconds. One aggregate per bucket, each a range scan of the (series, timestamp) index: PostgreSQL
     cannot tell that a GROUP BY on the bucket follows the index order, and would sort the whole window instead."""
     connection = connections[router.db_for_read(StreamData)]
     table = connection.ops.quote_name(StreamData._meta.db_table)
@@ -102,7 +102,7 @@ def _series_buckets(*, stream_slug: str, start: datetime, end: datetime, width: 
         CROSS JOIN LATERAL (
             SELECT count(value) AS n, min(value) AS low, max(value) AS high, avg(value) AS mean
             FROM {table}
-            WHERE stream_slug = %(stream)s
+            WHERE series = %(series)s
               AND timestamp >= greatest(%(start)s, to_timestamp(k * %(width)s))
               AND timestamp < least(%(end)s, to_timestamp((k + 1) * %(width)s))
         ) AS s
@@ -112,7 +112,7 @@ def _series_buckets(*, stream_slug: str, start: datetime, end: datetime, width: 
     params: dict[str, int | str | datetime] = {
         "first": math.floor(start.timestamp() / width),
         "last": math.ceil(end.timestamp() / width) - 1,
-        "stream": stream_slug,
+        "series": series,
         "start": start,
         "end": end,
         "width": width,

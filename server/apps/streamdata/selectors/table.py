@@ -24,7 +24,7 @@ class StreamDataTablePage:
 
 def stream_data_table_page(
     *,
-    stream_slug: str,
+    series: int,
     start: datetime | None = None,
     end: datetime | None = None,
     before: int | None = None,
@@ -35,11 +35,11 @@ def stream_data_table_page(
     """A page of the window's rows, newest first, by keyset rather than offset so that any page of a long stream is
     one short index scan: the newest page, the page ``before`` (older than) or ``after`` (newer than) a row id, or
     the oldest page. One query."""
-    window = stream_data_window(stream_slug=stream_slug, start=start, end=end)
+    window = stream_data_window(series=series, start=start, end=end)
     newest_first = ("-timestamp", "-id")
     anchor_id = before if before is not None else after
     if anchor_id is not None:
-        anchor = Subquery(StreamData.objects.filter(pk=anchor_id, stream_slug=stream_slug).values("timestamp")[:1])
+        anchor = Subquery(StreamData.objects.filter(pk=anchor_id, series=series).values("timestamp")[:1])
         if before is not None:
             window = window.filter(Q(timestamp__lt=anchor) | Q(timestamp=anchor, id__lt=anchor_id))
             window = window.filter(timestamp__lte=anchor)

@@ -54,7 +54,7 @@ class TestDataEndpoint(ScopedEndpointCases):
     allowed_role = MEMBER
     denied_role = None
     created_model = StreamData
-    stored_as = {"stream": "stream_slug"}
+    stored_as = {"stream": lambda row: StreamId.objects.get(series=row.series).slug}
 
     def make_object(self, org):
         return _stream_with_data(org)
@@ -232,11 +232,10 @@ def test_post_one_point_and_a_list(owner, stream):
     response = client.post(DATA, many, format="json")
     assert response.status_code == 201, response.content
     assert response.json() == {"count": 2}
-    assert StreamData.objects.filter(stream_slug=stream.slug).count() == 3
-    naive = StreamData.objects.get(stream_slug=stream.slug, int_value=4)
+    assert StreamData.objects.filter(series=stream.series).count() == 3
+    naive = StreamData.objects.get(series=stream.series, int_value=4)
     assert naive.timestamp.isoformat() == "2026-03-01T10:02:00+00:00"
     assert naive.type == "ITR"
-    assert (naive.project_slug, naive.device_slug) == (stream.project.slug, stream.device.slug)
 
 
 def test_int_value_goes_through_the_stream_scaling(project, owner):
@@ -306,7 +305,7 @@ def test_a_repeated_post_answers_the_stored_row_in_the_stream_output_unit(projec
     assert first.status_code == 201, first.content
     again = operator.post(DATA, {**point, "value": 9.0}, format="json")
     assert again.status_code == 200, again.content
-    stored = StreamData.objects.get(stream_slug=stream.slug)
+    stored = StreamData.objects.get(series=stream.series)
     assert stored.value == 0.25  # the first reading stays
     assert again.json()["id"] == first.json()["id"] == stored.id
     assert (again.json()["value"], again.json()["output_value"], again.json()["display_value"]) == (

@@ -56,7 +56,7 @@ def test_csv_windows_empty_values_and_errors(stream):
     client = api_client(stream.org.created_by)
     add_data(stream, 5)
     stream_data_bulk_insert(
-        rows=[stream_data_row(stream_slug=stream.slug, timestamp=T0 + timedelta(hours=1), value=None, int_value=7)]
+        rows=[stream_data_row(series=stream.series, timestamp=T0 + timedelta(hours=1), value=None, int_value=7)]
     )
     lines = _lines(client.get(FRAME, {"filter": stream.slug, "start": (T0 + timedelta(minutes=3)).isoformat()}))
     assert lines[1:] == [

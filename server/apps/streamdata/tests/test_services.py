@@ -7,27 +7,15 @@ from server.apps.streamdata.models import StreamData
 from server.apps.streamdata.services import stream_data_bulk_insert, stream_data_delete, stream_data_row
 
 
-def test_rows_derive_their_slugs_from_the_stream_slug(db):
-    row = stream_data_row(stream_slug="s--0000-0001--0000-0000-0000-00AB--5001", timestamp=T0, value=1.0)
-    assert row.stream_slug == "s--0000-0001--0000-0000-0000-00ab--5001"
-    assert (row.project_slug, row.device_slug, row.variable_slug) == (
-        "p--0000-0001",
-        "d--0000-0000-0000-00ab",
-        "v--0000-0001--5001",
-    )
-    block = stream_data_row(stream_slug="s--0000-0000--0001-0000-0000-0002--5001", timestamp=T0, value=1.0)
-    assert block.device_slug == "b--0001-0000-0000-0002"
-
-
 def test_bulk_insert_skips_readings_already_stored(db):
     stream = make_stream(make_device(make_project()))
     assert len(add_data(stream, 10)) == 10
     # Same streamer ids again, plus five new ones: only the new ones land.
     inserted = add_data(stream, 15)
     assert len(inserted) == 5
-    assert StreamData.objects.filter(stream_slug=stream.slug).count() == 15
+    assert StreamData.objects.filter(series=stream.series).count() == 15
     # Readings without a streamer id (0) are never considered duplicates.
-    rows = [stream_data_row(stream_slug=stream.slug, timestamp=T0, value=1.0) for _ in range(2)]
+    rows = [stream_data_row(series=stream.series, timestamp=T0, value=1.0) for _ in range(2)]
     assert len(stream_data_bulk_insert(rows=rows)) == 2
     assert stream_data_bulk_insert(rows=[]) == []
 
@@ -39,7 +27,7 @@ def test_rows_live_in_the_streamdata_database(db):
         cursor.execute("SELECT to_regclass('streamdata_streamdata')")
         assert cursor.fetchone()[0] is None
     with connections["streamdata"].cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM streamdata_streamdata WHERE stream_slug = %s", [stream.slug])
+        cursor.execute("SELECT count(*) FROM streamdata_streamdata WHERE series = %s", [stream.series])
         assert cursor.fetchone()[0] == 3
 
 
@@ -48,5 +36,13 @@ def test_delete_by_stream(db):
     kept, dropped = make_stream(make_device(project)), make_stream(make_device(project), lid=0x5002)
     add_data(kept, 2)
     add_data(dropped, 3)
-    assert stream_data_delete(stream_slugs=[dropped.slug, dropped.slug]) == 3
-    assert set(StreamData.objects.values_list("stream_slug", flat=True)) == {kept.slug}
+    assert stream_data_delete(series=[dropped.series, dropped.series]) == 3
+    assert set(StreamData.objects.values_list("series", flat=True)) == {kept.series}
+
+
+def test_streams_get_distinct_series_from_the_sequence(db):
+    project = make_project()
+    first, second = make_stream(make_device(project)), make_stream(make_device(project), lid=0x5002)
+    assert first.series > 0
+    assert second.series > 0
+    assert first.series != second.series

@@ -179,10 +179,6 @@ def _acknowledge(
     return report
 
 
-class DeviceBusyError(Exception):
-    """The report's device is busy (being archived or reset); its report waits and is tried again later."""
-
-
 @dataclass
 class _ReportWork:
     """A report read, parsed and mapped to rows: what its write and acknowledgement need."""
@@ -196,7 +192,7 @@ def _load(
     report: StreamerReport, settle: Callable[[int], None], known_streams: dict[int, dict[int, StreamId]]
 ) -> _ReportWork | None:
     """Everything before the write, on the default database and the stores; None for a report that succeeded
-    already. Raises ReportProcessingError (after marking the report failed) or DeviceBusyError.
+    already. Raises ReportProcessingError (after marking the report failed).
 
     ``known_streams`` (device id → variable id → stream) holds the streams met earlier in the batch: a device's
     later reports on the same streams do not look them up again."""
@@ -205,8 +201,6 @@ def _load(
     device = report.streamer.device
     if device.project_id is None:
         raise _report_failed(report, f"device {device.slug} is no longer claimed into a project")
-    if device.busy:
-        raise DeviceBusyError(f"device {device.slug} is busy ({device.get_state_display()})")
     try:
         content = store_file_read(store=REPORT_STORE, key=report.file_key)
     except StoreFileNotFoundError:
@@ -308,7 +302,7 @@ def streamer_reports_process(*, report_ids: Sequence[str]) -> Iterator[Outcome]:
 
     Yields ``(position, error)`` for each report of ``report_ids`` once it is done: ``None`` when it is stored and
     acknowledged (or had succeeded before), else the error: ReportProcessingError (the report is marked failed; no
-    retry can help), DeviceBusyError, or whatever outage stopped it (worth a retry). One report's failure does not
+    retry can help), or whatever outage stopped it (worth a retry). One report's failure does not
     stop the others.
 
     Reports go through a pipeline: a report's rows are written (see ``writer``) in a background thread while the

@@ -17,6 +17,7 @@ from server.apps.core.testing import api_client, make_member
 from server.apps.device.tests.factories import make_device, make_project
 from server.apps.org.roles import OWNER
 from server.apps.stores.selectors import store_file_read
+from server.apps.stream.models import StreamId
 from server.apps.streamdata.models import StreamData
 from server.apps.streamer.models import ReportStatus, Streamer, StreamerReport
 from server.apps.worker.models import QueueMessage
@@ -157,16 +158,18 @@ def process():
 
 
 def stored(stream_slug: str | None = None) -> list[tuple]:
-    """Rows as ``(stream, streamer_local_id, timestamp, int_value, value, status, dirty_ts, type)``, by stream and
-    id."""
+    """Rows as ``(stream slug, streamer_local_id, timestamp, int_value, value, status, dirty_ts, type)``, by stream
+    and id; the slug is that of the stream holding the row's series."""
+    slugs = dict(StreamId.objects.values_list("series", "slug"))
     rows = StreamData.objects.all()
     if stream_slug:
-        rows = rows.filter(stream_slug=stream_slug)
-    return list(
-        rows.order_by("stream_slug", "streamer_local_id", "id").values_list(
-            "stream_slug", "streamer_local_id", "timestamp", "int_value", "value", "status", "dirty_ts", "type"
-        )
+        rows = rows.filter(series=StreamId.objects.get(slug=stream_slug).series)
+    found = rows.values_list(
+        "series", "streamer_local_id", "timestamp", "int_value", "value", "status", "dirty_ts", "type", "id"
     )
+    return [
+        (slugs.get(row[0]), *row[1:-1]) for row in sorted(found, key=lambda row: (slugs.get(row[0]), row[1], row[-1]))
+    ]
 
 
 def seconds(n: float) -> datetime.timedelta:

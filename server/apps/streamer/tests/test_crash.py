@@ -12,6 +12,8 @@ import pytest
 from django.db.models.functions import Now
 
 from server.apps.device.models import Device
+from server.apps.stream.models import StreamId
+from server.apps.stream.services import device_streams_ensure
 from server.apps.streamdata.services import stream_data_bulk_insert, stream_data_row
 from server.apps.streamer.models import IngestedReport, ReportStatus, Streamer, StreamerReport
 from server.apps.streamer.tests.factories import RECEIVED_UTC, make_ingest, process, seconds, signed_report, stored
@@ -111,10 +113,12 @@ def test_a_killed_worker_on_the_conflict_safe_path(worker_env, folder_stores, po
     temporary table and INSERT … ON CONFLICT; killed there, the retry still adds exactly the missing ones."""
     ingest = make_ingest()
     overlap = [i for i in range(1, 301) if i % 2 == 0]
+    device_streams_ensure(device=ingest.device, lids=[0x5001])
+    series = StreamId.objects.get(slug=ingest.stream_slug(0x5001)).series
     stream_data_bulk_insert(
         rows=[
             stream_data_row(
-                stream_slug=ingest.stream_slug(0x5001),
+                series=series,
                 timestamp=RECEIVED_UTC - seconds(SENT) + seconds(10 * i),
                 value=float(7 * i),
                 int_value=7 * i,

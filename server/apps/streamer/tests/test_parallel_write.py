@@ -103,7 +103,7 @@ def test_a_worker_killed_between_the_parts_commits(two_connections, worker_env, 
 
 
 def test_parts_are_slices_and_their_figures_add_up():
-    columns = {0x5001: StreamColumns("s--a", "p--a", "d--a", "v--a", "Num")}
+    columns = {0x5001: StreamColumns(1, "Num")}
     count = 5
     start = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
     readings = TimedReadings(

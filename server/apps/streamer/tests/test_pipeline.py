@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models.functions import Now
-from django.utils import timezone
-
 from server.apps.core.testing import assert_query_count
 from server.apps.device.models import Device, DeviceState
 from server.apps.streamer.jobs import ProcessReport
@@ -162,37 +159,19 @@ def test_batch_query_counts(db):
     assert len(stored()) == 500
 
 
-def test_a_report_of_a_busy_device_waits_and_is_tried_again(db):
+def test_a_report_of_a_device_being_archived_is_stored_at_once(db):
+    """Archiving touches no data row, so nothing waits for it; a message queued by the former retry path (with
+    ``busy_tries``) is still taken."""
     ingest = make_ingest()
     report_id = uploaded(ingest, block_report(ingest, 0))
+    QueueMessage.objects.all().delete()
+    enqueue(ProcessReport.name, {"report_id": report_id, "busy_tries": 3})
     Device.objects.filter(pk=ingest.device.pk).update(state=DeviceState.ARCHIVING)
     stats = run_worker(burst=True)
     assert (stats.succeeded, stats.retried, stats.dead) == (1, 0, 0)
-    message = QueueMessage.objects.get()
-    assert message.arguments == {"report_id": report_id, "busy_tries": 1}
-    assert message.available_at > timezone.now() + datetime.timedelta(seconds=100)
-    assert StreamerReport.objects.get(pk=report_id).status == ReportStatus.SCHEDULED
-    assert stored() == []
-
-    Device.objects.filter(pk=ingest.device.pk).update(state=DeviceState.ACTIVE)
-    QueueMessage.objects.update(available_at=Now())
-    assert run_worker(burst=True).succeeded == 1
+    assert not QueueMessage.objects.exists()
     assert StreamerReport.objects.get(pk=report_id).status == ReportStatus.SUCCESS
     assert len(stored()) == 100
-
-
-def test_a_device_busy_for_too_long_fails_its_report(db):
-    ingest = make_ingest()
-    report_id = uploaded(ingest, block_report(ingest, 0))
-    Device.objects.filter(pk=ingest.device.pk).update(state=DeviceState.RESETTING)
-    QueueMessage.objects.all().delete()
-    enqueue(ProcessReport.name, {"report_id": report_id, "busy_tries": ProcessReport.BUSY_MAX_TRIES - 1})
-    stats = run_worker(burst=True)
-    assert stats.dead == 1
-    report = StreamerReport.objects.get(pk=report_id)
-    assert report.status == ReportStatus.FAILED
-    assert report.error == f"device {ingest.device.slug} is busy (Resetting (busy)); still busy after 200 tries"
-    assert not QueueMessage.objects.exists()
 
 
 def test_a_message_naming_no_report_fails_alone(db):

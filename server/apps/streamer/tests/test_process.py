@@ -165,7 +165,7 @@ def test_events_of_a_dictionary_report(db):
     )
     first, second = StreamEventData.objects.order_by("streamer_local_id")
     slug = ingest.stream_slug(0x5020)
-    assert (first.stream_slug, first.device_slug, first.org_id) == (slug, ingest.device.slug, ingest.org.pk)
+    assert (first.series, first.org_id) == (StreamId.objects.get(slug=slug).series, ingest.org.pk)
     assert (first.streamer_local_id, first.timestamp, first.extra_data) == (
         14,
         moment.replace(tzinfo=datetime.UTC),

@@ -21,13 +21,9 @@ from server.apps.worker.queue import enqueue
 from server.apps.worker.runner import run_worker
 
 T0 = datetime.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=datetime.UTC)
-SLUG = "s--0000-0001--0000-0000-0000-0002--5001"
-COLUMNS = {
-    0x5001: StreamColumns(SLUG, "p--0000-0001", "d--0000-0000-0000-0002", "v--0000-0001--5001", "Num"),
-    0x5002: StreamColumns(
-        "s--0000-0001--0000-0000-0000-0002--5002", "p--0000-0001", "d--0000-0000-0000-0002", "v--0000-0001--5002", "ITR"
-    ),
-}
+# The series ids of two streams (the write path needs no StreamId: the caller has the ids).
+SERIES = 7
+COLUMNS = {0x5001: StreamColumns(SERIES, "Num"), 0x5002: StreamColumns(SERIES + 1, "ITR")}
 
 
 def copy_rows(ids, *, stream=0x5001, device_timestamps=None, values=None, statuses=None, columns=COLUMNS):
@@ -55,10 +51,7 @@ def write(rows, report_id=None):
 def rows_stored():
     return list(
         StreamData.objects.order_by("streamer_local_id", "id").values_list(
-            "stream_slug",
-            "project_slug",
-            "device_slug",
-            "variable_slug",
+            "series",
             "type",
             "device_timestamp",
             "timestamp",
@@ -75,7 +68,7 @@ def test_fast_path_stores_every_column(db):
     result = write(copy_rows([1, 2, 3], values=[1.5, 2, -3.25], statuses=["cln", "drt", "utc"]))
     assert (result.new_reading_count, result.duplicate_reading_count, result.first_id, result.last_id) == (3, 0, 1, 3)
     assert not result.conflict_path
-    constant = (SLUG, "p--0000-0001", "d--0000-0000-0000-0002", "v--0000-0001--5001", "Num")
+    constant = (SERIES, "Num")
     assert rows_stored() == [
         (*constant, 10, T0 + datetime.timedelta(seconds=10), 1, 101, 1.5, "cln", False),
         (*constant, 20, T0 + datetime.timedelta(seconds=20), 2, 102, 2.0, "drt", True),
@@ -90,13 +83,13 @@ def test_many_chunks(db):
     assert StreamData.objects.get(streamer_local_id=4321).timestamp == T0 + datetime.timedelta(seconds=43210)
 
 
-def test_unknown_device_timestamps_and_uneven_columns_take_the_general_encoding(db):
-    columns = {**COLUMNS, 0x5003: StreamColumns(SLUG[:-4] + "5003", "p--1", "d--2", "v--1--5003", "Num")}
+def test_unknown_device_timestamps_take_the_general_encoding(db):
+    columns = {**COLUMNS, 0x5003: StreamColumns(SERIES + 2, "Num")}
     rows = copy_rows([1, 2], device_timestamps=[None, 7], columns=columns, stream=0x5003)
     write(rows)
-    assert [(row[0], row[1], row[5], row[7]) for row in rows_stored()] == [
-        (SLUG[:-4] + "5003", "p--1", None, 1),
-        (SLUG[:-4] + "5003", "p--1", 7, 2),
+    assert [(row[0], row[1], row[2], row[4]) for row in rows_stored()] == [
+        (SERIES + 2, "Num", None, 1),
+        (SERIES + 2, "Num", 7, 2),
     ]
 
 
@@ -113,24 +106,24 @@ def test_a_report_written_before_is_not_written_again(db):
 
 
 def test_overlapping_rows_take_the_conflict_safe_path(db):
-    stored = [stream_data_row(stream_slug=SLUG, timestamp=T0, value=0.0, streamer_local_id=i) for i in (2, 4)]
+    stored = [stream_data_row(series=SERIES, timestamp=T0, value=0.0, streamer_local_id=i) for i in (2, 4)]
     stream_data_bulk_insert(rows=stored)
     result = write(copy_rows([1, 2, 3, 4, 5]))
     assert result.conflict_path
     assert (result.new_reading_count, result.duplicate_reading_count, result.first_id, result.last_id) == (3, 2, 1, 5)
-    assert [row[7] for row in rows_stored()] == [1, 2, 3, 4, 5]
+    assert [row[4] for row in rows_stored()] == [1, 2, 3, 4, 5]
     assert StreamData.objects.get(streamer_local_id=2).value == 0.0  # the stored reading stays as it was
 
 
 def test_a_conflict_the_probe_missed_falls_back_to_the_conflict_safe_path(db, monkeypatch):
     """A reading stored between the probe and the COPY makes the straight COPY fail; the write starts again on the
     conflict-safe path."""
-    stream_data_bulk_insert(rows=[stream_data_row(stream_slug=SLUG, timestamp=T0, value=0.0, streamer_local_id=3)])
+    stream_data_bulk_insert(rows=[stream_data_row(series=SERIES, timestamp=T0, value=0.0, streamer_local_id=3)])
     monkeypatch.setattr(writer, "_lock_then_look", lambda cursor, streamer_id, report_id, part, rows: (False, False))
     result = write(copy_rows([1, 2, 3]))
     assert result.conflict_path
     assert (result.new_reading_count, result.duplicate_reading_count) == (2, 1)
-    assert [row[7] for row in rows_stored()] == [1, 2, 3]
+    assert [row[4] for row in rows_stored()] == [1, 2, 3]
 
 
 def test_nothing_to_write_still_marks_the_report(db):

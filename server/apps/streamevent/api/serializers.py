@@ -6,14 +6,17 @@ import json
 
 from rest_framework import serializers
 
+from server.apps.core.slugs import StreamParts, parse_stream_slug
 from server.apps.streamevent.models import StreamEventData
 
 
 class EventSerializer(serializers.ModelSerializer):
-    stream = serializers.CharField(source="stream_slug", read_only=True)
-    project = serializers.CharField(source="project_slug", read_only=True)
-    device = serializers.CharField(source="device_slug", read_only=True)
-    variable = serializers.CharField(source="variable_slug", read_only=True)
+    """An event with its stream's slugs, from the ``stream_slug`` that ``event_list`` reads with it."""
+
+    stream = serializers.SerializerMethodField()
+    project = serializers.SerializerMethodField()
+    device = serializers.SerializerMethodField()
+    variable = serializers.SerializerMethodField()
     has_raw_data = serializers.BooleanField(read_only=True, help_text="Whether event/<id>/data/ has a payload.")
 
     class Meta:
@@ -35,6 +38,22 @@ class EventSerializer(serializers.ModelSerializer):
             "format_version",
         ]
         read_only_fields = fields
+
+    def get_stream(self, event: StreamEventData) -> str:
+        return _parts(event).slug
+
+    def get_project(self, event: StreamEventData) -> str:
+        return _parts(event).project_slug
+
+    def get_device(self, event: StreamEventData) -> str:
+        return _parts(event).device_slug
+
+    def get_variable(self, event: StreamEventData) -> str:
+        return _parts(event).variable_slug
+
+
+def _parts(event: StreamEventData) -> StreamParts:
+    return parse_stream_slug(event.stream_slug)  # type: ignore[attr-defined]
 
 
 class EventUploadSerializer(serializers.Serializer):

@@ -84,4 +84,6 @@ class EventViewSet(ScopedReadOnlyViewSet):
             device_timestamp=fields.get("device_timestamp"),
             streamer_local_id=fields.get("streamer_local_id") or 0,
         )
+        # Read back with the stream's slugs (an operator may write events without reading them).
+        event = selectors.with_stream_slugs(StreamEventData.objects.filter(pk=event.pk)).get()
         return Response(EventSerializer(event).data, status=status.HTTP_201_CREATED)

@@ -12,6 +12,7 @@ from server.apps.device.tests.factories import make_device, make_project, make_s
 from server.apps.org.models import OrgMembership
 from server.apps.org.roles import MEMBER, OPERATOR
 from server.apps.stores.selectors import store_file_read
+from server.apps.stream.models import StreamId
 from server.apps.streamevent.models import StreamEventData
 from server.apps.streamevent.services import event_upload
 
@@ -55,7 +56,7 @@ class TestEventEndpoint(ScopedEndpointCases):
         return "/api/v1/event/"
 
     def list_params(self, obj):
-        return {"filter": obj.stream_slug}
+        return {"filter": StreamId.objects.get(series=obj.series).slug}
 
 
 def upload(client, stream_slug: str, *, payload: bytes = b'{"peak": 2.5}', name: str = "event.json", **fields):
@@ -104,7 +105,7 @@ def test_payload_kinds(db):
 
 def test_event_without_payload_has_no_data(db):
     stream = stream_in(make_org())
-    event = StreamEventData.objects.create(stream_slug=stream.slug, org=stream.org, streamer_local_id=3)
+    event = StreamEventData.objects.create(series=stream.series, org=stream.org, streamer_local_id=3)
     client = api_client(make_member(stream.org, MEMBER))
     assert client.get(f"/api/v1/event/{event.id}/").json()["has_raw_data"] is False
     assert client.get(f"/api/v1/event/{event.id}/data/").status_code == 404
@@ -142,7 +143,7 @@ def test_operator_uploads_but_cannot_read(db):
     assert response.status_code == 201, response.content
     event = response.json()
     saved = StreamEventData.objects.get(pk=event["id"])
-    assert (saved.stream_slug, saved.org_id) == (stream.slug, stream.org_id)
+    assert (saved.series, saved.org_id) == (stream.series, stream.org_id)
     assert store_file_read(store="events", key=saved.data_key) == b'{"peak": 2.5}'
     assert client.get(f"/api/v1/event/{event['id']}/").status_code == 404
     assert client.get("/api/v1/event/", {"filter": stream.slug}).status_code == 403

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('streamer', '0003_ingested_report_parts'),
+        ('streamer', '0004_rejected_report'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
