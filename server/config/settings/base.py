@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from server.apps.core.logs import logging_settings
 from server.apps.stores.config import store_settings
@@ -237,7 +238,7 @@ SOCIALACCOUNT_PROVIDERS = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "server.apps.authentication.authentication.JSONWebTokenAuthentication",
         # Authorization: a-jwt <token> (docs/permissions.md, device tokens).
