@@ -31,7 +31,6 @@ class OrgFleetListView(ScopedPageView):
     model = Org
     lookup_url_kwarg = "org_slug"
     context_object_name = "org"
-    ability_models = (Fleet,)
     template_name = "fleet/list.html"
 
     def get_org(self):
@@ -41,7 +40,7 @@ class OrgFleetListView(ScopedPageView):
         context = super().get_context_data(**kwargs)
         fleets = fleets_with_member_counts(user=self.request.user).filter(org=self.object).order_by("name", "id")
         context["fleets"] = paginate(self.request, fleets, per_page=FLEETS_PER_PAGE)
-        if self.can.add_fleet:
+        if self.can(Fleet, "add"):
             context.setdefault("fleet_form", FleetForm())
         return context
 
@@ -86,7 +85,7 @@ class FleetDetailView(FleetPageMixin, ScopedPageView):
         context = super().get_context_data(**kwargs)
         fleet = self.object
         context["members"] = paginate(self.request, fleet_members(fleet=fleet), per_page=MEMBERS_PER_PAGE)
-        if self.can.change_fleet:
+        if self.can(Fleet, "change"):
             candidates = (
                 Device.objects.filter(org=fleet.org)
                 .exclude(fleet_memberships__fleet=fleet)

@@ -13,7 +13,6 @@ from django.views import View
 
 from server.apps.core.forms import ButtonForm
 from server.apps.core.views import ScopedFormAction, ScopedPageMixin, ScopedPageMixinBase, ScopedPageView, paginate
-from server.apps.fleet.models import Fleet
 from server.apps.fleet.selectors import fleet_list, fleet_lookup
 from server.apps.org.models import Org
 from server.apps.ota.forms import DeploymentForm, ScriptUploadForm
@@ -35,7 +34,6 @@ class OrgUpdatesView(ScopedPageView):
     model = Org
     lookup_url_kwarg = "org_slug"
     context_object_name = "org"
-    ability_models = (DeviceScript, DeploymentRequest)
     template_name = "ota/list.html"
 
     def get_org(self):
@@ -61,7 +59,7 @@ class OrgUpdatesView(ScopedPageView):
         context["scripts"] = paginate(
             self.request, self._scripts().order_by("-created_on", "-id"), per_page=PER_PAGE, param="scripts"
         )
-        if self.can.add_devicescript:
+        if self.can(DeviceScript, "add"):
             context.setdefault("script_form", ScriptUploadForm())
             context.setdefault("deployment_form", self.deployment_form())
         return context
@@ -126,7 +124,6 @@ class DeploymentPageMixin(ScopedPageMixinBase):
     model = DeploymentRequest
     lookup_url_kwarg = "deployment_id"
     context_object_name = "deployment"
-    ability_models = (Fleet,)
 
     def get_queryset(self):
         return super().get_queryset().select_related("org", "script", "fleet", "created_by")
@@ -144,7 +141,11 @@ class CampaignView(DeploymentPageMixin, ScopedPageView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["campaign"] = deployment_campaign(deployment=self.object)
-        if self.can.change_deploymentrequest and self.object.canceled_on is None and self.object.completed_on is None:
+        if (
+            self.can(DeploymentRequest, "change")
+            and self.object.canceled_on is None
+            and self.object.completed_on is None
+        ):
             context.setdefault("cancel_form", ButtonForm())
         return context
 
