@@ -12,10 +12,12 @@ from django.urls import reverse
 
 from server.apps.core.testing import assert_query_count, make_member, make_org
 from server.apps.device.tests.factories import make_device, make_project
+from server.apps.device.tests.tab_cases import DeviceTabCases
 from server.apps.fleet.tests.factories import make_fleet, ota_manager
 from server.apps.org.roles import OPERATOR, OWNER
 from server.apps.ota.models import DeploymentRequest, DeviceScript
 from server.apps.ota.services import VersionReading, deployment_action_record, device_versions_update
+from server.apps.ota.tabs import UPDATES_TAB
 from server.apps.ota.tests.factories import APP_TAG, make_deployment, make_script, update_script_bytes
 from server.apps.ota.tests.virtual_device import version_info
 
@@ -175,3 +177,21 @@ def test_roles_without_ota_see_no_forms_and_are_refused(org):
     data = {"name": "Controller", "version": "2.1.0", "file": upload}
     assert owner.post(list_url(org, "script-create"), data).status_code == 403
     assert not DeviceScript.objects.exists()
+
+
+class TestUpdatesTab(DeviceTabCases):
+    tab = UPDATES_TAB
+
+    def add_rows(self, device, count):
+        fleet = make_fleet(device.org, devices=[device])
+        now = datetime.datetime.now(datetime.UTC)
+        device_versions_update(
+            device_id=device.id, readings=[VersionReading(0x5C09, version_info(APP_TAG, "2.0"), 1, now)]
+        )
+        script = make_script(device.org)
+        for number in range(count):
+            deployment = make_deployment(script, fleet)
+            deployment_action_record(deployment=deployment, device=device, attempt_successful=bool(number % 2))
+
+    def rows_in(self, response):
+        return response.context["actions"].paginator.count
