@@ -79,7 +79,8 @@ def org_update(*, org: Org, name: str | None = None, about: str | None = None) -
     return org
 
 
-@transaction.atomic(durable=True)
+# Not durable: the race test holds a deletion open inside its own transaction while a member is removed.
+@transaction.atomic
 def org_delete(*, org: Org) -> None:
     """Delete an organisation with its projects and memberships.
 
