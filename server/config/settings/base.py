@@ -267,18 +267,16 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_RATE_USER", default="6000/m"),
         "device": env.str("THROTTLE_RATE_DEVICE", default="1200/m"),
         "org": env.str("THROTTLE_RATE_ORG", default="30000/m"),
-        "login": env.str("THROTTLE_RATE_LOGIN", default="30/m"),
+        "login": env.str("THROTTLE_RATE_LOGIN", default="60/m"),
     },
     # Proxies in front of the web processes (nginx: 1), so the client address is read from X-Forwarded-For.
     "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=None),
 }
 # allauth's own rate limits read the client address the same way.
 ALLAUTH_TRUSTED_PROXY_COUNT = REST_FRAMEWORK["NUM_PROXIES"] or 0
-# Failed logins (docs/limits.md): LOGIN_FAILURE_LIMIT failures for one account within LOGIN_FAILURE_WINDOW seconds,
-# or LOGIN_ADDRESS_FAILURE_LIMIT from one client address, lock logins for LOGIN_LOCKOUT_SECONDS, the right password
-# included; the API and the dashboard share the count.
+# Failed logins (docs/limits.md): LOGIN_FAILURE_LIMIT failures for one account within LOGIN_FAILURE_WINDOW seconds
+# lock its logins for LOGIN_LOCKOUT_SECONDS, the right password included; the API and the dashboard share the count.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 SPECTACULAR_SETTINGS = {
