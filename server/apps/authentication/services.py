@@ -149,11 +149,11 @@ def account_set_password(*, account: Account, password: str, old_password: str |
 
 def account_login_attempt(*, request: HttpRequest | None, email: str, password: str) -> Account | None:
     """The account these credentials name, or None; under the login lockout shared with the dashboard
-    (``lockout.py``): while the account or the address is locked, RateLimitedError (429) without checking."""
-    login_lockout_check(request=request, email=email)
+    (``lockout.py``): while the account is locked, RateLimitedError (429) without checking."""
+    login_lockout_check(email=email)
     account = account_authenticate(request=request, email=email, password=password)
     if account is None:
-        login_failure_record(request=request, email=email)
+        login_failure_record(email=email)
         return None
     login_success_record(email=email)
     return account

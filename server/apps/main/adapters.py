@@ -24,10 +24,10 @@ class AccountAdapter(DefaultAccountAdapter):
         # The login lockout the API's login endpoints share: while locked, RateLimitedError, which the limits
         # middleware answers with the 429 page (core/limits.py).
         email = str(credentials.get("email") or credentials.get("username") or "")
-        login_lockout_check(request=request, email=email)
+        login_lockout_check(email=email)
         user = super().authenticate(request, **credentials)
         if user is None:
-            login_failure_record(request=request, email=email)
+            login_failure_record(email=email)
         else:
             login_success_record(email=email)
         return user

@@ -271,14 +271,12 @@ REST_FRAMEWORK: dict[str, Any] = {
         "user": env.str("THROTTLE_RATE_USER", default="6000/m"),
         "device": env.str("THROTTLE_RATE_DEVICE", default="1200/m"),
         "org": env.str("THROTTLE_RATE_ORG", default="30000/m"),
-        "login": env.str("THROTTLE_RATE_LOGIN", default="30/m"),
+        "login": env.str("THROTTLE_RATE_LOGIN", default="60/m"),
     },
 }
-# Failed logins (docs/limits.md): LOGIN_FAILURE_LIMIT failures for one account within LOGIN_FAILURE_WINDOW seconds,
-# or LOGIN_ADDRESS_FAILURE_LIMIT from one client address, lock logins for LOGIN_LOCKOUT_SECONDS, the right password
-# included; the API and the dashboard share the count.
+# Failed logins (docs/limits.md): LOGIN_FAILURE_LIMIT failures for one account within LOGIN_FAILURE_WINDOW seconds
+# lock its logins for LOGIN_LOCKOUT_SECONDS, the right password included; the API and the dashboard share the count.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 # Hostile input (docs/security.md): every API view parses bodies strictly (depth, NUL, surrogates, UTF-8).

@@ -45,7 +45,8 @@ def test_search_is_documented_as_the_page_it_answers(tmp_path):
 def test_the_schema_names_the_limits(tmp_path):
     schema = _schema(tmp_path)
     upload = schema["paths"]["/api/v1/streamer/report/"]
-    assert {"413", "429"} <= set(upload["post"]["responses"])
-    assert "Retry-After" in upload["get"]["responses"]["429"]["headers"]
+    assert upload["post"]["responses"]["413"] == {"$ref": "#/components/responses/PayloadTooLarge"}
+    assert upload["get"]["responses"]["429"] == {"$ref": "#/components/responses/TooManyRequests"}
     assert "413" not in upload["get"]["responses"]
-    assert "Retry-After" in schema["paths"]["/api/v1/auth/login/"]["post"]["responses"]["429"]["headers"]
+    assert "429" in schema["paths"]["/api/v1/auth/login/"]["post"]["responses"]
+    assert "Retry-After" in schema["components"]["responses"]["TooManyRequests"]["headers"]

@@ -76,6 +76,7 @@ def test_the_token_reads_and_writes_its_devices_data_on_every_data_endpoint(setu
     assert lines[0] == "timestamp,value,int_value,stream"
     assert {line.rsplit(",", 1)[1] for line in lines[1:]} == {own.slug}
     assert client.get(f"{API}stream/{own.slug}/data/").json()["count"] == 3
+    assert client.get(f"{API}event/", {"filter": own.slug}).status_code == 200
 
     reading = {"stream": own.slug, "timestamp": "2024-05-01T12:00:00Z", "value": 7.5, "streamer_local_id": 900}
     written = client.post(f"{API}data/", reading, format="json")
@@ -90,6 +91,7 @@ def test_another_devices_data_is_out_of_reach_on_every_data_endpoint(setup):
         assert client.get(f"{API}data/", {"filter": value}).status_code == 404
         assert client.get(f"{API}df/", {"filter": value}).status_code == 404
     assert client.get(f"{API}stream/{others.slug}/data/").status_code == 404
+    assert client.get(f"{API}event/", {"filter": others.slug}).status_code == 404
     reading = {"stream": others.slug, "timestamp": "2024-05-01T12:00:00Z", "value": 7.5, "streamer_local_id": 900}
     refused = client.post(f"{API}data/", reading, format="json")
     assert refused.status_code == 404, refused.content
