@@ -39,10 +39,9 @@ from pathlib import Path
 
 import requests
 from _setup import ROOT, bench_databases, django_setup, subprocess_env, table
+from ingest import STREAMS, report_files
 
 REPORT_SIZE = 10_000
-STREAMS = (0x5001, 0x5002, 0x5003, 0x5004)
-TICK_SECONDS = 10
 START_TIMEOUT = 60
 ACK_TIMEOUT = 600
 WORKER_SETTINGS = {"STREAMDATA_WRITE_CONNECTIONS": "2"}
@@ -52,21 +51,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def report_files(device_id: int, total: int, report_size: int = REPORT_SIZE) -> list[bytes]:
-    """SignedListReports of ``report_size`` readings, ids 1..total, four streams sampled on the same ticks."""
-    from server.apps.streamer.reports import build_signed_list_report
-
-    files = []
-    for first in range(0, total, report_size):
-        ids = range(first + 1, min(first + report_size, total) + 1)
-        rows = [
-            (STREAMS[i % len(STREAMS)], i, (i // len(STREAMS)) * TICK_SECONDS, (i * 7919) & 0xFFFFFFFF) for i in ids
-        ]
-        sent = rows[-1][2] + TICK_SECONDS
-        files.append(build_signed_list_report(device_id, rows, report_id=ids[-1], sent_timestamp=sent, selector=0xD7FF))
-    return files
 
 
 @contextmanager
@@ -159,7 +143,10 @@ class Bench:
         (no worker runs meanwhile); their messages are dropped afterwards."""
         from server.apps.worker.models import QueueMessage
 
-        files = {url: report_files(self.device().id, uploads * REPORT_SIZE) for url in (self.base_url, baseline_url)}
+        files = {
+            url: report_files(self.device().id, uploads * REPORT_SIZE, REPORT_SIZE)
+            for url in (self.base_url, baseline_url)
+        }
         times: dict[str, list[float]] = {self.base_url: [], baseline_url: []}
         for number in range(uploads):
             for url in (self.base_url, baseline_url) if number % 2 else (baseline_url, self.base_url):
@@ -184,7 +171,7 @@ class Bench:
         """Seconds from the first upload's request to the acknowledgement of reading ``total`` of a new device; and
         the highest row id before (the run's rows are above it)."""
         device = self.device()
-        files = report_files(device.id, total)
+        files = report_files(device.id, total, REPORT_SIZE)
         before = self.highest_row_id()
         start = time.perf_counter()
         for number, content in enumerate(files):
@@ -338,7 +325,7 @@ def main() -> None:
         with started(server_command(options.server, port), env, server_log) as server:
             wait_for(lambda: answers(f"{base_url}/api/v1/"), "the web server", server, server_log)
             bench = Bench(data_dir, base_url, token, staff, project)
-            sample = report_files(bench.device().id, REPORT_SIZE)[0]
+            sample = report_files(bench.device().id, REPORT_SIZE, REPORT_SIZE)[0]
             if options.baseline_tree:
                 baseline_port = free_port()
                 baseline_log = data_dir / "baseline-server.log"

@@ -39,6 +39,9 @@ READINGS_PER_REPORT = 3000
 ID_BASE = 1_000_000
 STREAMS = (0x5001, 0x5002, 0x5003)
 LEASE_SECONDS = "2"
+# A kill strands the messages its worker held, and each delivery counts against ProcessReport's five attempts (the
+# restart can cost one more): three kills can never turn a message into a dead letter.
+MAX_KILLS = 3
 START_TIMEOUT = 60
 DRAIN_TIMEOUT = 150
 SEED = 14
@@ -138,9 +141,12 @@ class Workers:
             return -1  # the server is restarting
 
     def kill_at_random(self) -> None:
-        """Until stopped: let the worker settle at least one message, then kill it a random moment later."""
-        while not self.stop.is_set():
-            self.start()
+        """Until stopped or ``MAX_KILLS`` kills: let the worker settle at least one message, then kill it a random
+        moment later, and start another."""
+        self.start()
+        while self.kills < MAX_KILLS:
+            if self.stop.wait(self.rng.uniform(1.0, 4.0)):  # the kills spread over the uploads
+                return
             before = self.settled()
             while not self.stop.is_set() and self.settled() <= before:
                 time.sleep(0.1)
@@ -151,6 +157,7 @@ class Workers:
             self.process.wait()
             self.kills += 1
             self.last_kill = time.monotonic()
+            self.start()
 
     def terminate(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -275,7 +282,7 @@ def test_crash_soak(transactional_db, soak_folder):
         finally:
             workers.stop.set()
             killer.join()
-        workers.start()  # the last worker, left to drain the queue
+        # The last worker is left to drain the queue.
         drain_started = time.monotonic()
         deadline = drain_started + DRAIN_TIMEOUT
         while True:
@@ -294,7 +301,7 @@ def test_crash_soak(transactional_db, soak_folder):
         drained = time.monotonic() - workers.last_kill
         print(f"soak: {workers.kills} kills, 1 restart; drained {drained:.1f} s after the last kill")
 
-        assert workers.kills >= 2
+        assert workers.kills >= 1
         [(rows, distinct)] = cluster.query(
             "streamdata", "SELECT count(*), count(DISTINCT streamer_local_id) FROM streamdata_streamdata"
         )

@@ -31,6 +31,19 @@ def _wait_for(predicate, what: str, process: subprocess.Popen) -> None:
         time.sleep(0.05)
 
 
+def _worker_with_test_actions(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """A ``manage.py worker`` process that knows the test actions; its log goes to ``log``, its output to a pipe."""
+    with open(log, "w") as stderr:
+        return subprocess.Popen(
+            [sys.executable, "-m", "server.apps.worker.tests.run_with_test_actions", "worker", "--no-scheduler"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+
+
 def _stop(process: subprocess.Popen) -> tuple[int, str, str]:
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=START_TIMEOUT)
@@ -74,15 +87,7 @@ def test_sigterm_lets_the_message_in_hand_finish(subprocess_env, tmp_path, trans
     enqueue(SleepThenRecord.name, {"started": str(started), "finished": str(finished), "seconds": 1.5})
     enqueue(RecordCall.name, {"log": str(tmp_path / "later.log")})
     log = tmp_path / "worker.log"
-    with open(log, "w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server.apps.worker.tests.run_with_test_actions", "worker", "--no-scheduler"],
-            cwd=REPO_ROOT,
-            env=subprocess_env,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-        )
+    process = _worker_with_test_actions(subprocess_env, log)
     _wait_for(started.exists, "the action started", process)
     returncode, out, _ = _stop(process)
     assert returncode == 0, log.read_text()
@@ -101,15 +106,7 @@ def test_a_killed_workers_message_comes_back_after_one_lease(subprocess_env, tmp
     started = tmp_path / "started"
     enqueue(SleepThenRecord.name, {"started": str(started), "finished": str(tmp_path / "finished"), "seconds": 250})
     log = tmp_path / "worker.log"
-    with open(log, "w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server.apps.worker.tests.run_with_test_actions", "worker", "--no-scheduler"],
-            cwd=REPO_ROOT,
-            env=subprocess_env,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-        )
+    process = _worker_with_test_actions(subprocess_env, log)
     _wait_for(started.exists, "the action started", process)
     time.sleep(5)  # two and a half leases: renewed meanwhile, so still the worker's
     assert transport.receive(worker_id="other") == []
