@@ -3,6 +3,7 @@ and resolves it, and the resolved file must hold what a production stack needs."
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -132,3 +133,29 @@ def test_nginx_serves_the_repository_template_with_the_limits(stack):
     # Static files: the release job collects them into the volume nginx serves.
     assert mounts(services["release"])["static"] == services["release"]["environment"]["DJANGO_STATIC_ROOT"]
     assert mounts(nginx)["static"] == nginx["environment"]["NGINX_STATIC_ROOT"]
+
+
+def test_the_image_copies_files_that_exist_and_leaves_local_state_out():
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    sources = [
+        source
+        for line in dockerfile.splitlines()
+        if line.startswith("COPY ") and "--from=" not in line
+        for source in line.split()[1:-1]
+        if not source.startswith("--")
+    ]
+    assert sources, "the Dockerfile copies the repository"
+    for source in sources:
+        assert (REPO_ROOT / source).exists(), source
+    ignored = (REPO_ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".local", ".env", "webapp/node_modules"} <= set(ignored)
+
+
+def test_gunicorn_ends_a_request_before_nginx_gives_up_on_it():
+    config: dict = {}
+    exec((REPO_ROOT / "gunicorn.conf.py").read_text(), config)
+    assert config["wsgi_app"] == "server.config.wsgi:application"
+    assert config["preload_app"] is True
+    template = (REPO_ROOT / "nginx" / "templates" / "iotile.conf.template").read_text()
+    read_timeout = int(re.search(r"proxy_read_timeout (\d+)s;", template).group(1))
+    assert config["timeout"] < read_timeout
