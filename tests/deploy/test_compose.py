@@ -21,6 +21,7 @@ SECRETS = {
     "POSTGRES_PASSWORD": "pg-password",
     "MINIO_ROOT_PASSWORD": "minio-password",
     "MOSQUITTO_ADMIN_PASSWORD": "mqtt-password",
+    "MQTT_PLATFORM_PASSWORD": "platform-password",
 }
 # The services the stack is made of (issue 14, DESIGN.md §2).
 SERVICES = {
@@ -35,6 +36,7 @@ SERVICES = {
     "release",
     "web",
     "worker",
+    "mqtt-bridge",
     "nginx",
 }
 JOBS = {"release", "minio-bucket"}  # run to completion, restarted only when they fail
@@ -86,7 +88,8 @@ def test_every_service_is_there_with_a_health_check_and_a_restart_policy(stack):
 
 def test_web_and_worker_wait_for_the_release_and_the_services_they_use(stack):
     services = stack["services"]
-    for name in ("web", "worker"):
+    assert services["release"]["depends_on"]["mosquitto"]["condition"] == "service_healthy"
+    for name in ("web", "worker", "mqtt-bridge"):
         depends = services[name]["depends_on"]
         assert depends["release"]["condition"] == "service_completed_successfully"
         assert depends["minio-bucket"]["condition"] == "service_completed_successfully"
@@ -95,15 +98,19 @@ def test_web_and_worker_wait_for_the_release_and_the_services_they_use(stack):
     assert services["nginx"]["depends_on"]["web"]["condition"] == "service_healthy"
     assert services["web"]["command"] == ["gunicorn"]
     assert services["worker"]["command"] == ["python", "manage.py", "worker"]
+    assert services["mqtt-bridge"]["command"] == ["python", "manage.py", "mqtt_bridge"]
 
 
 def test_the_platform_environment_is_a_complete_production_environment(stack):
     web = stack["services"]["web"]["environment"]
-    assert web == stack["services"]["worker"]["environment"] == stack["services"]["release"]["environment"]
+    for other in ("worker", "release", "mqtt-bridge"):
+        assert stack["services"][other]["environment"] == web, other
     assert production_environment_problems(web) == []
     assert web["DATABASE_URL"] == "postgres://iotile:pg-password@db:5432/iotile"
     assert web["STREAMDATA_DATABASE_URL"] == "postgres://iotile:pg-password@streamdata-db:5432/iotile_streamdata"
     assert (web["WORKER_QUEUE"], web["WORKER_SQS_ENDPOINT_URL"]) == ("sqs", "http://elasticmq:9324")
+    assert web["MQTT_URL"] == "mqtt://platform:platform-password@mosquitto:1883"
+    assert web["MQTT_ADMIN_URL"] == "mqtt://admin:mqtt-password@mosquitto:1883"
     # Every store on MinIO, so no host keeps files another cannot see.
     stores = parse_store_configuration(
         web["STORE_CONFIGURATION"], data_dir=REPO_ROOT / ".unused", endpoint_host_and_port="minio:9000"

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import skip_or_fail
 from server.apps.core.testing_aws import _free_port
+from server.config.healthcheck import mqtt_is_healthy
 from tests.deploy.conftest import REPO_ROOT, wait_until
 
 MOSQUITTO = REPO_ROOT / "compose" / "mosquitto"
@@ -85,3 +86,11 @@ def test_anonymous_clients_and_wrong_passwords_are_refused(broker):
     refused = subscribe_uptime(port, "-u", "admin", "-P", "wrong")
     assert refused.returncode != 0
     assert "not authorised" in (refused.stderr + refused.stdout).lower()
+
+
+def test_the_bridge_health_check_needs_a_login_the_broker_accepts(broker):
+    port, _ = broker
+    assert mqtt_is_healthy(f"mqtt://admin:{PASSWORD}@127.0.0.1:{port}")
+    assert not mqtt_is_healthy(f"mqtt://admin:wrong@127.0.0.1:{port}", timeout=2)
+    assert not mqtt_is_healthy(f"mqtt://127.0.0.1:{port}", timeout=2)
+    assert not mqtt_is_healthy(f"mqtt://admin:{PASSWORD}@127.0.0.1:{_free_port()}", timeout=2)
