@@ -58,10 +58,11 @@ def worker_is_healthy() -> bool:
 def mqtt_is_healthy(url: str, timeout: float = 5.0) -> bool:
     """The broker in ``url`` (``mqtt://user:password@host:port``) accepts its login: what the MQTT bridge needs."""
     import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
 
     parts = urlsplit(url)
     accepted = threading.Event()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"healthcheck-{os.getpid()}")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"healthcheck-{os.getpid()}")
     if parts.username:
         client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
 
