@@ -10,8 +10,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpRequest
-from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from server.apps.core import logs
@@ -93,12 +91,12 @@ def content_security_policy(*, map_tile_url: str = "") -> dict[str, list[str]]:
     }
 
 
-def allow_inline_scripts(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+def allow_inline_scripts(view: Callable[..., Any]) -> Callable[..., Any]:
     """Let one page run inline scripts: the API's documentation pages, whose Swagger UI and ReDoc come with them.
     They show the schema and nothing a user wrote."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def wrapped(request: Any, *args: Any, **kwargs: Any) -> Any:
         response = view(request, *args, **kwargs)
         # A mark for ContentSecurityPolicyMiddleware, which reads it with getattr.
         setattr(response, ALLOW_INLINE_SCRIPTS, True)
