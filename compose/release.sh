@@ -7,6 +7,11 @@ python manage.py migrate --noinput --database streamdata
 python manage.py seed_catalog
 # Into the volume nginx serves /static/ from.
 python manage.py collectstatic --noinput
+# The platform's own MQTT login (MQTT_URL), made or reset through the broker's admin login (MQTT_ADMIN_URL).
+if [ -n "${MQTT_ADMIN_URL:-}" ] && [ -n "${MQTT_URL:-}" ]; then
+  login="${MQTT_URL#*://}"
+  python manage.py mqtt_provision --platform "${login%%@*}"
+fi
 # The search indexes, made on the first release with their mappings; an existing index is kept as it is
 # (docs/search.md: `manage.py search_index --rebuild -f` rebuilds them).
 if [ -n "${ELASTICSEARCH_URL:-}" ]; then

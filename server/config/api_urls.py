@@ -3,6 +3,8 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from server.apps.core.middleware import allow_inline_scripts
+
 API_APPS = [
     "authentication",
     "org",
@@ -31,7 +33,7 @@ API_APPS = [
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("docs/", allow_inline_scripts(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
+    path("redoc/", allow_inline_scripts(SpectacularRedocView.as_view(url_name="api-schema")), name="api-redoc"),
     *[path("", include(f"server.apps.{app}.api.urls")) for app in API_APPS],
 ]

@@ -2,6 +2,7 @@
 
     python -m server.config.healthcheck web      # gunicorn answers GET /api/v1/server/ with 200
     python -m server.config.healthcheck worker   # the worker's queue can be reached
+    python -m server.config.healthcheck mqtt     # the broker accepts the platform's login (MQTT_URL)
 
 Exit status 0 is healthy. The web check asks as nginx would: with a host the settings allow and as HTTPS, so the
 HTTPS redirect does not answer in the application's place.
@@ -11,8 +12,11 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import urllib.error
 import urllib.request
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 SERVER_PATH = "/api/v1/server/"
 
@@ -51,6 +55,34 @@ def worker_is_healthy() -> bool:
     return True
 
 
+def mqtt_is_healthy(url: str, timeout: float = 5.0) -> bool:
+    """The broker in ``url`` (``mqtt://user:password@host:port``) accepts its login: what the MQTT bridge needs."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    parts = urlsplit(url)
+    accepted = threading.Event()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"healthcheck-{os.getpid()}")
+    if parts.username:
+        client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
+
+    def on_connect(client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        if not reason_code.is_failure:
+            accepted.set()
+
+    client.on_connect = on_connect
+    try:
+        client.connect(parts.hostname or "localhost", parts.port or 1883, keepalive=10)
+    except OSError:
+        return False
+    client.loop_start()
+    try:
+        return accepted.wait(timeout)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
 def main(argv: list[str]) -> int:
     what = argv[1] if len(argv) > 1 else ""
     if what == "web":
@@ -58,7 +90,9 @@ def main(argv: list[str]) -> int:
         return 0 if web_is_healthy(address, os.environ.get("DJANGO_ALLOWED_HOSTS", "")) else 1
     if what == "worker":
         return 0 if worker_is_healthy() else 1
-    print("usage: python -m server.config.healthcheck web|worker", file=sys.stderr)
+    if what == "mqtt":
+        return 0 if mqtt_is_healthy(os.environ.get("MQTT_URL", "")) else 1
+    print("usage: python -m server.config.healthcheck web|worker|mqtt", file=sys.stderr)
     return 2
 
 

@@ -3,6 +3,7 @@ and resolves it, and the resolved file must hold what a production stack needs."
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -20,6 +21,7 @@ SECRETS = {
     "POSTGRES_PASSWORD": "pg-password",
     "MINIO_ROOT_PASSWORD": "minio-password",
     "MOSQUITTO_ADMIN_PASSWORD": "mqtt-password",
+    "MQTT_PLATFORM_PASSWORD": "platform-password",
 }
 # The services the stack is made of (issue 14, DESIGN.md §2).
 SERVICES = {
@@ -34,6 +36,7 @@ SERVICES = {
     "release",
     "web",
     "worker",
+    "mqtt-bridge",
     "nginx",
 }
 JOBS = {"release", "minio-bucket"}  # run to completion, restarted only when they fail
@@ -85,7 +88,8 @@ def test_every_service_is_there_with_a_health_check_and_a_restart_policy(stack):
 
 def test_web_and_worker_wait_for_the_release_and_the_services_they_use(stack):
     services = stack["services"]
-    for name in ("web", "worker"):
+    assert services["release"]["depends_on"]["mosquitto"]["condition"] == "service_healthy"
+    for name in ("web", "worker", "mqtt-bridge"):
         depends = services[name]["depends_on"]
         assert depends["release"]["condition"] == "service_completed_successfully"
         assert depends["minio-bucket"]["condition"] == "service_completed_successfully"
@@ -94,15 +98,19 @@ def test_web_and_worker_wait_for_the_release_and_the_services_they_use(stack):
     assert services["nginx"]["depends_on"]["web"]["condition"] == "service_healthy"
     assert services["web"]["command"] == ["gunicorn"]
     assert services["worker"]["command"] == ["python", "manage.py", "worker"]
+    assert services["mqtt-bridge"]["command"] == ["python", "manage.py", "mqtt_bridge"]
 
 
 def test_the_platform_environment_is_a_complete_production_environment(stack):
     web = stack["services"]["web"]["environment"]
-    assert web == stack["services"]["worker"]["environment"] == stack["services"]["release"]["environment"]
+    for other in ("worker", "release", "mqtt-bridge"):
+        assert stack["services"][other]["environment"] == web, other
     assert production_environment_problems(web) == []
     assert web["DATABASE_URL"] == "postgres://iotile:pg-password@db:5432/iotile"
     assert web["STREAMDATA_DATABASE_URL"] == "postgres://iotile:pg-password@streamdata-db:5432/iotile_streamdata"
     assert (web["WORKER_QUEUE"], web["WORKER_SQS_ENDPOINT_URL"]) == ("sqs", "http://elasticmq:9324")
+    assert web["MQTT_URL"] == "mqtt://platform:platform-password@mosquitto:1883"
+    assert web["MQTT_ADMIN_URL"] == "mqtt://admin:mqtt-password@mosquitto:1883"
     # Every store on MinIO, so no host keeps files another cannot see.
     stores = parse_store_configuration(
         web["STORE_CONFIGURATION"], data_dir=REPO_ROOT / ".unused", endpoint_host_and_port="minio:9000"
@@ -132,3 +140,29 @@ def test_nginx_serves_the_repository_template_with_the_limits(stack):
     # Static files: the release job collects them into the volume nginx serves.
     assert mounts(services["release"])["static"] == services["release"]["environment"]["DJANGO_STATIC_ROOT"]
     assert mounts(nginx)["static"] == nginx["environment"]["NGINX_STATIC_ROOT"]
+
+
+def test_the_image_copies_files_that_exist_and_leaves_local_state_out():
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    sources = [
+        source
+        for line in dockerfile.splitlines()
+        if line.startswith("COPY ") and "--from=" not in line
+        for source in line.split()[1:-1]
+        if not source.startswith("--")
+    ]
+    assert sources, "the Dockerfile copies the repository"
+    for source in sources:
+        assert (REPO_ROOT / source).exists(), source
+    ignored = (REPO_ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".local", ".env", "webapp/node_modules"} <= set(ignored)
+
+
+def test_gunicorn_ends_a_request_before_nginx_gives_up_on_it():
+    config: dict = {}
+    exec((REPO_ROOT / "gunicorn.conf.py").read_text(), config)
+    assert config["wsgi_app"] == "server.config.wsgi:application"
+    assert config["preload_app"] is True
+    template = (REPO_ROOT / "nginx" / "templates" / "iotile.conf.template").read_text()
+    read_timeout = int(re.search(r"proxy_read_timeout (\d+)s;", template).group(1))
+    assert config["timeout"] < read_timeout

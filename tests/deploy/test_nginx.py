@@ -237,6 +237,7 @@ def test_the_api_answers_through_gunicorn_with_nginx_request_id_and_security_hea
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["x-frame-options"] == "DENY"
     assert headers["referrer-policy"] == "same-origin"
+    assert "script-src 'self';" in headers["content-security-policy"]
     assert "strict-transport-security" not in headers, "plain HTTP gets no HSTS"
     [line] = [line for line in stack.request_lines() if line["request_id"] == request_id]
     assert (line["method"], line["path"], line["status"]) == ("GET", "/api/v1/server/", 200)

@@ -4,6 +4,7 @@ secrets, is clean under ``check --deploy``, and reports errors to Sentry when ``
 from __future__ import annotations
 
 import gzip
+import importlib
 import json
 import os
 import secrets
@@ -15,7 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
+from server.apps.core.logs import log_context
+from server.config.databases import HOLDERS_FILE, forget_dead_holders
+from server.config.error_reporting import _tag_with_ids
 from server.config.secret_key import local_secret_key
 from server.config.settings.environment import PRODUCTION_REQUIRED, production_environment_problems
 
@@ -186,3 +191,49 @@ def test_without_a_dsn_nothing_is_reported():
     code = "import django, sentry_sdk; django.setup(); print(sentry_sdk.get_client().is_active())"
     result = run_python(code, production_environment(), "server.config.settings.production")
     assert result.stdout.strip() == "False", result.stderr
+
+
+# The same, in this process (the subprocesses above prove the behaviour; these keep the modules measured)
+
+
+def load_production(monkeypatch, environment: dict[str, str]):
+    for name in PRODUCTION_REQUIRED:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    sys.modules.pop("server.config.settings.production", None)
+    try:
+        return importlib.import_module("server.config.settings.production")
+    finally:
+        sys.modules.pop("server.config.settings.production", None)
+
+
+def test_the_production_module_names_what_is_missing(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL is not set; STREAMDATA_DATABASE_URL is not set"):
+        load_production(monkeypatch, {"DJANGO_SECRET_KEY": secrets.token_urlsafe(64), "DJANGO_ALLOWED_HOSTS": "a"})
+
+
+def test_the_production_module_trusts_one_proxy_and_logs_json(monkeypatch):
+    monkeypatch.delenv("SENTRY_DSN", raising=False)
+    production = load_production(monkeypatch, production_environment())
+    assert production.DEBUG is False
+    assert production.NUM_PROXIES == production.REST_FRAMEWORK["NUM_PROXIES"] == 1
+    assert production.LOGGING["handlers"]["console"]["formatter"] == "json"
+    assert production.SECURE_SSL_REDIRECT is True
+    assert production.SENTRY_DSN == ""
+
+
+def test_sentry_events_are_tagged_with_the_ids_of_their_work():
+    with log_context(request="req-7", correlation="corr-7"):
+        event = _tag_with_ids({"message": "x"}, {})
+    assert event["tags"] == {"request_id": "req-7", "correlation_id": "corr-7"}
+    assert _tag_with_ids({"tags": {"a": "b"}}, {})["tags"] == {"a": "b"}
+
+
+def test_the_holders_of_a_gone_process_are_forgotten(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (tmp_path / HOLDERS_FILE).write_text(json.dumps([os.getpid(), gone.pid]))
+    forget_dead_holders(tmp_path)
+    assert json.loads((tmp_path / HOLDERS_FILE).read_text()) == [os.getpid()]
+    forget_dead_holders(tmp_path / "missing")  # no list: nothing to do

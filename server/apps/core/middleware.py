@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
@@ -16,6 +20,8 @@ from server.apps.core.inputs import bad_text_reason
 
 logger = logging.getLogger(__name__)
 request_logger = logging.getLogger("server.request")
+# The attribute a view's response carries when its page may run inline scripts (allow_inline_scripts).
+ALLOW_INLINE_SCRIPTS = "allow_inline_scripts"
 
 
 def client_address(request) -> str:
@@ -62,6 +68,66 @@ class RequestIdMiddleware:
                 )
         response["X-Request-ID"] = request_id
         response["X-Correlation-ID"] = correlation_id
+        return response
+
+
+def content_security_policy(*, map_tile_url: str = "") -> dict[str, list[str]]:
+    """The pages' Content-Security-Policy: scripts only from our own static files (no inline script, no other
+    host), styles ours plus inline ``style`` attributes, images ours and ``data:`` (plus the map tile server), no
+    framing by anyone. Every page of the dashboard is held to it in every environment, so a browser test that meets
+    a violation fails (tests/browser: a refused script is a console error)."""
+    images = ["'self'", "data:"]
+    if map_tile_url:
+        parts = urlsplit(map_tile_url)
+        images.append(f"{parts.scheme}://{parts.netloc}")
+    return {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": images,
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+
+
+def allow_inline_scripts(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Let one page run inline scripts: the API's documentation pages, whose Swagger UI and ReDoc come with them.
+    They show the schema and nothing a user wrote."""
+
+    @wraps(view)
+    def wrapped(request: Any, *args: Any, **kwargs: Any) -> Any:
+        response = view(request, *args, **kwargs)
+        # A mark for ContentSecurityPolicyMiddleware, which reads it with getattr.
+        setattr(response, ALLOW_INLINE_SCRIPTS, True)
+        return response
+
+    return wrapped
+
+
+class ContentSecurityPolicyMiddleware:
+    """Sends ``CONTENT_SECURITY_POLICY`` (a dict of directives; empty sends nothing) on every answer that has no
+    policy of its own."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        policy: dict[str, list[str]] = settings.CONTENT_SECURITY_POLICY
+        self.header = self._header(policy)
+        relaxed = {**policy, "script-src": [*policy.get("script-src", []), "'unsafe-inline'"]}
+        self.relaxed_header = self._header(relaxed) if policy else ""
+
+    @staticmethod
+    def _header(policy: dict[str, list[str]]) -> str:
+        return "; ".join(" ".join([directive, *sources]) for directive, sources in policy.items())
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.header and "Content-Security-Policy" not in response:
+            relaxed = getattr(response, ALLOW_INLINE_SCRIPTS, False)
+            response["Content-Security-Policy"] = self.relaxed_header if relaxed else self.header
         return response
 
 

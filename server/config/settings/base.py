@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from server.apps.core.logs import logging_settings
+from server.apps.core.middleware import content_security_policy
 from server.apps.stores.config import store_settings
 from server.config.databases import database_settings
 from server.config.settings.environment import REPO_ROOT, env
@@ -104,6 +105,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "server.apps.core.middleware.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "server.apps.core.middleware.ServiceUnavailableMiddleware",
 ]
@@ -219,6 +221,8 @@ SITE_NAME = env.str("SITE_NAME", default="IOTile Platform")
 # A tile server for the device page's track map ("https://tiles.example/{z}/{x}/{y}.png"); empty draws the track on
 # its own grid and asks no other host for anything.
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
+# Sent on every page (core/middleware.py); the API's documentation pages may also run inline scripts.
+CONTENT_SECURITY_POLICY = content_security_policy(map_tile_url=MAP_TILE_URL)
 
 # Social login, switched on by configuration: SOCIAL_PROVIDERS=github,google installs those allauth providers,
 # and each one's credentials come from SOCIAL_<NAME>_CLIENT_ID and SOCIAL_<NAME>_SECRET (no defaults).

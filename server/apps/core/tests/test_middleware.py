@@ -10,7 +10,7 @@ import pytest
 from django.test import Client, RequestFactory
 
 from server.apps.core.api.routers import api_url
-from server.apps.core.middleware import client_address
+from server.apps.core.middleware import client_address, content_security_policy
 from server.apps.core.testing import api_client, make_user
 
 SERVER = "/api/v1/server/"
@@ -104,3 +104,24 @@ def test_a_session_write_to_the_api_needs_the_csrf_token_a_token_write_does_not(
     assert "CSRF" in json.loads(refused.content)["detail"]
     accepted = api_client(user).post(url, {"name": "Token Org"}, format="json")
     assert accepted.status_code == 201, accepted.content
+
+
+def test_every_page_gets_the_content_security_policy(client):
+    policy = client.get("/")["Content-Security-Policy"]
+    assert "script-src 'self';" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "object-src 'none'" in policy
+    assert client.get(SERVER)["Content-Security-Policy"] == policy
+
+
+def test_only_the_api_documentation_pages_may_run_inline_scripts(client):
+    for path in (api_url("api-docs"), api_url("api-redoc")):
+        policy = client.get(path)["Content-Security-Policy"]
+        assert "script-src 'self' 'unsafe-inline';" in policy, path
+        assert "worker-src 'self' blob:" in policy
+
+
+def test_the_map_tile_server_may_serve_images():
+    policy = content_security_policy(map_tile_url="https://tiles.example.org/{z}/{x}/{y}.png")
+    assert policy["img-src"] == ["'self'", "data:", "https://tiles.example.org"]
+    assert content_security_policy()["img-src"] == ["'self'", "data:"]
