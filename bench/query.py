@@ -180,8 +180,8 @@ def main() -> None:
 
     random.seed(options.seed)
     per_stream = options.rows // options.streams
-    if per_stream < RANGE_POINTS + 1440:
-        sys.exit(f"each series needs more than {RANGE_POINTS + 1440} readings: raise --rows or lower --streams")
+    if per_stream < RANGE_POINTS:
+        sys.exit(f"each series needs at least {RANGE_POINTS} readings: raise --rows or lower --streams")
 
     def page_sql(stream, params: dict) -> tuple[str, list]:
         """The SQL of the page the API reads for these parameters (the same filterset, the same slice)."""
@@ -210,7 +210,7 @@ def main() -> None:
             return f"/api/v1/stream/{stream.slug}/data/", {"lastn": 1000}
 
         def week(stream):
-            first = START + datetime.timedelta(minutes=random.randrange(per_stream - RANGE_POINTS))
+            first = START + datetime.timedelta(minutes=random.randrange(per_stream - RANGE_POINTS + 1))
             end = first + datetime.timedelta(minutes=RANGE_POINTS)
             return "/api/v1/data/", {
                 "filter": stream.slug,
