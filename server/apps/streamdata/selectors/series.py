@@ -144,21 +144,20 @@ def _edge_totals(series: int, edges: list[tuple[datetime, datetime]]) -> list[tu
 
 
 def _rollup_buckets(series: int, resolution: int, first: int, end: int, per_bucket: int) -> dict[int, Bucket]:
-    """Roll-up buckets ``[first, end)`` of the resolution, grouped ``per_bucket`` into chart buckets."""
-    rows = (
-        StreamDataRollup.objects.filter(
-            series=series, resolution=resolution, bucket__gte=first, bucket__lt=end, count__gt=0
-        )
-        .order_by("bucket")
-        .values_list("bucket", "count", "sum", "min", "max")
+    """Roll-up buckets ``[first, end)`` of the resolution, summed ``per_bucket`` at a time into chart buckets by
+    PostgreSQL (a month of minutes is 43,200 roll-ups but 1,440 chart buckets): one index range."""
+    connection = connections[router.db_for_read(StreamDataRollup)]
+    table = connection.ops.quote_name(StreamDataRollup._meta.db_table)
+    sql = (
+        f"SELECT floor(bucket::numeric / %(per)s)::bigint, sum(count), sum(sum), min(min), max(max) FROM {table} "
+        "WHERE series = %(series)s AND resolution = %(resolution)s AND bucket >= %(first)s AND bucket < %(end)s "
+        "AND count > 0 GROUP BY 1"
     )
-    buckets: dict[int, Bucket] = {}
-    for bucket, readings, total, low, high in rows:
-        key = bucket // per_bucket
-        # A roll-up with readings (count > 0) has a sum, a minimum and a maximum.
-        found: Bucket = (readings, total or 0.0, low or 0.0, high or 0.0)
-        buckets[key] = _merged(buckets[key], found) if key in buckets else found
-    return buckets
+    params = {"per": per_bucket, "series": series, "resolution": resolution, "first": first, "end": end}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        # Roll-ups with readings (count > 0) have a sum, a minimum and a maximum.
+        return {bucket: (int(readings), total, low, high) for bucket, readings, total, low, high in cursor.fetchall()}
 
 
 def _epoch_seconds(timestamp: datetime | None) -> float:
