@@ -1,39 +1,52 @@
-"""Query benchmark: the stream-data API on a table of millions of rows.
+"""Query benchmark: the stream-data API on a table of millions of rows, through a real web server, beside the bare SQL.
 
-    python bench/query.py --rows 10000000 [--iterations 200]
+    python bench/query.py --rows 10000000 [--iterations 200] [--server gunicorn|runserver]
 
 It fills the streamdata table (in throw-away ``bench_*`` databases, see _setup.py) with ``--rows`` readings spread
-over ``--streams`` streams, one reading a minute each, loaded by one ``INSERT … SELECT … generate_series`` with the
-secondary indexes dropped and rebuilt afterwards, then ``VACUUM ANALYZE``. A project with some of those streams
-registered, and a member who may read them, make the API calls real. Through Django's test client (the whole
-request: authentication, scoping, filters, pagination, serialisation) it then times, ``--iterations`` times each on
-randomly chosen streams:
+over ``--streams`` series, one reading a minute each, the series' rows interleaved in the table as devices' reports
+leave them, loaded by one ``INSERT … SELECT … generate_series`` with the secondary indexes dropped and rebuilt
+afterwards, then ``VACUUM ANALYZE``. A project with some of those streams registered (their ``StreamId.series`` set
+to the loaded ids), and a member who may read them, make the API calls real. It then starts the web server
+(``gunicorn`` with one worker on the bench databases, or Django's ``runserver`` as ``inv run-local`` does) and times,
+``--iterations`` times each on randomly chosen streams, over one keep-alive HTTP connection with the member's JWT:
 
 - ``data/?filter=<s>&lastn=1000``: the last thousand readings;
-- ``data/?filter=<s>&start=…&end=…``: one day of readings (1440, first page of 1000).
+- ``stream/<s>/data/?lastn=1000``: the same through the stream's own endpoint;
+- ``data/?filter=<s>&start=…&end=…&page_size=10000``: a range of 10,000 readings (about a week);
 
-and prints p50, p99 and the mean in milliseconds. Figures vary from run to run.
+each beside **bare SQL**: the page query the API runs for the same parameters (the same rows, the same columns),
+executed and fetched with psycopg2 in this process, and the ratio of the two; and beside Django's test client in this
+process (the whole request without the HTTP server). It prints p50, p99 and the mean in milliseconds, and the load
+average (the machine may be shared). Figures vary from run to run; compare them within a run.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import http.client
+import os
 import random
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
+from urllib.parse import urlencode
 
-from _setup import bench_databases, django_setup, table
+from _setup import ROOT, bench_databases, django_setup, subprocess_env, table
 
 PROJECT_GID = 1
 START = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
 VARIABLES = (0x5001, 0x5002, 0x5003, 0x5004, 0x5005)
 REGISTERED_DEVICES = 10
+RANGE_POINTS = 10_000
 
 
 def load(rows: int, streams: int) -> None:
-    """``rows`` readings over ``streams`` streams (five per device), one a minute, loaded in the database."""
+    """``rows`` readings over series 1 … ``streams``, one a minute each, interleaved, loaded in the database."""
     from django.db import connections
 
     per_stream = rows // streams
@@ -46,21 +59,16 @@ def load(rows: int, streams: int) -> None:
         indexes = cursor.fetchall()
         for name, _ in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
-        hex4 = "lpad(to_hex({}), 4, '0')"
-        device = f"'0000-0000-' || {hex4.format('(d >> 16) & 65535')} || '-' || {hex4.format('d & 65535')}"
-        variable = hex4.format(f"(ARRAY{list(VARIABLES)})[v + 1]")
         start = time.perf_counter()
         cursor.execute(
-            f"""
-            INSERT INTO streamdata_streamdata (stream_slug, project_slug, device_slug, variable_slug, type,
-                device_timestamp, timestamp, streamer_local_id, int_value, value, status, dirty_ts)
-            SELECT 's--0000-{PROJECT_GID:04x}--' || {device} || '--' || {variable}, 'p--0000-{PROJECT_GID:04x}',
-                'd--' || {device}, 'v--0000-{PROJECT_GID:04x}--' || {variable}, 'Num',
-                i * 60, %s::timestamptz + make_interval(mins => i), i, i %% 1000, (i %% 1000)::float8, 'cln', false
-            FROM generate_series(0, %s - 1) AS s, LATERAL (SELECT s / 5 + 1 AS d, s %% 5 AS v) AS parts,
-                generate_series(1, %s) AS i
+            """
+            INSERT INTO streamdata_streamdata (series, type, device_timestamp, timestamp, streamer_local_id,
+                int_value, value, status, dirty_ts)
+            SELECT s, 'Num', i * 60, %s::timestamptz + make_interval(mins => i), i, i %% 1000, (i %% 1000)::float8,
+                'cln', false
+            FROM generate_series(1, %s) AS i, generate_series(1, %s) AS s
             """,
-            [START, streams, per_stream],
+            [START, per_stream, streams],
         )
         loaded = time.perf_counter() - start
         start = time.perf_counter()
@@ -80,15 +88,15 @@ def load(rows: int, streams: int) -> None:
     )
 
 
-def registered_streams(streams: int) -> list[str]:
-    """A project whose gid and devices match the loaded slugs, with the streams of its first devices; returns
-    their slugs."""
+def registered_streams(streams: int):
+    """A project with the streams of its first devices, each given one of the loaded series; returns them."""
     from django.db import connection
 
     from server.apps.core.testing import make_org, make_user
     from server.apps.device.services import device_claim, device_create
     from server.apps.project.models import Project
     from server.apps.project.services import project_create
+    from server.apps.stream.models import SERIES_SEQUENCE, StreamId
     from server.apps.stream.services import variable_create
 
     staff = make_user(is_staff=True)
@@ -97,16 +105,48 @@ def registered_streams(streams: int) -> list[str]:
     if project.gid != PROJECT_GID:
         Project.objects.filter(pk=project.pk).update(gid=PROJECT_GID)
         project.refresh_from_db()
-    with connection.cursor() as cursor:  # keep the device ids the loaded slugs use free
-        cursor.execute("SELECT setval(pg_get_serial_sequence('device_device', 'id'), %s)", [streams // 5 + 1])
+    with connection.cursor() as cursor:  # new streams take series above the loaded ones
+        cursor.execute("SELECT setval(%s, %s)", [SERIES_SEQUENCE, streams + 1])
     for lid in VARIABLES:
         variable_create(user=staff, project=project, lid=lid, name=f"Bench {lid:04x}")
-    slugs = []
+    registered = []
     for device_id in range(1, REGISTERED_DEVICES + 1):
         device = device_create(created_by=staff, id=device_id)
         device_claim(user=staff, device=device.slug, project=project)  # makes its five streams
-        slugs += [s.slug for s in device.streams.all()]
-    return slugs
+        registered += list(device.streams.order_by("var_lid"))
+    # Spread them over the loaded series (their rows are interleaved with every other series' rows).
+    for number, stream in enumerate(registered):
+        stream.series = 1 + number * (streams // len(registered))
+        StreamId.objects.filter(pk=stream.pk).update(series=stream.series)
+    return registered
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(kind: str, port: int, data_dir: Path) -> subprocess.Popen:
+    python = sys.executable
+    if kind == "gunicorn":
+        command = [python, "-m", "gunicorn", "server.config.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", "1"]
+    else:
+        command = [python, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=subprocess_env(data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"the {kind} server stopped: {server.stderr.read().decode()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    sys.exit(f"the {kind} server did not start")
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -114,70 +154,145 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def timed(client, iterations: int, make_params) -> tuple[list[float], int]:
-    samples, rows = [], 0
-    for _ in range(iterations):
-        params = make_params()
-        start = time.perf_counter()
-        response = client.get("/api/v1/data/", params)
-        samples.append((time.perf_counter() - start) * 1000)
-        if response.status_code != 200:
-            sys.exit(f"data/ answered {response.status_code}: {response.content[:300]}")
-        rows = len(response.json()["results"])
-    return samples, rows
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="readings to load (default 10,000,000)")
-    parser.add_argument("--streams", type=int, default=1000, help="streams they are spread over (default 1000)")
+    parser.add_argument("--streams", type=int, default=1000, help="series they are spread over (default 1000)")
     parser.add_argument("--iterations", type=int, default=200, help="requests per query (default 200)")
+    parser.add_argument("--server", choices=("gunicorn", "runserver"), default="gunicorn")
     parser.add_argument("--seed", type=int, default=1)
     options = parser.parse_args()
-    if options.streams % 5 or options.streams < 5 * REGISTERED_DEVICES:
-        sys.exit(f"--streams must be a multiple of 5, at least {5 * REGISTERED_DEVICES}")
+    if options.streams < 5 * REGISTERED_DEVICES:
+        sys.exit(f"--streams must be at least {5 * REGISTERED_DEVICES}")
 
     django_setup()
+    from django.db import connections
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from server.apps.authentication.authentication import jwt_encode
+    from server.apps.core.api.pagination import LargePagination
     from server.apps.core.testing import api_client, make_member
     from server.apps.org.roles import MEMBER
-    from server.apps.stream.models import StreamId
+    from server.apps.streamdata.api.serializers import ROW_COLUMNS
+    from server.apps.streamdata.filtersets import StreamDataFilterSet
+    from server.apps.streamdata.selectors.rows import stream_data_for_series
 
     random.seed(options.seed)
     per_stream = options.rows // options.streams
-    days = per_stream // 1440
-    if days < 2:
-        sys.exit("each stream needs at least two days of readings: raise --rows or lower --streams")
-    with bench_databases():
+    if per_stream < RANGE_POINTS:
+        sys.exit(f"each series needs at least {RANGE_POINTS} readings: raise --rows or lower --streams")
+
+    def page_sql(stream, params: dict) -> tuple[str, list]:
+        """The SQL of the page the API reads for these parameters (the same filterset, the same slice)."""
+        request = Request(APIRequestFactory().get("/", params))
+        filterset = StreamDataFilterSet(request.query_params, queryset=stream_data_for_series(series=[stream.series]))
+        assert filterset.is_valid(), filterset.errors
+        size = int(params.get("page_size", LargePagination.page_size))
+        sql, sql_params = filterset.qs.values_list(*ROW_COLUMNS)[:size].query.sql_with_params()
+        return sql, list(sql_params)
+
+    with bench_databases(), tempfile.TemporaryDirectory() as data_dir:
         load(options.rows, options.streams)
-        slugs = registered_streams(options.streams)
-        reader = make_member(StreamId.objects.get(slug=slugs[0]).org, MEMBER)
-        client = api_client(reader)
+        streams = registered_streams(options.streams)
+        reader = make_member(streams[0].org, MEMBER)
+        token = jwt_encode(reader)
+        test_client = api_client(reader)
+        port = free_port()
+        server = start_server(options.server, port, Path(data_dir))
+        web = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"Authorization": f"jwt {token}", "Accept": "application/json"}
 
-        def lastn():
-            return {"filter": random.choice(slugs), "lastn": 1000}
+        def lastn(stream):
+            return "/api/v1/data/", {"filter": stream.slug, "lastn": 1000}
 
-        def one_day():
-            day = START + datetime.timedelta(days=random.randrange(days - 1))
-            end = day + datetime.timedelta(days=1)
-            return {"filter": random.choice(slugs), "start": day.isoformat(), "end": end.isoformat()}
+        def stream_lastn(stream):
+            return f"/api/v1/stream/{stream.slug}/data/", {"lastn": 1000}
 
-        timed(client, 10, lastn)  # warm the caches and connections
-        results = [("lastn=1000", *timed(client, options.iterations, lastn))]
-        results.append(("start/end, one day", *timed(client, options.iterations, one_day)))
+        def week(stream):
+            first = START + datetime.timedelta(minutes=random.randrange(per_stream - RANGE_POINTS + 1))
+            end = first + datetime.timedelta(minutes=RANGE_POINTS)
+            return "/api/v1/data/", {
+                "filter": stream.slug,
+                "start": first.isoformat(),
+                "end": end.isoformat(),
+                "page_size": RANGE_POINTS,
+            }
 
-    rows = [["query", "rows returned", "p50 ms", "p99 ms", "mean ms"]]
-    for name, samples, returned in results:
-        rows.append(
-            [
-                name,
-                f"{returned:,}",
-                f"{percentile(samples, 0.5):.1f}",
-                f"{percentile(samples, 0.99):.1f}",
-                f"{statistics.fmean(samples):.1f}",
-            ]
-        )
-    print(f"{options.rows:,} rows over {options.streams:,} streams, {options.iterations} requests per query")
-    print(table(rows))
+        def over_http(path: str, params: dict) -> int:
+            web.request("GET", f"{path}?{urlencode(params)}", headers=headers)
+            response = web.getresponse()
+            body = response.read()
+            if response.status != 200:
+                sys.exit(f"{path} answered {response.status}: {body[:300]!r}")
+            return len(body)
+
+        def in_process(path: str, params: dict) -> int:
+            response = test_client.get(path, params)
+            if response.status_code != 200:
+                sys.exit(f"{path} answered {response.status_code}: {response.content[:300]!r}")
+            return len(response.content)
+
+        def bare_sql(stream, params: dict) -> int:
+            sql, sql_params = page_sql(stream, params)
+            with connections["streamdata"].cursor() as cursor:
+                cursor.execute(sql, sql_params)
+                return len(cursor.fetchall())
+
+        results = []
+        try:
+            for name, make in (
+                ("data/?filter=<s>&lastn=1000", lastn),
+                ("stream/<s>/data/?lastn=1000", stream_lastn),
+                ("data/?filter=<s>&start&end (10k points)", week),
+            ):
+                samples: dict[str, list[float]] = {"http": [], "test client": [], "bare SQL": []}
+                rows = 0
+                for iteration in range(options.iterations + 5):
+                    stream = random.choice(streams)
+                    path, params = make(stream)
+                    timings = {}
+                    for kind, run, arguments in (
+                        ("http", over_http, (path, params)),
+                        ("test client", in_process, (path, params)),
+                        ("bare SQL", bare_sql, (stream, params)),
+                    ):
+                        started = time.perf_counter()
+                        outcome = run(*arguments)
+                        timings[kind] = (time.perf_counter() - started) * 1000
+                        if kind == "bare SQL":
+                            rows = outcome
+                    if iteration >= 5:  # the first few warm the caches and connections
+                        for kind, value in timings.items():
+                            samples[kind].append(value)
+                results.append((name, rows, samples))
+        finally:
+            web.close()
+            server.terminate()
+            server.wait(timeout=30)
+
+    load_average = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    lines = [["query", "rows", "path", "p50 ms", "p99 ms", "mean ms", "p50 vs bare SQL", "p99 vs bare SQL"]]
+    for name, rows, samples in results:
+        bare = samples["bare SQL"]
+        for kind, values in samples.items():
+            lines.append(
+                [
+                    name if kind == "http" else "",
+                    f"{rows:,}" if kind == "http" else "",
+                    f"{options.server} (HTTP)" if kind == "http" else kind,
+                    f"{percentile(values, 0.5):.1f}",
+                    f"{percentile(values, 0.99):.1f}",
+                    f"{statistics.fmean(values):.1f}",
+                    f"{percentile(values, 0.5) / percentile(bare, 0.5):.2f}x",
+                    f"{percentile(values, 0.99) / percentile(bare, 0.99):.2f}x",
+                ]
+            )
+    print(
+        f"{options.rows:,} rows over {options.streams:,} series, {options.iterations} requests per query, "
+        f"load average {load_average}"
+    )
+    print(table(lines))
 
 
 if __name__ == "__main__":

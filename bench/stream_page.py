@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import statistics
 import sys
 import time
@@ -37,24 +38,19 @@ STEP_SECONDS = 30
 def load(streams, readings: int, *, covering: bool) -> None:
     from django.db import connections
 
-    from server.apps.core.slugs import parse_stream_slug
+    from server.apps.streamdata.services import stream_data_rollups_rebuild
 
-    parts = [parse_stream_slug(stream.slug) for stream in streams]
-    values = ", ".join(
-        f"({index}, '{p.slug}', '{p.project_slug}', '{p.device_slug}', '{p.variable_slug}')"
-        for index, p in enumerate(parts)
-    )
+    values = ", ".join(f"({index}, {stream.series})" for index, stream in enumerate(streams))
     with connections["streamdata"].cursor() as cursor:
         started = time.perf_counter()
         cursor.execute(
             f"""
-            INSERT INTO streamdata_streamdata (stream_slug, project_slug, device_slug, variable_slug, type,
-                timestamp, streamer_local_id, int_value, value, status, dirty_ts)
-            SELECT s.slug, s.project, s.device, s.variable, 'Num',
-                %s::timestamptz + make_interval(secs => g * {STEP_SECONDS}), g * %s + s.i + 1,
+            INSERT INTO streamdata_streamdata (series, type, timestamp, streamer_local_id, int_value, value, status,
+                dirty_ts)
+            SELECT s.series, 'Num', %s::timestamptz + make_interval(secs => g * {STEP_SECONDS}), g * %s + s.i + 1,
                 round(v * 100)::bigint, v, 'cln', false
             FROM generate_series(0, %s - 1) AS g
-            CROSS JOIN (VALUES {values}) AS s (i, slug, project, device, variable)
+            CROSS JOIN (VALUES {values}) AS s (i, series)
             CROSS JOIN LATERAL (SELECT 20 + 4 * sin(g / 2880.0 * 2 * pi()) + s.i + (g %% 7) / 10.0 AS v) AS r
             ORDER BY g, s.i
             """,
@@ -62,10 +58,16 @@ def load(streams, readings: int, *, covering: bool) -> None:
         )
         if covering:
             cursor.execute(
-                "CREATE INDEX bench_stream_time_value ON streamdata_streamdata (stream_slug, timestamp) INCLUDE (value)"
+                "CREATE INDEX bench_stream_time_value ON streamdata_streamdata (series, timestamp) INCLUDE (value)"
             )
         cursor.execute("VACUUM ANALYZE streamdata_streamdata")
         print(f"loaded {readings * len(streams):,} readings in {time.perf_counter() - started:.1f} s")
+    # A bulk load bypasses the write path, so its roll-ups are built afterwards, as a migration does.
+    started = time.perf_counter()
+    stream_data_rollups_rebuild(series=[stream.series for stream in streams])
+    with connections["streamdata"].cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE streamdata_streamdatarollup")
+    print(f"roll-ups built in {time.perf_counter() - started:.1f} s")
 
 
 def timed(client, url: str, iterations: int) -> list[float]:
@@ -89,7 +91,7 @@ def main() -> int:
     parser.add_argument(
         "--covering-index",
         action="store_true",
-        help="an experiment: add (stream_slug, timestamp) INCLUDE (value), so buckets need no heap reads",
+        help="an experiment: add (series, timestamp) INCLUDE (value), so buckets need no heap reads",
     )
     options = parser.parse_args()
 
@@ -135,7 +137,28 @@ def main() -> int:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         rows.append(["data.csv, whole stream", f"{options.readings:,} rows", f"{csv_times[0]:.0f}", "", ""])
+        # The whole stream's chart buckets alone, from the roll-ups and, as the previous design did, from the rows.
+        from datetime import timedelta
+
+        from server.apps.streamdata.selectors.rows import stream_data_bounds
+        from server.apps.streamdata.selectors.series import _row_buckets, series_bucket_seconds, series_buckets
+
+        first, last = stream_data_bounds(series=stream.series)
+        end = last + timedelta(seconds=1)
+        width = series_bucket_seconds((end - first).total_seconds())
+        for name, compute in (
+            ("chart buckets, roll-ups", series_buckets),
+            ("chart buckets, rows (previous design)", _row_buckets),
+        ):
+            times = []
+            for _ in range(options.iterations):
+                started = time.perf_counter()
+                found = compute(series=stream.series, start=first, end=end, width=width)
+                times.append((time.perf_counter() - started) * 1000)
+            figures = (statistics.median(times), max(times), statistics.mean(times))
+            rows.append([name, str(len(found)), *(f"{figure:.0f}" for figure in figures)])
         print(table(rows))
+        print(f"{options.streams} streams of {options.readings:,} readings interleaved; load average {os.getloadavg()}")
         print(f"data.csv peak Python memory while streaming: {peak / 1e6:.1f} MB")
 
         with CaptureQueriesContext(connections["streamdata"]) as queries:

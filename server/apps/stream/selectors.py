@@ -25,6 +25,13 @@ def stream_list(*, user, action: str = "view") -> QuerySet[StreamId]:
     )
 
 
+def stream_list_for_data(*, user) -> QuerySet[StreamId]:
+    """The streams ``user`` may see, with only what reading their data needs: the organisation (for the
+    permission) and the output unit (for the values). Two joins rather than ``stream_list``'s eight, which
+    PostgreSQL takes longer to plan than to run."""
+    return StreamId.objects.restrict(user, "view").select_related("org", "output_unit")
+
+
 def stream_lookup(value: str) -> dict:
     """Filter keywords for an ``s--`` slug in any form; raises ``SlugError``."""
     return {"slug": parse_stream_slug(value).slug}

@@ -54,3 +54,34 @@ class StreamData(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series}@{self.timestamp}: {self.value}"
+
+
+# The roll-up resolutions, in seconds: a minute, an hour, a day. A chart's bucket width is a whole multiple of one of
+# them (streamdata.selectors.series), and every bucket is aligned on the epoch.
+ROLLUP_RESOLUTIONS = (60, 3600, 86400)
+
+
+class StreamDataRollup(models.Model):
+    """Per series, per resolution, per time bucket: how many readings have a value, and their sum, minimum and
+    maximum. Bucket ``k`` at resolution ``r`` covers ``[k·r, (k+1)·r)`` epoch seconds. Kept by every write of rows
+    (ingest and the API, in the same transaction as the rows: only rows actually inserted count) and by their
+    deletion, so a chart reads a few thousand of these instead of millions of rows (docs/databases.md)."""
+
+    database_alias = "streamdata"
+
+    id = models.BigAutoField(primary_key=True)
+    series = models.IntegerField()
+    resolution = models.IntegerField()
+    bucket = models.BigIntegerField()
+    count = models.BigIntegerField()
+    sum = models.FloatField(null=True)
+    min = models.FloatField(null=True)
+    max = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["series", "resolution", "bucket"], name="streamdata_rollup_bucket"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series}@{self.bucket}x{self.resolution}s: {self.count}"

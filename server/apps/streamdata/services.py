@@ -15,7 +15,7 @@ from django.db import connections, router, transaction
 
 from server.apps.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from server.apps.stream.models import StreamId
-from server.apps.streamdata.models import StreamData, StreamDataType
+from server.apps.streamdata.models import ROLLUP_RESOLUTIONS, StreamData, StreamDataRollup, StreamDataType
 
 INSERT_COLUMNS = (
     "series",
@@ -30,6 +30,36 @@ INSERT_COLUMNS = (
 )
 INSERT_BATCH_SIZE = 1000
 DELETE_BATCH_SIZE = 500
+
+
+def rollup_upsert_sql(source: str) -> str:
+    """An ``INSERT … ON CONFLICT DO UPDATE`` that adds the rows of ``source`` (a relation or a CTE with ``series``,
+    ``timestamp`` and ``value``: rows just inserted, never rows stored before) to the roll-ups at every resolution.
+    Its rows go in key order, so two transactions adding to the same buckets lock them in the same order."""
+    table = StreamDataRollup._meta.db_table
+    resolutions = ", ".join(str(resolution) for resolution in ROLLUP_RESOLUTIONS)
+    return (
+        f"INSERT INTO {table} AS old (series, resolution, bucket, count, sum, min, max) "
+        "SELECT new.series, res.r, floor(extract(epoch FROM new.timestamp) / res.r)::bigint, count(new.value), "
+        "sum(new.value), min(new.value), max(new.value) "
+        f"FROM {source} AS new CROSS JOIN unnest(ARRAY[{resolutions}]) AS res (r) "
+        "WHERE new.timestamp IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 "
+        "ON CONFLICT (series, resolution, bucket) DO UPDATE SET count = old.count + EXCLUDED.count, "
+        "sum = coalesce(old.sum + EXCLUDED.sum, old.sum, EXCLUDED.sum), "
+        "min = least(old.min, EXCLUDED.min), max = greatest(old.max, EXCLUDED.max)"
+    )
+
+
+def stream_data_rollups_rebuild(*, series: Iterable[int]) -> None:
+    """Recompute the roll-ups of these series from their rows (after rows were written without them: a bulk load,
+    a migration). One transaction on the streamdata database."""
+    ids = sorted(set(series))
+    alias = router.db_for_write(StreamData)
+    rows = StreamData._meta.db_table
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+        cursor.execute(f"DELETE FROM {StreamDataRollup._meta.db_table} WHERE series = ANY(%s)", [ids])
+        source = f"(SELECT series, timestamp, value FROM {rows} WHERE series = ANY(%s))"
+        cursor.execute(rollup_upsert_sql(source), [ids])
 
 
 def stream_data_row(
@@ -59,8 +89,8 @@ def stream_data_row(
 def stream_data_bulk_insert(*, rows: Sequence[StreamData]) -> list[int]:
     """Insert rows in batches, skipping readings already stored (same stream and streamer id).
 
-    Returns the ids of the rows actually inserted. Callers wanting all-or-nothing wrap it in
-    ``transaction.atomic(using="streamdata")``.
+    Returns the ids of the rows actually inserted; the same statement adds them, and only them, to the roll-ups.
+    Callers wanting all-or-nothing wrap it in ``transaction.atomic(using="streamdata")``.
     """
     if not rows:
         return []
@@ -76,10 +106,12 @@ def stream_data_bulk_insert(*, rows: Sequence[StreamData]) -> list[int]:
             for row in batch:
                 params.extend(getattr(row, column) for column in INSERT_COLUMNS)
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_placeholder] * len(batch))} "
+                f"WITH inserted AS (INSERT INTO {table} ({columns}) "
+                f"VALUES {', '.join([row_placeholder] * len(batch))} "
                 # The partial unique index streamdata_unique_series_reading.
                 "ON CONFLICT (series, streamer_local_id) WHERE streamer_local_id > 0 DO NOTHING "
-                "RETURNING id",
+                f"RETURNING id, series, timestamp, value), rolled_up AS ({rollup_upsert_sql('inserted')}) "
+                "SELECT id FROM inserted",
                 params,
             )
             inserted.extend(row_id for (row_id,) in cursor.fetchall())
@@ -87,11 +119,13 @@ def stream_data_bulk_insert(*, rows: Sequence[StreamData]) -> list[int]:
 
 
 def stream_data_delete(*, series: Iterable[int]) -> int:
-    """Delete every row of these series; returns how many rows went."""
+    """Delete every row and roll-up of these series; returns how many rows went."""
     ids = sorted(set(series))
     deleted = 0
     for start in range(0, len(ids), DELETE_BATCH_SIZE):
-        count, _ = StreamData.objects.filter(series__in=ids[start : start + DELETE_BATCH_SIZE]).delete()
+        batch = ids[start : start + DELETE_BATCH_SIZE]
+        count, _ = StreamData.objects.filter(series__in=batch).delete()
+        StreamDataRollup.objects.filter(series__in=batch).delete()
         deleted += count
     return deleted
 

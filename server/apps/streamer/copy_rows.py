@@ -101,6 +101,11 @@ class CopyRows:
         return next((rid for rid in self.readings.reading_ids if rid), 0)
 
     @property
+    def unnumbered(self) -> bool:
+        """Whether some readings carry no id (0; rows are in id order, so they come first)."""
+        return bool(len(self)) and self.readings.reading_ids[0] == 0
+
+    @property
     def last_id(self) -> int:
         ids = self.readings.reading_ids
         return ids[-1] if len(ids) else 0

@@ -1,6 +1,10 @@
 """Page-number pagination: ``{count, next, previous, results}`` with ``page`` and a bounded ``page_size``."""
 
+from typing import Any
+
+from django.core.paginator import Page
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 
 
 class StandardPagination(PageNumberPagination):
@@ -23,3 +27,24 @@ class ExtraLargePagination(PageNumberPagination):
     page_size = 5000
     page_size_query_param = "page_size"
     max_page_size = 20000
+
+
+class ShortFirstPagePagination(LargePagination):
+    """``LargePagination`` that spares the count query when the first page holds everything: it reads one row more
+    than the page, and when that row is not there the rows are the whole list and their number is the count. Later
+    pages, and a first page with more behind it, count as usual. For stream data, where a ``lastn`` or a time window
+    usually fits in one page."""
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        if request.query_params.get(self.page_query_param, "1") != "1":
+            return super().paginate_queryset(queryset, request, view)
+        size = self.get_page_size(request)
+        if size is None:
+            return None
+        rows = list(queryset[: size + 1])
+        paginator = self.django_paginator_class(queryset, size)
+        if len(rows) <= size:
+            paginator.count = len(rows)  # a cached property: set, it is not queried
+        self.request = request
+        self.page = Page(rows[:size], 1, paginator)
+        return list(self.page)

@@ -7,7 +7,8 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from server.apps.core.api.pagination import ExtraLargePagination, LargePagination
+from server.apps.core.api.pagination import ExtraLargePagination, LargePagination, ShortFirstPagePagination
+from server.apps.core.api.renderers import FAST_RENDERERS
 from server.apps.core.api.viewsets import ScopedModelViewSet
 from server.apps.core.errors import ApplicationError
 from server.apps.device.selectors import device_get, visible_project
@@ -79,6 +80,8 @@ class StreamViewSet(ScopedModelViewSet):
     pagination_class = ExtraLargePagination
 
     def get_queryset(self):
+        if self.action == "data":
+            return selectors.stream_list_for_data(user=self.request.user)
         return selectors.stream_list(user=self.request.user)
 
     def object_lookup(self, value: str) -> dict:
@@ -116,7 +119,8 @@ class StreamViewSet(ScopedModelViewSet):
         detail=True,
         methods=["get"],
         scope_action="read_data",
-        pagination_class=LargePagination,
+        pagination_class=ShortFirstPagePagination,
+        renderer_classes=FAST_RENDERERS,
         filterset_class=None,
         serializer_class=StreamDataSerializer,
     )

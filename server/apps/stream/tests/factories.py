@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db import connections, router
 
 from server.apps.streamdata.models import StreamData, StreamDataStatus, StreamDataType
+from server.apps.streamdata.services import stream_data_rollups_rebuild
 
 # value(i) at t = start + i·step: 20 °C, ±4 over the day (coolest before dawn), ±1.5 over 3.5 days, ±0.4 of noise
 # from a hash of i (the same every run).
@@ -50,4 +51,5 @@ def add_generated_readings(stream, *, count: int, start: datetime, step_seconds:
         # A table that just grew by a million rows has no statistics until autovacuum gets to it, and the planner
         # may then scan it whole; a real deployment has them, so give the test table its statistics now.
         cursor.execute(f"ANALYZE {table}")
+    stream_data_rollups_rebuild(series=[stream.series])
     return count

@@ -16,15 +16,18 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from server.apps.core.api.pagination import LargePagination
+from server.apps.core.api.pagination import ShortFirstPagePagination
+from server.apps.core.api.renderers import FAST_RENDERERS
 from server.apps.stream.models import StreamId
 from server.apps.stream.selectors import stream_list
 from server.apps.streamdata import services
 from server.apps.streamdata.api.serializers import (
+    ROW_COLUMNS,
     StreamDataCountSerializer,
     StreamDataPointSerializer,
     StreamDataSerializer,
     iso_utc,
+    stream_data_rows,
 )
 from server.apps.streamdata.filtersets import StreamDataFilterSet
 from server.apps.streamdata.models import StreamData
@@ -54,14 +57,15 @@ DATA_PARAMETERS = [
 
 
 def stream_data_page(view, request, queryset, streams: dict[int, StreamId]) -> Response:
-    """Filter (start, end, streamer ids, lastn), paginate and shape a stream-data queryset."""
+    """Filter (start, end, streamer ids, lastn), paginate and shape a stream-data queryset: one query on the
+    streamdata database when the first page holds everything, else the page and a count; the page's rows are read
+    as tuples and shaped by ``stream_data_rows``. The views that answer with it render with ``FAST_RENDERERS``."""
     filterset = StreamDataFilterSet(request.query_params, queryset=queryset, request=request)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
-    paginator = LargePagination()
-    page: list[StreamData] | None = paginator.paginate_queryset(filterset.qs, request, view=view)
-    rows = StreamDataSerializer(page, many=True, context={"streams": streams}).data
-    return paginator.get_paginated_response(rows)
+    paginator = ShortFirstPagePagination()
+    page = paginator.paginate_queryset(filterset.qs.values_list(*ROW_COLUMNS), request, view=view)
+    return paginator.get_paginated_response(stream_data_rows(page or [], streams))
 
 
 @extend_schema_view(
@@ -82,10 +86,11 @@ class StreamDataViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     # A device token reads and writes its own device's data: the selectors and the service restrict every stream
     # through its scope, so another device's stream is a 404 (docs/permissions.md, device tokens).
     accepts_device_tokens = True
+    renderer_classes = FAST_RENDERERS
     queryset = StreamData.objects.none()
     serializer_class = StreamDataSerializer
     filterset_class = StreamDataFilterSet
-    pagination_class = LargePagination
+    pagination_class = ShortFirstPagePagination
 
     def list(self, request, *args, **kwargs):
         selection = stream_data_for_filter(user=request.user, value=request.query_params.get("filter"))

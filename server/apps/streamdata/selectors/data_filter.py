@@ -18,7 +18,7 @@ from server.apps.core.slugs import SlugError, slug_kind
 from server.apps.datablock.selectors import datablock_list, datablock_lookup
 from server.apps.device.selectors import device_list
 from server.apps.stream.models import StreamId
-from server.apps.stream.selectors import stream_list, stream_lookup, variable_list, variable_lookup
+from server.apps.stream.selectors import stream_list_for_data, stream_lookup, variable_list, variable_lookup
 from server.apps.streamalias.selectors import alias_data_rows, alias_list, alias_lookup, alias_tap_ranges
 from server.apps.streamdata.filtersets import DATA_ORDERING
 from server.apps.streamdata.models import StreamData
@@ -59,9 +59,9 @@ def streams_for_data_filter(*, user, value: str | None) -> list[StreamId]:
             if block is None:
                 raise NotFoundError("Data block not found.")
             _check_read_data(user, block.org)
-            return list(stream_list(user=user).filter(block=block))
+            return list(stream_list_for_data(user=user).filter(block=block))
         if kind == "s":
-            stream = stream_list(user=user).filter(**stream_lookup(value)).first()
+            stream = stream_list_for_data(user=user).filter(**stream_lookup(value)).first()
             if stream is None:
                 raise NotFoundError("Stream not found.")
             _check_read_data(user, stream.org)
@@ -71,7 +71,7 @@ def streams_for_data_filter(*, user, value: str | None) -> list[StreamId]:
             if device is None:
                 raise NotFoundError("Device not found.")
             _check_read_data(user, device.org)
-            streams = stream_list(user=user).filter(device=device, block__isnull=True)
+            streams = stream_list_for_data(user=user).filter(device=device, block__isnull=True)
             # The streams of the device's project; an unclaimed device's are those of no project.
             if device.project_id is None:
                 return list(streams.filter(project_id__isnull=True))
@@ -80,7 +80,7 @@ def streams_for_data_filter(*, user, value: str | None) -> list[StreamId]:
         if variable is None:
             raise NotFoundError("Variable not found.")
         _check_read_data(user, variable.org)
-        return list(stream_list(user=user).filter(variable=variable, block__isnull=True))
+        return list(stream_list_for_data(user=user).filter(variable=variable, block__isnull=True))
     except SlugError as exc:
         raise ApplicationError(str(exc), {"filter": [str(exc)]}) from exc
 

@@ -1,18 +1,24 @@
-"""A stream's chart over a time window: its readings when they are few enough, else PostgreSQL's mean, minimum and
-maximum per time bucket, values in the stream's output unit."""
+"""A stream's chart over a time window: its readings when they are few enough, else the mean, minimum and maximum per
+time bucket, values in the stream's output unit.
+
+Buckets come from the roll-ups (``StreamDataRollup``): the coarsest resolution that divides the chart's bucket width
+is read for the part of the window its buckets cover whole, and the rows themselves for the two edges (each less
+than one roll-up bucket, inside one chart bucket). Counts, minima and maxima are those of the rows; a mean is the
+sum over the count. So any window is exact at every resolution, and a whole-stream chart reads a few thousand
+roll-ups instead of millions of rows."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import connections, router
 
 from server.apps.stream.models import StreamId
 from server.apps.stream.values import output_factors
 from server.apps.streamdata.filtersets import DATA_ORDERING
-from server.apps.streamdata.models import StreamData
+from server.apps.streamdata.models import ROLLUP_RESOLUTIONS, StreamData, StreamDataRollup
 from server.apps.streamdata.selectors.rows import stream_data_window
 
 # A chart gets at most this many points: the raw readings when the window holds no more, else one bucket per
@@ -67,22 +73,91 @@ def stream_data_series(
             count=len(readings),
         )
     width = series_bucket_seconds((end - start).total_seconds(), max_points)
-    buckets = _series_buckets(series=stream.series, start=start, end=end, width=width)
-    x, values, lower, upper, count = [], [], [], [], 0
+    buckets = series_buckets(series=stream.series, start=start, end=end, width=width)
+    x: list[float] = []
+    values: list[float | None] = []
+    lower: list[float | None] = []
+    upper: list[float | None] = []
+    count = 0
     # A unit conversion with a negative factor turns minima into maxima.
     m, d, _ = output_factors(stream)
     flip = (m < 0) != (d < 0)
-    for bucket, readings_in_bucket, low, high, mean in buckets:
+    for bucket, (readings_in_bucket, total, low, high) in sorted(buckets.items()):
         # The middle of the bucket's part of the window.
         left = max(bucket * width, start.timestamp())
         right = min((bucket + 1) * width, end.timestamp())
         x.append((left + right) / 2)
-        values.append(stream.output_value(mean))
-        low, high = stream.output_value(low), stream.output_value(high)
-        lower.append(high if flip else low)
-        upper.append(low if flip else high)
+        values.append(stream.output_value(total / readings_in_bucket))
+        shown_low, shown_high = stream.output_value(low), stream.output_value(high)
+        lower.append(shown_high if flip else shown_low)
+        upper.append(shown_low if flip else shown_high)
         count += readings_in_bucket
     return StreamDataSeries(x=x, values=values, lower=lower, upper=upper, bucket_seconds=width, count=count)
+
+
+# (count, sum, minimum, maximum) of a bucket's values.
+Bucket = tuple[int, float, float, float]
+
+
+def series_buckets(*, series: int, start: datetime, end: datetime, width: int) -> dict[int, Bucket]:
+    """Bucket ``k`` (``[k·width, (k+1)·width)`` epoch seconds, cut to the window) → its readings' count, sum,
+    minimum and maximum, for the buckets with readings: from the roll-ups of the coarsest resolution dividing
+    ``width`` over the whole roll-up buckets inside the window, and from the rows for the edges (see the module's
+    docstring). Two queries: the roll-ups and the edges (one when the window has no edge, or is not wide enough
+    for a whole roll-up bucket and is read from the rows)."""
+    resolution = max((r for r in ROLLUP_RESOLUTIONS if width % r == 0), default=None)
+    first, last = math.ceil(start.timestamp()), math.floor(end.timestamp())
+    if resolution is None or (inner_start := -(-first // resolution)) >= (inner_end := last // resolution):
+        return _row_buckets(series=series, start=start, end=end, width=width)
+    inner = (datetime.fromtimestamp(inner_start * resolution, UTC), datetime.fromtimestamp(inner_end * resolution, UTC))
+    buckets = _rollup_buckets(series, resolution, inner_start, inner_end, width // resolution)
+    edges = [
+        (edge_start, edge_end) for edge_start, edge_end in ((start, inner[0]), (inner[1], end)) if edge_start < edge_end
+    ]
+    for edge_start, found in _edge_totals(series, edges):
+        bucket = math.floor(edge_start.timestamp() / width)
+        buckets[bucket] = _merged(buckets[bucket], found) if bucket in buckets else found
+    return buckets
+
+
+def _merged(one: Bucket, other: Bucket) -> Bucket:
+    return one[0] + other[0], one[1] + other[1], min(one[2], other[2]), max(one[3], other[3])
+
+
+def _edge_totals(series: int, edges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, Bucket]]:
+    """``(count, sum, min, max)`` of the rows in each edge window (each inside one chart bucket) with readings, by
+    the edge's start: one query, an index range per edge."""
+    if not edges:
+        return []
+    connection = connections[router.db_for_read(StreamData)]
+    table = connection.ops.quote_name(StreamData._meta.db_table)
+    one = (
+        f"SELECT %s::timestamptz, count(value), sum(value), min(value), max(value) FROM {table} "
+        "WHERE series = %s AND timestamp >= %s AND timestamp < %s"
+    )
+    params: list[int | datetime] = []
+    for edge_start, edge_end in edges:
+        params += [edge_start, series, edge_start, edge_end]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join([one] * len(edges)), params)
+        return [(edge, (readings, total, low, high)) for edge, readings, total, low, high in cursor if readings]
+
+
+def _rollup_buckets(series: int, resolution: int, first: int, end: int, per_bucket: int) -> dict[int, Bucket]:
+    """Roll-up buckets ``[first, end)`` of the resolution, summed ``per_bucket`` at a time into chart buckets by
+    PostgreSQL (a month of minutes is 43,200 roll-ups but 1,440 chart buckets): one index range."""
+    connection = connections[router.db_for_read(StreamDataRollup)]
+    table = connection.ops.quote_name(StreamDataRollup._meta.db_table)
+    sql = (
+        f"SELECT floor(bucket::numeric / %(per)s)::bigint, sum(count), sum(sum), min(min), max(max) FROM {table} "
+        "WHERE series = %(series)s AND resolution = %(resolution)s AND bucket >= %(first)s AND bucket < %(end)s "
+        "AND count > 0 GROUP BY 1"
+    )
+    params = {"per": per_bucket, "series": series, "resolution": resolution, "first": first, "end": end}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        # Roll-ups with readings (count > 0) have a sum, a minimum and a maximum.
+        return {bucket: (int(readings), total, low, high) for bucket, readings, total, low, high in cursor.fetchall()}
 
 
 def _epoch_seconds(timestamp: datetime | None) -> float:
@@ -90,17 +165,17 @@ def _epoch_seconds(timestamp: datetime | None) -> float:
     return timestamp.timestamp()
 
 
-def _series_buckets(*, series: int, start: datetime, end: datetime, width: int) -> list[tuple]:
-    """``(bucket, count, min, max, mean)`` per non-empty bucket, bucket ``k`` covering ``[k·width, (k+1)·width)``
-    epoch seconds. One aggregate per bucket, each a range scan of the (series, timestamp) index: PostgreSQL
-    cannot tell that a GROUP BY on the bucket follows the index order, and would sort the whole window instead."""
+def _row_buckets(*, series: int, start: datetime, end: datetime, width: int) -> dict[int, Bucket]:
+    """``(count, sum, min, max)`` of the rows per non-empty bucket, bucket ``k`` covering ``[k·width, (k+1)·width)``
+    epoch seconds. One aggregate per bucket, each a range scan of the (series, timestamp) index: PostgreSQL cannot
+    tell that a GROUP BY on the bucket follows the index order, and would sort the whole window instead."""
     connection = connections[router.db_for_read(StreamData)]
     table = connection.ops.quote_name(StreamData._meta.db_table)
     sql = f"""
-        SELECT k, s.n, s.low, s.high, s.mean
+        SELECT k, s.n, s.total, s.low, s.high
         FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS k
         CROSS JOIN LATERAL (
-            SELECT count(value) AS n, min(value) AS low, max(value) AS high, avg(value) AS mean
+            SELECT count(value) AS n, sum(value) AS total, min(value) AS low, max(value) AS high
             FROM {table}
             WHERE series = %(series)s
               AND timestamp >= greatest(%(start)s, to_timestamp(k * %(width)s))
@@ -109,7 +184,7 @@ def _series_buckets(*, series: int, start: datetime, end: datetime, width: int) 
         WHERE s.n > 0
         ORDER BY k
     """
-    params: dict[str, int | str | datetime] = {
+    params: dict[str, int | datetime] = {
         "first": math.floor(start.timestamp() / width),
         "last": math.ceil(end.timestamp() / width) - 1,
         "series": series,
@@ -119,4 +194,4 @@ def _series_buckets(*, series: int, start: datetime, end: datetime, width: int) 
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return {bucket: (readings, total, low, high) for bucket, readings, total, low, high in cursor.fetchall()}
