@@ -90,7 +90,7 @@ def broker_admin_run(url: str, commands: Sequence[dict[str, Any]], *, timeout: f
     """Send ``commands`` with the admin login in ``url`` and return the broker's answers. An error other than "it
     exists already" raises :class:`BrokerAdminError`; a broker that cannot be reached raises ``ConnectionError``."""
     # The plugin writes its whole file after each command: a long list takes a while.
-    timeout = timeout or 10.0 + 0.05 * len(commands)
+    timeout = timeout or 10.0 + 0.2 * len(commands)
     address = broker_address(url)
     client = new_client(address, f"platform-admin-{uuid.uuid4().hex[:12]}")
     answered = threading.Event()
