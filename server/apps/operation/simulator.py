@@ -71,7 +71,8 @@ class DeviceRecord:
 
     slug: str
     connect_started: float = 0.0
-    connected_at: float | None = None
+    connected_at: float | None = None  # None while not connected
+    connections: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
     replied_at: list[float] = field(default_factory=list)
 
@@ -115,6 +116,7 @@ class MqttFleet:
             self.refused[slug] = str(reason_code)
             return
         self.records[slug].connected_at = time.monotonic()
+        self.records[slug].connections += 1
         client.subscribe([(f"devices/{slug}/{kind.topic}_req", 1) for kind in registry.values()])
         if self.birth:
             client.publish(f"devices/{slug}/{PRESENCE_TOPIC}", json.dumps({"status": "online"}), qos=1)

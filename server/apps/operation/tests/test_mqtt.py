@@ -327,3 +327,20 @@ def test_the_mqtt_login_endpoint(broker, device):
     stale.run(seconds=WAIT, until=lambda f: bool(f.refused))
     assert stale.refused
     stale.close()
+
+
+def test_the_simulator_command_connects_devices_over_mqtt(broker, bridge, device):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command(
+        "simulate_device", "--device", device.slug, "--duration", "3", "--broker", broker.platform_url, stdout=out
+    )
+    assert "1 devices connected" in out.getvalue()
+    end = time.monotonic() + WAIT
+    while not DevicePresence.objects.filter(device=device).exists() and time.monotonic() < end:
+        time.sleep(0.1)
+    # It connected (birth), then said goodbye cleanly (offline), and its configuration was queued.
+    assert config_operations(device)
