@@ -54,7 +54,7 @@ class MqttBridge:
         *,
         url: str,
         client_id: str = "platform-bridge",
-        share_group: str = "platform-bridge",
+        share_group: str = "",
         batch_size: int = 500,
         batch_wait: float = 0.05,
         persistent: bool = True,

@@ -18,7 +18,7 @@ from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
 from server.apps.operation.transports.dynsec import broker_admin_run, device_login_commands
 
 # Devices per control message to the broker.
-PROVISION_CHUNK = 200
+PROVISION_CHUNK = 100
 
 
 def mqtt_password_new() -> str:

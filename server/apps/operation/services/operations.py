@@ -7,6 +7,7 @@ file, calling the profile service) runs in the worker (``jobs.py``), enqueued af
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Func, JSONField, Q, Value
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -305,6 +306,7 @@ def operation_replies_record(
     operations = {op.id: op for op in DeviceOperation.objects.select_for_update().filter(id__in=ids).order_by("id")}
     outcomes: list[ReplyOutcome] = []
     changed: dict[uuid.UUID, DeviceOperation] = {}
+    new_steps: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for device_id, reply in replies:
         operation = operations.get(reply.operation_id) if reply.operation_id else None
         if operation is None or operation.device_id != device_id:
@@ -322,7 +324,7 @@ def operation_replies_record(
         if outcome.status is None:
             if operation.heartbeat_seconds:
                 operation.heartbeat_due = now + timedelta(seconds=operation.heartbeat_seconds)
-            operation.history = [*operation.history, step("progress", detail, at=now)]
+            new_steps.setdefault(operation.id, []).append(step("progress", detail, at=now))
             outcomes.append(ReplyOutcome(PROGRESS, operation))
         else:
             if outcome.error:
@@ -331,14 +333,46 @@ def operation_replies_record(
             operation.result = outcome.result
             operation.error = outcome.error
             operation.closed_on = now
-            operation.history = [*operation.history, step("replied", detail, at=now)]
+            new_steps.setdefault(operation.id, []).append(step("replied", detail, at=now))
             outcomes.append(ReplyOutcome(RECORDED, operation))
+        operation.history = [*operation.history, new_steps[operation.id][-1]]
         changed[operation.id] = operation
     if changed:
-        DeviceOperation.objects.bulk_update(
-            list(changed.values()), ["status", "result", "error", "closed_on", "history", "heartbeat_due"]
-        )
+        _replies_write(list(changed.values()), new_steps)
     return outcomes
+
+
+# One statement for the whole batch: the rows' new values side by side, the steps appended to each history.
+_REPLIES_WRITE = """
+UPDATE operation_deviceoperation AS op SET
+    status = v.status, result = v.result, error = v.error, closed_on = v.closed_on,
+    heartbeat_due = v.heartbeat_due, history = op.history || v.steps
+FROM unnest(%s::uuid[], %s::varchar[], %s::jsonb[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::jsonb[])
+    AS v(id, status, result, error, closed_on, heartbeat_due, steps)
+WHERE op.id = v.id
+"""
+
+
+def _json_or_null(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _replies_write(operations: list[DeviceOperation], new_steps: dict[uuid.UUID, list[dict[str, Any]]]) -> None:
+    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
+    for op in operations:
+        values = (
+            str(op.id),
+            op.status,
+            _json_or_null(op.result),
+            op.error,
+            op.closed_on,
+            op.heartbeat_due,
+            json.dumps(new_steps[op.id]),
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(_REPLIES_WRITE, list(columns))
 
 
 # Cancel, time out ----------------------------------------------------------------------------------------------------

@@ -107,3 +107,12 @@ def test_each_kind_of_bad_file_is_a_readable_error(folder_stores, device, django
     store_file_save(store="status", key=f"{device.slug}/monitoring-1.0/last_monitoring_status.json", content=content)
     assert status_files_read() == 1
     assert DeviceMessageError.objects.filter(device=device).count() == 1
+
+
+def test_the_simulator_command_answers_through_the_stores(folder_stores, device, django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+
+    (operation,) = send(django_capture_on_commit_callbacks, device, "get_app_status()")
+    call_command("simulate_device", "--transport", "store", "--device", device.slug, "--duration", "0.01")
+    assert status_files_read() == 1
+    assert DeviceOperation.objects.get(pk=operation.pk).status == OperationStatus.SUCCEEDED

@@ -44,17 +44,19 @@ def _acls(topic: str) -> list[dict[str, Any]]:
 
 
 def device_login_commands(device_slug: str, password: str) -> list[dict[str, Any]]:
-    """Create (or reset) the device's login and its role on its own topics."""
+    """Create the device's role on its own topics and its login holding it; or, when they exist, set the password.
+    Three commands per device: the plugin saves its file after each one."""
     role = device_role(device_slug)
-    commands: list[dict[str, Any]] = [
-        {"command": "createRole", "rolename": role, "textname": f"{device_slug}'s own topics"},
-        *[{"command": "addRoleACL", "rolename": role, **acl} for acl in _acls(f"{device_topic_root(device_slug)}/#")],
-        {"command": "createClient", "username": device_slug, "password": password},
+    return [
+        {
+            "command": "createRole",
+            "rolename": role,
+            "textname": f"{device_slug}'s own topics",
+            "acls": _acls(f"{device_topic_root(device_slug)}/#"),
+        },
+        {"command": "createClient", "username": device_slug, "password": password, "roles": [{"rolename": role}]},
         {"command": "setClientPassword", "username": device_slug, "password": password},
-        {"command": "removeClientRole", "username": device_slug, "rolename": role},
-        {"command": "addClientRole", "username": device_slug, "rolename": role, "priority": 0},
     ]
-    return commands
 
 
 def device_login_delete_commands(device_slug: str) -> list[dict[str, Any]]:
@@ -84,9 +86,11 @@ def platform_login_commands(username: str, password: str) -> list[dict[str, Any]
     ]
 
 
-def broker_admin_run(url: str, commands: Sequence[dict[str, Any]], *, timeout: float = 10.0) -> list[dict]:
+def broker_admin_run(url: str, commands: Sequence[dict[str, Any]], *, timeout: float | None = None) -> list[dict]:
     """Send ``commands`` with the admin login in ``url`` and return the broker's answers. An error other than "it
     exists already" raises :class:`BrokerAdminError`; a broker that cannot be reached raises ``ConnectionError``."""
+    # The plugin writes its whole file after each command: a long list takes a while.
+    timeout = timeout or 10.0 + 0.2 * len(commands)
     address = broker_address(url)
     client = new_client(address, f"platform-admin-{uuid.uuid4().hex[:12]}")
     answered = threading.Event()

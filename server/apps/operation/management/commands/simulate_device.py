@@ -116,7 +116,7 @@ class Command(BaseCommand):
             fleet.disconnect(clean=not options["drop"])
             fleet.run(seconds=0.5)
         requests = sum(len(record.requests) for record in fleet.records.values())
-        connected = sum(record.connected_at is not None or bool(record.requests) for record in fleet.records.values())
+        connected = sum(record.connections > 0 for record in fleet.records.values())
         self.stdout.write(f"{connected} devices connected, {requests} requests answered ({options['mode']})")
         if fleet.refused:
             self.stdout.write(f"refused: {fleet.refused}")
