@@ -4,11 +4,10 @@ fleet marked ``is_network`` is a gateway network: its access points manage the o
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from server.apps.core import slugs
+from server.apps.core.models import CreatedModel
 from server.apps.core.scoping import ScopedQuerySet
 
 # Fleets decide where software updates go, so changing them is OTA management (the developer role).
@@ -19,7 +18,7 @@ FLEET_SCOPE_PERMISSIONS = {
 }
 
 
-class Fleet(models.Model):
+class Fleet(CreatedModel):
     id = models.BigAutoField(primary_key=True)
     # Always fleet_slug(id); kept in the table so lookups and lists need no formatting.
     slug = models.CharField(max_length=20, unique=True, editable=False)
@@ -30,10 +29,6 @@ class Fleet(models.Model):
         default=False, help_text="A gateway network: its access points manage the other members."
     )
     devices = models.ManyToManyField("device.Device", through="FleetMembership", related_name="fleets")
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
@@ -50,7 +45,7 @@ class Fleet(models.Model):
         return self.slug
 
 
-class FleetMembership(models.Model):
+class FleetMembership(CreatedModel):
     """A device in a fleet. In a network fleet, an access point (a gateway) manages the other members;
     ``always_on`` members keep their radio on, so a gateway can reach them at any time."""
 
@@ -58,10 +53,6 @@ class FleetMembership(models.Model):
     device = models.ForeignKey("device.Device", on_delete=models.CASCADE, related_name="fleet_memberships")
     is_access_point = models.BooleanField(default=False)
     always_on = models.BooleanField(default=False)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "fleet__org"

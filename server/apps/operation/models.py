@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from server.apps.core.models import CreatedModel, CreatedOnModel
 from server.apps.core.scoping import STAFF_ONLY, Ability, ScopedQuerySet
 
 
@@ -40,7 +40,7 @@ class Transport(models.TextChoices):
     STORE = "store", "File stores"
 
 
-class DeviceOperation(models.Model):
+class DeviceOperation(CreatedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     device = models.ForeignKey("device.Device", on_delete=models.CASCADE, related_name="operations")
     # The device's organisation when the operation was made: what scopes it.
@@ -63,10 +63,6 @@ class DeviceOperation(models.Model):
     error = models.TextField(blank=True)
     # Operations queued together (one request for every device of a project) share a batch.
     batch = models.UUIDField(null=True, blank=True)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
     sent_on = models.DateTimeField(null=True, blank=True)
     closed_on = models.DateTimeField(null=True, blank=True)
 
@@ -119,7 +115,7 @@ class DevicePresence(models.Model):
         return f"{self.device_id}: {'online' if self.online else 'offline'}"
 
 
-class DeviceMessageError(models.Model):
+class DeviceMessageError(CreatedOnModel):
     """A message from a device that could not be read (a malformed MQTT message or status file), kept readable on
     the device's page instead of stopping the bridge or the worker."""
 
@@ -129,7 +125,6 @@ class DeviceMessageError(models.Model):
     source = models.CharField(max_length=300, help_text="The MQTT topic or the store key.")
     error = models.TextField()
     excerpt = models.TextField(blank=True, help_text="The start of the message as received.")
-    created_on = models.DateTimeField(default=timezone.now)
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"

@@ -10,11 +10,10 @@ deployment's ``side_effect`` confirms the action.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from server.apps.core import slugs
+from server.apps.core.models import CreatedModel, CreatedOnModel
 from server.apps.core.scoping import STAFF_ONLY, ScopedQuerySet
 
 OTA_SCOPE_PERMISSIONS = {
@@ -27,7 +26,7 @@ OTA_SCOPE_PERMISSIONS = {
 SCRIPT_STORE = "apps"
 
 
-class DeviceScript(models.Model):
+class DeviceScript(CreatedModel):
     id = models.BigAutoField(primary_key=True)
     # Always script_slug(id); kept in the table so lookups and lists need no formatting.
     slug = models.CharField(max_length=16, unique=True, editable=False)
@@ -43,10 +42,6 @@ class DeviceScript(models.Model):
     notes = models.TextField(blank=True)
     released = models.BooleanField(default=False)
     released_on = models.DateTimeField(null=True, blank=True)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
@@ -72,7 +67,7 @@ class DeviceScript(models.Model):
         return f"v{self.major_version}.{self.minor_version}.{self.patch_version}"
 
 
-class DeploymentRequest(models.Model):
+class DeploymentRequest(CreatedModel):
     """A script released to the devices of a fleet (``fleet`` null: every device of the organisation) that meet
     every one of ``selection_criteria`` (``"os_tag:eq:1024"``, ``"app_version:gte:1.2"``; ``criteria.py``)."""
 
@@ -89,10 +84,6 @@ class DeploymentRequest(models.Model):
     released_on = models.DateTimeField(null=True, blank=True, help_text="Devices see the deployment from then on.")
     completed_on = models.DateTimeField(null=True, blank=True)
     canceled_on = models.DateTimeField(null=True, blank=True)
-    created_on = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
@@ -105,7 +96,7 @@ class DeploymentRequest(models.Model):
         return f"deployment {self.pk}"
 
 
-class DeploymentAction(models.Model):
+class DeploymentAction(CreatedOnModel):
     """One device's progress on one deployment: its updater's latest attempt, and the device's confirmation (its
     version stream shows the deployment's side effect)."""
 
@@ -117,7 +108,6 @@ class DeploymentAction(models.Model):
     device_confirmation = models.BooleanField(default=False)
     confirmed_on = models.DateTimeField(null=True, blank=True)
     log = models.TextField(blank=True)
-    created_on = models.DateTimeField(default=timezone.now)
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "deployment__org"
