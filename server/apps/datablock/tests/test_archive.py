@@ -174,13 +174,13 @@ def test_a_crash_inside_the_archive_leaves_everything_as_it_was_then_the_retry_a
     before = _rows_by_stream()
     series = {stream.slug: stream.series for stream in StreamId.objects.all()}
     monkeypatch.setattr(ArchiveDevice, "retry", RetryPolicy(max_attempts=3, backoff=0))
-    real_retarget = services._retarget_alias_taps
+    real_retarget = services.alias_taps_move
 
     def crash_once(*args, **kwargs):
-        monkeypatch.setattr(services, "_retarget_alias_taps", real_retarget)
+        monkeypatch.setattr(services, "alias_taps_move", real_retarget)
         raise OperationalError("the connection dropped")
 
-    monkeypatch.setattr(services, "_retarget_alias_taps", crash_once)
+    monkeypatch.setattr(services, "alias_taps_move", crash_once)
     block = _archive(api_client(owner), device, django_capture_on_commit_callbacks)
 
     stats = run_worker(burst=True, max_messages=1)
