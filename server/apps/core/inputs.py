@@ -6,7 +6,8 @@ Everything that reaches a query or a row passes one of these checks, so hostile 
   encoded to UTF-8) is refused;
 * structured data (JSON, msgpack) nests at most :data:`MAX_DEPTH` levels, holds only finite numbers, and is checked
   before it is decoded, so 100,000 nested brackets cost one scan, not a ``RecursionError``;
-* integer ids are ASCII decimal digits only (no sign, space, ``_`` or other scripts' digits) and fit a ``bigint``.
+* integer ids are ASCII decimal digits only (no sign, space, ``_`` or other scripts' digits) and fit a ``bigint``;
+* a date and time with an offset is turned into UTC (PostgreSQL takes offsets up to 15:59 only, Python up to 24h).
 
 The API's parsers (core/api/parsers.py), the bad-text middleware (core/middleware.py) and the report decoders use
 these helpers; docs/security.md lists the limits.
@@ -14,6 +15,7 @@ these helpers; docs/security.md lists the limits.
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
@@ -72,6 +74,16 @@ def parse_id(value: str | int, what: str = "id") -> int:
 def is_id(value: str) -> bool:
     """Whether ``value`` is an id :func:`parse_id` accepts."""
     return bool(_ASCII_DIGITS.fullmatch(value)) and int(value) <= MAX_ID
+
+
+def utc_datetime(value: datetime.datetime) -> datetime.datetime:
+    """``value`` in UTC (naive is UTC already); a time that UTC cannot hold (before year 1, after 9999) is refused."""
+    if value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(datetime.UTC)
+    except OverflowError as exc:
+        raise InputError(f"{value.isoformat()} is out of range.") from exc
 
 
 def json_depth(text: str) -> int:

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from server.apps.core.api.parsers import MultiPartParser
 from server.apps.core.api.viewsets import ScopedReadOnlyViewSet, ScopedViewSetMixin
+from server.apps.core.inputs import InputError, utc_datetime
 from server.apps.streamer import selectors
 from server.apps.streamer.api import serializers
 from server.apps.streamer.filtersets import StreamerFilterSet, StreamerReportFilterSet
@@ -44,7 +45,10 @@ def _received_time(text: str | None) -> datetime.datetime:
         received_time = None
     if received_time is None:
         raise ValidationError({"timestamp": [f"'{text}' is not an ISO 8601 date and time."]})
-    return received_time
+    try:
+        return utc_datetime(received_time)
+    except InputError as exc:
+        raise ValidationError({"timestamp": [str(exc)]}) from exc
 
 
 class StreamerViewSet(ScopedReadOnlyViewSet):
