@@ -7,6 +7,7 @@ Everything that reaches a query or a row passes one of these checks, so hostile 
 * structured data (JSON, msgpack) nests at most :data:`MAX_DEPTH` levels, holds only finite numbers, and is checked
   before it is decoded, so 100,000 nested brackets cost one scan, not a ``RecursionError``;
 * integer ids are ASCII decimal digits only (no sign, space, ``_`` or other scripts' digits) and fit a ``bigint``;
+  UUIDs are in their canonical form only;
 * a date and time with an offset is turned into UTC (PostgreSQL takes offsets up to 15:59 only, Python up to 24h).
 
 The API's parsers (core/api/parsers.py), the bad-text middleware (core/middleware.py) and the report decoders use
@@ -19,6 +20,7 @@ import datetime
 import json
 import math
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +31,7 @@ MAX_ID = 2**63 - 1  # PostgreSQL bigint
 
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # A JSON string (with its escapes), to skip when counting brackets.
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
@@ -69,6 +72,16 @@ def parse_id(value: str | int, what: str = "id") -> int:
     if not 0 <= number <= MAX_ID:
         raise InputError(f"{what} {number} is out of range.")
     return number
+
+
+def parse_uuid(value: str | uuid.UUID) -> uuid.UUID:
+    """A UUID in its canonical text form only (``uuid.UUID`` also takes braces, ``urn:uuid:``, missing or extra
+    dashes, so ``-<uuid>`` would name the object)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str) or not _UUID.fullmatch(value):
+        raise InputError(f"'{str(value)[:40]}' is not a valid UUID.")
+    return uuid.UUID(value)
 
 
 def is_id(value: str) -> bool:

@@ -20,6 +20,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.db import transaction
@@ -234,3 +235,31 @@ def test_the_rules_flag_each_kind_of_breach(db):
         Answer(**{**base, "body": b"{}"}, location="", role="owner", target="own", url="/api/v1/device/1/", status=200),
     ]
     assert _judge(fine, other) == []
+
+
+# Odd values for every id and slug in every route (and the real value with a minus sign): "-1" is not object 1, and
+# nothing is a 5xx.
+ODD_VALUES = ["-1", "99999999999999999999999", "\u0661", "x" * 300, "%ED%A0%80"]
+
+
+def test_odd_ids_and_slugs_name_nothing_in_any_route(db, folder_stores, quiet):
+    own, catalog = make_world("Odd"), make_catalog()
+    client = _client(own.owner, api=True)
+    client.force_login(own.owner)
+    failures, requests = [], 0
+    for route in all_routes():
+        if any(route.route.startswith(p) for p in EXEMPT_PREFIXES) or not route.params:
+            continue
+        kwargs = route_kwargs(route.route, list(dict.fromkeys(route.params)), own, catalog)
+        url = reverse(route.name, kwargs=kwargs)
+        for name, value in kwargs.items():
+            if name == "key_type":
+                continue
+            for odd in [f"-{value}", *ODD_VALUES]:
+                odd_url = url.replace(f"/{value}", f"/{quote(odd, safe='%')}", 1)
+                response = _call(client, "get", odd_url)
+                requests += 1
+                if response.status_code >= 500 or response.status_code < 300:
+                    failures.append(f"GET {odd_url} ({route.name}, {name}={odd!r}): {response.status_code}")
+    print(f"\nodd ids and slugs: {requests} requests")
+    assert not failures, "\n".join(failures[:60])
