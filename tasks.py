@@ -1,5 +1,6 @@
 """Developer tasks (invoke): ``inv run-local``, ``inv test``, ``inv migrate``, ``inv makemigrations``,
-``inv build-statics``, ``inv worker``, ``inv lint``, ``inv bench``, ``inv screenshots``."""
+``inv build-statics``, ``inv worker``, ``inv lint``, ``inv bench``, ``inv screenshots``, ``inv schemathesis``,
+``inv fuzz``."""
 
 from __future__ import annotations
 
@@ -233,3 +234,26 @@ def test(c, path="", k=""):
     c.run(f"{PYTHON} -m pytest{coverage} {path}{selector}", pty=False)
     if whole:
         _coverage_check(c)
+
+
+@task(help={"examples": "examples per operation and generation mode, for each role (default 50)"})
+def schemathesis(c, examples=50):
+    """Run schemathesis over every API operation as a member and as staff with more examples than CI does
+    (server/apps/core/tests/test_api_fuzz.py; docs/security.md). Prints how many requests each role made."""
+    env = {"API_FUZZ_EXAMPLES": str(examples)}
+    c.run(f"{PYTHON} -m pytest -q -s -p no:cacheprovider server/apps/core/tests/test_api_fuzz.py", env=env, pty=False)
+
+
+@task(
+    help={"seconds": "how long atheris runs (default 300)", "examples": "hypothesis examples per test (default 5000)"}
+)
+def fuzz(c, seconds=300, examples=5000):
+    """Fuzz the report parsers: the hypothesis tests with more examples, then atheris, coverage-guided, on the same
+    check for ``seconds`` (server/apps/streamer/tests/fuzz_reports.py; docs/security.md)."""
+    env = {"REPORT_FUZZ_EXAMPLES": str(examples)}
+    c.run(
+        f"{PYTHON} -m pytest -q -p no:cacheprovider server/apps/streamer/tests/test_reports_fuzz.py", env=env, pty=False
+    )
+    corpus = ROOT / ".local" / "fuzz-corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    c.run(f"{PYTHON} -m server.apps.streamer.tests.fuzz_reports -max_total_time={seconds} {corpus}", pty=False)

@@ -7,6 +7,7 @@ import json
 from django import forms
 
 from server.apps.configattribute.models import ConfigAttributeName
+from server.apps.core import forms as core_forms
 from server.apps.core.forms import ButtonForm, DashboardForm
 
 
@@ -21,7 +22,7 @@ class ConfigAttributeForm(DashboardForm):
         help_text="Names are shared by every organisation; staff add them.",
     )
     # Django's form metaclass takes declared fields off the class, so this does not hide BaseForm.data.
-    data = forms.JSONField(  # type: ignore[assignment]
+    data = core_forms.JSONField(  # type: ignore[assignment]
         label="Value (JSON)",
         initial=dict,
         widget=forms.Textarea(attrs={"rows": 4, "class": "font-monospace-sm", "spellcheck": "false"}),

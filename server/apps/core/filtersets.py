@@ -1,21 +1,39 @@
-"""A shared base for query-string filters on timestamped rows (notes, locations): ``start``, ``end`` and
-``lastn``."""
+"""Query-string filters shared by the apps: ISO 8601 times read as UTC, and a base for timestamped rows (notes,
+locations) with ``start``, ``end`` and ``lastn``."""
 
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
 import django_filters
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
+
+from server.apps.core.forms import utc_or_invalid
 
 LASTN_LIMIT = 100_000
 TIME_ORDERING = ("timestamp", "id")
+
+
+class UTCIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, turned into UTC: an offset PostgreSQL cannot hold (``-18:04``) or a time out of UTC's range
+    is a 400, not a database error."""
+
+    def to_python(self, value: Any) -> datetime.datetime | None:
+        return utc_or_invalid(super().to_python(value))
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UTCIsoDateTimeField
 
 
 class TimeWindowFilterSet(django_filters.FilterSet):
     """``start`` (inclusive) and ``end`` (exclusive) are ISO 8601; ``lastn`` keeps the newest N of what the other
     filters left, still oldest first. Subclasses set ``Meta.model``; the model needs a ``timestamp`` field."""
 
-    start = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="start (ISO, inclusive)")
-    end = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="end (ISO, exclusive)")
+    start = IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="start (ISO, inclusive)")
+    end = IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="end (ISO, exclusive)")
     lastn = django_filters.NumberFilter(method="last_n", min_value=0, label=f"the last N (at most {LASTN_LIMIT})")
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:

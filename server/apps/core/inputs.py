@@ -6,7 +6,9 @@ Everything that reaches a query or a row passes one of these checks, so hostile 
   encoded to UTF-8) is refused;
 * structured data (JSON, msgpack) nests at most :data:`MAX_DEPTH` levels, holds only finite numbers, and is checked
   before it is decoded, so 100,000 nested brackets cost one scan, not a ``RecursionError``;
-* integer ids are ASCII decimal digits only (no sign, space, ``_`` or other scripts' digits) and fit a ``bigint``.
+* integer ids are ASCII decimal digits only (no sign, space, ``_`` or other scripts' digits) and fit a ``bigint``;
+  UUIDs are in their canonical form only;
+* a date and time with an offset is turned into UTC (PostgreSQL takes offsets up to 15:59 only, Python up to 24h).
 
 The API's parsers (core/api/parsers.py), the bad-text middleware (core/middleware.py) and the report decoders use
 these helpers; docs/security.md lists the limits.
@@ -14,9 +16,11 @@ these helpers; docs/security.md lists the limits.
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +31,7 @@ MAX_ID = 2**63 - 1  # PostgreSQL bigint
 
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # A JSON string (with its escapes), to skip when counting brackets.
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
@@ -69,9 +74,29 @@ def parse_id(value: str | int, what: str = "id") -> int:
     return number
 
 
+def parse_uuid(value: str | uuid.UUID) -> uuid.UUID:
+    """A UUID in its canonical text form only (``uuid.UUID`` also takes braces, ``urn:uuid:``, missing or extra
+    dashes, so ``-<uuid>`` would name the object)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str) or not _UUID.fullmatch(value):
+        raise InputError(f"'{str(value)[:40]}' is not a valid UUID.")
+    return uuid.UUID(value)
+
+
 def is_id(value: str) -> bool:
     """Whether ``value`` is an id :func:`parse_id` accepts."""
     return bool(_ASCII_DIGITS.fullmatch(value)) and int(value) <= MAX_ID
+
+
+def utc_datetime(value: datetime.datetime) -> datetime.datetime:
+    """``value`` in UTC (naive is UTC already); a time that UTC cannot hold (before year 1, after 9999) is refused."""
+    if value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(datetime.UTC)
+    except OverflowError as exc:
+        raise InputError(f"{value.isoformat()} is out of range.") from exc
 
 
 def json_depth(text: str) -> int:

@@ -7,7 +7,6 @@ A project is named by its UUID or its ``p--`` slug; a device by its ``d--`` slug
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django_filters.constants import EMPTY_VALUES
 
 from server.apps.core import slugs
-from server.apps.core.inputs import is_id
+from server.apps.core.inputs import is_id, parse_uuid
 from server.apps.core.slugs import SlugError
 
 
@@ -24,7 +23,7 @@ def project_lookup(value: str, prefix: str = "") -> dict[str, Any]:
     """``{"<prefix>id": uuid}`` or ``{"<prefix>gid": n}``; raises :class:`slugs.SlugError` for anything else."""
     value = str(value)
     try:
-        return {f"{prefix}id": uuid.UUID(value)}
+        return {f"{prefix}id": parse_uuid(value)}
     except ValueError:
         pass
     if not value.startswith("p--"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from server.apps.core import forms as core_forms
 from server.apps.core.forms import DashboardForm
 from server.apps.sensorgraph.models import SensorGraph
 
@@ -65,7 +66,7 @@ class DeviceReplaceForm(DashboardForm):
         label="New device",
         help_text="Its slug (d--1a2b works). An unclaimed device is claimed into this device's project.",
     )
-    timestamp = forms.DateTimeField(
+    timestamp = core_forms.DateTimeField(
         label="Swapped at (UTC)",
         widget=UtcDateTimeInput(),
         help_text="Readings from this time on come from the new device.",

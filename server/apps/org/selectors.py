@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.db.models import Q, QuerySet
 
 from server.apps.authentication.models import Account
+from server.apps.core.inputs import parse_uuid
 from server.apps.org.models import Invitation, Org, OrgMembership
 
 
@@ -39,7 +38,7 @@ def invitation_for_invitee(*, user, invitation_id: str) -> Invitation | None:
     if user is None or not user.is_authenticated:
         return None
     try:
-        pk = uuid.UUID(str(invitation_id))
+        pk = parse_uuid(invitation_id)
     except ValueError:
         return None
     return Invitation.objects.select_related("org").filter(pk=pk, email__iexact=user.email).first()
@@ -70,7 +69,7 @@ def invitation_by_link(*, org_slug: str, invitation_id: str) -> Invitation | Non
     account (``invitation_for_invitee``).
     """
     try:
-        pk = uuid.UUID(str(invitation_id))
+        pk = parse_uuid(invitation_id)
     except ValueError:
         return None
     return Invitation.objects.select_related("org", "sent_by").filter(pk=pk, org__slug=org_slug).first()

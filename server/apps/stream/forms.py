@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 from django import forms
 
+from server.apps.core import forms as core_forms
+
 # Presets count back from the stream's last reading rather than from now, so a stream that stopped reporting
 # still shows its last day of data under "24 h".
 RANGE_PRESETS = {
@@ -56,8 +58,8 @@ def _whole_second(moment: datetime) -> datetime:
 
 class StreamRangeForm(forms.Form):
     range = forms.ChoiceField(choices=[(key, label) for key, (label, _) in RANGE_PRESETS.items()], required=False)
-    start = forms.DateTimeField(required=False)
-    end = forms.DateTimeField(required=False)
+    start = core_forms.DateTimeField(required=False)
+    end = core_forms.DateTimeField(required=False)
 
     def clean(self):
         cleaned = super().clean()

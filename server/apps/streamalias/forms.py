@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from server.apps.core import forms as core_forms
 from server.apps.core.forms import DashboardForm
 from server.apps.device.forms import UtcDateTimeInput
 
@@ -18,6 +19,6 @@ class StreamAliasTapForm(DashboardForm):
     id_prefix = "tap"
 
     stream = forms.CharField(max_length=80, label="Stream", help_text="The slug of the stream to read (s--…).")
-    timestamp = forms.DateTimeField(
+    timestamp = core_forms.DateTimeField(
         label="From (UTC)", widget=UtcDateTimeInput(), help_text="The alias reads this stream from then on."
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
+from server.apps.core.filtersets import IsoDateTimeFilter
 from server.apps.streamdata.models import StreamData
 
 LASTN_LIMIT = 100_000
@@ -12,8 +13,8 @@ DATA_ORDERING = ("timestamp", "id")
 
 
 class StreamDataFilterSet(django_filters.FilterSet):
-    start = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="start (ISO, inclusive)")
-    end = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="end (ISO, exclusive)")
+    start = IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="start (ISO, inclusive)")
+    end = IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="end (ISO, exclusive)")
     streamer_id_0 = django_filters.NumberFilter(field_name="streamer_local_id", lookup_expr="gte")
     streamer_id_1 = django_filters.NumberFilter(field_name="streamer_local_id", lookup_expr="lte")
     # Declared last: it windows what the other filters left.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
+from server.apps.core.filtersets import IsoDateTimeFilter
 from server.apps.core.lookups import PublicIdFilter, device_id_from
 from server.apps.streamer.models import ReportStatus, Streamer, StreamerReport
 from server.apps.streamer.selectors import streamer_lookup
@@ -30,10 +31,8 @@ class StreamerReportFilterSet(django_filters.FilterSet):
     )
     device = PublicIdFilter(field_name="device", lookup=lambda value: {"streamer__device_id": device_id_from(value)})
     status = django_filters.ChoiceFilter(field_name="status", choices=ReportStatus.choices)
-    start = django_filters.IsoDateTimeFilter(
-        field_name="sent_timestamp", lookup_expr="gte", label="received at or after (ISO)"
-    )
-    end = django_filters.IsoDateTimeFilter(field_name="sent_timestamp", lookup_expr="lt", label="received before (ISO)")
+    start = IsoDateTimeFilter(field_name="sent_timestamp", lookup_expr="gte", label="received at or after (ISO)")
+    end = IsoDateTimeFilter(field_name="sent_timestamp", lookup_expr="lt", label="received before (ISO)")
 
     class Meta:
         model = StreamerReport

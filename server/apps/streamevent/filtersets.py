@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import django_filters
 
+from server.apps.core.filtersets import IsoDateTimeFilter
 from server.apps.streamevent.models import StreamEventData
 
 
 class EventFilterSet(django_filters.FilterSet):
-    start = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="start (ISO, inclusive)")
-    end = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="end (ISO, exclusive)")
+    start = IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="start (ISO, inclusive)")
+    end = IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="end (ISO, exclusive)")
     streamer_id_0 = django_filters.NumberFilter(field_name="streamer_local_id", lookup_expr="gte")
     streamer_id_1 = django_filters.NumberFilter(field_name="streamer_local_id", lookup_expr="lte")
 

@@ -4,11 +4,19 @@ object (docs/security.md). The parsers and the middleware are global, so a meta-
 
 from __future__ import annotations
 
+import datetime
+import importlib
 import json
+from pathlib import Path
 
 import pytest
+from django import forms as django_forms
+from django.urls import reverse
 from rest_framework.views import APIView
 
+from server.apps.configattribute.models import ConfigAttribute
+from server.apps.configattribute.tests.factories import config_name
+from server.apps.core import forms as core_forms
 from server.apps.core.api import parsers
 from server.apps.core.testing import api_client, make_org
 from server.apps.core.tests.test_coverage import _api_views
@@ -17,8 +25,10 @@ from server.apps.device.tests.factories import make_device, make_project
 from server.apps.project.models import Project
 from server.apps.property.models import GenericProperty
 from server.apps.streamalias.tests.factories import make_alias
+from server.apps.streamnote.models import StreamNote
 from server.config import api_urls
 
+APPS_DIR = Path(__file__).resolve().parents[2]
 DEEP = "[" * 100_000 + "]" * 100_000
 CHECKED_PARSERS = (parsers.JSONParser, parsers.FormParser, parsers.MultiPartParser)
 
@@ -143,3 +153,65 @@ def test_an_id_too_big_for_the_database_is_404(member):
     for url in ["/api/v1/property/99999999999999999999999/", "/api/v1/device/99999999999999999999999/"]:
         assert client.get(url).status_code == 404
     assert Device.objects.count() == 1
+
+
+# The dashboard's forms ----------------------------------------------------------------------------------------------
+
+
+def _form_classes() -> list[type]:
+    for module in sorted(APPS_DIR.glob("*/forms.py")):
+        importlib.import_module(f"server.apps.{module.parent.name}.forms")
+    found, stack = [], [django_forms.BaseForm]
+    while stack:
+        for cls in stack.pop().__subclasses__():
+            stack.append(cls)
+            if cls.__module__.startswith("server.apps."):
+                found.append(cls)
+    return found
+
+
+def test_every_dashboard_form_parses_json_and_times_strictly():
+    lax = sorted(
+        f"{cls.__module__}.{cls.__qualname__}.{name}: {type(field).__name__}"
+        for cls in _form_classes()
+        for name, field in getattr(cls, "base_fields", {}).items()
+        if (isinstance(field, django_forms.JSONField) and not isinstance(field, core_forms.JSONField))
+        or (isinstance(field, django_forms.DateTimeField) and not isinstance(field, core_forms.DateTimeField))
+    )
+    assert not lax, f"form fields that skip core/forms.py's strict JSON and UTC fields: {lax}"
+
+
+@pytest.mark.parametrize("data", ["[" * 100_000 + "]" * 100_000, '{"a": "\\ud800"}', '{"a": "\\u0000"}', "[1e999]"])
+def test_a_hostile_config_value_in_the_dashboard_is_a_form_error(member, data):
+    org, device, _ = member
+    client = api_client()
+    client.force_login(org.created_by)
+    url = reverse("configattribute:set", kwargs={"org_slug": org.slug, "device_slug": device.slug})
+    response = client.post(url, {"name": config_name().name, "data": data})
+    assert response.status_code in (200, 400), response.status_code
+    assert not ConfigAttribute.objects.exists()
+
+
+def test_a_dashboard_time_with_any_offset_is_stored_in_utc(member):
+    org, device, _ = member
+    client = api_client()
+    client.force_login(org.created_by)
+    url = reverse("streamnote:create", kwargs={"org_slug": org.slug, "device_slug": device.slug})
+    response = client.post(url, {"note": "far west", "timestamp": "2026-01-01T00:00:00-18:04"})
+    assert response.status_code == 302, response.content[:500]
+    note = StreamNote.objects.get(note="far west")
+    assert note.timestamp == datetime.datetime(2026, 1, 1, 18, 4, tzinfo=datetime.UTC)
+    response = client.post(url, {"note": "before time", "timestamp": "0001-01-01T00:00:00+01:00"})
+    assert response.status_code == 200
+    assert not StreamNote.objects.filter(note="before time").exists()
+
+
+@pytest.mark.parametrize(
+    "value", ["2026-01-01T00:00:00-18:04", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
+)
+def test_odd_offsets_in_time_filters_are_utc_or_400(member, value):
+    _, device, client = member
+    for url in ["/api/v1/data/", "/api/v1/event/", "/api/v1/note/", "/api/v1/streamer/report/"]:
+        params = {"filter": device.slug, "target": device.slug, "start": value, "end": value}
+        response = client.get(url, params)
+        assert response.status_code in (200, 400), (url, response.content[:300])

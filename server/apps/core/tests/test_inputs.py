@@ -99,3 +99,12 @@ def test_ids_that_are_refused(text):
 def test_bad_text_reason(text, reason):
     found = inputs.bad_text_reason(text)
     assert (found is None) if reason is None else (reason in found)
+
+
+def test_uuids_in_their_canonical_form_only():
+    value = "9256d8f2-2720-449c-aa56-6c10a9c16c41"
+    assert str(inputs.parse_uuid(value)) == value
+    assert str(inputs.parse_uuid(value.upper())) == value
+    for odd in [f"-{value}", f"{{{value}}}", f"urn:uuid:{value}", value.replace("-", ""), f"{value} ", value[:-1]]:
+        with pytest.raises(InputError):
+            inputs.parse_uuid(odd)

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -21,6 +19,7 @@ from rest_framework.response import Response
 
 from server.apps.core.api.pagination import LargePagination, StandardPagination
 from server.apps.core.api.viewsets import ScopedModelViewSet, ScopedViewSetMixin
+from server.apps.core.inputs import parse_uuid
 from server.apps.device.api.serializers import DeviceSerializer
 from server.apps.device.selectors import device_list
 from server.apps.org.api.serializers import (
@@ -202,7 +201,7 @@ class InvitationViewSet(
         return invitation_list_for_user(user=self.request.user)
 
     def object_lookup(self, value: str) -> dict:
-        return {"pk": uuid.UUID(value)}
+        return {"pk": parse_uuid(value)}
 
     def perform_destroy(self, instance):
         invitation_cancel(invitation=instance)

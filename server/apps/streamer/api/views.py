@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime
-import uuid
 
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -15,6 +14,7 @@ from rest_framework.response import Response
 
 from server.apps.core.api.parsers import MultiPartParser
 from server.apps.core.api.viewsets import ScopedReadOnlyViewSet, ScopedViewSetMixin
+from server.apps.core.inputs import InputError, parse_uuid, utc_datetime
 from server.apps.streamer import selectors
 from server.apps.streamer.api import serializers
 from server.apps.streamer.filtersets import StreamerFilterSet, StreamerReportFilterSet
@@ -44,7 +44,10 @@ def _received_time(text: str | None) -> datetime.datetime:
         received_time = None
     if received_time is None:
         raise ValidationError({"timestamp": [f"'{text}' is not an ISO 8601 date and time."]})
-    return received_time
+    try:
+        return utc_datetime(received_time)
+    except InputError as exc:
+        raise ValidationError({"timestamp": [str(exc)]}) from exc
 
 
 class StreamerViewSet(ScopedReadOnlyViewSet):
@@ -78,7 +81,7 @@ class StreamerReportViewSet(
         return selectors.streamer_report_list(user=self.request.user)
 
     def object_lookup(self, value: str) -> dict:
-        return {"pk": uuid.UUID(value)}
+        return {"pk": parse_uuid(value)}
 
     @extend_schema(
         request={"multipart/form-data": serializers.StreamerReportUploadSerializer},

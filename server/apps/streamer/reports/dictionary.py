@@ -14,11 +14,9 @@ event times as ``isoformat() + 'Z'``, which gives "+00:00Z" for aware datetimes,
 from __future__ import annotations
 
 import datetime
-import json
 from typing import Any
 
-import msgpack
-
+from server.apps.core.inputs import InputError, check_structure, json_loads, msgpack_loads
 from server.apps.core.slugs import SlugError, parse_device_slug
 
 from .errors import ReportFormatError
@@ -40,10 +38,11 @@ REQUIRED_IDS = {
 
 
 def load_dictionary(data: bytes, name: str, encoding: str) -> dict[str, Any]:
-    """Decode the file (``encoding`` is "msgpack" or "json") into its top-level map."""
+    """Decode the file (``encoding`` is "msgpack" or "json") into its top-level map, strictly (core/inputs.py: at
+    most 64 levels, no NUL characters or lone surrogates, finite numbers; bytes only in msgpack)."""
     try:
-        decoded = msgpack.unpackb(data, raw=False) if encoding == "msgpack" else json.loads(data)
-    except (ValueError, TypeError, RecursionError, msgpack.UnpackException) as exc:
+        decoded = msgpack_loads(data, allow_bytes=True) if encoding == "msgpack" else json_loads(data)
+    except InputError as exc:
         label = "msgpack" if encoding == "msgpack" else "JSON"
         raise ReportFormatError(f"{name}: the file is not valid {label} ({_short(exc)})") from exc
     if not isinstance(decoded, dict):
@@ -98,6 +97,10 @@ def parse_dictionary(report: dict[str, Any], name: str, length: int) -> ParsedRe
             extra_data = {}
         elif not isinstance(extra_data, dict):
             raise ReportFormatError(f"{where}.extra_data must be a map, not {type(extra_data).__name__}")
+        try:
+            check_structure(extra_data)  # stored as JSON: no raw bytes
+        except InputError as exc:
+            raise ReportFormatError(f"{where}.extra_data: {exc}") from exc
         events.append(
             Event(
                 stream=_stream(item.get("stream"), where),
@@ -190,7 +193,7 @@ def _timestamp(value: Any, where: str) -> datetime.datetime | None:
     if isinstance(value, str) and value.strip():
         try:
             return parse_timestamp(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: an offset that takes it past year 1 or 9999
             pass
     raise ReportFormatError(f"{where}.timestamp {_short(value)} is not an ISO 8601 date and time")
 

@@ -1,0 +1,229 @@
+"""A small world of real objects for the tests that walk every route: the schemathesis run and the access matrix.
+
+One organisation with one of everything an endpoint can name (project, device with data, stream, variable, alias and
+tap, data block, streamer and report, event, note, location, property, property template, config attribute,
+invitation, a member), the shared catalogs, and a staff account. :func:`route_kwargs` fills a route's parameters with
+the world's ids, so a new route whose parameter it does not know fails the walk instead of escaping it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from server.apps.configattribute.tests.factories import set_config
+from server.apps.core.targets import target_for_object
+from server.apps.core.testing import make_member, make_org, make_user
+from server.apps.datablock.tests.factories import make_block, make_deployment
+from server.apps.device.tests.factories import make_project
+from server.apps.devicelocation.models import DeviceLocation
+from server.apps.devicetemplate.services import component_create, device_template_create
+from server.apps.org.roles import MEMBER
+from server.apps.org.services import invitation_create
+from server.apps.property.services import property_create, property_template_create
+from server.apps.sensorgraph.tests.factories import make_sensor_graph
+from server.apps.streamalias.services import alias_create, alias_tap_create
+from server.apps.streamer.models import Streamer
+from server.apps.streamer.tests.factories import make_report
+from server.apps.streamevent.models import StreamEventData
+from server.apps.streamnote.models import StreamNote
+from server.apps.worker.models import DeadLetter
+
+_sequence = itertools.count(1)
+
+
+@dataclass
+class World:
+    org: Any
+    owner: Any
+    member: Any
+    project: Any
+    device: Any
+    stream: Any
+    alias: Any
+    tap: Any
+    block: Any
+    streamer: Any
+    report: Any
+    event: Any
+    note: Any
+    location: Any
+    property: Any
+    property_template: Any
+    config: Any
+    invitation: Any
+
+    def slugs(self) -> list[str]:
+        """Ids of this world's objects that no other organisation may ever see in an answer."""
+        return [
+            self.project.slug,
+            str(self.project.id),
+            self.device.slug,
+            self.stream.slug,
+            self.alias.slug,
+            self.block.slug,
+            self.streamer.slug,
+            str(self.report.id),
+            str(self.invitation.id),
+            self.member.email,
+        ]
+
+
+@dataclass
+class Catalog:
+    staff: Any
+    sg: Any
+    template: Any
+    component: Any
+    var_type: Any
+    variable_template: Any
+    config_name: str
+    dead_letter: Any
+
+
+def make_world(name: str | None = None) -> World:
+    org = make_org(name=name or f"World {next(_sequence)}")
+    owner = org.created_by
+    deployment = make_deployment(make_project(org))
+    device, stream = deployment.device, deployment.level
+    alias = alias_create(user=owner, org=org, name="Level")
+    tap = alias_tap_create(user=owner, alias=alias, stream=stream, timestamp=stream.created_on)
+    target = target_for_object(device)
+    return World(
+        org=org,
+        owner=owner,
+        member=make_member(org, MEMBER),
+        project=device.project,
+        device=device,
+        stream=stream,
+        alias=alias,
+        tap=tap,
+        block=make_block(org),
+        streamer=Streamer.objects.get(device=device, index=0),
+        report=make_report(Streamer.objects.get(device=device, index=0), incremental_id=7),
+        event=StreamEventData.objects.filter(stream_slug=stream.slug).first(),
+        note=StreamNote.objects.filter(target=device.slug).first(),
+        location=DeviceLocation.objects.filter(target=device.slug).first(),
+        property=property_create(user=owner, target=target, name="colour", value="blue"),
+        property_template=property_template_create(user=owner, org=org, name="size", enums=["s", "m"]),
+        config=set_config(device, ":report:summary", {"on": True}, user=owner),
+        invitation=invitation_create(
+            org=org, email=f"invited{next(_sequence)}@example.com", role=MEMBER, sent_by=owner
+        ),
+    )
+
+
+def make_catalog() -> Catalog:
+    staff = make_user(is_staff=True)
+    sg = make_sensor_graph()
+    component = component_create(created_by=staff, external_sku=f"POD-{next(_sequence)}")
+    template = device_template_create(
+        created_by=staff, external_sku=f"TPL-{next(_sequence)}", slots=[{"number": 0, "component": component.slug}]
+    )
+    variable_template = sg.variable_templates.exclude(var_type=None).first()
+    dead_letter = DeadLetter.objects.create(action="ProcessReport", arguments={}, error="test")
+    return Catalog(
+        staff=staff,
+        sg=sg,
+        template=template,
+        component=component,
+        var_type=variable_template.var_type,
+        variable_template=variable_template,
+        config_name=":report:summary",
+        dead_letter=dead_letter,
+    )
+
+
+def _api_value(resource: str, param: str, world: World, catalog: Catalog) -> Any:
+    """The id a path parameter of an API route under ``resource/`` (its first segment) takes in the world."""
+    values: dict[tuple[str, str], Any] = {
+        ("account", "slug"): world.owner.slug,
+        ("alias", "slug"): world.alias.slug,
+        ("component", "slug"): catalog.component.slug,
+        ("datablock", "slug"): world.block.slug,
+        ("device", "slug"): world.device.slug,
+        ("dt", "slug"): catalog.template.slug,
+        ("org", "slug"): world.org.slug,
+        ("org", "org_slug"): world.org.slug,
+        ("org", "user"): world.member.slug,
+        ("sg", "slug"): catalog.sg.slug,
+        ("stream", "slug"): world.stream.slug,
+        ("streamer", "slug"): world.streamer.slug,
+        ("streamer", "id"): world.report.id,
+        ("variable", "slug"): world.stream.variable.slug,
+        ("vartype", "slug"): catalog.var_type.slug,
+        ("config", "id"): world.config.id,
+        ("config", "name"): catalog.config_name,
+        ("event", "id"): world.event.id,
+        ("invitation", "id"): world.invitation.id,
+        ("location", "id"): world.location.id,
+        ("note", "id"): world.note.id,
+        ("project", "id"): world.project.id,
+        ("property", "id"): world.property.id,
+        ("propertytemplate", "id"): world.property_template.id,
+        ("tap", "id"): world.tap.id,
+        ("vartemplate", "pk"): catalog.variable_template.id,
+        ("vartemplate", "id"): catalog.variable_template.id,  # the schema names the route's pk "id"
+    }
+    return values[(resource, param)]
+
+
+def _page_value(param: str, world: World, catalog: Catalog) -> Any:
+    """The id a dashboard route's parameter takes in the world; dashboard parameters name their kind."""
+    values: dict[str, Any] = {
+        "org_slug": world.org.slug,
+        "project_id": world.project.id,
+        "device_slug": world.device.slug,
+        "stream_slug": world.stream.slug,
+        "alias_slug": world.alias.slug,
+        "block_slug": world.block.slug,
+        "user_slug": world.member.slug,
+        "invitation_id": world.invitation.id,
+        "attribute_id": world.config.id,
+        "property_id": world.property.id,
+        "key_type": "ssh",
+        "pk": catalog.dead_letter.pk,
+        "slug": world.device.slug,
+    }
+    return values[param]
+
+
+def route_kwargs(route: str, params: list[str], world: World, catalog: Catalog) -> dict[str, Any]:
+    """Values for ``params`` of ``route`` (``api/v1/device/(?P<slug>…)/extra/?$`` or ``org/<slug:org_slug>/``).
+    Raises ``KeyError`` for a parameter the world does not know: add it here with the object it names."""
+    if route.startswith("api/v1/"):
+        resource = route.removeprefix("api/v1/").split("/", 1)[0]
+        return {param: _api_value(resource, param, world, catalog) for param in params}
+    return {param: _page_value(param, world, catalog) for param in params}
+
+
+@dataclass
+class Route:
+    route: str  # the pattern's text, from the root
+    name: str  # the URL name with its namespaces, for reverse()
+    params: list[str]
+    callback: Any
+
+
+_NAMED_GROUP = re.compile(r"\(\?P<(\w+)>")
+_CONVERTER = re.compile(r"(?<!\?P)<(?:\w+:)?(\w+)>")
+
+
+def all_routes(resolver: URLResolver | None = None, prefix: str = "", namespace: str = "") -> list[Route]:
+    """Every URL pattern reachable from the root URL conf, with its full text, reversible name and parameters."""
+    resolver = resolver or get_resolver()
+    routes: list[Route] = []
+    for pattern in resolver.url_patterns:
+        text = prefix + str(pattern.pattern).lstrip("^")
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            routes += all_routes(pattern, text.rstrip("$"), inner)
+        elif isinstance(pattern, URLPattern):
+            params = _NAMED_GROUP.findall(text) + _CONVERTER.findall(text)
+            name = f"{namespace}{pattern.name}" if pattern.name else ""
+            routes.append(Route(route=text, name=name, params=params, callback=pattern.callback))
+    return routes
