@@ -105,7 +105,7 @@ def make_world(name: str | None = None) -> World:
         block=make_block(org),
         streamer=Streamer.objects.get(device=device, index=0),
         report=make_report(Streamer.objects.get(device=device, index=0), incremental_id=7),
-        event=StreamEventData.objects.filter(stream_slug=stream.slug).first(),
+        event=StreamEventData.objects.filter(series=stream.series).first(),
         note=StreamNote.objects.filter(target=device.slug).first(),
         location=DeviceLocation.objects.filter(target=device.slug).first(),
         property=property_create(user=owner, target=target, name="colour", value="blue"),

@@ -81,7 +81,7 @@ def test_the_token_reads_and_writes_its_devices_data_on_every_data_endpoint(setu
     reading = {"stream": own.slug, "timestamp": "2024-05-01T12:00:00Z", "value": 7.5, "streamer_local_id": 900}
     written = client.post(f"{API}data/", reading, format="json")
     assert written.status_code == 201, written.content
-    assert StreamData.objects.filter(stream_slug=own.slug, streamer_local_id=900, value=7.5).count() == 1
+    assert StreamData.objects.filter(series=own.series, streamer_local_id=900, value=7.5).count() == 1
 
 
 def test_another_devices_data_is_out_of_reach_on_every_data_endpoint(setup):
@@ -95,7 +95,7 @@ def test_another_devices_data_is_out_of_reach_on_every_data_endpoint(setup):
     reading = {"stream": others.slug, "timestamp": "2024-05-01T12:00:00Z", "value": 7.5, "streamer_local_id": 900}
     refused = client.post(f"{API}data/", reading, format="json")
     assert refused.status_code == 404, refused.content
-    assert not StreamData.objects.filter(stream_slug=others.slug, streamer_local_id=900).exists()
+    assert not StreamData.objects.filter(series=others.series, streamer_local_id=900).exists()
 
 
 def test_other_devices_of_the_same_organisation_are_out_of_reach(setup):

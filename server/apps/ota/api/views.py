@@ -7,9 +7,9 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from server.apps.core.api.parsers import FormParser, JSONParser, MultiPartParser
 from server.apps.core.api.viewsets import ScopedModelViewSet, ScopedReadOnlyViewSet, ScopedViewSetMixin
 from server.apps.device.models import Device
 from server.apps.device.selectors import device_list, device_lookup, visible_device
