@@ -27,6 +27,7 @@ API_APPS = [
     "fleet",
     "ota",
     "main",
+    "audit",
 ]
 
 urlpatterns = [

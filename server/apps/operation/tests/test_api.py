@@ -204,6 +204,6 @@ def test_poll_query_count_does_not_grow(device):
         make_operation(device)
     client = device_client(device)
     # token key and device, user, device; presence (lock, upsert), configuration on connect (device, supersede,
-    # insert); the operations (lock, mark sent); savepoints
-    with assert_query_count(16):
+    # insert and its audit entry); the operations (lock, mark sent); savepoints
+    with assert_query_count(17):
         assert len(client.get(POLL).json()) == 5
