@@ -83,6 +83,7 @@ LOCAL_APPS = [
     "server.apps.staff",
     "server.apps.main",
     "server.apps.audit",
+    "server.apps.health",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

@@ -15,7 +15,15 @@ from server.apps.worker.runner import run_worker
 from server.apps.worker.scheduler import periodic_jobs, register_periodic, scheduler_tick
 from server.apps.worker.tests.actions import RecordCall
 
-PLATFORM_JOBS = {"WorkerSelfTest", "WorkerRunCleanup", "IngestedReportCleanup", "RejectedReportCleanup"}
+PLATFORM_JOBS = {
+    "WorkerSelfTest",
+    "WorkerRunCleanup",
+    "IngestedReportCleanup",
+    "RejectedReportCleanup",
+    "ReadStatusFiles",
+    "CloseOverdueOperations",
+    "DeviceHealthCheck",
+}
 
 
 @pytest.fixture
