@@ -11,6 +11,7 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from server.apps.device.models import Device
 from server.apps.health.models import DeviceHealth, HealthStatus
 from server.apps.operation.models import DevicePresence
 from server.apps.streamer.models import StreamerReport
@@ -39,6 +40,11 @@ def device_health_check(*, now: datetime | None = None) -> int:
     """Update every watched device's status; one e-mail per change, after commit. Rows are locked, so concurrent
     runs cannot both see (and notify) the same change. Returns the number of changes."""
     now = now or timezone.now()
+    # Every active claimed device is watched: one with no row yet gets one (UNK, the default period).
+    unwatched = Device.objects.filter(active=True, project__isnull=False, health__isnull=True).values_list(
+        "id", flat=True
+    )
+    DeviceHealth.objects.bulk_create([DeviceHealth(device_id=pk) for pk in unwatched], ignore_conflicts=True)
     last_report = (
         StreamerReport.objects.filter(streamer__device_id=OuterRef("device_id"))
         .order_by("-created_on")

@@ -36,8 +36,9 @@ def test_a_device_going_quiet_changes_once_and_sends_one_email(db, django_captur
 
 def test_a_device_never_heard_from_is_unknown_and_the_project_page_counts(db):
     project = make_project()
-    DeviceHealth.objects.create(device=make_device(project))
-    assert device_health_check() == 0
+    device = make_device(project)
+    assert device_health_check() == 0  # watched from the first run on, unknown until heard from
+    assert DeviceHealth.objects.get(device=device).status == HealthStatus.UNK
     client = Client()
     client.force_login(project.org.created_by)
     response = client.get(f"/org/{project.org.slug}/project/{project.id}/")
