@@ -14,6 +14,7 @@ from server.apps.device.models import Device
 from server.apps.device.selectors import device_list_for_project
 from server.apps.device.services import device_claim
 from server.apps.device.views import device_status, device_url
+from server.apps.health.selectors import project_health_counts
 from server.apps.org.views import OrgFormAction, org_url
 from server.apps.project.forms import DeviceClaimForm, ProjectForm, ProjectSettingsForm
 from server.apps.project.models import Project
@@ -66,6 +67,7 @@ class ProjectDetailView(ScopedPageView):
             devices=devices,
             variables=paginate(request, variables.order_by("lid"), param="variables"),
             streams=paginate(request, streams, param="streams"),
+            health_counts=project_health_counts(project=project),
         )
         if self.can(DataBlock, "view"):
             blocks = datablock_list(user=user).filter(device__project=project).order_by("-created_on", "-id")

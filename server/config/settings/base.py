@@ -53,6 +53,7 @@ THIRD_PARTY_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "corsheaders",
+    "auditlog",
 ]
 LOCAL_APPS = [
     "server.apps.core",
@@ -82,10 +83,17 @@ LOCAL_APPS = [
     "server.apps.search",
     "server.apps.staff",
     "server.apps.main",
+    "server.apps.audit",
+    "server.apps.health",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 AUTH_USER_MODEL = "authentication.Account"
+# The audit log (docs/audit.md): django-auditlog writing our entry model, changes kept as JSON values.
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
+AUDITLOG_STORE_JSON_CHANGES = True
+# Its own entry table is swapped out, but its migrations would still create it (and block test flushes).
+MIGRATION_MODULES = {"auditlog": None}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 DATABASES = database_settings(env, LOCAL_DATA_DIR)
@@ -103,6 +111,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who makes the changes the audit log records (docs/audit.md).
+    "server.apps.audit.context.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "server.apps.core.middleware.ContentSecurityPolicyMiddleware",

@@ -7,6 +7,7 @@ file, calling the profile service) runs in the worker (``jobs.py``), enqueued af
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import uuid
@@ -20,6 +21,7 @@ from django.db.models import F, Func, JSONField, Q, Value
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from server.apps.audit.services import audit_changes_record
 from server.apps.core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from server.apps.core.scoping import user_can_create
 from server.apps.device.models import Device
@@ -307,6 +309,7 @@ def operation_replies_record(
     outcomes: list[ReplyOutcome] = []
     changed: dict[uuid.UUID, DeviceOperation] = {}
     new_steps: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    before: dict[uuid.UUID, DeviceOperation] = {}
     for device_id, reply in replies:
         operation = operations.get(reply.operation_id) if reply.operation_id else None
         if operation is None or operation.device_id != device_id:
@@ -320,6 +323,7 @@ def operation_replies_record(
             outcomes.append(ReplyOutcome(DUPLICATE, operation))
             continue
         outcome = get_kind(operation.kind).reply_outcome(reply.status, reply.value, reply.error)
+        before.setdefault(operation.id, copy.copy(operation))
         detail = {"status": reply.status, "via": transport.value}
         if outcome.status is None:
             if operation.heartbeat_seconds:
@@ -339,6 +343,8 @@ def operation_replies_record(
         changed[operation.id] = operation
     if changed:
         _replies_write(list(changed.values()), new_steps)
+        # The device made these changes, whichever transport carried its replies.
+        audit_changes_record(changed=[(before[key], op, op.device_id) for key, op in changed.items()])
     return outcomes
 
 

@@ -204,7 +204,7 @@ def test_poll_query_count_does_not_grow(device):
         make_operation(device)
     client = device_client(device)
     # token key and device, user, device; presence (lock, upsert), configuration on connect (device, supersede,
-    # insert); the operations (lock, mark sent); savepoints
-    # The queue message is written in the poll's own transaction (worker/queue.py), so it counts here.
+    # insert and its audit entry, the queue message written in the poll's own transaction: worker/queue.py); the
+    # operations (lock, mark sent); savepoints
     with assert_query_count(17):
         assert len(client.get(POLL).json()) == 5

@@ -22,6 +22,7 @@ PLATFORM_JOBS = {
     "RejectedReportCleanup",
     "ReadStatusFiles",
     "CloseOverdueOperations",
+    "DeviceHealthCheck",
 }
 
 

@@ -1,0 +1,67 @@
+"""What the audit log records: the models an operator, the API or a device changes, each with the path from a row to
+its organisation (the entry's scope) and the fields left out or masked.
+
+django-auditlog's signal receivers write one entry per ``save()`` that changes a field (diffed against the row in
+the database) and one per ``delete()``. Writes that go around the model's signals (``QuerySet.update``,
+``bulk_update``) record their entries through ``services.audit_changes_record``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditlog.registry import auditlog
+from django.apps import apps
+from django.db import models
+
+
+@dataclass(frozen=True)
+class Audited:
+    label: str
+    # Attributes from the row to its organisation's id: "" for Org itself, "org_id", "device.org_id".
+    org_path: str
+    exclude_fields: tuple[str, ...] = ()
+    mask_fields: tuple[str, ...] = field(default=())
+
+
+AUDITED: tuple[Audited, ...] = (
+    Audited("org.Org", ""),
+    Audited("org.OrgMembership", "org_id"),
+    Audited("device.Device", "org_id"),
+    Audited("deviceauth.DeviceKey", "device.org_id", mask_fields=("secret",)),
+    Audited("configattribute.ConfigAttribute", "org_id"),
+    # The operation's history is a log of its own; its status, result and error tell the change.
+    Audited("operation.DeviceOperation", "org_id", exclude_fields=("history",)),
+    Audited("fleet.Fleet", "org_id"),
+    Audited("fleet.FleetMembership", "fleet.org_id"),
+    Audited("ota.DeviceScript", "org_id"),
+    Audited("ota.DeploymentRequest", "org_id"),
+    Audited("ota.DeploymentAction", "deployment.org_id"),
+)
+_ORG_PATHS: dict[str, str] = {}
+
+
+def register_audited_models() -> None:
+    for audited in AUDITED:
+        model = apps.get_model(audited.label)
+        _ORG_PATHS[model._meta.label] = audited.org_path
+        auditlog.register(
+            model,
+            exclude_fields=list(audited.exclude_fields),
+            mask_fields=list(audited.mask_fields),
+            m2m_fields=set(),
+        )
+
+
+def org_id_of(instance: models.Model) -> Any:
+    """The id of the organisation ``instance`` belongs to (``None`` for a device no organisation has claimed)."""
+    path = _ORG_PATHS[instance._meta.label]
+    if not path:
+        return instance.pk
+    value: Any = instance
+    for name in path.split("."):
+        value = getattr(value, name, None)
+        if value is None:
+            return None
+    return value

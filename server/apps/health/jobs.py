@@ -1,0 +1,24 @@
+"""The periodic device health check (docs/health.md)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from server.apps.health.services import device_health_check
+from server.apps.worker.actions import Action, RetryPolicy, register_action
+from server.apps.worker.scheduler import register_periodic
+
+
+@register_action
+class DeviceHealthCheck(Action):
+    """Work out each watched device's status and notify its recipients of each change."""
+
+    timeout = 300
+    retry = RetryPolicy(max_attempts=2, backoff=30)
+
+    def execute(self, arguments: dict[str, Any]) -> None:
+        device_health_check()
+
+
+register_periodic(DeviceHealthCheck, every=timedelta(minutes=5))
