@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connections, models
+from django.db import connections, models, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
@@ -605,3 +605,15 @@ def analytics_login(*, email: str, password: str, domain: str):
 
     analytics.CloudSession._login_cache.clear()
     return analytics.CloudSession(user=email, password=password, domain=domain, verify=False)
+
+
+@contextmanager
+def rolled_back_request() -> Iterator[None]:
+    """A savepoint around one request that is rolled back afterwards, so every request meets the same data. It is
+    marked as a test's own block, as Django's TestCase marks its transactions, so the durable services a request
+    calls (``transaction.atomic(durable=True)``) run inside it as they do in a test."""
+    block = transaction.atomic()
+    block._from_testcase = True
+    with block:
+        yield
+        transaction.set_rollback(True)

@@ -15,17 +15,25 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from server.apps.audit.models import AuditEntry
 from server.apps.configattribute.tests.factories import set_config
 from server.apps.core.targets import target_for_object
 from server.apps.core.testing import make_member, make_org, make_user
 from server.apps.datablock.tests.factories import make_block, make_deployment
 from server.apps.device.tests.factories import make_project
+from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
 from server.apps.devicelocation.models import DeviceLocation
 from server.apps.devicetemplate.services import component_create, device_template_create
+from server.apps.fleet.tests.factories import make_fleet
+from server.apps.operation.tests.factories import make_operation
 from server.apps.org.roles import MEMBER
 from server.apps.org.services import invitation_create
+from server.apps.ota.models import DeploymentAction, DeviceVersionAttribute, VersionType
+from server.apps.ota.tests.factories import make_deployment as make_ota_deployment
+from server.apps.ota.tests.factories import make_script
 from server.apps.property.services import property_create, property_template_create
 from server.apps.sensorgraph.tests.factories import make_sensor_graph
+from server.apps.stores.selectors import store_file_url
 from server.apps.streamalias.services import alias_create, alias_tap_create
 from server.apps.streamer.models import Streamer
 from server.apps.streamer.tests.factories import make_report
@@ -56,6 +64,14 @@ class World:
     property_template: Any
     config: Any
     invitation: Any
+    operation: Any
+    fleet: Any
+    script: Any
+    deployment: Any
+    action: Any
+    version: Any
+    audit_entry: Any
+    download: tuple[str, str]  # a signed store download's token and file name
 
     def slugs(self) -> list[str]:
         """Ids of this world's objects that no other organisation may ever see in an answer."""
@@ -93,6 +109,15 @@ def make_world(name: str | None = None) -> World:
     alias = alias_create(user=owner, org=org, name="Level")
     tap = alias_tap_create(user=owner, alias=alias, stream=stream, timestamp=stream.created_on)
     target = target_for_object(device)
+    DeviceKey.objects.create(device=device, type=DeviceKeyType.SSH, secret="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAworld")
+    fleet = make_fleet(org, devices=[device])
+    script = make_script(org)
+    deployment = make_ota_deployment(script, fleet)
+    action = DeploymentAction.objects.create(deployment=deployment, device=device)
+    version = DeviceVersionAttribute.objects.create(
+        device=device, type=VersionType.APP, tag=1024, major_version=2, minor_version=0, updated_ts=stream.created_on
+    )
+    _, token, name = store_file_url(store="apps", key=script.file_key).rstrip("/").rsplit("/", 2)
     return World(
         org=org,
         owner=owner,
@@ -114,6 +139,14 @@ def make_world(name: str | None = None) -> World:
         invitation=invitation_create(
             org=org, email=f"invited{next(_sequence)}@example.com", role=MEMBER, sent_by=owner
         ),
+        operation=make_operation(device),
+        fleet=fleet,
+        script=script,
+        deployment=deployment,
+        action=action,
+        version=version,
+        audit_entry=AuditEntry.objects.filter(org_id=org.id).order_by("id").first(),
+        download=(token, name),
     )
 
 
@@ -138,7 +171,7 @@ def make_catalog() -> Catalog:
     )
 
 
-def _api_value(resource: str, param: str, world: World, catalog: Catalog) -> Any:
+def _api_value(route: str, resource: str, param: str, world: World, catalog: Catalog) -> Any:
     """The id a path parameter of an API route under ``resource/`` (its first segment) takes in the world."""
     values: dict[tuple[str, str], Any] = {
         ("account", "slug"): world.owner.slug,
@@ -168,8 +201,27 @@ def _api_value(resource: str, param: str, world: World, catalog: Catalog) -> Any
         ("tap", "id"): world.tap.id,
         ("vartemplate", "pk"): catalog.variable_template.id,
         ("vartemplate", "id"): catalog.variable_template.id,  # the schema names the route's pk "id"
+        ("audit", "id"): world.audit_entry.id,
+        ("device", "key_type"): "ssh",
+        ("fleet", "slug"): world.fleet.slug,
+        ("operation", "id"): world.operation.id,
+        ("ota", "id"): _ota_id,
+        ("ota", "slug"): _ota_slug,
     }
-    return values[(resource, param)]
+    value = values[(resource, param)]
+    return value(route, world) if callable(value) else value
+
+
+def _ota_id(route: str, world: World) -> Any:
+    """``ota/<kind>/<id>/``: an action, a deployment request or a version attribute."""
+    kind = route.removeprefix("api/v1/ota/").split("/", 1)[0]
+    return {"action": world.action.id, "request": world.deployment.id, "version": world.version.id}[kind]
+
+
+def _ota_slug(route: str, world: World) -> Any:
+    """``ota/<kind>/<slug>/``: a device or a script."""
+    kind = route.removeprefix("api/v1/ota/").split("/", 1)[0]
+    return {"device": world.device.slug, "script": world.script.slug}[kind]
 
 
 def _page_value(param: str, world: World, catalog: Catalog) -> Any:
@@ -186,6 +238,13 @@ def _page_value(param: str, world: World, catalog: Catalog) -> Any:
         "attribute_id": world.config.id,
         "property_id": world.property.id,
         "key_type": "ssh",
+        "key_name": "ssh",
+        "operation": "rotate",
+        "deployment_id": world.deployment.id,
+        "operation_id": world.operation.id,
+        "fleet_slug": world.fleet.slug,
+        "token": world.download[0],
+        "name": world.download[1],
         "pk": catalog.dead_letter.pk,
         "slug": world.device.slug,
     }
@@ -197,7 +256,7 @@ def route_kwargs(route: str, params: list[str], world: World, catalog: Catalog) 
     Raises ``KeyError`` for a parameter the world does not know: add it here with the object it names."""
     if route.startswith("api/v1/"):
         resource = route.removeprefix("api/v1/").split("/", 1)[0]
-        return {param: _api_value(resource, param, world, catalog) for param in params}
+        return {param: _api_value(route, resource, param, world, catalog) for param in params}
     return {param: _page_value(param, world, catalog) for param in params}
 
 

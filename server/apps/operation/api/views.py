@@ -7,7 +7,6 @@ and ``operation/<id>/cancel/``. For devices, with their own token (``Authorizati
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +19,7 @@ from rest_framework.response import Response
 
 from server.apps.core.api.viewsets import ScopedViewSetMixin
 from server.apps.core.errors import ApplicationError, NotFoundError
+from server.apps.core.inputs import parse_uuid
 from server.apps.core.lookups import device_id_from, project_lookup
 from server.apps.core.slugs import SlugError
 from server.apps.device.models import Device
@@ -71,7 +71,7 @@ class OperationViewSet(
     accepts_device_tokens = True
 
     def object_lookup(self, value: str) -> dict[str, Any]:
-        return {"id": uuid.UUID(value)}
+        return {"id": parse_uuid(value)}
 
     def _devices(self, data: dict) -> list[Device]:
         devices = Device.objects.restrict(self.request.user, "view").select_related("presence")

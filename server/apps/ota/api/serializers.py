@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from rest_framework import serializers
 
+from server.apps.core.inputs import InputError, utc_datetime
 from server.apps.ota.criteria import parse_criterion
 from server.apps.ota.models import DeploymentAction, DeploymentRequest, DeviceScript, DeviceVersionAttribute
 from server.apps.project.api.serializers import VisibleOrgField
@@ -17,14 +18,20 @@ if TYPE_CHECKING:
     from server.apps.fleet.models import Fleet
     from server.apps.org.models import Org
 
-UPDATER_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
 
 class UpdaterDateTimeField(serializers.DateTimeField):
     """A time as the updater reads it: UTC, ``2026-12-06T19:00:00Z``. Any ISO 8601 time is read."""
 
     def to_representation(self, value):
-        return None if value is None else value.astimezone(UTC).strftime(UPDATER_DATE_FORMAT)
+        # %Y-%m-%dT%H:%M:%SZ, with the year in four digits for any year (strftime's %Y drops the zeros).
+        return None if value is None else value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+    def to_internal_value(self, value):
+        # Stored in UTC: PostgreSQL refuses some offsets Python accepts (core/inputs.py).
+        try:
+            return utc_datetime(super().to_internal_value(value))
+        except InputError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
 
 
 class DeviceScriptSerializer(serializers.ModelSerializer):
