@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from server.apps.core.api.parsers import FormParser, JSONParser, MultiPartParser
 from server.apps.core.api.viewsets import ScopedModelViewSet, ScopedReadOnlyViewSet, ScopedViewSetMixin
+from server.apps.core.inputs import parse_id
 from server.apps.device.models import Device
 from server.apps.device.selectors import device_list, device_lookup, visible_device
 from server.apps.fleet.selectors import visible_fleet
@@ -112,7 +113,7 @@ class DeploymentRequestViewSet(ScopedModelViewSet):
         return selectors.deployment_list(user=self.request.user)
 
     def object_lookup(self, value: str) -> dict:
-        return {"id": int(value)}
+        return {"id": parse_id(value)}
 
     def create(self, request, *args, **kwargs):
         data = serializers.DeploymentCreateSerializer(data=request.data)
@@ -170,7 +171,7 @@ class DeploymentActionViewSet(
         return selectors.action_list(user=self.request.user)
 
     def object_lookup(self, value: str) -> dict:
-        return {"id": int(value)}
+        return {"id": parse_id(value)}
 
     def create(self, request, *args, **kwargs):
         data = serializers.DeploymentActionCreateSerializer(data=request.data)
@@ -215,4 +216,4 @@ class DeviceVersionViewSet(ScopedReadOnlyViewSet):
         return selectors.version_list(user=self.request.user)
 
     def object_lookup(self, value: str) -> dict:
-        return {"id": int(value)}
+        return {"id": parse_id(value)}

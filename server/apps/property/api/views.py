@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from server.apps.core.api.targets import TargetedViewSet
 from server.apps.core.api.viewsets import ScopedModelViewSet
+from server.apps.core.inputs import parse_id
 from server.apps.property import selectors, services
 from server.apps.property.api import serializers
 from server.apps.property.filtersets import GenericPropertyFilterSet, PropertyTemplateFilterSet
@@ -64,7 +65,7 @@ class PropertyTemplateViewSet(ScopedModelViewSet):
         return selectors.property_template_list(user=self.request.user)
 
     def object_lookup(self, value: str) -> dict:
-        return {"id": int(value)}
+        return {"id": parse_id(value)}
 
     def create(self, request, *args, **kwargs):
         data = serializers.PropertyTemplateCreateSerializer(data=request.data)

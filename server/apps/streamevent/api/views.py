@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from server.apps.core.api.pagination import LargePagination
 from server.apps.core.api.parsers import MultiPartParser
 from server.apps.core.api.viewsets import ScopedReadOnlyViewSet
+from server.apps.core.inputs import parse_id
 from server.apps.streamevent import selectors, services
 from server.apps.streamevent.api.serializers import EventSerializer, EventUploadSerializer
 from server.apps.streamevent.filtersets import EventFilterSet
@@ -44,7 +45,7 @@ class EventViewSet(ScopedReadOnlyViewSet):
         return selectors.event_list(user=self.request.user)
 
     def object_lookup(self, value: str) -> dict:
-        return {"id": int(value)}
+        return {"id": parse_id(value)}
 
     @extend_schema(responses={(200, "application/json"): OpenApiTypes.ANY, (200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
