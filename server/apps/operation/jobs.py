@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 
 from server.apps.operation.services.configuration import configurations_apply
+from server.apps.operation.services.credentials import device_mqtt_logins_sync
 from server.apps.operation.services.operations import operations_close_overdue, operations_send
 from server.apps.operation.services.status_files import status_files_read
 from server.apps.worker.actions import Action, RetryPolicy, register_action
@@ -75,6 +76,19 @@ class ReadStatusFiles(Action):
 
     def execute(self, arguments: dict[str, Any]) -> None:
         status_files_read()
+
+
+@register_action
+class SyncMqttLogins(Action):
+    """Push the devices' MQTT logins to the broker as their ``MQTT`` keys are now (set, rotated or revoked by staff):
+    ``services/credentials.py``. A broker outage is retried."""
+
+    required_arguments = ("device_ids",)
+    timeout = 120
+    retry = RetryPolicy(max_attempts=8, backoff=5, factor=2, max_backoff=600)
+
+    def execute(self, arguments: dict[str, Any]) -> None:
+        device_mqtt_logins_sync(device_ids=[int(device_id) for device_id in arguments["device_ids"]])
 
 
 register_periodic(ReadStatusFiles, every=timedelta(seconds=settings.OPERATION_SWEEP_SECONDS))

@@ -81,15 +81,12 @@ def test_a_device_without_a_claim_key_is_claimed_by_its_number(db):
     assert response.status_code == 202
 
 
-def _replacing(project):
-    """A claimed device of ``project`` to be replaced."""
-    old = make_device(project)
-    return old, {"timestamp": "2024-05-01T00:00:00Z"}
+REPLACE_AT = {"timestamp": "2024-05-01T00:00:00Z"}
 
 
 def test_replacing_by_a_keyed_device_needs_its_key_through_the_api(keyed):
     device, key, project = keyed
-    old, body = _replacing(project)
+    old, body = make_device(project), REPLACE_AT
     client = api_client(project.org.created_by)
     url = f"/api/v1/device/{old.slug}/replace/"
     for given in (None, "1111-2222-3333-4444"):
@@ -107,7 +104,7 @@ def test_replacing_by_a_keyed_device_needs_its_key_through_the_api(keyed):
 
 def test_the_replace_form_asks_for_the_key(keyed):
     device, key, project = keyed
-    old, body = _replacing(project)
+    old = make_device(project)
     client = Client()
     client.force_login(project.org.created_by)
     url = reverse("device:replace", kwargs={"org_slug": project.org.slug, "device_slug": old.slug})
