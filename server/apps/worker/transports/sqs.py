@@ -77,8 +77,18 @@ class SqsTransport(Transport):
         )
         return response["MessageId"]
 
-    def send(self, action: str, arguments: dict[str, Any], *, delay: float = 0, queue: str = "default") -> str:
+    def send(
+        self,
+        action: str,
+        arguments: dict[str, Any],
+        *,
+        delay: float = 0,
+        queue: str = "default",
+        correlation_id: str = "",
+    ) -> str:
         body: dict[str, Any] = {"action": action, "arguments": arguments}
+        if correlation_id:
+            body["correlation_id"] = correlation_id
         if delay > MAX_DELAY_SECONDS:
             body["not_before"] = time.time() + delay
         return self._send_body(queue, body, delay)
@@ -106,6 +116,7 @@ class SqsTransport(Transport):
             message.arguments = {"body": raw["Body"][:10000]}
             return message
         message.action, message.arguments = body["action"], arguments
+        message.correlation_id = str(body.get("correlation_id") or "")[:128]
         message.raw = {**raw, "decoded": body}
         return message
 
