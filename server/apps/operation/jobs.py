@@ -4,13 +4,15 @@ read the devices' status files (docs/operations.md)."""
 from __future__ import annotations
 
 from collections.abc import Generator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 
+from server.apps.operation.models import Transport
 from server.apps.operation.services.configuration import configurations_apply
 from server.apps.operation.services.credentials import device_mqtt_logins_sync
+from server.apps.operation.services.inbound import devices_seen
 from server.apps.operation.services.operations import operations_close_overdue, operations_send
 from server.apps.operation.services.status_files import status_files_read
 from server.apps.worker.actions import Action, RetryPolicy, register_action
@@ -76,6 +78,20 @@ class ReadStatusFiles(Action):
 
     def execute(self, arguments: dict[str, Any]) -> None:
         status_files_read()
+
+
+@register_action
+class DevicesSeen(Action):
+    """Devices heard from by another app (the streamer's processed reports): presence, and configuration on connect
+    for a device heard from after a gap (``services/inbound.py``). ``devices`` is ``[[device id, ISO time], …]``."""
+
+    required_arguments = ("devices", "transport")
+    timeout = 120
+    retry = RetryPolicy(max_attempts=5, backoff=5, factor=2, max_backoff=300)
+
+    def execute(self, arguments: dict[str, Any]) -> None:
+        seen = [(int(device_id), datetime.fromisoformat(at)) for device_id, at in arguments["devices"]]
+        devices_seen(seen=seen, transport=Transport(arguments["transport"]))
 
 
 @register_action

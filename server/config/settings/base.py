@@ -387,6 +387,9 @@ CONFIG_PROFILE_URL = env.str("CONFIG_PROFILE_URL", default="")
 CONFIG_PROFILE_RETRIES = env.int("CONFIG_PROFILE_RETRIES", default=2)
 CONFIG_PROFILE_RETRY_SECONDS = env.float("CONFIG_PROFILE_RETRY_SECONDS", default=2.0)
 CONFIG_PROFILE_TIMEOUT_SECONDS = env.float("CONFIG_PROFILE_TIMEOUT_SECONDS", default=5.0)
+# A processed streamer report counts as hearing from its device: presence, and configuration for a first report
+# after CONFIG_ON_CONNECT_GAP_SECONDS.
+REPORT_PRESENCE = env.bool("REPORT_PRESENCE", default=True)
 # How often the worker closes overdue operations and reads new status files.
 OPERATION_SWEEP_SECONDS = env.int("OPERATION_SWEEP_SECONDS", default=30)
 

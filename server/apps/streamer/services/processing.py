@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -222,6 +223,31 @@ def _load(
 Outcome = tuple[int, Exception | None]
 
 
+class DevicesSeen:
+    """The devices whose reports a batch committed, each with its latest report's arrival. Once the batch is
+    acknowledged they are handed to the operation app in one message (``DevicesSeen``: presence, and configuration
+    for a device heard from after a gap, docs/operations.md): one statement here, nothing when no report committed.
+    Presence must not hold reports up: a failure to queue it is logged."""
+
+    def __init__(self) -> None:
+        self.devices: dict[int, datetime.datetime] = {}
+
+    def add(self, report: StreamerReport) -> None:
+        device_id, at = report.streamer.device_id, report.sent_timestamp
+        if device_id not in self.devices or at > self.devices[device_id]:
+            self.devices[device_id] = at
+
+    def send(self) -> None:
+        if not self.devices or not settings.REPORT_PRESENCE:
+            return
+        seen = [[device_id, at.isoformat()] for device_id, at in sorted(self.devices.items())]
+        try:
+            enqueue("DevicesSeen", {"devices": seen, "transport": "http"})
+        except Exception:
+            logger.exception("could not queue the presence of %d devices", len(seen))
+        self.devices = {}
+
+
 class _Pipeline:
     """Reports through the write, one in flight at a time: while the writer's thread stores one report's rows,
     this thread loads the next report and acknowledges the previous one. Outcomes collect in ``done``."""
@@ -230,6 +256,7 @@ class _Pipeline:
         self.writer = writer
         self.in_flight: tuple[int, _ReportWork, PendingWrite] | None = None
         self.done: list[Outcome] = []
+        self.seen = DevicesSeen()
 
     def start(self, position: int, work: _ReportWork) -> None:
         """Wait for the write in flight, start ``work``'s, then acknowledge the earlier report while it runs."""
@@ -244,13 +271,19 @@ class _Pipeline:
         )
         self.in_flight = (position, work, pending)
         if previous is not None and written is not None:
-            self.done.append((previous[0], _acknowledged(previous[1], written)))
+            self._finish(previous[0], previous[1], written)
 
     def settle(self) -> None:
         """Finish the report in flight: wait for its write, then acknowledge it."""
         previous, self.in_flight = self.in_flight, None
         if previous:
-            self.done.append((previous[0], _acknowledged(previous[1], _write_outcome(previous[2]))))
+            self._finish(previous[0], previous[1], _write_outcome(previous[2]))
+
+    def _finish(self, position: int, work: _ReportWork, written: WriteResult | Exception) -> None:
+        error = _acknowledged(work, written)
+        if error is None:
+            self.seen.add(work.report)
+        self.done.append((position, error))
 
     def settle_streamer(self, streamer_id: int) -> None:
         if self.in_flight and self.in_flight[1].report.streamer_id == streamer_id:
@@ -331,6 +364,7 @@ def streamer_reports_process(*, report_ids: Sequence[str]) -> Iterator[Outcome]:
                     pipeline.start(position, work)
             yield from pipeline.outcomes()
         pipeline.settle()
+        pipeline.seen.send()
         yield from pipeline.outcomes()
 
 
