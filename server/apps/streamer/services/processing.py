@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from server.apps.core.slugs import streamer_slug
@@ -345,6 +346,10 @@ def streamer_reports_process(*, report_ids: Sequence[str]) -> Iterator[Outcome]:
     left alone. Closing the generator early cancels the write in flight (it rolls back).
     """
     ids = [_as_uuid(report_id) for report_id in report_ids]
+    # Their messages were delivered: the stalled-report sweep leaves them alone (housekeeping.py).
+    StreamerReport.objects.filter(pk__in=[i for i in ids if i], status=ReportStatus.SCHEDULED).update(
+        message_seen_on=Now()
+    )
     reports = StreamerReport.objects.select_related("streamer__device__project").in_bulk([i for i in ids if i])
     known_streams: dict[int, dict[int, StreamId]] = {}
     with BackgroundWriter() as writer:
