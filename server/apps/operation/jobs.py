@@ -14,7 +14,9 @@ from server.apps.operation.services.configuration import configurations_apply
 from server.apps.operation.services.credentials import device_mqtt_logins_sync
 from server.apps.operation.services.inbound import devices_seen
 from server.apps.operation.services.operations import operations_close_overdue, operations_send
-from server.apps.operation.services.status_files import status_files_read
+from server.apps.operation.services.status_files import status_files_arrived, status_files_read
+from server.apps.operation.transports.store import STATUS_STORE
+from server.apps.stores.services import register_store_watch
 from server.apps.worker.actions import Action, RetryPolicy, register_action
 from server.apps.worker.scheduler import register_periodic
 
@@ -107,5 +109,7 @@ class SyncMqttLogins(Action):
         device_mqtt_logins_sync(device_ids=[int(device_id) for device_id in arguments["device_ids"]])
 
 
+# With the status bucket's S3 event notifications sent to the worker's queue, a new status file is read at once.
+register_store_watch(STATUS_STORE, status_files_arrived)
 register_periodic(ReadStatusFiles, every=timedelta(seconds=settings.OPERATION_SWEEP_SECONDS))
 register_periodic(CloseOverdueOperations, every=timedelta(seconds=settings.OPERATION_SWEEP_SECONDS))
