@@ -49,12 +49,19 @@ def enqueue_on_commit(
     """Check the arguments now; have the message delivered once the transaction on ``using`` commits (at once
     outside one). When the queue lives in that database (the PostgreSQL transport), the message is written now, in
     the caller's transaction: it commits with the caller's rows, or not at all, and its NOTIFY wakes a worker at
-    the commit. Otherwise (SQS) it is sent after the commit."""
+    the commit. Otherwise (SQS) it is sent after the commit; a send that fails then is logged, not raised: the
+    caller's rows are committed and its answer must say so. The message is lost as if the process had died there
+    (docs/worker.md; ``RequeueStalledReports`` recovers reports)."""
     queue, arguments = _checked(name, arguments)
     transport, correlation = get_transport(), correlation_id.get()
     if transport.database_alias == using:
         transport.send(name, arguments, delay=delay, queue=queue, correlation_id=correlation)
     else:
-        transaction.on_commit(
-            lambda: transport.send(name, arguments, delay=delay, queue=queue, correlation_id=correlation), using=using
-        )
+
+        def send_after_commit() -> None:
+            try:
+                transport.send(name, arguments, delay=delay, queue=queue, correlation_id=correlation)
+            except Exception:
+                logger.exception("could not queue %s after the commit: the message is lost", name)
+
+        transaction.on_commit(send_after_commit, using=using)

@@ -127,3 +127,23 @@ def test_processing_marks_each_delivery(db, settings):
     assert report.message_seen_on is None
     run_worker(burst=True)
     assert StreamerReport.objects.get(pk=report.pk).message_seen_on is not None
+
+
+def test_an_upload_whose_message_cannot_be_sent_is_stored_answered_and_recovered(db, sqs, settings, caplog):
+    """SQS down at the send after the upload's commit: the upload still answers 201 (the report is stored), the
+    loss is logged, and the sweep queues the report once it counts as stalled."""
+    ingest = make_ingest()
+    reachable = settings.WORKER_SQS_ENDPOINT_URL
+    settings.WORKER_SQS_ENDPOINT_URL = "http://127.0.0.1:1"
+    response = upload(ingest.client, signed_report(ingest.device.id, ROWS, report_id=30))
+    assert response.status_code == 201, response.content
+    assert "could not queue ProcessReport after the commit" in caplog.text
+    report = StreamerReport.objects.get(pk=response.json()["id"])
+    assert report.status == ReportStatus.SCHEDULED
+    settings.WORKER_SQS_ENDPOINT_URL = reachable
+    assert sqs.depth().total == 0
+    age(report, stalled_report_wait_seconds() + 60)
+    assert sweep() == 1
+    run_worker(burst=True)
+    assert StreamerReport.objects.get(pk=report.pk).status == ReportStatus.SUCCESS
+    assert len(stored()) == len(ROWS)
