@@ -71,3 +71,10 @@ class DeviceReplaceForm(DashboardForm):
         widget=UtcDateTimeInput(),
         help_text="Readings from this time on come from the new device.",
     )
+    claim_key = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Claim key",
+        help_text="Only for an unclaimed new device that came with one, e.g. 1A2B-3C4D-5E6F-7A8B.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )

@@ -308,14 +308,17 @@ def _current_aliases(streams: list[StreamId]) -> dict[Any, list[StreamAliasTap]]
 
 
 @transaction.atomic(durable=True)
-def device_replace(*, old_device: Device, new_device: Device | str | int, at: datetime, user) -> DeviceReplacement:
+def device_replace(
+    *, old_device: Device, new_device: Device | str | int, at: datetime, user, claim_key: str | None = None
+) -> DeviceReplacement:
     """Replace ``old_device`` in the field by ``new_device`` from ``at`` on, keeping one series per stream.
 
     For each stream of the old device, the aliases reading it now (or a new alias named after it, reading it from
     the beginning of time) get a tap at ``at`` on the new device's stream of the same variable. The new device is
     claimed into the old one's project if it is unclaimed, takes over its label, position and properties where it
     has none, and the old device is marked inactive (its data stays where it is). Needs ``can_modify_device`` and
-    ``can_manage_stream_aliases`` in the device's organisation, and ``can_claim_devices`` to claim the new one.
+    ``can_manage_stream_aliases`` in the device's organisation, and ``can_claim_devices`` to claim the new one
+    (with ``claim_key`` when it has one, as :func:`device_claim`).
     """
     org = old_device.org
     for model, action in ((Device, "change"), (StreamAlias, "add")):
@@ -328,7 +331,7 @@ def device_replace(*, old_device: Device, new_device: Device | str | int, at: da
         raise ConflictError(f"Device {old_device.slug} is busy; try again when it has finished.")
     new_device = _replacement_device(value=new_device, old_device=old_device)
     if new_device.project_id is None:
-        new_device = device_claim(user=user, device=new_device.id, project=old_device.project)
+        new_device = device_claim(user=user, device=new_device.id, project=old_device.project, claim_key=claim_key)
 
     live = StreamId.objects.filter(project_id=old_device.project_id, block__isnull=True)
     old_streams = list(live.filter(device=old_device).order_by("var_lid"))

@@ -275,6 +275,7 @@ class DeviceReplaceView(DeviceFormAction):
             new_device=form.cleaned_data["new_device"],
             at=form.cleaned_data["timestamp"],
             user=self.request.user,
+            claim_key=form.cleaned_data["claim_key"],
         )
         new_device = replacement.new_device
         aliases = sorted({replaced.alias.slug for replaced in replacement.streams})

@@ -6,12 +6,14 @@ from __future__ import annotations
 import hmac
 import secrets
 
+from django.conf import settings
 from django.db import transaction
 
 from server.apps.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
 from server.apps.deviceauth.tokens import device_token_encode, new_device_token_secret
+from server.apps.worker.queue import enqueue_on_commit
 
 
 def _claim_key_normal(text: str) -> str:
@@ -34,6 +36,13 @@ def new_device_key_secret(type: str) -> str:
     raise ApplicationError(f"A {type} key cannot be generated: give its value.", {"secret": ["Required."]})
 
 
+def _broker_follows(device, type: str) -> None:
+    """An MQTT key is the device's broker password: once the change commits, the worker pushes the login as it now
+    is to the broker (``SyncMqttLogins``, operation app), so the old password stops working there too."""
+    if type == DeviceKeyType.MQTT and settings.MQTT_ADMIN_URL:
+        enqueue_on_commit("SyncMqttLogins", {"device_ids": [device.pk]})
+
+
 def _require_staff(user, doing: str) -> None:
     if not user_has_org_permission(user, None, permission_for(DeviceKey, "add")):
         raise PermissionDeniedError(f"Only staff may {doing} device keys.")
@@ -54,6 +63,7 @@ def device_key_set(*, device, type: str, secret: str | None, created_by, downloa
     key.created_by = created_by
     key.full_clean()
     key.save()
+    _broker_follows(device, type)
     return key
 
 
@@ -77,11 +87,13 @@ def device_key_rotate(*, device, type: str, rotated_by) -> DeviceKey:
 @transaction.atomic
 def device_key_revoke(*, device, type: str, revoked_by) -> None:
     """Delete the device's key of ``type``: reports signed with a root key are refused, device tokens stop working
-    (a new signing key is made when a token is next asked for), a claim key is no longer asked for."""
+    (a new signing key is made when a token is next asked for), a claim key is no longer asked for, an MQTT login
+    is deleted from the broker."""
     _require_staff(revoked_by, "revoke")
     deleted, _ = DeviceKey.objects.filter(device=device, type=type).delete()
     if not deleted:
         raise NotFoundError(f"The device has no {type} key to revoke.")
+    _broker_follows(device, type)
 
 
 def device_claim_key_check(*, device, claim_key: str | None) -> None:

@@ -4,14 +4,19 @@ read the devices' status files (docs/operations.md)."""
 from __future__ import annotations
 
 from collections.abc import Generator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 
+from server.apps.operation.models import Transport
 from server.apps.operation.services.configuration import configurations_apply
+from server.apps.operation.services.credentials import device_mqtt_logins_sync
+from server.apps.operation.services.inbound import devices_seen
 from server.apps.operation.services.operations import operations_close_overdue, operations_send
-from server.apps.operation.services.status_files import status_files_read
+from server.apps.operation.services.status_files import status_files_arrived, status_files_read
+from server.apps.operation.transports.store import STATUS_STORE
+from server.apps.stores.services import register_store_watch
 from server.apps.worker.actions import Action, RetryPolicy, register_action
 from server.apps.worker.scheduler import register_periodic
 
@@ -77,5 +82,34 @@ class ReadStatusFiles(Action):
         status_files_read()
 
 
+@register_action
+class DevicesSeen(Action):
+    """Devices heard from by another app (the streamer's processed reports): presence, and configuration on connect
+    for a device heard from after a gap (``services/inbound.py``). ``devices`` is ``[[device id, ISO time], …]``."""
+
+    required_arguments = ("devices", "transport")
+    timeout = 120
+    retry = RetryPolicy(max_attempts=5, backoff=5, factor=2, max_backoff=300)
+
+    def execute(self, arguments: dict[str, Any]) -> None:
+        seen = [(int(device_id), datetime.fromisoformat(at)) for device_id, at in arguments["devices"]]
+        devices_seen(seen=seen, transport=Transport(arguments["transport"]))
+
+
+@register_action
+class SyncMqttLogins(Action):
+    """Push the devices' MQTT logins to the broker as their ``MQTT`` keys are now (set, rotated or revoked by staff):
+    ``services/credentials.py``. A broker outage is retried."""
+
+    required_arguments = ("device_ids",)
+    timeout = 120
+    retry = RetryPolicy(max_attempts=8, backoff=5, factor=2, max_backoff=600)
+
+    def execute(self, arguments: dict[str, Any]) -> None:
+        device_mqtt_logins_sync(device_ids=[int(device_id) for device_id in arguments["device_ids"]])
+
+
+# With the status bucket's S3 event notifications sent to the worker's queue, a new status file is read at once.
+register_store_watch(STATUS_STORE, status_files_arrived)
 register_periodic(ReadStatusFiles, every=timedelta(seconds=settings.OPERATION_SWEEP_SECONDS))
 register_periodic(CloseOverdueOperations, every=timedelta(seconds=settings.OPERATION_SWEEP_SECONDS))

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 import time
+import urllib.parse
 from contextlib import AbstractContextManager
 from typing import IO
 
+from django.conf import settings
 from django.core import signing
 from django.core.files.storage import Storage
 from django.urls import reverse
@@ -26,6 +28,7 @@ from server.apps.stores.backends import (
     store_is_missing,
     store_outage_as_unavailable,
 )
+from server.apps.stores.config import S3
 
 
 def _not_found(store: str, storage: Storage, key: str) -> StoreFileNotFoundError | StoreUnavailableError:
@@ -138,3 +141,23 @@ def store_download_target(*, token: str) -> tuple[str, str]:
     if not isinstance(expires, int) or expires < time.time():
         raise StoreFileNotFoundError("This download link has expired.")
     return str(store), str(key)
+
+
+def store_key_of_s3_object(*, bucket: str, key: str) -> tuple[str, str] | None:
+    """The store and key of an object as an S3 event notification names it (its bucket and its whole key, URL
+    encoded): the store on that bucket whose prefix holds it (the longest, when prefixes nest), and the key under
+    that prefix. None for an object no store holds."""
+    key = urllib.parse.unquote_plus(key)
+    candidates = []
+    for name, config in settings.STORES.items():
+        if config.get("backend") != S3 or config.get("bucket_name") != bucket:
+            continue
+        prefix = str(config.get("location") or "").strip("/")
+        if not prefix:
+            candidates.append((0, name, key))
+        elif key.startswith(f"{prefix}/"):
+            candidates.append((len(prefix), name, key[len(prefix) + 1 :]))
+    if not candidates:
+        return None
+    _, name, relative = max(candidates)
+    return name, relative

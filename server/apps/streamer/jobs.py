@@ -8,10 +8,13 @@ from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+
 from server.apps.streamer.services.housekeeping import (
     INGESTED_REPORT_RETENTION_DAYS,
     ingested_reports_delete_older_than,
     rejected_reports_delete_older_than,
+    reports_stalled_requeue,
 )
 from server.apps.streamer.services.processing import (
     ReportProcessingError,
@@ -78,6 +81,19 @@ class RejectedReportCleanup(Action):
         logger.info("rejected report cleanup: %d refused uploads deleted", deleted)
 
 
+@register_action
+class RequeueStalledReports(Action):
+    """Queue reports again whose message was lost, once nothing else can be holding it (``reports_stalled_requeue``:
+    a lease on each report, a wait longer than a live message stays out of sight, and no backlog)."""
+
+    timeout = 120
+    retry = RetryPolicy(max_attempts=2, backoff=60)
+
+    def execute(self, arguments: dict[str, Any]) -> None:
+        reports_stalled_requeue()
+
+
+register_periodic(RequeueStalledReports, every=timedelta(seconds=settings.REPORT_REQUEUE_CHECK_SECONDS))
 register_periodic(IngestedReportCleanup, every=timedelta(days=1))
 register_periodic(RejectedReportCleanup, every=timedelta(days=1))
 register_self_test_check(write_connections_check)

@@ -74,6 +74,9 @@ class StreamerReport(CreatedModel):
     status = models.CharField(max_length=12, choices=ReportStatus.choices, default=ReportStatus.SCHEDULED)
     error = models.TextField(blank=True)
     processed_on = models.DateTimeField(null=True, blank=True)
+    # When its queue message was last seen: delivered to a worker (each delivery), or queued again by the
+    # stalled-report sweep (``reports_stalled_requeue``), which leaves a report alone while this is recent.
+    message_seen_on = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "streamer__device__org"
@@ -85,6 +88,10 @@ class StreamerReport(CreatedModel):
             models.Index(fields=["streamer", "-created_on"], name="streamerreport_streamer_recent"),
             # The acknowledgement's look at the reports whose ids reach above the streamer's last_id.
             models.Index(fields=["streamer", "original_last_id"], name="streamerreport_streamer_ids"),
+            # The stalled-report sweep's look at the reports still waiting (few at any time).
+            models.Index(
+                fields=["created_on"], name="streamerreport_scheduled", condition=models.Q(status="scheduled")
+            ),
         ]
 
     def __str__(self) -> str:

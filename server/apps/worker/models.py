@@ -8,6 +8,8 @@ from django.db.models.functions import Now
 from server.apps.core.scoping import STAFF_ONLY, ScopedQuerySet
 
 STAFF_ONLY_PERMISSIONS = dict.fromkeys(("view", "add", "change", "delete"), STAFF_ONLY)
+# As long as core.logs lets an id be.
+CORRELATION_ID_MAX = 128
 
 
 class QueueMessage(models.Model):
@@ -25,6 +27,8 @@ class QueueMessage(models.Model):
     receipt = models.UUIDField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=100, blank=True)
+    # The correlation id of the work that enqueued it (Message.correlation_id).
+    correlation_id = models.CharField(max_length=CORRELATION_ID_MAX, blank=True, db_default="")
 
     class Meta:
         indexes = [models.Index(fields=["queue", "available_at"], name="worker_queue_available")]

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import transaction
 
+from server.apps.core.logs import correlation_id
 from server.apps.worker.actions import ActionRegistryError, get_action
 from server.apps.worker.transports import get_transport
 
@@ -35,9 +36,9 @@ def enqueue(name: str, arguments: dict[str, Any] | None = None, *, delay: float 
     """Enqueue the action registered as ``name`` now and return the message id. Inside a transaction use
     :func:`enqueue_on_commit`, so the worker never sees a message about rows that were rolled back."""
     queue, arguments = _checked(name, arguments)
-    message_id = get_transport().send(name, arguments, delay=delay, queue=queue)
-    # Written with the caller's request and correlation ids; the worker's lines about the message carry
-    # "message-<id>" as theirs, so this line joins the two.
+    message_id = get_transport().send(name, arguments, delay=delay, queue=queue, correlation_id=correlation_id.get())
+    # Written with the caller's request and correlation ids; the message carries the correlation id, and the
+    # worker's lines about it carry that and "message-<id>" as their request id, so this line joins the two.
     logger.info("enqueued %s as message %s", name, message_id, extra={"message_id": message_id})
     return message_id
 
@@ -48,10 +49,19 @@ def enqueue_on_commit(
     """Check the arguments now; have the message delivered once the transaction on ``using`` commits (at once
     outside one). When the queue lives in that database (the PostgreSQL transport), the message is written now, in
     the caller's transaction: it commits with the caller's rows, or not at all, and its NOTIFY wakes a worker at
-    the commit. Otherwise (SQS) it is sent after the commit."""
+    the commit. Otherwise (SQS) it is sent after the commit; a send that fails then is logged, not raised: the
+    caller's rows are committed and its answer must say so. The message is lost as if the process had died there
+    (docs/worker.md; ``RequeueStalledReports`` recovers reports)."""
     queue, arguments = _checked(name, arguments)
-    transport = get_transport()
+    transport, correlation = get_transport(), correlation_id.get()
     if transport.database_alias == using:
-        transport.send(name, arguments, delay=delay, queue=queue)
+        transport.send(name, arguments, delay=delay, queue=queue, correlation_id=correlation)
     else:
-        transaction.on_commit(lambda: transport.send(name, arguments, delay=delay, queue=queue), using=using)
+
+        def send_after_commit() -> None:
+            try:
+                transport.send(name, arguments, delay=delay, queue=queue, correlation_id=correlation)
+            except Exception:
+                logger.exception("could not queue %s after the commit: the message is lost", name)
+
+        transaction.on_commit(send_after_commit, using=using)

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -64,6 +64,15 @@ def close_stale_connections() -> None:
     atomic block (a test's transaction, or a caller's), where closing would abort the caller's work."""
     if not any(connection.in_atomic_block for connection in connections.all(initialized_only=True)):
         close_old_connections()
+
+
+def message_log_context(messages: list[Message]) -> AbstractContextManager[None]:
+    """Every log line about the messages carries ``message-<id>`` (a batch: ``messages-<id>,…``) as its request id
+    and, as its correlation id, the one the messages were enqueued with (the request's that queued them; a batch's
+    distinct ones joined), else its request id (core/logs.py)."""
+    label = ("message-" if len(messages) == 1 else "messages-") + ",".join(str(message.id) for message in messages)
+    correlations = ",".join(dict.fromkeys(message.correlation_id for message in messages if message.correlation_id))
+    return log_context(request=label, correlation=correlations[:1000])
 
 
 @dataclass
@@ -201,11 +210,10 @@ class Worker:
             if len(messages) > 1 and action is not None and action.batched and not message.error:
                 batches.setdefault(action, []).append(message)
             else:
-                # Every log line about the message carries its id as the correlation id (core/logs.py).
-                with log_context(correlation=f"message-{message.id}"):
+                with message_log_context([message]):
                     self.process(message)
         for action, batch in batches.items():
-            with log_context(correlation="messages-" + ",".join(str(message.id) for message in batch)):
+            with message_log_context(batch):
                 self.process_batch(action, batch)
 
     # One message

@@ -387,6 +387,14 @@ CONFIG_PROFILE_URL = env.str("CONFIG_PROFILE_URL", default="")
 CONFIG_PROFILE_RETRIES = env.int("CONFIG_PROFILE_RETRIES", default=2)
 CONFIG_PROFILE_RETRY_SECONDS = env.float("CONFIG_PROFILE_RETRY_SECONDS", default=2.0)
 CONFIG_PROFILE_TIMEOUT_SECONDS = env.float("CONFIG_PROFILE_TIMEOUT_SECONDS", default=5.0)
+# A report still scheduled this long (since its upload or its last requeue) with nothing queued for it lost its
+# message (SQS: a crash between the upload's commit and the send); a sweep every REPORT_REQUEUE_CHECK_SECONDS queues
+# it again (docs/ingest.md). Never less than a live message can stay delayed or in flight.
+REPORT_REQUEUE_AFTER_SECONDS = env.int("REPORT_REQUEUE_AFTER_SECONDS", default=3600)
+REPORT_REQUEUE_CHECK_SECONDS = env.int("REPORT_REQUEUE_CHECK_SECONDS", default=300)
+# A processed streamer report counts as hearing from its device: presence, and configuration for a first report
+# after CONFIG_ON_CONNECT_GAP_SECONDS.
+REPORT_PRESENCE = env.bool("REPORT_PRESENCE", default=True)
 # How often the worker closes overdue operations and reads new status files.
 OPERATION_SWEEP_SECONDS = env.int("OPERATION_SWEEP_SECONDS", default=30)
 

@@ -23,6 +23,10 @@ STORAGES = {
 # the parallel write set this themselves (with transactional_db).
 STREAMDATA_WRITE_CONNECTIONS = env.int("STREAMDATA_WRITE_CONNECTIONS", default=1)
 
+# Reports tell the operation app their devices were seen only where a test asks (operation/tests/test_reports.py):
+# the ingest suites count the worker's messages exactly.
+REPORT_PRESENCE = env.bool("REPORT_PRESENCE", default=False)
+
 # Throttles are off unless a test sets a rate (core/tests/test_throttles.py): suites that send many requests in one
 # test must not meet them by accident. The login lockout stays on.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = dict.fromkeys(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])

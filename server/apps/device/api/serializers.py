@@ -144,6 +144,12 @@ class DeviceExtraSerializer(serializers.Serializer):
 class DeviceReplaceSerializer(serializers.Serializer):
     new_device = serializers.CharField(help_text="The replacing device (d-- slug or integer id).")
     timestamp = serializers.DateTimeField(help_text="ISO 8601: from this instant on, the series read the new device.")
+    claim_key = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="The new device's claim key, when it is unclaimed and has one (dashes and case ignored).",
+    )
 
 
 class ReplacedStreamSerializer(serializers.Serializer):

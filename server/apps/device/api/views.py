@@ -130,6 +130,7 @@ class DeviceViewSet(ScopedModelViewSet):
             new_device=data.validated_data["new_device"],
             at=data.validated_data["timestamp"],
             user=request.user,
+            claim_key=data.validated_data.get("claim_key"),
         )
         return Response(serializers.DeviceReplaceResultSerializer(replacement).data)
 

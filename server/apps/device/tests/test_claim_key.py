@@ -79,3 +79,41 @@ def test_a_device_without_a_claim_key_is_claimed_by_its_number(db):
         CLAIM_URL, {"device": device.slug, "project": project.slug, "claim_key": "anything"}, format="json"
     )
     assert response.status_code == 202
+
+
+REPLACE_AT = {"timestamp": "2024-05-01T00:00:00Z"}
+
+
+def test_replacing_by_a_keyed_device_needs_its_key_through_the_api(keyed):
+    device, key, project = keyed
+    old, body = make_device(project), REPLACE_AT
+    client = api_client(project.org.created_by)
+    url = f"/api/v1/device/{old.slug}/replace/"
+    for given in (None, "1111-2222-3333-4444"):
+        refused = client.post(url, {**body, "new_device": device.slug, **({"claim_key": given} if given else {})})
+        assert refused.status_code == 400, refused.content
+        assert refused.json()["claim_key"]
+        assert_unclaimed(device)
+        assert Device.objects.get(pk=old.pk).active
+
+    replaced = client.post(url, {**body, "new_device": device.slug, "claim_key": key.lower()}, format="json")
+    assert replaced.status_code == 200, replaced.content
+    assert Device.objects.get(pk=device.pk).project_id == project.pk
+    assert not Device.objects.get(pk=old.pk).active
+
+
+def test_the_replace_form_asks_for_the_key(keyed):
+    device, key, project = keyed
+    old = make_device(project)
+    client = Client()
+    client.force_login(project.org.created_by)
+    url = reverse("device:replace", kwargs={"org_slug": project.org.slug, "device_slug": old.slug})
+    form = {"new_device": device.slug, "timestamp": "2024-05-01 00:00"}
+    refused = client.post(url, {**form, "claim_key": "wrong"})
+    assert refused.status_code == 200
+    assert refused.context["replace_form"].errors["claim_key"]
+    assert_unclaimed(device)
+
+    replaced = client.post(url, {**form, "claim_key": key})
+    assert replaced.status_code == 302, replaced.content
+    assert Device.objects.get(pk=device.pk).project_id == project.pk

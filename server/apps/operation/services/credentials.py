@@ -15,7 +15,11 @@ from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.scoping import user_can
 from server.apps.device.models import Device
 from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
-from server.apps.operation.transports.dynsec import broker_admin_run, device_login_commands
+from server.apps.operation.transports.dynsec import (
+    broker_admin_run,
+    device_login_commands,
+    device_login_delete_commands,
+)
 
 # Devices per control message to the broker.
 PROVISION_CHUNK = 100
@@ -68,3 +72,29 @@ def device_mqtt_logins_provision(
         ]
         broker_admin_run(settings.MQTT_ADMIN_URL, commands)
     return passwords
+
+
+def device_mqtt_logins_sync(*, device_ids: Sequence[int]) -> int:
+    """Make the broker's logins of the devices match their ``MQTT`` keys as stored now: the key's password when the
+    device has one, no login (and no role) when it has none (revoked, or the device is gone). Staff set, rotate and
+    revoke keys with ``deviceauth``'s services, which queue this after their commit (the ``SyncMqttLogins``
+    action): the broker's state always follows the database's, and a broker outage is retried. Returns how many
+    logins were sent."""
+    if not settings.MQTT_ADMIN_URL:
+        return 0
+    slugs = dict(Device.objects.filter(pk__in=list(device_ids)).values_list("pk", "slug"))
+    passwords = dict(
+        DeviceKey.objects.filter(device_id__in=list(slugs), type=DeviceKeyType.MQTT).values_list("device_id", "secret")
+    )
+    commands = [
+        command
+        for device_id, slug in sorted(slugs.items())
+        for command in (
+            device_login_commands(slug, passwords[device_id])
+            if device_id in passwords
+            else device_login_delete_commands(slug)
+        )
+    ]
+    if commands:
+        broker_admin_run(settings.MQTT_ADMIN_URL, commands)
+    return len(slugs)

@@ -23,6 +23,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from server.apps.core.slugs import SlugError, parse_device_slug
 from server.apps.operation.models import (
     DeviceMessageError,
     DeviceOperation,
@@ -32,7 +33,7 @@ from server.apps.operation.models import (
 )
 from server.apps.operation.services.operations import operation_replies_record
 from server.apps.operation.services.presence import SEEN, PresenceEvent, presence_record
-from server.apps.operation.transports.store import STATUS_STORE, command_service, status_key
+from server.apps.operation.transports.store import STATUS_FILE, STATUS_STORE, command_service, status_key
 from server.apps.operation.wire import MessageError, Reply, excerpt, json_from_bytes
 from server.apps.stores.backends import StoreFileNotFoundError
 from server.apps.stores.selectors import store_file_read
@@ -86,14 +87,35 @@ def _replies(device_id: int, waiting: list[DeviceOperation], commands: list[dict
     return replies
 
 
-def status_files_read() -> int:
-    """Read the status files of every device and service with commands waiting; returns how many files were new."""
+def _status_file_of(key: str) -> tuple[int, str] | None:
+    """The device id and service of a key of the ``status`` store that is a status file, else None."""
+    parts = key.split("/")
+    if len(parts) != 3 or parts[2] != STATUS_FILE:
+        return None
+    try:
+        return parse_device_slug(parts[0]), parts[1]
+    except SlugError:
+        return None
+
+
+def status_files_arrived(keys: list[str]) -> int:
+    """New objects in the ``status`` store, as its bucket's S3 event notifications tell them (the stores app calls
+    this, ``register_store_watch``): the status files among them are read at once rather than at the next poll.
+    Returns how many were new."""
+    files = {found for found in map(_status_file_of, keys) if found is not None}
+    return status_files_read(only=files) if files else 0
+
+
+def status_files_read(*, only: set[tuple[int, str]] | None = None) -> int:
+    """Read the status files of every device and service with commands waiting (``only`` those of these
+    ``(device id, service)``); returns how many files were new."""
     waiting: dict[tuple[int, str, str], list[DeviceOperation]] = {}
-    for operation in (
-        DeviceOperation.objects.filter(transport=Transport.STORE, kind="command", status=OperationStatus.SENT)
-        .select_related("device")
-        .order_by("created_on", "id")
-    ):
+    sent = DeviceOperation.objects.filter(transport=Transport.STORE, kind="command", status=OperationStatus.SENT)
+    if only is not None:
+        sent = sent.filter(device_id__in={device_id for device_id, _ in only})
+    for operation in sent.select_related("device").order_by("created_on", "id"):
+        if only is not None and (operation.device_id, command_service(operation)) not in only:
+            continue
         waiting.setdefault((operation.device_id, operation.device.slug, command_service(operation)), []).append(
             operation
         )

@@ -4,6 +4,7 @@ status file read back, and what a malformed, duplicate or failing file does. On 
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
@@ -116,3 +117,72 @@ def test_the_simulator_command_answers_through_the_stores(folder_stores, device,
     call_command("simulate_device", "--transport", "store", "--device", device.slug, "--duration", "0.01")
     assert status_files_read() == 1
     assert DeviceOperation.objects.get(pk=operation.pk).status == OperationStatus.SUCCEEDED
+
+
+@pytest.fixture
+def notified(s3_stores, settings, moto_server, monkeypatch) -> str:
+    """The worker on an SQS queue of moto_server, and the stores' bucket sending its S3 event notifications for
+    the status store's prefix to that queue. Returns the queue's name."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", moto_server.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", moto_server.secret_key)
+    sqs = moto_server.client("sqs")
+    name = f"worker-{uuid.uuid4().hex[:12]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    settings.WORKER_QUEUE = "sqs"
+    settings.WORKER_SQS_QUEUE_NAME = name
+    settings.WORKER_SQS_ENDPOINT_URL = moto_server.endpoint_url
+    settings.WORKER_SQS_REGION = moto_server.region
+    prefix = settings.STORES["status"]["location"] + "/"
+    moto_server.client("s3").put_bucket_notification_configuration(
+        Bucket=s3_stores,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
+                }
+            ]
+        },
+    )
+    return name
+
+
+def test_s3_event_notifications_bring_status_files_in_at_once(notified, device, django_capture_on_commit_callbacks):
+    from server.apps.stores.services import store_file_save
+    from server.apps.worker.models import DeadLetter, WorkerRun
+    from server.apps.worker.transports import get_transport
+
+    send(django_capture_on_commit_callbacks, device, "get_app_status()", "stop_app('x')")
+    assert {op.status for op in DeviceOperation.objects.all()} == {OperationStatus.SENT}
+    run_worker(burst=True)  # S3's test event, if any, changes nothing
+    assert StoreDevice(slug=device.slug).answer() == 2  # the device writes its status file to the bucket
+    # Only the worker's queue runs (no poll): S3's notification reads the file.
+    stats = run_worker(burst=True)
+    assert stats.succeeded >= 1
+    assert WorkerRun.objects.filter(action="StoreObjectsCreated", status="success").exists()
+    assert set(DeviceOperation.objects.values_list("status", flat=True)) == {OperationStatus.SUCCEEDED}
+    assert DeviceServiceStatus.objects.get(device=device).general_status == "ok"
+    assert status_files_read() == 0  # the poll finds nothing new: read once
+
+    # Other objects in the status store, and an unreadable notification: skipped, or a dead letter; the worker goes on.
+    store_file_save(store="status", key=f"{device.slug}/notes.txt", content=b"x")
+    get_transport().client.send_message(
+        QueueUrl=get_transport().queue_url("default"), MessageBody=json.dumps({"Records": [{"eventSource": "x"}]})
+    )
+    run_worker(burst=True)
+    assert DeadLetter.objects.get().error.startswith("unreadable message body")
+    assert not DeviceMessageError.objects.exists()
+
+
+def test_store_keys_of_s3_objects(s3_stores, settings):
+    from server.apps.stores.selectors import store_key_of_s3_object
+
+    key = settings.STORES["status"]["location"] + "/d--0000-0000-0000-0001/monitoring-1.0/a%20b+c.json"
+    assert store_key_of_s3_object(bucket=s3_stores, key=key) == (
+        "status",
+        "d--0000-0000-0000-0001/monitoring-1.0/a b c.json",
+    )
+    assert store_key_of_s3_object(bucket="another", key=key) is None
+    assert store_key_of_s3_object(bucket=s3_stores, key="elsewhere/x.json") is None

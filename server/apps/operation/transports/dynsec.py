@@ -22,6 +22,8 @@ RESPONSE_TOPIC = f"{CONTROL_TOPIC}/response"
 PLATFORM_ROLE = "platform"
 # Errors that mean the thing is there already: provisioning twice is not a failure.
 ALREADY_THERE = ("already exists", "Role already exists", "Client already exists")
+# Errors of a delete that mean the thing is gone already: revoking twice is not a failure either.
+GONE_ALREADY = ("not found",)
 
 
 class BrokerAdminError(Exception):
@@ -86,6 +88,13 @@ def platform_login_commands(username: str, password: str) -> list[dict[str, Any]
     ]
 
 
+def _harmless(response: dict[str, Any]) -> bool:
+    error = str(response.get("error") or "")
+    if not error or any(text in error for text in ALREADY_THERE):
+        return True
+    return str(response.get("command", "")).startswith("delete") and any(text in error for text in GONE_ALREADY)
+
+
 def broker_admin_run(url: str, commands: Sequence[dict[str, Any]], *, timeout: float | None = None) -> list[dict]:
     """Send ``commands`` with the admin login in ``url`` and return the broker's answers. An error other than "it
     exists already" raises :class:`BrokerAdminError`; a broker that cannot be reached raises ``ConnectionError``."""
@@ -124,11 +133,7 @@ def broker_admin_run(url: str, commands: Sequence[dict[str, Any]], *, timeout: f
     finally:
         client.disconnect()
         client.loop_stop()
-    errors = [
-        f"{each.get('command')}: {each['error']}"
-        for each in responses
-        if each.get("error") and not any(text in each["error"] for text in ALREADY_THERE)
-    ]
+    errors = [f"{each.get('command')}: {each['error']}" for each in responses if not _harmless(each)]
     if errors:
         raise BrokerAdminError("; ".join(errors))
     return responses

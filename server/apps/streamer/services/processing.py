@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from server.apps.core.slugs import streamer_slug
@@ -222,6 +224,31 @@ def _load(
 Outcome = tuple[int, Exception | None]
 
 
+class DevicesSeen:
+    """The devices whose reports a batch committed, each with its latest report's arrival. Once the batch is
+    acknowledged they are handed to the operation app in one message (``DevicesSeen``: presence, and configuration
+    for a device heard from after a gap, docs/operations.md): one statement here, nothing when no report committed.
+    Presence must not hold reports up: a failure to queue it is logged."""
+
+    def __init__(self) -> None:
+        self.devices: dict[int, datetime.datetime] = {}
+
+    def add(self, report: StreamerReport) -> None:
+        device_id, at = report.streamer.device_id, report.sent_timestamp
+        if device_id not in self.devices or at > self.devices[device_id]:
+            self.devices[device_id] = at
+
+    def send(self) -> None:
+        if not self.devices or not settings.REPORT_PRESENCE:
+            return
+        seen = [[device_id, at.isoformat()] for device_id, at in sorted(self.devices.items())]
+        try:
+            enqueue("DevicesSeen", {"devices": seen, "transport": "http"})
+        except Exception:
+            logger.exception("could not queue the presence of %d devices", len(seen))
+        self.devices = {}
+
+
 class _Pipeline:
     """Reports through the write, one in flight at a time: while the writer's thread stores one report's rows,
     this thread loads the next report and acknowledges the previous one. Outcomes collect in ``done``."""
@@ -230,6 +257,7 @@ class _Pipeline:
         self.writer = writer
         self.in_flight: tuple[int, _ReportWork, PendingWrite] | None = None
         self.done: list[Outcome] = []
+        self.seen = DevicesSeen()
 
     def start(self, position: int, work: _ReportWork) -> None:
         """Wait for the write in flight, start ``work``'s, then acknowledge the earlier report while it runs."""
@@ -244,13 +272,19 @@ class _Pipeline:
         )
         self.in_flight = (position, work, pending)
         if previous is not None and written is not None:
-            self.done.append((previous[0], _acknowledged(previous[1], written)))
+            self._finish(previous[0], previous[1], written)
 
     def settle(self) -> None:
         """Finish the report in flight: wait for its write, then acknowledge it."""
         previous, self.in_flight = self.in_flight, None
         if previous:
-            self.done.append((previous[0], _acknowledged(previous[1], _write_outcome(previous[2]))))
+            self._finish(previous[0], previous[1], _write_outcome(previous[2]))
+
+    def _finish(self, position: int, work: _ReportWork, written: WriteResult | Exception) -> None:
+        error = _acknowledged(work, written)
+        if error is None:
+            self.seen.add(work.report)
+        self.done.append((position, error))
 
     def settle_streamer(self, streamer_id: int) -> None:
         if self.in_flight and self.in_flight[1].report.streamer_id == streamer_id:
@@ -312,6 +346,10 @@ def streamer_reports_process(*, report_ids: Sequence[str]) -> Iterator[Outcome]:
     left alone. Closing the generator early cancels the write in flight (it rolls back).
     """
     ids = [_as_uuid(report_id) for report_id in report_ids]
+    # Their messages were delivered: the stalled-report sweep leaves them alone (housekeeping.py).
+    StreamerReport.objects.filter(pk__in=[i for i in ids if i], status=ReportStatus.SCHEDULED).update(
+        message_seen_on=Now()
+    )
     reports = StreamerReport.objects.select_related("streamer__device__project").in_bulk([i for i in ids if i])
     known_streams: dict[int, dict[int, StreamId]] = {}
     with BackgroundWriter() as writer:
@@ -331,6 +369,7 @@ def streamer_reports_process(*, report_ids: Sequence[str]) -> Iterator[Outcome]:
                     pipeline.start(position, work)
             yield from pipeline.outcomes()
         pipeline.settle()
+        pipeline.seen.send()
         yield from pipeline.outcomes()
 
 

@@ -150,11 +150,12 @@ def test_batch_query_counts(db):
     uploaded(ingest, block_report(ingest, 0))
     run_worker(burst=True)  # makes the device's streams
     ids = [uploaded(ingest, block_report(ingest, number), minutes=number) for number in range(1, 5)]
-    # Default: the reports, the device's streams (once a batch), then an acknowledgement per report (the savepoint,
-    # the report's figures under the streamer's lock, the streamer and the device, the release).
+    # Default: the delivery mark, the reports, the device's streams (once a batch), then an acknowledgement per
+    # report (the savepoint, the report's figures under the streamer's lock, the streamer and the device, the
+    # release).
     # Streamdata, per report: the savepoint, the lock with the mark and overlap probe, the COPY, the roll-ups, the
     # mark, the release.
-    with assert_query_count(2 + 4 * 4), assert_query_count(6 * 4, using="streamdata"):
+    with assert_query_count(3 + 4 * 4), assert_query_count(6 * 4, using="streamdata"):
         assert [error for _, error in streamer_reports_process(report_ids=ids)] == [None] * 4
     assert len(stored()) == 500
 

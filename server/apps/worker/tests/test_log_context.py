@@ -1,13 +1,16 @@
-"""The worker's log lines carry the message they are about as their correlation id, and the line that enqueued the
-message carries the request's ids and the message id, which joins a request's lines to the worker's."""
+"""A queued message carries the correlation id of the work that enqueued it, as its own field of the message; the
+worker's log lines about it carry that correlation id and ``message-<id>`` as their request id, and the line that
+enqueued the message carries the request's ids and the message id."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 
-from server.apps.core.logs import LogContextFilter, log_context
+from server.apps.core.logs import JsonFormatter, LogContextFilter, log_context
+from server.apps.worker.models import QueueMessage
 from server.apps.worker.queue import enqueue
 from server.apps.worker.runner import run_worker
 from server.apps.worker.tests.actions import Batched, RecordCall
@@ -46,15 +49,32 @@ def test_the_enqueue_line_and_the_worker_lines_are_joined_by_the_message_id(db, 
         "upload-request-1",
         message_id,
     )
+    # The envelope's own field, beside the arguments.
+    assert QueueMessage.objects.values_list("correlation_id", "arguments").get() == (
+        "upload-request-1",
+        {"log": str(call_log)},
+    )
     run_worker(burst=True)
     [done] = [r for r in tagged.records if " done in " in r.getMessage()]
-    assert done.correlation_id == f"message-{message_id}"
-    assert done.request_id == ""
+    assert (done.request_id, done.correlation_id) == (f"message-{message_id}", "upload-request-1")
+    line = json.loads(JsonFormatter().format(done))
+    assert (line["request_id"], line["correlation_id"]) == (f"message-{message_id}", "upload-request-1")
+
+
+def test_a_message_enqueued_outside_any_work_correlates_by_its_own_id(db, transport, call_log, tagged):
+    message_id = enqueue(RecordCall.name, {"log": str(call_log)})
+    run_worker(burst=True)
+    [done] = [r for r in tagged.records if " done in " in r.getMessage()]
+    assert (done.request_id, done.correlation_id) == (f"message-{message_id}", f"message-{message_id}")
 
 
 def test_a_batch_carries_the_ids_of_its_messages(db, transport, tmp_path, tagged):
-    ids = [enqueue(Batched.name, {"log": str(tmp_path / "batch.log"), "value": str(n)}) for n in range(3)]
+    ids = []
+    for n, correlation in enumerate(("client-a", "client-b", "client-a")):
+        with log_context(request=f"request-{n}", correlation=correlation):
+            ids.append(enqueue(Batched.name, {"log": str(tmp_path / "batch.log"), "value": str(n)}))
     run_worker(burst=True, batch_size=10)
     done = [r for r in tagged.records if " done in " in r.getMessage()]
     assert len(done) == 3
-    assert {r.correlation_id for r in done} == {"messages-" + ",".join(str(i) for i in ids)}
+    assert {r.request_id for r in done} == {"messages-" + ",".join(str(i) for i in ids)}
+    assert {r.correlation_id for r in done} == {"client-a,client-b"}

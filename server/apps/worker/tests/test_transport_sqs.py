@@ -131,6 +131,21 @@ def test_a_missing_queue_is_created_only_when_allowed(sqs, settings):
     assert created.depth().ready == 1
 
 
+def test_the_correlation_id_travels_in_the_message_body(sqs, db, call_log, caplog):
+    from server.apps.core.logs import log_context
+
+    with log_context(request="request-9", correlation="client-corr-9"):
+        enqueue(RecordCall.name, {"log": str(call_log), "value": "v"})
+    [message] = sqs.receive(wait=1)
+    assert json.loads(message.raw["Body"])["correlation_id"] == "client-corr-9"
+    assert (message.correlation_id, message.arguments["value"]) == ("client-corr-9", "v")
+    sqs.release(message)
+    caplog.set_level("INFO", logger="server.apps.worker")
+    run_worker(burst=True)
+    [done] = [r for r in caplog.records if " done in " in r.getMessage()]
+    assert (done.request_id, done.correlation_id) == (f"message-{message.id}", "client-corr-9")
+
+
 def test_release_makes_it_visible_at_once(sqs):
     sqs.send("a", {})
     [message] = sqs.receive(wait=1)

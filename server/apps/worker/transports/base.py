@@ -19,6 +19,9 @@ class Message:
     queue: str
     receipt: str  # proves this delivery when acknowledging or retrying it
     error: str = ""  # set when the body could not be read; the worker dead-letters such a message
+    # The correlation id of the work that enqueued it (a request's, or an earlier message's): the worker's log lines
+    # about the message carry it, so one piece of work can be followed from the request through the queue.
+    correlation_id: str = ""
     raw: Any = field(default=None, repr=False)
 
 
@@ -42,8 +45,17 @@ class Transport(ABC):
     database_alias: str | None = None
 
     @abstractmethod
-    def send(self, action: str, arguments: dict[str, Any], *, delay: float = 0, queue: str = "default") -> str:
-        """Enqueue; the message is not delivered before ``delay`` seconds. Returns the message id."""
+    def send(
+        self,
+        action: str,
+        arguments: dict[str, Any],
+        *,
+        delay: float = 0,
+        queue: str = "default",
+        correlation_id: str = "",
+    ) -> str:
+        """Enqueue; the message is not delivered before ``delay`` seconds. Returns the message id. The correlation
+        id travels in the message beside the arguments."""
 
     @abstractmethod
     def receive(

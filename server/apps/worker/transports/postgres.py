@@ -26,7 +26,7 @@ import psycopg2.extensions
 from django.conf import settings
 from django.db import connections
 
-from server.apps.worker.models import QueueMessage
+from server.apps.worker.models import CORRELATION_ID_MAX, QueueMessage
 from server.apps.worker.transports.base import Message, QueueDepth, Transport
 
 logger = logging.getLogger(__name__)
@@ -39,9 +39,10 @@ STOP_CHECK_SECONDS = 0.5
 
 SEND_SQL = f"""
 WITH message AS (
-    INSERT INTO {TABLE} (queue, action, arguments, available_at, attempts, claimed_by)
+    INSERT INTO {TABLE} (queue, action, arguments, available_at, attempts, claimed_by, correlation_id)
     VALUES (
-        %(queue)s, %(action)s, %(arguments)s::jsonb, statement_timestamp() + make_interval(secs => %(delay)s), 0, ''
+        %(queue)s, %(action)s, %(arguments)s::jsonb, statement_timestamp() + make_interval(secs => %(delay)s), 0, '',
+        %(correlation_id)s
     )
     RETURNING id
 )
@@ -71,7 +72,7 @@ SET available_at = statement_timestamp() + make_interval(secs => %(lease)s),
     claimed_by = %(worker_id)s
 FROM claimed
 WHERE message.id = claimed.id
-RETURNING message.id, message.action, message.arguments, message.attempts, message.receipt
+RETURNING message.id, message.action, message.arguments, message.attempts, message.receipt, message.correlation_id
 """
 
 DEPTH_SQL = f"""
@@ -96,7 +97,15 @@ class PostgresTransport(Transport):
         self.poll_interval = settings.WORKER_POLL_INTERVAL if poll_interval is None else poll_interval
         self._listener: Any = None  # the receiver's own LISTEN connection, opened on its first wait
 
-    def send(self, action: str, arguments: dict[str, Any], *, delay: float = 0, queue: str = "default") -> str:
+    def send(
+        self,
+        action: str,
+        arguments: dict[str, Any],
+        *,
+        delay: float = 0,
+        queue: str = "default",
+        correlation_id: str = "",
+    ) -> str:
         with connections[ALIAS].cursor() as cursor:
             cursor.execute(
                 SEND_SQL,
@@ -107,6 +116,7 @@ class PostgresTransport(Transport):
                     "delay": _seconds(delay),
                     "notify": not delay,
                     "channel": CHANNEL,
+                    "correlation_id": correlation_id[:CORRELATION_ID_MAX],
                 },
             )
             (pk, _) = cursor.fetchone()
@@ -125,12 +135,18 @@ class PostgresTransport(Transport):
             )
             rows = cursor.fetchall()
         messages = []
-        for pk, action, arguments, attempts, receipt in sorted(rows):
+        for pk, action, arguments, attempts, receipt, correlation in sorted(rows):
             if isinstance(arguments, str):  # Django leaves jsonb undecoded on raw cursors
                 arguments = json.loads(arguments)
             messages.append(
                 Message(
-                    id=str(pk), action=action, arguments=arguments, attempt=attempts, queue=queue, receipt=str(receipt)
+                    id=str(pk),
+                    action=action,
+                    arguments=arguments,
+                    attempt=attempts,
+                    queue=queue,
+                    receipt=str(receipt),
+                    correlation_id=correlation,
                 )
             )
         return messages

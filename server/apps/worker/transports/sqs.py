@@ -24,6 +24,35 @@ MAX_DELAY_SECONDS = 900
 MAX_VISIBILITY_SECONDS = 43200
 MAX_WAIT_SECONDS = 20
 MAX_BATCH = 10
+# S3 event notifications sent to the queue (their body is S3's, not a message of ours) run as this action with
+# ``{"objects": [[bucket, key], …]}`` (the stores app's); S3's test event runs it with no objects.
+S3_EVENT_ACTION = "StoreObjectsCreated"
+
+
+def s3_event_objects(body: Any) -> list[list[str]] | None:
+    """The ``[bucket, key]`` of each object an S3 event notification says was created; None for a body that is not
+    one. Raises ValueError for one that is malformed."""
+    if not isinstance(body, dict) or "action" in body:
+        return None
+    if body.get("Event") == "s3:TestEvent":
+        return []
+    records = body.get("Records")
+    if not isinstance(records, list) or not records:
+        return None
+    objects = []
+    for record in records:
+        if not isinstance(record, dict) or record.get("eventSource") != "aws:s3":
+            raise ValueError("an S3 event record without eventSource aws:s3")
+        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
+            continue
+        try:
+            bucket, key = record["s3"]["bucket"]["name"], record["s3"]["object"]["key"]
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"an S3 event record without its bucket or key ({exc})") from exc
+        if not isinstance(bucket, str) or not isinstance(key, str):
+            raise ValueError("an S3 event record whose bucket or key is not text")
+        objects.append([bucket, key])
+    return objects
 
 
 class SqsTransport(Transport):
@@ -77,8 +106,18 @@ class SqsTransport(Transport):
         )
         return response["MessageId"]
 
-    def send(self, action: str, arguments: dict[str, Any], *, delay: float = 0, queue: str = "default") -> str:
+    def send(
+        self,
+        action: str,
+        arguments: dict[str, Any],
+        *,
+        delay: float = 0,
+        queue: str = "default",
+        correlation_id: str = "",
+    ) -> str:
         body: dict[str, Any] = {"action": action, "arguments": arguments}
+        if correlation_id:
+            body["correlation_id"] = correlation_id
         if delay > MAX_DELAY_SECONDS:
             body["not_before"] = time.time() + delay
         return self._send_body(queue, body, delay)
@@ -96,6 +135,10 @@ class SqsTransport(Transport):
         )
         try:
             body = json.loads(raw["Body"])
+            objects = s3_event_objects(body)
+            if objects is not None:
+                message.action, message.arguments = S3_EVENT_ACTION, {"objects": objects}
+                return message
             if not isinstance(body, dict) or not isinstance(body.get("action"), str):
                 raise ValueError("the body has no action name")
             arguments = body.get("arguments") or {}
@@ -106,6 +149,7 @@ class SqsTransport(Transport):
             message.arguments = {"body": raw["Body"][:10000]}
             return message
         message.action, message.arguments = body["action"], arguments
+        message.correlation_id = str(body.get("correlation_id") or "")[:128]
         message.raw = {**raw, "decoded": body}
         return message
 
