@@ -127,19 +127,36 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(kind: str, port: int, data_dir: Path) -> subprocess.Popen:
-    python = sys.executable
+def server_environment(kind: str, data_dir: Path, conn_max_age: int | None) -> dict[str, str]:
+    """The web server's environment: the bench databases under the settings a user runs (``inv run-local``'s local
+    settings, debug on for runserver; off for gunicorn, as deployed), with this process's secret key so the
+    member's token is valid there, and the default ``CONN_MAX_AGE`` unless one is given."""
+    from django.conf import settings
+
+    environment = subprocess_env(data_dir)
+    environment.update(DJANGO_SETTINGS_MODULE="server.config.settings.local", DJANGO_SECRET_KEY=settings.SECRET_KEY)
     if kind == "gunicorn":
-        command = [python, "-m", "gunicorn", "server.config.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", "1"]
+        environment["DJANGO_DEBUG"] = "false"
+    environment.pop("CONN_MAX_AGE")
+    if conn_max_age is not None:
+        environment["CONN_MAX_AGE"] = str(conn_max_age)
+    return environment
+
+
+def start_server(kind: str, port: int, environment: dict[str, str]) -> subprocess.Popen:
+    python = sys.executable
+    if kind == "gunicorn":  # gunicorn.conf.py (docs/deploy.md), one worker
+        command = [python, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1"]
     else:
         command = [python, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
-    server = subprocess.Popen(
-        command, cwd=ROOT, env=subprocess_env(data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    # Its messages go to a file (a pipe nobody reads would fill and stall it).
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (open while the server runs)
+    server = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            sys.exit(f"the {kind} server stopped: {server.stderr.read().decode()[-2000:]}")
+            log.seek(0)
+            sys.exit(f"the {kind} server stopped: {log.read().decode()[-2000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             return server
@@ -161,12 +178,16 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=200, help="requests per query (default 200)")
     parser.add_argument("--server", choices=("gunicorn", "runserver"), default="gunicorn")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--conn-max-age", type=int, default=None, help="the server's CONN_MAX_AGE (default: the settings' own)"
+    )
     options = parser.parse_args()
     if options.streams < 5 * REGISTERED_DEVICES:
         sys.exit(f"--streams must be at least {5 * REGISTERED_DEVICES}")
 
     django_setup()
     from django.db import connections
+    from django.test.utils import CaptureQueriesContext
     from rest_framework.request import Request
     from rest_framework.test import APIRequestFactory
 
@@ -183,14 +204,16 @@ def main() -> None:
     if per_stream < RANGE_POINTS:
         sys.exit(f"each series needs at least {RANGE_POINTS} readings: raise --rows or lower --streams")
 
-    def page_sql(stream, params: dict) -> tuple[str, list]:
-        """The SQL of the page the API reads for these parameters (the same filterset, the same slice)."""
+    def page_sql(stream, params: dict) -> str:
+        """The statement the API runs for the page of these parameters (the same filterset, the same slice of one
+        row more than the page), as PostgreSQL receives it."""
         request = Request(APIRequestFactory().get("/", params))
         filterset = StreamDataFilterSet(request.query_params, queryset=stream_data_for_series(series=[stream.series]))
         assert filterset.is_valid(), filterset.errors
         size = int(params.get("page_size", LargePagination.page_size))
-        sql, sql_params = filterset.qs.values_list(*ROW_COLUMNS)[:size].query.sql_with_params()
-        return sql, list(sql_params)
+        with CaptureQueriesContext(connections["streamdata"]) as captured:
+            list(filterset.rows(ROW_COLUMNS)[: size + 1])
+        return captured.captured_queries[-1]["sql"]
 
     with bench_databases(), tempfile.TemporaryDirectory() as data_dir:
         load(options.rows, options.streams)
@@ -199,7 +222,8 @@ def main() -> None:
         token = jwt_encode(reader)
         test_client = api_client(reader)
         port = free_port()
-        server = start_server(options.server, port, Path(data_dir))
+        environment = server_environment(options.server, Path(data_dir), options.conn_max_age)
+        server = start_server(options.server, port, environment)
         web = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         headers = {"Authorization": f"jwt {token}", "Accept": "application/json"}
 
@@ -233,10 +257,9 @@ def main() -> None:
                 sys.exit(f"{path} answered {response.status_code}: {response.content[:300]!r}")
             return len(response.content)
 
-        def bare_sql(stream, params: dict) -> int:
-            sql, sql_params = page_sql(stream, params)
+        def bare_sql(sql: str) -> int:
             with connections["streamdata"].cursor() as cursor:
-                cursor.execute(sql, sql_params)
+                cursor.execute(sql)
                 return len(cursor.fetchall())
 
         results = []
@@ -255,7 +278,7 @@ def main() -> None:
                     for kind, run, arguments in (
                         ("http", over_http, (path, params)),
                         ("test client", in_process, (path, params)),
-                        ("bare SQL", bare_sql, (stream, params)),
+                        ("bare SQL", bare_sql, (page_sql(stream, params),)),
                     ):
                         started = time.perf_counter()
                         outcome = run(*arguments)

@@ -94,6 +94,9 @@ def database_settings(env: environ.Env, data_dir: Path) -> dict[str, dict[str, A
         else:
             databases[alias] = _embedded_settings(data_dir / "pgdata", embedded_name)
         databases[alias]["ATOMIC_REQUESTS"] = False
-        databases[alias]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+        # Connections are kept between requests: opening one costs more than a small read. (No health check before
+        # each request either, which would be one more round trip: a connection that broke fails one request and
+        # Django then drops it.)
+        databases[alias]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
         databases[alias].setdefault("TEST", {})["NAME"] = f"test_{databases[alias]['NAME']}"
     return databases

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from django.apps import apps
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Value
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -161,6 +161,36 @@ class ScopedQuerySet(models.QuerySet):
             condition |= Q(**{owner_path: user.pk})
         return queryset.filter(condition)
 
+    def with_permission(self, user: Account | AnonymousUser | None, action: str) -> Self:
+        """Each row annotated with whether ``user`` may ``action`` it, read in the query that fetches the row:
+        :func:`user_can` then reads the annotation instead of asking the database once more (a hot read's fixed
+        cost is its round trips)."""
+        return self.annotate(**{_held(action): self._held_expression(user, action)})
+
+    def _held_expression(self, user: Account | AnonymousUser | None, action: str) -> Any:
+        permission = _declared_permission(self.model, action)
+        if (
+            user is not None
+            and user.is_authenticated
+            and user.is_active
+            and token_scope(user) is None
+            and not isinstance(permission, PermissionByField)
+            and not getattr(self.model, "scope_owner_path", "")
+        ):
+            # The usual case, as restrict() decides it, without restrict()'s second scan of the model's table.
+            if user.is_staff or permission == STAFF_ONLY:
+                return Value(user.is_staff)
+            org_path = self.model.scope_org_path  # type: ignore[attr-defined]
+            org = OuterRef(f"{org_path}_id" if org_path else "pk")
+            return Exists(member_org_ids(user, permission).filter(org_id=org))
+        allowed = self.model.objects.restrict(user, action)  # type: ignore[attr-defined]
+        return Value(False) if allowed.query.is_empty() else Exists(allowed.filter(pk=OuterRef("pk")))
+
+
+def _held(action: str) -> str:
+    """The annotation :meth:`ScopedQuerySet.with_permission` sets for ``action``."""
+    return f"scope_may_{action}"
+
 
 def user_has_org_permission(user: Any, org: Any, permission: str | None) -> bool:
     """Whether ``user`` may use ``permission`` in ``org`` (membership alone when ``permission`` is None)."""
@@ -214,6 +244,10 @@ def user_can_create(user: Any, obj: models.Model) -> bool:
 
 
 def user_can(user: Any, obj: models.Model, action: str) -> bool:
-    """Whether ``user`` may perform ``action`` on the visible object ``obj``."""
+    """Whether ``user`` may perform ``action`` on the visible object ``obj`` (fetched ``with_permission`` for that
+    action: no query)."""
+    held = getattr(obj, _held(action), None)
+    if held is not None:
+        return bool(held)
     # A scoped model's ``objects`` is a ScopedQuerySet manager (see the module docstring).
     return type(obj).objects.restrict(user, action).filter(pk=obj.pk).exists()  # type: ignore[attr-defined]

@@ -26,10 +26,10 @@ def stream_list(*, user, action: str = "view") -> QuerySet[StreamId]:
 
 
 def stream_list_for_data(*, user) -> QuerySet[StreamId]:
-    """The streams ``user`` may see, with only what reading their data needs: the organisation (for the
-    permission) and the output unit (for the values). Two joins rather than ``stream_list``'s eight, which
-    PostgreSQL takes longer to plan than to run."""
-    return StreamId.objects.restrict(user, "view").select_related("org", "output_unit")
+    """The streams ``user`` may see, with only what reading their data needs: whether the user may read it
+    (``user_can(user, stream, "read_data")`` then asks no query) and the output unit (for the values). One join
+    rather than ``stream_list``'s eight, which PostgreSQL takes longer to plan than to run."""
+    return StreamId.objects.restrict(user, "view").with_permission(user, "read_data").select_related("output_unit")
 
 
 def stream_lookup(value: str) -> dict:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import django_filters
 from django.db.models import QuerySet
 
 from server.apps.core.filtersets import IsoDateTimeFilter
 from server.apps.streamdata.models import StreamData
+from server.apps.streamdata.selectors.rows import DATA_ORDERING, NewestRows
 
 LASTN_LIMIT = 100_000
-DATA_ORDERING = ("timestamp", "id")
 
 
 class StreamDataFilterSet(django_filters.FilterSet):
@@ -31,3 +33,17 @@ class StreamDataFilterSet(django_filters.FilterSet):
         count = min(int(value), LASTN_LIMIT)
         newest = queryset.order_by(*(f"-{field}" for field in DATA_ORDERING)).values("pk")[:count]
         return StreamData.objects.filter(pk__in=newest).order_by(*DATA_ORDERING)
+
+    def rows(self, columns: Iterable[str]) -> QuerySet | NewestRows:
+        """The rows the filters leave (call ``is_valid()`` first), as tuples of ``columns``, oldest first: a
+        queryset, or with ``lastn`` the newest N read in one index range (``NewestRows``) rather than through
+        ``last_n``'s second lookup by id."""
+        values = self.form.cleaned_data
+        queryset = self.queryset
+        for name, value in values.items():
+            if name != "lastn":
+                queryset = self.filters[name].filter(queryset, value)
+        if values.get("lastn") is None:
+            return queryset.values_list(*columns)
+        count = min(int(values["lastn"]), LASTN_LIMIT)
+        return NewestRows(queryset, count, columns) if count else queryset.none().values_list(*columns)

@@ -13,7 +13,6 @@ from server.apps.audit.api.serializers import AuditEntrySerializer
 from server.apps.audit.filtersets import AuditEntryFilterSet
 from server.apps.audit.models import AuditEntry
 from server.apps.core.api.viewsets import ScopedReadOnlyViewSet
-from server.apps.core.inputs import parse_id
 
 
 class AuditEntryViewSet(ScopedReadOnlyViewSet):
@@ -28,9 +27,6 @@ class AuditEntryViewSet(ScopedReadOnlyViewSet):
 
     def get_queryset(self):
         return selectors.audit_entry_list(user=self.request.user)
-
-    def object_lookup(self, value: str) -> dict:
-        return {"id": parse_id(value)}
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=False, methods=["get"], scope_action="view", pagination_class=None)

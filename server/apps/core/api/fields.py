@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from rest_framework import serializers
 
-from server.apps.core.inputs import InputError, json_loads
+from server.apps.core.inputs import InputError, json_loads, utc_datetime
 
 
 class JSONField(serializers.JSONField):
@@ -24,3 +25,27 @@ class JSONField(serializers.JSONField):
         if value is None and not self.allow_null:
             self.fail("null")
         return value
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """A time on the wire, in UTC. Any ISO 8601 time is read, and kept in UTC: PostgreSQL refuses some offsets
+    Python accepts, and a time UTC cannot hold is a 400 (core/inputs.py). It is written as ISO 8601 ending in ``Z``
+    with a four-digit year; ``whole_seconds=True`` drops the fraction, ``%Y-%m-%dT%H:%M:%SZ`` (the updater's
+    format, iotile_clients.md §5)."""
+
+    def __init__(self, *args: Any, whole_seconds: bool = False, **kwargs: Any) -> None:
+        self.whole_seconds = whole_seconds
+        super().__init__(*args, **kwargs)
+
+    def to_representation(self, value: datetime.datetime | None) -> str | None:  # type: ignore[override]
+        if value is None:
+            return None
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+        # isoformat() rather than strftime: strftime's %Y drops a small year's zeros.
+        return (value.replace(microsecond=0) if self.whole_seconds else value).isoformat() + "Z"
+
+    def to_internal_value(self, value: Any) -> datetime.datetime:
+        try:
+            return utc_datetime(super().to_internal_value(value))
+        except InputError as exc:
+            raise serializers.ValidationError(str(exc)) from exc

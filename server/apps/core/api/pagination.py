@@ -46,5 +46,6 @@ class ShortFirstPagePagination(LargePagination):
         if len(rows) <= size:
             paginator.count = len(rows)  # a cached property: set, it is not queried
         self.request = request
-        self.page = Page(rows[:size], 1, paginator)
-        return list(self.page)
+        page = rows[:size]
+        self.page = Page(page, 1, paginator)
+        return page

@@ -45,9 +45,6 @@ class TargetedViewSet(ScopedModelViewSet):
     # ``create_service(user=, entries=[(target, fields), …]) -> [row, …]``, atomic.
     create_service: Callable[..., list[Any]]
 
-    def object_lookup(self, value: str) -> dict[str, Any]:
-        return {"id": int(value)}
-
     def request_target(self, value: str | None = None) -> Target:
         """The target ``value`` names (``?target=`` when ``None``), resolved once per request."""
         if value is None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.db import models
 from django.http import Http404
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from server.apps.core.api.permissions import ScopedObjectPermission
+from server.apps.core.inputs import parse_id
 from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.core.slugs import SlugError
 
@@ -21,7 +23,9 @@ else:
 class ScopedViewSetMixin(_ViewSet):
     """Restricts the queryset to what the user may see, and looks objects up by their public id.
 
-    ``object_lookup(value)`` turns the URL's id into filter keywords; the default is the slug.
+    ``object_lookup(value)`` turns the URL's id into filter keywords; the default matches ``lookup_field`` (the slug
+    unless the viewset names another), an integer field's value parsed strictly (``core.inputs.parse_id``: anything
+    but a ``bigint`` in ASCII digits is a 404).
     """
 
     permission_classes = [IsAuthenticated, ScopedObjectPermission]
@@ -33,7 +37,8 @@ class ScopedViewSetMixin(_ViewSet):
         return super().get_queryset().restrict(self.request.user, "view")
 
     def object_lookup(self, value: str) -> dict[str, Any]:
-        return {"slug": value}
+        field = self.get_queryset().model._meta.get_field(self.lookup_field)
+        return {self.lookup_field: parse_id(value) if isinstance(field, models.IntegerField) else value}
 
     def get_object(self):
         queryset = self.get_queryset()

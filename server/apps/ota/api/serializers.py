@@ -3,12 +3,11 @@ iotile_clients.md §5: dates as ``%Y-%m-%dT%H:%M:%SZ`` (no fractional seconds), 
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import TYPE_CHECKING
 
 from rest_framework import serializers
 
-from server.apps.core.inputs import InputError, utc_datetime
+from server.apps.core.api.fields import UTCDateTimeField
 from server.apps.ota.criteria import parse_criterion
 from server.apps.ota.models import DeploymentAction, DeploymentRequest, DeviceScript, DeviceVersionAttribute
 from server.apps.project.api.serializers import VisibleOrgField
@@ -17,21 +16,6 @@ if TYPE_CHECKING:
     from server.apps.device.models import Device
     from server.apps.fleet.models import Fleet
     from server.apps.org.models import Org
-
-
-class UpdaterDateTimeField(serializers.DateTimeField):
-    """A time as the updater reads it: UTC, ``2026-12-06T19:00:00Z``. Any ISO 8601 time is read."""
-
-    def to_representation(self, value):
-        # %Y-%m-%dT%H:%M:%SZ, with the year in four digits for any year (strftime's %Y drops the zeros).
-        return None if value is None else value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
-
-    def to_internal_value(self, value):
-        # Stored in UTC: PostgreSQL refuses some offsets Python accepts (core/inputs.py).
-        try:
-            return utc_datetime(super().to_internal_value(value))
-        except InputError as exc:
-            raise serializers.ValidationError(str(exc)) from exc
 
 
 class DeviceScriptSerializer(serializers.ModelSerializer):
@@ -100,9 +84,9 @@ class DeploymentRequestSerializer(serializers.ModelSerializer):
         slug_field="slug", read_only=True, allow_null=True
     )
     org: serializers.SlugRelatedField[Org] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    released_on = UpdaterDateTimeField(read_only=True)
-    completed_on = UpdaterDateTimeField(read_only=True)
-    canceled_on = UpdaterDateTimeField(read_only=True)
+    released_on = UTCDateTimeField(whole_seconds=True, read_only=True)
+    completed_on = UTCDateTimeField(whole_seconds=True, read_only=True)
+    canceled_on = UTCDateTimeField(whole_seconds=True, read_only=True)
     created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
 
     class Meta:
@@ -128,14 +112,16 @@ class DeploymentCreateSerializer(serializers.Serializer):
     fleet = serializers.CharField(required=False, allow_null=True, help_text="The fleet's g-- slug; none: all.")
     selection_criteria = CriteriaField(required=False, default=list)
     side_effect = serializers.DictField(required=False, default=dict)
-    released_on = UpdaterDateTimeField(required=False, allow_null=True, help_text="None: not released yet.")
+    released_on = UTCDateTimeField(
+        whole_seconds=True, required=False, allow_null=True, help_text="None: not released yet."
+    )
 
 
 class DeploymentUpdateSerializer(serializers.Serializer):
     selection_criteria = CriteriaField(required=False)
     side_effect = serializers.DictField(required=False)
-    released_on = UpdaterDateTimeField(required=False)
-    completed_on = UpdaterDateTimeField(required=False)
+    released_on = UTCDateTimeField(whole_seconds=True, required=False)
+    completed_on = UTCDateTimeField(whole_seconds=True, required=False)
 
 
 class UpdaterDeploymentSerializer(DeploymentRequestSerializer):
@@ -153,7 +139,7 @@ class UpdaterDeploymentSerializer(DeploymentRequestSerializer):
 
 class DeploymentActionSerializer(serializers.ModelSerializer):
     device: serializers.SlugRelatedField[Device] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    last_attempt_on = UpdaterDateTimeField(read_only=True)
+    last_attempt_on = UTCDateTimeField(whole_seconds=True, read_only=True)
 
     class Meta:
         model = DeploymentAction
@@ -176,7 +162,7 @@ class DeploymentActionCreateSerializer(serializers.Serializer):
     deployment = serializers.IntegerField(help_text="The deployment's id.")
     device = serializers.CharField(help_text="The device's d-- slug.")
     attempt_successful = serializers.BooleanField()
-    last_attempt_on = UpdaterDateTimeField(required=False, allow_null=True)
+    last_attempt_on = UTCDateTimeField(whole_seconds=True, required=False, allow_null=True)
     log = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
 

@@ -11,7 +11,6 @@ from rest_framework.response import Response
 
 from server.apps.core.api.parsers import FormParser, JSONParser, MultiPartParser
 from server.apps.core.api.viewsets import ScopedModelViewSet, ScopedReadOnlyViewSet, ScopedViewSetMixin
-from server.apps.core.inputs import parse_id
 from server.apps.device.models import Device
 from server.apps.device.selectors import device_list, device_lookup, visible_device
 from server.apps.fleet.selectors import visible_fleet
@@ -112,9 +111,6 @@ class DeploymentRequestViewSet(ScopedModelViewSet):
     def get_queryset(self):
         return selectors.deployment_list(user=self.request.user)
 
-    def object_lookup(self, value: str) -> dict:
-        return {"id": parse_id(value)}
-
     def create(self, request, *args, **kwargs):
         data = serializers.DeploymentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -170,9 +166,6 @@ class DeploymentActionViewSet(
     def get_queryset(self):
         return selectors.action_list(user=self.request.user)
 
-    def object_lookup(self, value: str) -> dict:
-        return {"id": parse_id(value)}
-
     def create(self, request, *args, **kwargs):
         data = serializers.DeploymentActionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -214,6 +207,3 @@ class DeviceVersionViewSet(ScopedReadOnlyViewSet):
 
     def get_queryset(self):
         return selectors.version_list(user=self.request.user)
-
-    def object_lookup(self, value: str) -> dict:
-        return {"id": parse_id(value)}

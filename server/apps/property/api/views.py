@@ -9,7 +9,6 @@ from rest_framework.response import Response
 
 from server.apps.core.api.targets import TargetedViewSet
 from server.apps.core.api.viewsets import ScopedModelViewSet
-from server.apps.core.inputs import parse_id
 from server.apps.property import selectors, services
 from server.apps.property.api import serializers
 from server.apps.property.filtersets import GenericPropertyFilterSet, PropertyTemplateFilterSet
@@ -63,9 +62,6 @@ class PropertyTemplateViewSet(ScopedModelViewSet):
 
     def get_queryset(self):
         return selectors.property_template_list(user=self.request.user)
-
-    def object_lookup(self, value: str) -> dict:
-        return {"id": parse_id(value)}
 
     def create(self, request, *args, **kwargs):
         data = serializers.PropertyTemplateCreateSerializer(data=request.data)

@@ -8,7 +8,6 @@ from rest_framework.response import Response
 
 from server.apps.core.api.viewsets import ScopedModelViewSet
 from server.apps.core.errors import ApplicationError
-from server.apps.core.inputs import parse_id
 from server.apps.core.slugs import SlugError
 from server.apps.stream.selectors import stream_list, stream_lookup
 from server.apps.streamalias import selectors, services
@@ -93,9 +92,6 @@ class StreamAliasTapViewSet(ScopedModelViewSet):
 
     def get_queryset(self):
         return selectors.tap_list(user=self.request.user)
-
-    def object_lookup(self, value: str) -> dict:
-        return {"id": parse_id(value)}
 
     def create(self, request, *args, **kwargs):
         data = serializers.StreamAliasTapCreateSerializer(data=request.data)

@@ -64,7 +64,7 @@ def stream_data_page(view, request, queryset, streams: dict[int, StreamId]) -> R
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
     paginator = ShortFirstPagePagination()
-    page = paginator.paginate_queryset(filterset.qs.values_list(*ROW_COLUMNS), request, view=view)
+    page = paginator.paginate_queryset(filterset.rows(ROW_COLUMNS), request, view=view)
     return paginator.get_paginated_response(stream_data_rows(page or [], streams))
 
 
@@ -167,7 +167,7 @@ class StreamDataFrameView(APIView):
         filterset = StreamDataFilterSet(request.query_params, queryset=selection.rows, request=request)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
-        rows = filterset.qs.values_list(*("series" if c == "stream" else c for c in DATA_FRAME_COLUMNS))
+        rows = filterset.rows("series" if c == "stream" else c for c in DATA_FRAME_COLUMNS)
         slugs = {series: stream.slug for series, stream in selection.streams.items()}
         lines = _csv_lines(rows.iterator(chunk_size=DATA_FRAME_CHUNK), slugs)
         response = StreamingHttpResponse(lines, content_type="text/csv")

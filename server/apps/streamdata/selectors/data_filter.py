@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 
 from server.apps.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from server.apps.core.lookups import device_id_from
-from server.apps.core.scoping import permission_for, user_has_org_permission
+from server.apps.core.scoping import permission_for, user_can, user_has_org_permission
 from server.apps.core.slugs import SlugError, slug_kind
 from server.apps.datablock.selectors import datablock_list, datablock_lookup
 from server.apps.device.selectors import device_list
@@ -37,9 +37,12 @@ class DataSelection:
     streams: dict[int, StreamId]
 
 
+READ_DATA_DENIED = "You may not read stream data in this organisation."
+
+
 def _check_read_data(user, org) -> None:
     if not user_has_org_permission(user, org, permission_for(StreamId, "read_data")):
-        raise PermissionDeniedError("You may not read stream data in this organisation.")
+        raise PermissionDeniedError(READ_DATA_DENIED)
 
 
 def streams_for_data_filter(*, user, value: str | None) -> list[StreamId]:
@@ -64,7 +67,8 @@ def streams_for_data_filter(*, user, value: str | None) -> list[StreamId]:
             stream = stream_list_for_data(user=user).filter(**stream_lookup(value)).first()
             if stream is None:
                 raise NotFoundError("Stream not found.")
-            _check_read_data(user, stream.org)
+            if not user_can(user, stream, "read_data"):  # read with the stream
+                raise PermissionDeniedError(READ_DATA_DENIED)
             return [stream]
         if kind == "d":
             device = device_list(user=user).filter(id=device_id_from(value)).first()

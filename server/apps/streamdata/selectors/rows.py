@@ -4,17 +4,20 @@ side open."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 from operator import or_
+from typing import Any
 
+from django.db import connections
 from django.db.models import Count, Max, Min, Q, QuerySet
 
-from server.apps.streamdata.filtersets import DATA_ORDERING
 from server.apps.streamdata.models import StreamData
 
+# The order rows are listed in: by time, and rows of the same time by id.
+DATA_ORDERING = ("timestamp", "id")
 # A stream's time window: (series id, start, end).
 Window = tuple[int, datetime | None, datetime | None]
 
@@ -70,3 +73,53 @@ def stream_data_bounds(
         first=Min("timestamp"), last=Max("timestamp")
     )
     return found["first"], found["last"]
+
+
+class NewestRows:
+    """The newest ``count`` rows of ``queryset`` by ``DATA_ORDERING``, listed oldest first as tuples of ``columns``;
+    sliced and counted as Django's paginator does, or iterated whole.
+
+    One query: the newest rows are read from the end of their ``(series, timestamp)`` index range, then put back in
+    time order, ``SELECT … FROM (the newest N) ORDER BY timestamp, id``. (A filter ``id IN (the newest N ids)``
+    would look each row up once more by its id.)"""
+
+    def __init__(self, queryset: QuerySet[StreamData], count: int, columns: Iterable[str]) -> None:
+        self.columns = tuple(columns)
+        inner = (*self.columns, *(field for field in DATA_ORDERING if field not in self.columns))
+        newest = queryset.order_by(*(f"-{field}" for field in DATA_ORDERING)).values_list(*inner)[:count]
+        self.using = newest.db
+        sql, params = newest.query.sql_with_params()
+        self.newest_sql, self.params = f"({sql}) AS newest", list(params)
+
+    def _select(self, select: str, tail: str = "", tail_params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(f"SELECT {select} FROM {self.newest_sql}{tail}", [*self.params, *tail_params])
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
+
+    def _ordered(self) -> str:
+        return " ORDER BY " + ", ".join(f'newest."{field}"' for field in DATA_ORDERING)
+
+    def count(self) -> int:
+        return int(self._select("count(*)")[0][0])
+
+    def __getitem__(self, key: slice) -> list[tuple[Any, ...]]:
+        if not isinstance(key, slice) or key.step is not None:
+            raise TypeError("NewestRows are read by slices without a step")
+        start = key.start or 0
+        tail = f"{self._ordered()} OFFSET %s"
+        params = [start]
+        if key.stop is not None:
+            tail += " LIMIT %s"
+            params.append(max(0, key.stop - start))
+        return self._select(self._columns(), tail, params)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self._select(self._columns(), self._ordered()))
+
+    def iterator(self, chunk_size: int | None = None) -> Iterator[tuple[Any, ...]]:
+        """As a queryset's ``iterator()``: the rows are read at once (there are at most ``LASTN_LIMIT``)."""
+        return iter(self)
+
+    def _columns(self) -> str:
+        return ", ".join(f'newest."{column}"' for column in self.columns)

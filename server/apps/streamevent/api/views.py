@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from server.apps.core.api.pagination import LargePagination
 from server.apps.core.api.parsers import MultiPartParser
 from server.apps.core.api.viewsets import ScopedReadOnlyViewSet
-from server.apps.core.inputs import parse_id
 from server.apps.streamevent import selectors, services
 from server.apps.streamevent.api.serializers import EventSerializer, EventUploadSerializer
 from server.apps.streamevent.filtersets import EventFilterSet
@@ -43,9 +42,6 @@ class EventViewSet(ScopedReadOnlyViewSet):
         if self.action == "list":
             return selectors.events_for_filter(user=self.request.user, value=self.request.query_params.get("filter"))
         return selectors.event_list(user=self.request.user)
-
-    def object_lookup(self, value: str) -> dict:
-        return {"id": parse_id(value)}
 
     @extend_schema(responses={(200, "application/json"): OpenApiTypes.ANY, (200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)

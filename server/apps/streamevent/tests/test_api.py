@@ -44,7 +44,7 @@ class TestEventEndpoint(ScopedEndpointCases):
     list_key = "id"
     write_method = None
     read_role = MEMBER
-    list_query_count = 5  # authentication, the stream, the read permission, count, page
+    list_query_count = 4  # authentication, the stream with the read permission, count, page
 
     def make_object(self, org):
         return make_event(stream_in(org))
