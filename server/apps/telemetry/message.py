@@ -30,8 +30,8 @@ class NormalisedMessage(TypedDict):
     """IoTa's message: ``broker_correlation_id`` the raw message's correlation id (a UUID string), ``p_uid`` the
     physical device (the device's integer id), ``l_uid`` the logical device (None when unmapped or paused),
     ``timestamp`` the default time of the values and ``timestamp_received`` when the platform got the message (both
-    ISO-8601, UTC), ``timeseries`` the values. ``p_slug``, ``org`` (the organisation's slug) and ``source``
-    (``http``, ``mqtt``, ``ttn``) are the platform's additions."""
+    ISO-8601, UTC), ``timeseries`` the values. ``p_slug``, ``org_id`` (the organisation's id, a UUID string) and
+    ``source`` (``http``, ``mqtt``, ``ttn``) are the platform's additions."""
 
     broker_correlation_id: str
     p_uid: int
@@ -40,7 +40,7 @@ class NormalisedMessage(TypedDict):
     timestamp_received: str
     timeseries: list[TimeseriesPoint]
     p_slug: str
-    org: str
+    org_id: str
     source: str
 
 
