@@ -25,6 +25,7 @@ from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
 from server.apps.devicelocation.models import DeviceLocation
 from server.apps.devicetemplate.services import component_create, device_template_create
 from server.apps.fleet.tests.factories import make_fleet
+from server.apps.forwarding.tests.factories import make_destination
 from server.apps.operation.tests.factories import make_operation
 from server.apps.org.roles import MEMBER
 from server.apps.org.services import invitation_create
@@ -71,6 +72,7 @@ class World:
     action: Any
     version: Any
     audit_entry: Any
+    destination: Any
     download: tuple[str, str]  # a signed store download's token and file name
 
     def slugs(self) -> list[str]:
@@ -146,6 +148,7 @@ def make_world(name: str | None = None) -> World:
         action=action,
         version=version,
         audit_entry=AuditEntry.objects.filter(org_id=org.id).order_by("id").first(),
+        destination=make_destination(org),
         download=(token, name),
     )
 
@@ -205,6 +208,7 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("device", "key_type"): "ssh",
         ("fleet", "slug"): world.fleet.slug,
         ("operation", "id"): world.operation.id,
+        ("destination", "id"): world.destination.id,
         ("ota", "id"): _ota_id,
         ("ota", "slug"): _ota_slug,
     }
@@ -243,6 +247,7 @@ def _page_value(param: str, world: World, catalog: Catalog) -> Any:
         "deployment_id": world.deployment.id,
         "operation_id": world.operation.id,
         "fleet_slug": world.fleet.slug,
+        "destination_id": world.destination.id,
         "token": world.download[0],
         "name": world.download[1],
         "pk": catalog.dead_letter.pk,
