@@ -152,3 +152,76 @@ def test_usage_errors_exit_2(live_server, org):
     result = broker(live_server, "map", "start", "--puid", "1")
     assert result.returncode == 2
     assert "--luid" in result.stderr
+
+
+def test_physical_and_logical_devices_and_mappings(live_server, org):
+    from server.apps.telemetry.models import DeviceMapping, LogicalDevice, PhysicalDevice
+
+    owner = org.created_by.email
+    project = make_project(org)
+
+    def run(*args: str, email: str = owner):
+        return broker(live_server, *args, email=email)
+
+    sensor = {"name": "Tank sensor", "project": project.slug, "source_name": "ttn",
+              "source_ids": {"dev_eui": "70b3d57ed005a1b2"}, "properties": {"vendor": "acme"}}
+    pd = ok(run("pd", "create", "--json", json.dumps(sensor)))
+    puid = pd["uid"]
+    assert PhysicalDevice.objects.get(device_id=puid).source_ids == {"dev_eui": "70b3d57ed005a1b2"}
+    got = ok(run("pd", "get", "--puid", str(puid)))
+    assert got["name"] == "Tank sensor" and "properties" not in got
+    assert ok(run("pd", "get", "--puid", str(puid), "--properties"))["properties"] == {"vendor": "acme"}
+    assert [d["uid"] for d in ok(run("pd", "lum"))] == [puid]
+    assert [d["uid"] for d in ok(run("pd", "ls", "--source", "ttn"))] == [puid]
+    assert ok(run("pd", "ls", "--source", "http")) == []
+
+    ld = ok(run("ld", "create", "--json", json.dumps({"name": "Tank 3", "project": project.slug})))
+    luid = ld["uid"]
+    mapping = ok(run("map", "start", "--puid", str(puid), "--luid", str(luid)))
+    assert (mapping["pd"], mapping["ld"], mapping["end"]) == (puid, luid, None)
+    assert ok(run("pd", "lum")) == []
+    plain = run("pd", "ls", "--plain")
+    assert plain.returncode == 0
+    assert f"{puid}" in plain.stdout and "Tank sensor" in plain.stdout and f"--> {luid: >6}" in plain.stdout
+
+    ok(run("map", "toggle", "--puid", str(puid), "--disable"))
+    assert not DeviceMapping.objects.get(physical_device__device_id=puid).is_active
+    assert "(paused)" in run("pd", "ls", "--plain").stdout
+    ok(run("map", "toggle", "--luid", str(luid), "--enable"))
+    assert DeviceMapping.objects.get(physical_device__device_id=puid).is_active
+    ok(run("map", "end", "--puid", str(puid)))
+    history = ok(run("map", "ls", "--puid", str(puid)))
+    assert len(history) == 1 and history[0]["end"] is not None
+    # A mapping already ended cannot be ended again: the platform's 404, exit status 1.
+    assert run("map", "end", "--puid", str(puid)).returncode == 1
+
+    copied = ok(run("ld", "cpd", "--puid", str(puid), "--map"))
+    assert copied["name"] == "Tank sensor"
+    assert DeviceMapping.objects.filter(logical_device_id=copied["uid"], end=None).count() == 1
+    assert len(ok(run("map", "ls", "--puid", str(puid)))) == 2
+
+    ok(run("pd", "up", "--puid", str(puid), "--json", json.dumps({"uid": 999, "name": "Renamed"})))
+    assert PhysicalDevice.objects.get(device_id=puid).device.label == "Renamed"
+    ok(run("ld", "up", "--luid", str(luid), "--json", json.dumps({"name": "Tank 3b"})))
+    assert LogicalDevice.objects.get(pk=luid).name == "Tank 3b"
+    assert {d["uid"] for d in ok(run("ld", "ls"))} == {luid, copied["uid"]}
+    assert "Tank 3b" in run("ld", "ls", "--plain").stdout
+
+    # Read-only: reads work, writes are the platform's 403.
+    reader = make_member(org, OPERATOR, password=PASSWORD)
+    assert ok(run("ld", "get", "--luid", str(luid), email=reader.email))["uid"] == luid
+    refused = run("ld", "rm", "--luid", str(luid), email=reader.email)
+    assert refused.returncode == 1 and "HTTP 403" in refused.stderr
+
+    ok(run("ld", "rm", "--luid", str(luid)))
+    assert not LogicalDevice.objects.filter(pk=luid).exists()
+    ok(run("pd", "rm", "--puid", str(puid)))
+    assert not PhysicalDevice.objects.filter(device_id=puid).exists()
+    # Stdin works for --file -.
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli.broker", "ld", "create", "--file", "-"],
+        input=json.dumps({"name": "From stdin", "project": project.slug}),
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "BROKER_URL": live_server.url, "BROKER_EMAIL": owner, "BROKER_PASSWORD": PASSWORD},
+    )
+    assert json.loads(result.stdout)["name"] == "From stdin"
