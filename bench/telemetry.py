@@ -21,7 +21,7 @@ Everything runs on this machine, on throw-away ``bench_*`` databases (see _setup
 ``--forward`` adds a file destination to the organisation and maps every device to a logical device, so each
 message is also routed and put in the forwarding outbox in the same transaction (docs/forwarding.md).
 
-Throttling is off (the test settings); rates are messages per second and data points per second (×3), the
+Throttling is off (the test settings); rates are messages per second and data points per second (3 per message), the
 ratio is against ThingsBoard's published single-node figure: 5,000 messages/s of 3 data points (15,000 data
 points/s) on an m6a.large (2 vCPU, 8 GB) with PostgreSQL and Kafka at 95 % CPU (peer_systems.md §5). That machine
 runs nothing else; this one is shared (the load average is printed). Compare figures within one run.
@@ -76,12 +76,13 @@ def setup(devices: int, forward: bool):
     Device.objects.filter(pk__in=ids).update(org=org, project=project, claimed_on=F("created_on"))
     fleet = list(Device.objects.filter(pk__in=ids).select_related("org", "project").order_by("id"))
     if forward:
-        from server.apps.forwarding.services import destination_create
         from server.apps.telemetry.services.mapping import (
             logical_device_create,
             mapping_start,
             physical_device_create,
         )
+
+        from server.apps.forwarding.services import destination_create
 
         destination_create(user=org.created_by, org=org, name="Files", kind="file", prefix="bench")
         for device in fleet:
@@ -95,7 +96,6 @@ def setup(devices: int, forward: bool):
 def stored_rows(org) -> tuple[int, int]:
     """Raw messages and stored values of the benchmark's organisation."""
     from django.db.models import Func, IntegerField, Sum
-
     from server.apps.telemetry.models import RawMessage
 
     raws = RawMessage.objects.filter(org=org)
@@ -105,7 +105,6 @@ def stored_rows(org) -> tuple[int, int]:
 
 def empty(org) -> None:
     from django.db import connections
-
     from server.apps.telemetry.models import RawMessage
 
     RawMessage.objects.filter(org=org).delete()
@@ -169,9 +168,7 @@ def run_http(tokens: dict[str, str], messages: int, clients: int, port: int) -> 
             token = tokens[slugs[number % len(slugs)]]
             payload = json.dumps(body(number))
             began = time.perf_counter()
-            connection.request(
-                "POST", f"/api/v1/{token}/telemetry", payload, {"Content-Type": "application/json"}
-            )
+            connection.request("POST", f"/api/v1/{token}/telemetry", payload, {"Content-Type": "application/json"})
             response = connection.getresponse()
             answer = response.read()
             mine.append(time.perf_counter() - began)
@@ -205,9 +202,7 @@ def run_http_inner(tokens: dict[str, str], messages: int) -> dict:
     for number in range(messages):
         token = tokens[slugs[number % len(slugs)]]
         start = time.perf_counter()
-        response = client.post(
-            f"/api/v1/{token}/telemetry", json.dumps(body(number)), content_type="application/json"
-        )
+        response = client.post(f"/api/v1/{token}/telemetry", json.dumps(body(number)), content_type="application/json")
         latencies.append(time.perf_counter() - start)
         failures += response.status_code != 200
     return {"done": messages - failures, "span": time.perf_counter() - began, "latencies": latencies}
@@ -215,10 +210,10 @@ def run_http_inner(tokens: dict[str, str], messages: int) -> dict:
 
 def run_mqtt(org, fleet, messages: int, broker, env: dict[str, str]) -> dict:
     import paho.mqtt.client as mqtt
+    from server.apps.telemetry.models import RawMessage
 
     from server.apps.operation.services.credentials import device_mqtt_logins_provision
     from server.apps.operation.transports.mqtt import BrokerAddress, broker_address, new_client
-    from server.apps.telemetry.models import RawMessage
 
     logins = device_mqtt_logins_provision(devices=fleet)
     bridge = subprocess.Popen(

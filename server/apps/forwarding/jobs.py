@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from server.apps.forwarding.services import destination_send, destinations_sweep
+from django.conf import settings
+
+from server.apps.forwarding.services import deliveries_delete_delivered, destination_send, destinations_sweep
 from server.apps.worker.actions import Action, RetryPolicy, register_action
 from server.apps.worker.scheduler import register_periodic
 
@@ -35,4 +37,16 @@ class ForwardingSweep(Action):
         destinations_sweep()
 
 
+@register_action
+class ForwardingCleanup(Action):
+    """Keeps delivered outbox rows for ``FORWARDING_DELIVERED_RETENTION_DAYS``."""
+
+    optional_arguments = ("days",)
+    timeout = 600
+
+    def execute(self, arguments: dict[str, Any]) -> None:
+        deliveries_delete_delivered(days=int(arguments.get("days") or settings.FORWARDING_DELIVERED_RETENTION_DAYS))
+
+
 register_periodic(ForwardingSweep, every=timedelta(minutes=1))
+register_periodic(ForwardingCleanup, every=timedelta(days=1))

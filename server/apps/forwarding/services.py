@@ -299,3 +299,10 @@ def deliveries_replay(*, user, destination: Destination, ids: list[int] | None =
     if replayed:
         enqueue_on_commit("DeliverDestination", {"destination_id": destination.pk})
     return replayed
+
+
+def deliveries_delete_delivered(*, days: int) -> int:
+    """Delete delivered rows delivered more than ``days`` ago; pending and dead rows stay until they are sent."""
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _by_model = Delivery.objects.filter(status=DeliveryStatus.DELIVERED, delivered_on__lt=cutoff).delete()
+    return deleted

@@ -163,13 +163,19 @@ def test_physical_and_logical_devices_and_mappings(live_server, org):
     def run(*args: str, email: str = owner):
         return broker(live_server, *args, email=email)
 
-    sensor = {"name": "Tank sensor", "project": project.slug, "source_name": "ttn",
-              "source_ids": {"dev_eui": "70b3d57ed005a1b2"}, "properties": {"vendor": "acme"}}
+    sensor = {
+        "name": "Tank sensor",
+        "project": project.slug,
+        "source_name": "ttn",
+        "source_ids": {"dev_eui": "70b3d57ed005a1b2"},
+        "properties": {"vendor": "acme"},
+    }
     pd = ok(run("pd", "create", "--json", json.dumps(sensor)))
     puid = pd["uid"]
     assert PhysicalDevice.objects.get(device_id=puid).source_ids == {"dev_eui": "70b3d57ed005a1b2"}
     got = ok(run("pd", "get", "--puid", str(puid)))
-    assert got["name"] == "Tank sensor" and "properties" not in got
+    assert got["name"] == "Tank sensor"
+    assert "properties" not in got
     assert ok(run("pd", "get", "--puid", str(puid), "--properties"))["properties"] == {"vendor": "acme"}
     assert [d["uid"] for d in ok(run("pd", "lum"))] == [puid]
     assert [d["uid"] for d in ok(run("pd", "ls", "--source", "ttn"))] == [puid]
@@ -182,7 +188,8 @@ def test_physical_and_logical_devices_and_mappings(live_server, org):
     assert ok(run("pd", "lum")) == []
     plain = run("pd", "ls", "--plain")
     assert plain.returncode == 0
-    assert f"{puid}" in plain.stdout and "Tank sensor" in plain.stdout and f"--> {luid: >6}" in plain.stdout
+    assert f"{puid: >6}   Tank sensor" in plain.stdout
+    assert f"--> {luid: >6}" in plain.stdout
 
     ok(run("map", "toggle", "--puid", str(puid), "--disable"))
     assert not DeviceMapping.objects.get(physical_device__device_id=puid).is_active
@@ -191,7 +198,8 @@ def test_physical_and_logical_devices_and_mappings(live_server, org):
     assert DeviceMapping.objects.get(physical_device__device_id=puid).is_active
     ok(run("map", "end", "--puid", str(puid)))
     history = ok(run("map", "ls", "--puid", str(puid)))
-    assert len(history) == 1 and history[0]["end"] is not None
+    assert len(history) == 1
+    assert history[0]["end"] is not None
     # A mapping already ended cannot be ended again: the platform's 404, exit status 1.
     assert run("map", "end", "--puid", str(puid)).returncode == 1
 
@@ -211,7 +219,8 @@ def test_physical_and_logical_devices_and_mappings(live_server, org):
     reader = make_member(org, OPERATOR, password=PASSWORD)
     assert ok(run("ld", "get", "--luid", str(luid), email=reader.email))["uid"] == luid
     refused = run("ld", "rm", "--luid", str(luid), email=reader.email)
-    assert refused.returncode == 1 and "HTTP 403" in refused.stderr
+    assert refused.returncode == 1
+    assert "HTTP 403" in refused.stderr
 
     ok(run("ld", "rm", "--luid", str(luid)))
     assert not LogicalDevice.objects.filter(pk=luid).exists()
@@ -221,7 +230,10 @@ def test_physical_and_logical_devices_and_mappings(live_server, org):
     result = subprocess.run(
         [sys.executable, "-m", "server.cli.broker", "ld", "create", "--file", "-"],
         input=json.dumps({"name": "From stdin", "project": project.slug}),
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "BROKER_URL": live_server.url, "BROKER_EMAIL": owner, "BROKER_PASSWORD": PASSWORD},
     )
     assert json.loads(result.stdout)["name"] == "From stdin"

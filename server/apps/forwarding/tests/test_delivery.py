@@ -18,6 +18,7 @@ from server.apps.forwarding.services import deliveries_create, deliveries_replay
 from server.apps.forwarding.tests.factories import make_destination, routed_message
 from server.apps.stores.selectors import store_file_list, store_file_read
 from server.apps.worker.models import QueueMessage
+from server.apps.worker.queue import enqueue
 from server.apps.worker.runner import run_worker
 
 pytestmark = pytest.mark.django_db
@@ -203,3 +204,17 @@ def test_a_store_outage_is_retried_then_delivered(store_outage):
     row.refresh_from_db()
     assert row.status == "delivered"
     assert store_file_list(store="delivery", prefix="") == [f"{sent}/{sent}.json"]
+
+
+def test_delivered_rows_are_kept_for_the_retention_then_deleted():
+    org = make_org()
+    destination = make_destination(org)
+    _route(org, 3)
+    old, recent, pending = destination.deliveries.order_by("id")
+    Delivery.objects.filter(pk=old.pk).update(status="delivered", delivered_on=timezone.now() - timedelta(days=8))
+    Delivery.objects.filter(pk=recent.pk).update(status="delivered", delivered_on=timezone.now() - timedelta(days=6))
+    Delivery.objects.filter(pk=pending.pk).update(created_on=timezone.now() - timedelta(days=30))
+    enqueue("ForwardingCleanup", {"days": 7})
+    QueueMessage.objects.filter(action="DeliverDestination").delete()
+    run_worker(burst=True)
+    assert list(destination.deliveries.order_by("id").values_list("pk", flat=True)) == [recent.pk, pending.pk]
