@@ -43,6 +43,7 @@ AUDITED: tuple[Audited, ...] = (
     Audited("telemetry.LogicalDevice", "org_id", exclude_fields=("last_seen",)),
     Audited("telemetry.DeviceMapping", "org_id"),
     Audited("telemetry.TtnIntegration", "org_id", mask_fields=("secret",)),
+    Audited("forwarding.Destination", "org_id", mask_fields=("secret",)),
 )
 _ORG_PATHS: dict[str, str] = {}
 

@@ -86,6 +86,7 @@ LOCAL_APPS = [
     "server.apps.audit",
     "server.apps.health",
     "server.apps.telemetry",
+    "server.apps.forwarding",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -368,6 +369,8 @@ STREAMDATA_WRITE_CONNECTIONS = env.int("STREAMDATA_WRITE_CONNECTIONS", default=2
 WORKER_POLL_INTERVAL = env.float("WORKER_POLL_INTERVAL", default=5.0)
 WORKER_SCHEDULER_TICK_SECONDS = env.int("WORKER_SCHEDULER_TICK_SECONDS", default=30)
 WORKER_RUN_RETENTION_DAYS = env.int("WORKER_RUN_RETENTION_DAYS", default=30)
+# Delivered forwarding outbox rows are kept this long (docs/forwarding.md); pending and dead ones until sent.
+FORWARDING_DELIVERED_RETENTION_DAYS = env.int("FORWARDING_DELIVERED_RETENTION_DAYS", default=7)
 
 # Device operations (docs/operations.md): the MQTT broker the bridge and the worker use, as the platform's own login
 # (mqtt://user:password@host:port); empty leaves MQTT out.

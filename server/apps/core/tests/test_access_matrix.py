@@ -69,6 +69,16 @@ OWN_READ_REFUSED = {
     "note-attachment": "the world's notes carry no attachment",
     "device:key-download": "the world's device holds no stored key",
     "audit-detail": "the audit log is for owners; the member role reads none of it",
+    **dict.fromkeys(
+        (
+            "destination-detail",
+            "destination-deliveries",
+            "destination-status",
+            "forwarding:detail",
+            "forwarding:replay",
+        ),
+        "forwarding destinations hold credentials; the member role cannot manage the organisation",
+    ),
 }
 # Routes only staff reach; anyone else gets a 404 (or 403).
 STAFF_ONLY_PREFIXES = ("staff/",)

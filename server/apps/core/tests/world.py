@@ -26,6 +26,7 @@ from server.apps.deviceauth.services import device_token_issue
 from server.apps.devicelocation.models import DeviceLocation
 from server.apps.devicetemplate.services import component_create, device_template_create
 from server.apps.fleet.tests.factories import make_fleet
+from server.apps.forwarding.tests.factories import make_destination
 from server.apps.operation.tests.factories import make_operation
 from server.apps.org.roles import MEMBER
 from server.apps.org.services import invitation_create
@@ -75,6 +76,7 @@ class World:
     action: Any
     version: Any
     audit_entry: Any
+    destination: Any
     download: tuple[str, str]  # a signed store download's token and file name
     device_token: str
     raw_message: Any
@@ -169,6 +171,7 @@ def make_world(name: str | None = None) -> World:
         action=action,
         version=version,
         audit_entry=AuditEntry.objects.filter(org_id=org.id).order_by("id").first(),
+        destination=make_destination(org),
         download=(token, name),
         device_token=device_token_issue(user=owner, device=device),
         raw_message=raw_message,
@@ -234,6 +237,7 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("device", "key_type"): "ssh",
         ("fleet", "slug"): world.fleet.slug,
         ("operation", "id"): world.operation.id,
+        ("destination", "id"): world.destination.id,
         ("ota", "id"): _ota_id,
         ("ota", "slug"): _ota_slug,
         ("(?P<token>[A-Za-z0-9_.-]+)", "token"): world.device_token,
@@ -279,6 +283,7 @@ def _page_value(param: str, world: World, catalog: Catalog) -> Any:
         "deployment_id": world.deployment.id,
         "operation_id": world.operation.id,
         "fleet_slug": world.fleet.slug,
+        "destination_id": world.destination.id,
         "token": world.download[0],
         "name": world.download[1],
         "pk": catalog.dead_letter.pk,
