@@ -38,6 +38,11 @@ AUDITED: tuple[Audited, ...] = (
     Audited("ota.DeviceScript", "org_id"),
     Audited("ota.DeploymentRequest", "org_id"),
     Audited("ota.DeploymentAction", "deployment.org_id"),
+    Audited("streamfilter.StreamFilter", "org_id"),
+    Audited("streamfilter.StreamFilterState", "filter.org_id"),
+    Audited("streamfilter.StreamFilterTransition", "filter.org_id"),
+    Audited("streamfilter.StreamFilterTrigger", "transition.filter.org_id"),
+    Audited("streamfilter.StreamFilterAction", "state.filter.org_id"),
 )
 _ORG_PATHS: dict[str, str] = {}
 
