@@ -44,6 +44,11 @@ AUDITED: tuple[Audited, ...] = (
     Audited("telemetry.DeviceMapping", "org_id"),
     Audited("telemetry.TtnIntegration", "org_id", mask_fields=("secret",)),
     Audited("forwarding.Destination", "org_id", mask_fields=("secret",)),
+    Audited("streamfilter.StreamFilter", "org_id"),
+    Audited("streamfilter.StreamFilterState", "filter.org_id"),
+    Audited("streamfilter.StreamFilterTransition", "filter.org_id"),
+    Audited("streamfilter.StreamFilterTrigger", "transition.filter.org_id"),
+    Audited("streamfilter.StreamFilterAction", "state.filter.org_id"),
 )
 _ORG_PATHS: dict[str, str] = {}
 

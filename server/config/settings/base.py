@@ -76,6 +76,7 @@ LOCAL_APPS = [
     "server.apps.property",
     "server.apps.configattribute",
     "server.apps.streamnote",
+    "server.apps.streamfilter",
     "server.apps.devicelocation",
     "server.apps.fleet",
     "server.apps.ota",

@@ -35,6 +35,9 @@ from server.apps.streamer.services.upload import REPORT_STORE
 from server.apps.streamer.writer import BackgroundWriter, PendingWrite, WriteResult
 from server.apps.streamevent.models import StreamEventData
 from server.apps.streamevent.services import EVENT_STORE
+from server.apps.streamfilter.machine import CompiledFilter
+from server.apps.streamfilter.selectors import active_filters
+from server.apps.streamfilter.services import FilterRows, filters_evaluate
 from server.apps.worker.queue import enqueue
 
 logger = logging.getLogger(__name__)
@@ -142,12 +145,19 @@ def _acknowledge_statement() -> str:
 
 
 def _acknowledge(
-    *, report: StreamerReport, prepared: PreparedReport, rows: ReportRows, written: WriteResult
+    *,
+    report: StreamerReport,
+    prepared: PreparedReport,
+    rows: ReportRows,
+    written: WriteResult,
+    streams: dict[int, StreamId],
+    filters: list[CompiledFilter],
 ) -> StreamerReport:
     """After the readings are committed, in one transaction: the events, the report's figures and ``success``, then
     the streamer's and device's acknowledged ids (they only move up, and never past an uncommitted report's
-    readings). A worker that dies before the commit leaves the report not ``success``, and the retry redoes it all
-    (events have fixed uuids and skip conflicts)."""
+    readings), then the project's stream filters over the readings (their states and alerts commit with the
+    acknowledgement). A worker that dies before the commit leaves the report not ``success``, and the retry redoes
+    it all (events have fixed uuids and skip conflicts; alerts are unique by their reading)."""
     event_ids = [event.streamer_local_id for event in rows.events if event.streamer_local_id]
     first_ids = [i for i in (written.first_id, min(event_ids, default=0)) if i]
     figures = {
@@ -176,6 +186,18 @@ def _acknowledge(
             StreamEventData.objects.bulk_create(rows.events, ignore_conflicts=True)
         cursor.execute(_report_statement(list(figures)), parameters)
         cursor.execute(_acknowledge_statement(), parameters)
+        if filters:
+            readings = rows.readings.readings
+            filters_evaluate(
+                rows=FilterRows(
+                    streams=streams,
+                    stream_keys=readings.streams,
+                    streamer_local_ids=readings.reading_ids,
+                    timestamps=readings.timestamps,
+                    values=rows.readings.values,
+                ),
+                filters=filters,
+            )
     for field, value in figures.items():
         setattr(report, field, value)
     return report
@@ -188,10 +210,16 @@ class _ReportWork:
     report: StreamerReport
     prepared: PreparedReport
     rows: ReportRows
+    # The report's streams by variable id, and its project's active stream filters.
+    streams: dict[int, StreamId]
+    filters: list[CompiledFilter]
 
 
 def _load(
-    report: StreamerReport, settle: Callable[[int], None], known_streams: dict[int, dict[int, StreamId]]
+    report: StreamerReport,
+    settle: Callable[[int], None],
+    known_streams: dict[int, dict[int, StreamId]],
+    filters: dict[str, list[CompiledFilter]],
 ) -> _ReportWork | None:
     """Everything before the write, on the default database and the stores; None for a report that succeeded
     already. Raises ReportProcessingError (after marking the report failed).
@@ -218,7 +246,7 @@ def _load(
     rows = report_rows(report_id=report.pk, prepared=prepared, device=device, streams=streams)
     for key, payload in rows.event_payloads.items():
         store_file_save(store=EVENT_STORE, key=key, content=payload, content_type="application/json")
-    return _ReportWork(report, prepared, rows)
+    return _ReportWork(report, prepared, rows, streams, filters.get(str(device.project_id), []))
 
 
 Outcome = tuple[int, Exception | None]
@@ -325,7 +353,14 @@ def _acknowledged(work: _ReportWork, written: WriteResult | Exception) -> Except
         return written
     try:
         _versions_reported(work)
-        _acknowledge(report=work.report, prepared=work.prepared, rows=work.rows, written=written)
+        _acknowledge(
+            report=work.report,
+            prepared=work.prepared,
+            rows=work.rows,
+            written=written,
+            streams=work.streams,
+            filters=work.filters,
+        )
     except Exception as exc:
         return exc
     return None
@@ -352,6 +387,8 @@ def streamer_reports_process(*, report_ids: Sequence[str]) -> Iterator[Outcome]:
     )
     reports = StreamerReport.objects.select_related("streamer__device__project").in_bulk([i for i in ids if i])
     known_streams: dict[int, dict[int, StreamId]] = {}
+    # The batch's one look-up of stream filters (cached: none at all while the cache holds the projects).
+    filters = active_filters(project_ids={report.streamer.device.project_id for report in reports.values()})
     with BackgroundWriter() as writer:
         pipeline = _Pipeline(writer)
         for position, (report_id, pk) in enumerate(zip(report_ids, ids, strict=True)):
@@ -359,7 +396,7 @@ def streamer_reports_process(*, report_ids: Sequence[str]) -> Iterator[Outcome]:
             try:
                 if report is None:
                     raise ReportProcessingError(f"report {report_id} does not exist")
-                work = _load(report, pipeline.settle_streamer, known_streams)
+                work = _load(report, pipeline.settle_streamer, known_streams, filters)
             except Exception as exc:
                 pipeline.done.append((position, exc))
             else:

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StreamfilterConfig(AppConfig):
+    name = "server.apps.streamfilter"
+    label = "streamfilter"

@@ -1,0 +1,144 @@
+"""A filter compiled for ingest, and the run of its state machine over one series' readings. Pure: no database.
+
+The comparisons run over a whole column of values at C speed (``map`` over the column into a ``bytes`` of 0/1 per
+transition); walking the states then only jumps from one firing reading to the next (``bytes.find``), so a batch
+costs a few passes over its values per transition, not Python code per reading.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    operator: str
+    threshold: float
+    deadband: float = 0.0
+
+    def holds(self, values: Sequence[float]) -> Iterator[bool]:
+        """Whether the trigger holds, for each value (lazily, at C speed)."""
+        t, d = self.threshold, self.deadband
+        if self.operator in ("gt", "gte"):
+            return map(operator.gt if self.operator == "gt" else operator.ge, values, repeat(t + d))
+        if self.operator in ("lt", "lte"):
+            return map(operator.lt if self.operator == "lt" else operator.le, values, repeat(t - d))
+        distances = map(abs, map(operator.sub, values, repeat(t)))
+        return map(operator.le if self.operator == "eq" else operator.gt, distances, repeat(d))
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    src: str
+    dst: str
+    triggers: tuple[Trigger, ...]
+
+    def fires(self, values: Sequence[float]) -> bytes:
+        """1 where every trigger holds, else 0, one byte per value."""
+        if not self.triggers:
+            return bytes(len(values))
+        combined: Iterator[Any] = self.triggers[0].holds(values)
+        for trigger in self.triggers[1:]:
+            combined = map(operator.and_, combined, trigger.holds(values))
+        return bytes(combined)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    id: int
+    type: str
+    recipients: str = ""
+    url: str = ""
+    note: str = ""
+    output_stream_id: str | None = None
+    output_value: float | None = None
+
+
+@dataclass(frozen=True)
+class CompiledFilter:
+    """An active filter as ingest evaluates it (cached between batches; see ``selectors.active_filters``)."""
+
+    id: int
+    name: str
+    org_id: int
+    project_id: str
+    variable_id: str
+    device_id: int | None
+    initial_state: str
+    transitions: tuple[Transition, ...]
+    # State label → the actions run on entering it.
+    actions: Mapping[str, tuple[ActionSpec, ...]] = field(default_factory=dict)
+
+    def watches(self, stream: Any) -> bool:
+        return str(stream.variable_id) == self.variable_id and (
+            self.device_id is None or stream.device_id == self.device_id
+        )
+
+    def states(self) -> set[str]:
+        return {self.initial_state} | {t.src for t in self.transitions} | set(self.actions)
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> CompiledFilter:
+        """From the row of ``selectors.ACTIVE_FILTERS_SQL``."""
+        filter_id, name, org_id, project_id, variable_id, device_id, initial, transitions, actions = row
+        by_state: dict[str, list[ActionSpec]] = {}
+        for action in actions:
+            state = action.pop("state")
+            by_state.setdefault(state, []).append(ActionSpec(**action))
+        return cls(
+            id=filter_id,
+            name=name,
+            org_id=org_id,
+            project_id=str(project_id),
+            variable_id=str(variable_id),
+            device_id=device_id,
+            initial_state=initial,
+            transitions=tuple(
+                Transition(t["src"], t["dst"], tuple(Trigger(**trigger) for trigger in t["triggers"]))
+                for t in transitions
+            ),
+            actions={state: tuple(specs) for state, specs in by_state.items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A transition taken at ``position`` (an index into the values the machine ran over)."""
+
+    position: int
+    src: str
+    dst: str
+
+
+def machine_run(*, transitions: Iterable[Transition], state: str, values: Sequence[float]) -> tuple[str, list[Move]]:
+    """Run the machine from ``state`` over ``values`` in order; returns the final state and the moves. At each
+    reading at most one transition is taken (the first declared of those that fire), and the reading that moved the
+    series is not evaluated again in the new state."""
+    outgoing: dict[str, list[tuple[int, Transition]]] = {}
+    for index, transition in enumerate(transitions):
+        outgoing.setdefault(transition.src, []).append((index, transition))
+    fires: dict[int, bytes] = {}
+    next_hit: dict[int, int] = {}
+    moves: list[Move] = []
+    position, count = 0, len(values)
+    while position < count:
+        best: tuple[int, Transition] | None = None
+        for index, transition in outgoing.get(state, ()):
+            hit = next_hit.get(index)
+            if hit is None or 0 <= hit < position:
+                if index not in fires:
+                    fires[index] = transition.fires(values)
+                hit = next_hit[index] = fires[index].find(1, position)
+            if hit >= 0 and (best is None or hit < best[0]):
+                best = (hit, transition)
+        if best is None:
+            break
+        position, taken = best
+        moves.append(Move(position, taken.src, taken.dst))
+        state = taken.dst
+        position += 1
+    return state, moves

@@ -1,0 +1,501 @@
+"""Writes on stream filters (their definition, as one document), on alerts (acknowledge, clear), and the
+evaluation of filters over ingested rows (``filters_evaluate``, which any ingest path calls)."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+from django.db import connection, transaction
+from django.db.models import F, Func, Value
+from django.utils import timezone
+
+from server.apps.core.errors import ApplicationError, PermissionDeniedError
+from server.apps.core.scoping import permission_for, user_has_org_permission
+from server.apps.stream.models import StreamId
+from server.apps.streamfilter.machine import CompiledFilter, machine_run
+from server.apps.streamfilter.models import (
+    ActionType,
+    AlertStatus,
+    StreamFilter,
+    StreamFilterAction,
+    StreamFilterAlert,
+    StreamFilterSeriesState,
+    StreamFilterState,
+    StreamFilterTransition,
+    StreamFilterTrigger,
+    TriggerOperator,
+)
+from server.apps.streamfilter.selectors import active_filters, active_filters_key
+from server.apps.streamnote.models import NoteType
+from server.apps.streamnote.services import system_note_create
+from server.apps.worker.queue import enqueue_on_commit
+
+# The worker actions that carry out a state's actions for an alert (streamfilter/jobs.py), by action type.
+DELIVERY_ACTIONS = {
+    ActionType.EMAIL: "StreamFilterEmail",
+    ActionType.WEBHOOK: "StreamFilterWebhook",
+    ActionType.DERIVED: "StreamFilterDerivedWrite",
+}
+
+
+def _bad(field: str, message: str) -> ApplicationError:
+    return ApplicationError(message, {field: [message]})
+
+
+# The definition ---------------------------------------------------------------------------------------------------
+
+
+def _check_definition(
+    *, project, initial_state: str, states: Sequence[Mapping[str, Any]], transitions: Sequence[Mapping[str, Any]]
+) -> None:
+    labels = [str(state.get("label", "")).strip() for state in states]
+    if not labels or not all(labels):
+        raise _bad("states", "A filter needs at least one state, each with a label.")
+    if len(set(labels)) != len(labels):
+        raise _bad("states", "State labels must differ.")
+    if initial_state not in labels:
+        raise _bad("initial_state", f"The initial state '{initial_state}' is not one of the filter's states.")
+    for transition in transitions:
+        src, dst = transition.get("src"), transition.get("dst")
+        if src not in labels or dst not in labels:
+            raise _bad("transitions", f"A transition names a state the filter lacks: {src} → {dst}.")
+        if src == dst:
+            raise _bad("transitions", f"A transition must go to another state ({src} → {dst}).")
+        triggers = transition.get("triggers") or []
+        if not triggers:
+            raise _bad("transitions", f"The transition {src} → {dst} needs at least one trigger.")
+        for trigger in triggers:
+            if trigger.get("operator") not in TriggerOperator.values:
+                raise _bad("transitions", f"Unknown trigger operator '{trigger.get('operator')}'.")
+            if float(trigger.get("deadband") or 0) < 0:
+                raise _bad("transitions", "A trigger's dead band cannot be negative.")
+    for state in states:
+        for action in state.get("actions") or []:
+            _check_action(project=project, action=action)
+
+
+def _check_action(*, project, action: Mapping[str, Any]) -> None:
+    kind = action.get("type")
+    if kind == ActionType.EMAIL:
+        recipients = recipients_list(action.get("recipients", ""))
+        if not recipients:
+            raise _bad("states", "An e-mail action needs at least one recipient.")
+        for address in recipients:
+            try:
+                EmailValidator()(address)
+            except ValidationError:
+                raise _bad("states", f"'{address}' is not an e-mail address.") from None
+    elif kind == ActionType.WEBHOOK:
+        try:
+            URLValidator(schemes=["http", "https"])(action.get("url") or "")
+        except ValidationError:
+            raise _bad("states", "A webhook action needs an http or https URL.") from None
+    elif kind == ActionType.NOTE:
+        if not str(action.get("note") or "").strip():
+            raise _bad("states", "A note action needs the note's text.")
+    elif kind == ActionType.DERIVED:
+        stream = action.get("output_stream")
+        if not isinstance(stream, StreamId) or stream.project_id != project.id:
+            raise _bad("states", "A derived-stream action writes to a stream of the filter's project.")
+    else:
+        raise _bad("states", f"Unknown action type '{kind}'.")
+
+
+def recipients_list(text: str) -> list[str]:
+    return [line.strip() for line in str(text).replace(",", "\n").splitlines() if line.strip()]
+
+
+def _write_definition(
+    stream_filter: StreamFilter, states: Sequence[Mapping[str, Any]], transitions: Sequence[Mapping[str, Any]]
+) -> None:
+    """Replace the filter's states, transitions, triggers and actions (the series keep their state by label)."""
+    StreamFilterState.objects.filter(filter=stream_filter).delete()
+    by_label = {}
+    for state in states:
+        row = StreamFilterState.objects.create(filter=stream_filter, label=str(state["label"]).strip())
+        by_label[row.label] = row
+        for action in state.get("actions") or []:
+            StreamFilterAction.objects.create(
+                state=row,
+                type=action["type"],
+                recipients="\n".join(recipients_list(action.get("recipients", ""))),
+                url=action.get("url") or "",
+                note=action.get("note") or "",
+                output_stream=action.get("output_stream"),
+                output_value=action.get("output_value"),
+            )
+    for transition in transitions:
+        row_t = StreamFilterTransition.objects.create(
+            filter=stream_filter, src=by_label[transition["src"]], dst=by_label[transition["dst"]]
+        )
+        for trigger in transition["triggers"]:
+            StreamFilterTrigger.objects.create(
+                transition=row_t,
+                operator=trigger["operator"],
+                threshold=float(trigger["threshold"]),
+                deadband=float(trigger.get("deadband") or 0),
+            )
+
+
+def _forget_compiled(project_id) -> None:
+    transaction.on_commit(lambda: cache.delete(active_filters_key(project_id)))
+
+
+def _check_manage(user, org) -> None:
+    if not user_has_org_permission(user, org, permission_for(StreamFilter, "add")):
+        raise PermissionDeniedError("You may not manage stream filters in this organisation.")
+
+
+def _check_target(*, project, variable, device) -> None:
+    if variable.project_id != project.id:
+        raise _bad("variable", "The variable belongs to another project.")
+    if device is not None and device.project_id != project.id:
+        raise _bad("device", "The device is not in the filter's project.")
+
+
+@transaction.atomic
+def filter_create(
+    *,
+    user,
+    project,
+    variable,
+    name: str,
+    initial_state: str,
+    states: Sequence[Mapping[str, Any]],
+    transitions: Sequence[Mapping[str, Any]] = (),
+    device=None,
+    active: bool = True,
+) -> StreamFilter:
+    """A filter over ``variable``'s stream of ``device`` (or of every device of ``project``). ``states`` are
+    ``{"label", "actions": [{"type", …}]}``; ``transitions`` are ``{"src", "dst", "triggers": [{"operator",
+    "threshold", "deadband"}]}``. Needs ``can_modify_stream_ids`` in the project's organisation."""
+    _check_manage(user, project.org)
+    _check_target(project=project, variable=variable, device=device)
+    _check_definition(project=project, initial_state=initial_state, states=states, transitions=transitions)
+    stream_filter = StreamFilter(
+        name=name,
+        org=project.org,
+        project=project,
+        variable=variable,
+        device=device,
+        active=active,
+        initial_state=initial_state,
+        created_by=user,
+    )
+    stream_filter.full_clean()
+    stream_filter.save()
+    _write_definition(stream_filter, states, transitions)
+    _forget_compiled(project.id)
+    return stream_filter
+
+
+@transaction.atomic
+def filter_update(
+    *,
+    stream_filter: StreamFilter,
+    name: str | None = None,
+    active: bool | None = None,
+    initial_state: str | None = None,
+    states: Sequence[Mapping[str, Any]] | None = None,
+    transitions: Sequence[Mapping[str, Any]] | None = None,
+) -> StreamFilter:
+    """Change a filter; ``states`` and ``transitions`` replace the whole machine when given (both, or neither)."""
+    if (states is None) != (transitions is None):
+        raise _bad("states", "Send the states and the transitions together.")
+    if states is None:
+        labels = set(stream_filter.states.values_list("label", flat=True))
+        if initial_state is not None and initial_state not in labels:
+            raise _bad("initial_state", f"The initial state '{initial_state}' is not one of the filter's states.")
+    else:
+        assert transitions is not None, "checked above: both or neither"
+        _check_definition(
+            project=stream_filter.project,
+            initial_state=initial_state or stream_filter.initial_state,
+            states=states,
+            transitions=transitions,
+        )
+    for field, value in (("name", name), ("active", active), ("initial_state", initial_state)):
+        if value is not None:
+            setattr(stream_filter, field, value)
+    stream_filter.full_clean()
+    stream_filter.save()
+    if states is not None and transitions is not None:
+        _write_definition(stream_filter, states, transitions)
+    _forget_compiled(stream_filter.project_id)
+    return stream_filter
+
+
+@transaction.atomic
+def filter_delete(*, stream_filter: StreamFilter) -> None:
+    """Delete the filter and its machine; its alerts stay, as history."""
+    project_id = stream_filter.project_id
+    stream_filter.delete()
+    _forget_compiled(project_id)
+
+
+# Alerts -----------------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def alert_acknowledge(*, alert: StreamFilterAlert, user) -> StreamFilterAlert:
+    """Someone has seen the alert. A cleared alert stays cleared."""
+    alert = StreamFilterAlert.objects.select_for_update().get(pk=alert.pk)
+    if alert.status == AlertStatus.CLEARED:
+        raise _bad("status", "The alert is cleared already.")
+    if alert.status == AlertStatus.ACTIVE:
+        alert.status, alert.acknowledged_on, alert.acknowledged_by = AlertStatus.ACKNOWLEDGED, timezone.now(), user
+        alert.save(update_fields=["status", "acknowledged_on", "acknowledged_by"])
+    return alert
+
+
+@transaction.atomic(durable=True)
+def alert_clear(*, alert: StreamFilterAlert, user) -> StreamFilterAlert:
+    """The alert is dealt with; it stays in the history. Clearing acknowledges it too."""
+    alert = StreamFilterAlert.objects.select_for_update().get(pk=alert.pk)
+    if alert.status != AlertStatus.CLEARED:
+        now = timezone.now()
+        if alert.acknowledged_on is None:
+            alert.acknowledged_on, alert.acknowledged_by = now, user
+        alert.status, alert.cleared_on, alert.cleared_by = AlertStatus.CLEARED, now, user
+        alert.save(update_fields=["status", "acknowledged_on", "acknowledged_by", "cleared_on", "cleared_by"])
+    return alert
+
+
+def alert_action_deliver(*, alert_id: int, action_id: int, deliver: Callable[[StreamFilterAlert], None]) -> bool:
+    """Carry out action ``action_id`` for the alert once: under the alert's row lock, unless it was delivered
+    already, ``deliver(alert)`` then the record that it was, in one transaction (a failed delivery records nothing
+    and the worker retries it). Returns whether it ran."""
+    with transaction.atomic():
+        alert = StreamFilterAlert.objects.select_for_update().filter(pk=alert_id).first()
+        if alert is None or action_id in alert.delivered_actions:
+            return False
+        deliver(alert)
+        StreamFilterAlert.objects.filter(pk=alert_id).update(
+            delivered_actions=Func(F("delivered_actions"), Value(action_id), function="array_append")
+        )
+    return True
+
+
+# Evaluation over ingested rows ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilterRows:
+    """Rows as parallel columns: ``stream_keys`` names each row's stream by a key of ``streams`` (a variable id, a
+    slug: whatever the caller has), ``streamer_local_ids`` is 0 for a reading without one, ``timestamps`` are aware
+    UTC datetimes. Rows are evaluated in their order (ingest orders a report by reading id)."""
+
+    streams: Mapping[Any, StreamId]
+    stream_keys: Sequence[Any]
+    streamer_local_ids: Sequence[int]
+    timestamps: Sequence[datetime.datetime]
+    values: Sequence[float]
+
+
+_ALERT_COLUMNS = (
+    "created_on",
+    "filter_id",
+    "filter_name",
+    "org_id",
+    "project_id",
+    "series",
+    "stream_slug",
+    "src",
+    "dst",
+    "value",
+    "timestamp",
+    "streamer_local_id",
+    "status",
+)
+
+
+def _alert_key(filter_id: int, series: int, streamer_local_id: int, timestamp: datetime.datetime) -> tuple:
+    """What makes an alert unique (the model's constraints): the reading's streamer id, or its time without one."""
+    return (filter_id, series, streamer_local_id) if streamer_local_id else (filter_id, series, 0, timestamp)
+
+
+def _insert_alerts(rows: Sequence[tuple]) -> list[int | None]:
+    """Insert alerts (rows of ``_ALERT_COLUMNS``), skipping those raised before (a retried or reprocessed report
+    meets the unique constraints); returns the ids of the new ones, ``None`` in place of the skipped. One
+    statement."""
+    table = StreamFilterAlert._meta.db_table
+    placeholders = "(" + ", ".join(["%s"] * len(_ALERT_COLUMNS)) + ", '{}')"
+    params = [value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(_ALERT_COLUMNS)}, delivered_actions) "
+            f"VALUES {', '.join([placeholders] * len(rows))} ON CONFLICT DO NOTHING "
+            "RETURNING id, filter_id, series, streamer_local_id, timestamp",
+            params,
+        )
+        inserted = {_alert_key(*key): alert_id for alert_id, *key in cursor.fetchall()}
+    return [inserted.get(_alert_key(row[1], row[5], row[11], row[10])) for row in rows]
+
+
+@dataclass
+class _Watch:
+    """One filter over one stream of the rows: where the stream's rows are, and where its series stands."""
+
+    compiled: CompiledFilter
+    stream: StreamId
+    positions: list[int]
+
+
+def _watches(rows: FilterRows, filters: Sequence[CompiledFilter]) -> list[_Watch]:
+    by_variable: dict[str, list[CompiledFilter]] = {}
+    for compiled in filters:
+        by_variable.setdefault(compiled.variable_id, []).append(compiled)
+    watched = {
+        key: [compiled for compiled in by_variable.get(str(stream.variable_id), ()) if compiled.watches(stream)]
+        for key, stream in rows.streams.items()
+    }
+    watched = {key: found for key, found in watched.items() if found}
+    if not watched:
+        return []
+    positions: dict[Hashable, list[int]] = {key: [] for key in watched}
+    if len(positions) == len(set(rows.stream_keys)):
+        for position, key in enumerate(rows.stream_keys):
+            positions[key].append(position)
+    else:
+        for position, key in enumerate(rows.stream_keys):
+            found = positions.get(key)
+            if found is not None:
+                found.append(position)
+    return [
+        _Watch(compiled, rows.streams[key], positions[key])
+        for key, found in watched.items()
+        for compiled in found
+        if positions[key]
+    ]
+
+
+def _unseen(watch: _Watch, rows: FilterRows, state: StreamFilterSeriesState | None) -> list[int]:
+    """The watch's rows after the last reading its series has been evaluated on."""
+    if state is None or (not state.last_streamer_local_id and state.last_timestamp is None):
+        return watch.positions
+    ids, timestamps = rows.streamer_local_ids, rows.timestamps
+    last_id, last_time = state.last_streamer_local_id, state.last_timestamp
+    return [
+        position
+        for position in watch.positions
+        if (ids[position] > last_id if ids[position] else last_time is None or timestamps[position] > last_time)
+    ]
+
+
+def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | None = None) -> list[int]:
+    """Run the active filters over freshly ingested rows, in the caller's transaction (ingest calls it in the one
+    that acknowledges the rows, so a crash before that commit leaves no state and no alert behind, and the retry
+    evaluates the rows again).
+
+    ``filters`` are the rows' projects' active filters (``selectors.active_filters``, cached: a batch looks them
+    up once); without them they are looked up here. For each filter and series: the stored state (or the filter's
+    initial one), the rows after the last one it evaluated, the machine run over their values; then one alert per
+    transition, the state stored, and the entered states' actions (notes at once, the rest through the worker
+    after the commit). Rows that no filter watches cost nothing; with filters, the queries are: the states (one),
+    the alerts (one, when any transition), the states' upsert (one), and one per note or queued delivery.
+
+    Returns the ids of the alerts raised. Alerts are unique by (filter, series, the reading's streamer id, or its
+    time without one): evaluating the same rows again raises none.
+    """
+    if filters is None:
+        projects = {stream.project_id for stream in rows.streams.values()}
+        filters = [compiled for found in active_filters(project_ids=projects).values() for compiled in found]
+    if not filters:
+        return []
+    watches = _watches(rows, filters)
+    if not watches:
+        return []
+    stored = {
+        (state.filter_id, state.series): state
+        for state in StreamFilterSeriesState.objects.select_for_update().filter(
+            filter_id__in={watch.compiled.id for watch in watches},
+            series__in={watch.stream.series for watch in watches},
+        )
+    }
+    now = timezone.now()
+    ids, timestamps, values = rows.streamer_local_ids, rows.timestamps, rows.values
+    new_states: list[StreamFilterSeriesState] = []
+    alerts: list[tuple] = []
+    entered: list[tuple[CompiledFilter, StreamId, str]] = []
+    for watch in watches:
+        compiled, stream = watch.compiled, watch.stream
+        state = stored.get((compiled.id, stream.series))
+        positions = _unseen(watch, rows, state)
+        if not positions:
+            continue
+        current = state.state if state is not None else compiled.initial_state
+        if current not in compiled.states():
+            current = compiled.initial_state  # the machine was redefined without the series' state
+        final, moves = machine_run(
+            transitions=compiled.transitions, state=current, values=list(map(values.__getitem__, positions))
+        )
+        for move in moves:
+            position = positions[move.position]
+            alerts.append(
+                (
+                    now,
+                    compiled.id,
+                    compiled.name,
+                    compiled.org_id,
+                    compiled.project_id,
+                    stream.series,
+                    stream.slug,
+                    move.src,
+                    move.dst,
+                    float(values[position]),
+                    timestamps[position],
+                    ids[position],
+                    AlertStatus.ACTIVE,
+                )
+            )
+            entered.append((compiled, stream, move.dst))
+        numbered = [ids[position] for position in positions if ids[position]]
+        unnumbered = [timestamps[position] for position in positions if not ids[position]]
+        last_id = max([*numbered, state.last_streamer_local_id if state else 0])
+        last_times = [*unnumbered, *([state.last_timestamp] if state and state.last_timestamp else [])]
+        new_states.append(
+            StreamFilterSeriesState(
+                filter_id=compiled.id,
+                series=stream.series,
+                state=final,
+                last_streamer_local_id=last_id,
+                last_timestamp=max(last_times) if last_times else None,
+                updated_on=now,
+            )
+        )
+    raised: list[int] = []
+    if alerts:
+        for alert_id, row, (compiled, stream, state_label) in zip(_insert_alerts(alerts), alerts, entered, strict=True):
+            if alert_id is not None:
+                raised.append(alert_id)
+                _run_actions(alert_id=alert_id, compiled=compiled, stream=stream, state=state_label, row=row)
+    if new_states:
+        StreamFilterSeriesState.objects.bulk_create(
+            new_states,
+            update_conflicts=True,
+            unique_fields=["filter", "series"],
+            update_fields=["state", "last_streamer_local_id", "last_timestamp", "updated_on"],
+        )
+    return raised
+
+
+def _run_actions(*, alert_id: int, compiled: CompiledFilter, stream: StreamId, state: str, row: tuple) -> None:
+    """The actions of the state an alert's series entered: a note now (in the caller's transaction), the others
+    queued for the worker, delivered once the transaction commits."""
+    for action in compiled.actions.get(state, ()):
+        if action.type == ActionType.NOTE:
+            src, dst, value = row[7], row[8], row[9]
+            system_note_create(
+                target=stream,
+                note=f"{action.note} ({compiled.name}: {src} → {dst} at {value:g})",
+                type=NoteType.FILTER,
+                timestamp=row[10],
+            )
+        else:
+            enqueue_on_commit(DELIVERY_ACTIONS[ActionType(action.type)], {"alert_id": alert_id, "action_id": action.id})

@@ -1,0 +1,247 @@
+"""Filters during ingest: reports uploaded through the API and processed by the real worker; alerts, states, notes,
+e-mails, webhooks and derived rows checked as saved; exactly one alert per transition under retries and crashes."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from django.core import mail
+from django.db.models.functions import Now
+
+from server.apps.core.testing import assert_query_count
+from server.apps.device.tests.factories import make_device, make_stream, make_variable
+from server.apps.stream.models import StreamId
+from server.apps.streamdata.models import StreamData
+from server.apps.streamer.models import ReportStatus, StreamerReport
+from server.apps.streamer.services import processing
+from server.apps.streamer.services.processing import streamer_reports_process
+from server.apps.streamer.tests.factories import make_ingest, process, signed_report, upload
+from server.apps.streamfilter.models import StreamFilterAlert, StreamFilterSeriesState
+from server.apps.streamfilter.services import FilterRows, filters_evaluate
+from server.apps.streamfilter.tests.factories import make_filter
+from server.apps.streamnote.models import NoteType, StreamNote
+from server.apps.worker.models import DeadLetter, QueueMessage
+
+LEVEL = 0x5001
+
+
+class _Hook(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        server = self.server
+        server.received.append(json.loads(body))  # type: ignore[attr-defined]
+        status = server.statuses.pop(0) if server.statuses else 200  # type: ignore[attr-defined]
+        self.send_response(status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook():
+    """A real HTTP server on the loopback that records the JSON posted to it; ``statuses`` are its next answers."""
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    server.received, server.statuses = [], []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_port}/hook"  # type: ignore[attr-defined]
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def ingest_rows(ingest, values, *, first_id: int = 1, report_id: int | None = None) -> str:
+    """Upload a report of ``values`` on the level stream (ids from ``first_id``, ten seconds apart); the report's
+    id (not processed yet)."""
+    rows = [(10 * (first_id + i), LEVEL, value, first_id + i) for i, value in enumerate(values)]
+    response = upload(ingest.client, signed_report(ingest.device.id, rows, report_id=report_id or first_id + 100))
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+def alerts() -> list[tuple]:
+    return list(
+        StreamFilterAlert.objects.order_by("streamer_local_id").values_list("src", "dst", "value", "streamer_local_id")
+    )
+
+
+def make_world(webhook_url: str | None = None):
+    ingest = make_ingest()
+    variable = make_variable(ingest.project, lid=LEVEL)
+    output = make_stream(ingest.device, lid=0x5100)
+    actions = [
+        {"type": "eml", "recipients": "ops@example.com\nlead@example.com"},
+        {"type": "note", "note": "Level high"},
+        {"type": "drv", "output_stream": output, "output_value": 1.0},
+    ]
+    if webhook_url:
+        actions.append({"type": "hook", "url": webhook_url})
+    stream_filter = make_filter(ingest.project, variable, high_actions=actions)
+    return ingest, stream_filter, output
+
+
+def test_each_transition_raises_one_alert_and_runs_the_entered_states_actions(db, webhook):
+    ingest, stream_filter, output = make_world(webhook.url)
+    # 29 .. 31 is inside the dead band around 30: no alert for it.
+    ingest_rows(ingest, [20, 31, 32, 31, 29, 25, 35])
+    process()
+    assert alerts() == [("normal", "high", 32.0, 3), ("high", "normal", 25.0, 6), ("normal", "high", 35.0, 7)]
+    alert = StreamFilterAlert.objects.get(streamer_local_id=3)
+    stream = StreamId.objects.get(slug=ingest.stream_slug(LEVEL))
+    assert (alert.filter_id, alert.filter_name, alert.org_id, alert.project_id) == (
+        stream_filter.id,
+        "Too hot",
+        ingest.org.id,
+        ingest.project.id,
+    )
+    assert (alert.series, alert.stream_slug, alert.status) == (stream.series, stream.slug, "active")
+    state = StreamFilterSeriesState.objects.get()
+    assert (state.filter_id, state.series, state.state, state.last_streamer_local_id) == (
+        stream_filter.id,
+        stream.series,
+        "high",
+        7,
+    )
+    # Entering "high" twice: two notes, two e-mails (one each, to both recipients), two webhooks, two derived rows.
+    notes = StreamNote.objects.filter(type=NoteType.FILTER).order_by("timestamp")
+    assert [(n.target, n.note) for n in notes] == [
+        (stream.slug, "Level high (Too hot: normal → high at 32)"),
+        (stream.slug, "Level high (Too hot: normal → high at 35)"),
+    ]
+    assert [(m.subject, m.to) for m in mail.outbox] == [
+        (f"Too hot: {stream.slug} is now high", ["ops@example.com", "lead@example.com"])
+    ] * 2
+    assert sorted((body["streamer_local_id"], body["dst"], body["value"]) for body in webhook.received) == [
+        (3, "high", 32.0),
+        (7, "high", 35.0),
+    ]
+    high = StreamFilterAlert.objects.filter(dst="high").order_by("id")
+    derived = StreamData.objects.filter(series=output.series).order_by("timestamp")
+    assert [(row.value, row.timestamp, row.streamer_local_id) for row in derived] == [
+        (1.0, alert.timestamp, alert.id) for alert in high
+    ]
+    assert all(sorted(alert.delivered_actions) == sorted(a.id for a in alert_actions(alert)) for alert in high)
+    assert not DeadLetter.objects.exists()
+
+
+def alert_actions(alert):
+    return [action for action in alert.filter.states.get(label=alert.dst).actions.all() if action.type != "note"]
+
+
+def test_later_reports_carry_the_state_on(db):
+    ingest, _, _ = make_world()
+    ingest_rows(ingest, [10, 40], first_id=1)
+    ingest_rows(ingest, [40, 41, 10], first_id=3)
+    process()
+    assert alerts() == [("normal", "high", 40.0, 2), ("high", "normal", 10.0, 5)]
+
+
+def test_reprocessing_or_uploading_a_report_again_raises_no_second_alert(db):
+    ingest, _, _ = make_world()
+    report_id = ingest_rows(ingest, [10, 40, 10, 40])
+    process()
+    assert len(alerts()) == 3
+    assert len(mail.outbox) == 2
+    # The same report processed again (as an operator's reprocess would), and the same file uploaded again.
+    StreamerReport.objects.filter(pk=report_id).update(status=ReportStatus.SCHEDULED)
+    assert [error for _, error in streamer_reports_process(report_ids=[report_id])] == [None]
+    ingest_rows(ingest, [10, 40, 10, 40])
+    process()
+    assert len(alerts()) == 3
+    assert len(mail.outbox) == 2
+    assert StreamNote.objects.filter(type="fi").count() == 2
+
+
+def test_the_unique_constraint_keeps_one_alert_even_when_the_series_state_is_lost(db):
+    ingest, _, _ = make_world()
+    ingest_rows(ingest, [10, 40])
+    process()
+    StreamFilterSeriesState.objects.all().delete()
+    stream = StreamId.objects.get(slug=ingest.stream_slug(LEVEL))
+    alert = StreamFilterAlert.objects.get()
+    rows = FilterRows(
+        streams={LEVEL: stream},
+        stream_keys=[LEVEL],
+        streamer_local_ids=[alert.streamer_local_id],
+        timestamps=[alert.timestamp],
+        values=[40.0],
+    )
+    assert filters_evaluate(rows=rows) == []
+    assert len(alerts()) == 1
+    assert StreamFilterSeriesState.objects.get().state == "high"
+
+
+def test_a_crash_in_the_middle_of_a_batch_then_the_retry_leaves_one_alert_per_transition(db, monkeypatch):
+    ingest, _, _ = make_world()
+    first = ingest_rows(ingest, [10, 40], first_id=1)
+    second = ingest_rows(ingest, [10, 40], first_id=3)
+    QueueMessage.objects.all().delete()
+    real, calls = filters_evaluate, []
+
+    def crashing(**kwargs):
+        calls.append(1)
+        real(**kwargs)  # the alerts are written …
+        if len(calls) == 2:
+            raise ConnectionError("worker lost")  # … then the second report's acknowledgement dies
+
+    monkeypatch.setattr(processing, "filters_evaluate", crashing)
+    outcomes = dict(streamer_reports_process(report_ids=[first, second]))
+    assert outcomes[0] is None
+    assert isinstance(outcomes[1], ConnectionError)
+    assert alerts() == [("normal", "high", 40.0, 2)]
+    assert StreamerReport.objects.get(pk=second).status != ReportStatus.SUCCESS
+    monkeypatch.setattr(processing, "filters_evaluate", real)
+    assert [error for _, error in streamer_reports_process(report_ids=[first, second])] == [None, None]
+    assert alerts() == [("normal", "high", 40.0, 2), ("high", "normal", 10.0, 3), ("normal", "high", 40.0, 4)]
+    assert QueueMessage.objects.filter(action="StreamFilterEmail").count() == 2
+
+
+def test_a_device_filter_watches_its_device_only_and_inactive_filters_nothing(db):
+    ingest = make_ingest()
+    variable = make_variable(ingest.project, lid=LEVEL)
+    other = make_device(ingest.project)
+    make_filter(ingest.project, variable, device=other)
+    make_filter(ingest.project, variable, name="Off").__class__.objects.filter(name="Off").update(active=False)
+    ingest_rows(ingest, [10, 40])
+    process()
+    assert alerts() == []
+
+
+def test_a_failing_webhook_is_retried_until_it_answers(db, webhook):
+    ingest, _, _ = make_world(webhook.url)
+    webhook.statuses = [503, 500]
+    ingest_rows(ingest, [10, 40])
+    process()
+    for _ in range(2):
+        QueueMessage.objects.update(available_at=Now())  # the backoff, made to pass
+        process()
+    assert [body["dst"] for body in webhook.received] == ["high"] * 3
+    assert not QueueMessage.objects.exists()
+    assert not DeadLetter.objects.exists()
+    assert len(StreamFilterAlert.objects.get().delivered_actions) == 3
+
+
+def test_without_filters_a_batch_makes_no_query_beyond_the_cached_check(db):
+    ingest = make_ingest()
+    ingest_rows(ingest, [1, 2], first_id=1)
+    process()  # the project's empty filter list is cached now
+    report_id = ingest_rows(ingest, [1, 2], first_id=3)
+    # As in the streamer's own pin: the report, the streams, the acknowledgement's transaction of two.
+    with assert_query_count(2 + 4):
+        assert [error for _, error in streamer_reports_process(report_ids=[report_id])] == [None]
+
+
+def test_with_filters_a_batch_adds_a_fixed_number_of_queries(db):
+    ingest, _, _ = make_world()
+    ingest_rows(ingest, [10, 40], first_id=1)
+    process()
+    report_id = ingest_rows(ingest, [40 + i % 3 for i in range(500)] + [10], first_id=3)
+    # The streamer's 2 + 4, then the series' state, the alerts (one statement for any number), the states' upsert
+    # (the state entered, "normal", has no actions), whatever the number of rows.
+    with assert_query_count(2 + 4 + 3):
+        assert [error for _, error in streamer_reports_process(report_ids=[report_id])] == [None]
+    assert alerts()[-1] == ("high", "normal", 10.0, 503)
