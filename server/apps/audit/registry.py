@@ -38,6 +38,7 @@ AUDITED: tuple[Audited, ...] = (
     Audited("ota.DeviceScript", "org_id"),
     Audited("ota.DeploymentRequest", "org_id"),
     Audited("ota.DeploymentAction", "deployment.org_id"),
+    Audited("report.UserReport", "org_id"),
 )
 _ORG_PATHS: dict[str, str] = {}
 

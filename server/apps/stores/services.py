@@ -4,7 +4,9 @@ harmless and can be cleaned up; a row without its file is not). A store that can
 
 from __future__ import annotations
 
-from django.core.files.base import ContentFile
+from typing import IO
+
+from django.core.files.base import ContentFile, File
 
 from server.apps.stores.backends import (
     StoreFileNotFoundError,
@@ -14,10 +16,12 @@ from server.apps.stores.backends import (
 )
 
 
-def store_file_save(*, store: str, key: str, content: bytes, content_type: str | None = None) -> str:
-    """Save ``content`` at ``key`` in ``store``, replacing any file already there. Returns the key."""
+def store_file_save(*, store: str, key: str, content: bytes | IO[bytes], content_type: str | None = None) -> str:
+    """Save ``content`` (bytes, or an open binary file read from its start in chunks, for files too big to hold)
+    at ``key`` in ``store``, replacing any file already there. Returns the key."""
     clean_key(key)
-    file = ContentFile(content)
+    name = key.rsplit("/", 1)[-1]
+    file: File[bytes] = ContentFile(content) if isinstance(content, bytes) else File(content, name=name)
     if content_type:
         # S3 stores it as the object's Content-Type; Django's files have no such attribute of their own.
         file.content_type = content_type  # type: ignore[attr-defined]

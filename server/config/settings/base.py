@@ -85,6 +85,7 @@ LOCAL_APPS = [
     "server.apps.main",
     "server.apps.audit",
     "server.apps.health",
+    "server.apps.report",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
