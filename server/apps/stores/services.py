@@ -16,12 +16,17 @@ from server.apps.stores.backends import (
 )
 
 
-def store_file_save(*, store: str, key: str, content: bytes | IO[bytes], content_type: str | None = None) -> str:
+def store_file_save(
+    *, store: str, key: str, content: bytes | bytearray | memoryview | IO[bytes], content_type: str | None = None
+) -> str:
     """Save ``content`` (bytes, or an open binary file read from its start in chunks, for files too big to hold)
     at ``key`` in ``store``, replacing any file already there. Returns the key."""
     clean_key(key)
     name = key.rsplit("/", 1)[-1]
-    file: File[bytes] = ContentFile(content) if isinstance(content, bytes) else File(content, name=name)
+    if isinstance(content, bytes | bytearray | memoryview):
+        file: File[bytes] = ContentFile(bytes(content))
+    else:
+        file = File(content, name=name)
     if content_type:
         # S3 stores it as the object's Content-Type; Django's files have no such attribute of their own.
         file.content_type = content_type  # type: ignore[attr-defined]

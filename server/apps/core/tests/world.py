@@ -32,6 +32,7 @@ from server.apps.ota.models import DeploymentAction, DeviceVersionAttribute, Ver
 from server.apps.ota.tests.factories import make_deployment as make_ota_deployment
 from server.apps.ota.tests.factories import make_script
 from server.apps.property.services import property_create, property_template_create
+from server.apps.report.tests.factories import make_generated, make_template
 from server.apps.sensorgraph.tests.factories import make_sensor_graph
 from server.apps.stores.selectors import store_file_url
 from server.apps.streamalias.services import alias_create, alias_tap_create
@@ -71,6 +72,8 @@ class World:
     action: Any
     version: Any
     audit_entry: Any
+    report_template: Any
+    generated_report: Any
     download: tuple[str, str]  # a signed store download's token and file name
 
     def slugs(self) -> list[str]:
@@ -85,6 +88,7 @@ class World:
             self.streamer.slug,
             str(self.report.id),
             str(self.invitation.id),
+            str(self.generated_report.id),
             self.member.email,
         ]
 
@@ -117,6 +121,7 @@ def make_world(name: str | None = None) -> World:
     version = DeviceVersionAttribute.objects.create(
         device=device, type=VersionType.APP, tag=1024, major_version=2, minor_version=0, updated_ts=stream.created_on
     )
+    report_template = make_template(device.project, sources=[stream.slug])
     _, token, name = store_file_url(store="apps", key=script.file_key).rstrip("/").rsplit("/", 2)
     return World(
         org=org,
@@ -146,6 +151,8 @@ def make_world(name: str | None = None) -> World:
         action=action,
         version=version,
         audit_entry=AuditEntry.objects.filter(org_id=org.id).order_by("id").first(),
+        report_template=report_template,
+        generated_report=make_generated(device.project, report_template),
         download=(token, name),
     )
 
@@ -207,6 +214,7 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("operation", "id"): world.operation.id,
         ("ota", "id"): _ota_id,
         ("ota", "slug"): _ota_slug,
+        ("report", "id"): _report_id,
     }
     value = values[(resource, param)]
     return value(route, world) if callable(value) else value
@@ -222,6 +230,13 @@ def _ota_slug(route: str, world: World) -> Any:
     """``ota/<kind>/<slug>/``: a device or a script."""
     kind = route.removeprefix("api/v1/ota/").split("/", 1)[0]
     return {"device": world.device.slug, "script": world.script.slug}[kind]
+
+
+def _report_id(route: str, world: World) -> Any:
+    """``report/<id>/`` a template, ``report/generated/<uuid>/`` a generated report."""
+    if route.startswith("api/v1/report/generated/"):
+        return world.generated_report.id
+    return world.report_template.id
 
 
 def _page_value(param: str, world: World, catalog: Catalog) -> Any:
@@ -247,6 +262,8 @@ def _page_value(param: str, world: World, catalog: Catalog) -> Any:
         "name": world.download[1],
         "pk": catalog.dead_letter.pk,
         "slug": world.device.slug,
+        "report_id": world.report_template.id,
+        "generated_id": world.generated_report.id,
     }
     return values[param]
 

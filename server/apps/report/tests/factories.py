@@ -7,7 +7,8 @@ from datetime import datetime
 from django.db import connections
 
 from server.apps.device.tests.factories import T0, make_device, make_project, make_variable
-from server.apps.report.models import UserReport
+from server.apps.report.models import REPORT_STORE, GeneratedUserReport, ReportStatus, UserReport
+from server.apps.stores.services import store_file_save
 from server.apps.stream.models import StreamId
 from server.apps.streamdata.services import stream_data_rollups_rebuild
 
@@ -39,3 +40,23 @@ def make_report_project(org=None, streams: int = 2):
 def make_template(project, **fields) -> UserReport:
     fields.setdefault("label", "Weekly levels")
     return UserReport.objects.create(org=project.org, project=project, created_by=project.org.created_by, **fields)
+
+
+def make_generated(project, template: UserReport | None = None, content: bytes = b"stream,timestamp,value\n"):
+    """A generated CSV report of ``project`` with its file in the ``reports`` store."""
+    template = template or make_template(project)
+    generated = GeneratedUserReport.objects.create(
+        label=template.label,
+        report=template,
+        org=project.org,
+        project=project,
+        status=ReportStatus.GENERATED,
+        progress=100,
+        file_name="levels.csv",
+        file_size=len(content),
+    )
+    generated.file_key = store_file_save(
+        store=REPORT_STORE, key=f"{project.org.slug}/{generated.pk}/levels.csv", content=content
+    )
+    generated.save(update_fields=["file_key"])
+    return generated
