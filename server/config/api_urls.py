@@ -32,6 +32,7 @@ API_APPS = [
     "audit",
     "telemetry",
     "forwarding",
+    "report",
 ]
 
 urlpatterns = [

@@ -49,6 +49,7 @@ AUDITED: tuple[Audited, ...] = (
     Audited("streamfilter.StreamFilterTransition", "filter.org_id"),
     Audited("streamfilter.StreamFilterTrigger", "transition.filter.org_id"),
     Audited("streamfilter.StreamFilterAction", "state.filter.org_id"),
+    Audited("report.UserReport", "org_id"),
 )
 _ORG_PATHS: dict[str, str] = {}
 

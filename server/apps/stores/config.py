@@ -23,6 +23,7 @@ KNOWN_STORES = (
     "contents",  # media and documents for devices
     "status",  # status reports and command results from devices
     "delivery",  # files forwarding destinations write for other systems
+    "reports",  # generated report files (CSV, XLSX, HTML) and bulk exports
 )
 
 FILESYSTEM = "filesystem"

@@ -5,8 +5,9 @@ harmless and can be cleaned up; a row without its file is not). A store that can
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import IO
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 
 from server.apps.stores.backends import (
     StoreFileNotFoundError,
@@ -17,10 +18,17 @@ from server.apps.stores.backends import (
 from server.apps.stores.selectors import store_key_of_s3_object
 
 
-def store_file_save(*, store: str, key: str, content: bytes, content_type: str | None = None) -> str:
-    """Save ``content`` at ``key`` in ``store``, replacing any file already there. Returns the key."""
+def store_file_save(
+    *, store: str, key: str, content: bytes | bytearray | memoryview | IO[bytes], content_type: str | None = None
+) -> str:
+    """Save ``content`` (bytes, or an open binary file read from its start in chunks, for files too big to hold)
+    at ``key`` in ``store``, replacing any file already there. Returns the key."""
     clean_key(key)
-    file = ContentFile(content)
+    name = key.rsplit("/", 1)[-1]
+    if isinstance(content, bytes | bytearray | memoryview):
+        file: File[bytes] = ContentFile(bytes(content))
+    else:
+        file = File(content, name=name)
     if content_type:
         # S3 stores it as the object's Content-Type; Django's files have no such attribute of their own.
         file.content_type = content_type  # type: ignore[attr-defined]

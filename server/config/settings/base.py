@@ -88,6 +88,7 @@ LOCAL_APPS = [
     "server.apps.health",
     "server.apps.telemetry",
     "server.apps.forwarding",
+    "server.apps.report",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

@@ -34,6 +34,7 @@ from server.apps.ota.models import DeploymentAction, DeviceVersionAttribute, Ver
 from server.apps.ota.tests.factories import make_deployment as make_ota_deployment
 from server.apps.ota.tests.factories import make_script
 from server.apps.property.services import property_create, property_template_create
+from server.apps.report.tests.factories import make_generated, make_template
 from server.apps.sensorgraph.tests.factories import make_sensor_graph
 from server.apps.stores.selectors import store_file_url
 from server.apps.streamalias.services import alias_create, alias_tap_create
@@ -77,6 +78,8 @@ class World:
     version: Any
     audit_entry: Any
     destination: Any
+    report_template: Any
+    generated_report: Any
     download: tuple[str, str]  # a signed store download's token and file name
     device_token: str
     raw_message: Any
@@ -97,6 +100,7 @@ class World:
             self.streamer.slug,
             str(self.report.id),
             str(self.invitation.id),
+            str(self.generated_report.id),
             self.member.email,
             str(self.raw_message.correlation_id),
             str(self.integration.id),
@@ -131,6 +135,7 @@ def make_world(name: str | None = None) -> World:
     version = DeviceVersionAttribute.objects.create(
         device=device, type=VersionType.APP, tag=1024, major_version=2, minor_version=0, updated_ts=stream.created_on
     )
+    report_template = make_template(device.project, sources=[stream.slug])
     _, token, name = store_file_url(store="apps", key=script.file_key).rstrip("/").rsplit("/", 2)
     physical = physical_device_create(user=owner, device=device, source_name="http")
     logical = logical_device_create(user=owner, project=device.project, name="Tank")
@@ -172,6 +177,8 @@ def make_world(name: str | None = None) -> World:
         version=version,
         audit_entry=AuditEntry.objects.filter(org_id=org.id).order_by("id").first(),
         destination=make_destination(org),
+        report_template=report_template,
+        generated_report=make_generated(device.project, report_template),
         download=(token, name),
         device_token=device_token_issue(user=owner, device=device),
         raw_message=raw_message,
@@ -247,6 +254,7 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("ld", "uid"): world.logical.pk,
         ("map", "id"): world.mapping.id,
         ("integration", "id"): world.integration.id,
+        ("report", "id"): _report_id,
     }
     value = values[(resource, param)]
     return value(route, world) if callable(value) else value
@@ -262,6 +270,13 @@ def _ota_slug(route: str, world: World) -> Any:
     """``ota/<kind>/<slug>/``: a device or a script."""
     kind = route.removeprefix("api/v1/ota/").split("/", 1)[0]
     return {"device": world.device.slug, "script": world.script.slug}[kind]
+
+
+def _report_id(route: str, world: World) -> Any:
+    """``report/<id>/`` a template, ``report/generated/<uuid>/`` a generated report."""
+    if route.startswith("api/v1/report/generated/"):
+        return world.generated_report.id
+    return world.report_template.id
 
 
 def _page_value(param: str, world: World, catalog: Catalog) -> Any:
@@ -288,6 +303,8 @@ def _page_value(param: str, world: World, catalog: Catalog) -> Any:
         "name": world.download[1],
         "pk": catalog.dead_letter.pk,
         "slug": world.device.slug,
+        "report_id": world.report_template.id,
+        "generated_id": world.generated_report.id,
     }
     return values[param]
 
