@@ -94,12 +94,19 @@ def partition_create(cursor, table: str, month: datetime.datetime) -> bool:
     return True
 
 
+def months_between(first: datetime.datetime, last: datetime.datetime) -> list[datetime.datetime]:
+    """The starts of the months from ``first``'s to ``last``'s, both included."""
+    months, month = [], month_start(first)
+    while month <= last:
+        months.append(month)
+        month = next_month(month)
+    return months
+
+
 def partitions_ensure(cursor, table: str, *, now: datetime.datetime, months_ahead: int = MONTHS_AHEAD) -> list[str]:
     """The partitions of this month and the next ``months_ahead``, and of the months that have rows in the DEFAULT
     partition (up to ``DEFAULT_SPLIT_LIMIT`` of them); returns the names created."""
-    months = [month_start(now)]
-    for _ in range(months_ahead):
-        months.append(next_month(months[-1]))
+    months = months_between(now, now + datetime.timedelta(days=31 * months_ahead))[: months_ahead + 1]
     cursor.execute(
         "SELECT DISTINCT date_trunc('month', timestamp AT TIME ZONE 'UTC') AS month "
         f"FROM {default_partition_name(table)} WHERE timestamp IS NOT NULL ORDER BY month LIMIT %s",
