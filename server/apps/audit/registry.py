@@ -28,6 +28,8 @@ class Audited:
 AUDITED: tuple[Audited, ...] = (
     Audited("org.Org", ""),
     Audited("org.OrgMembership", "org_id"),
+    # Projects: their settings, retention included (which removes data for good).
+    Audited("project.Project", "org_id"),
     Audited("device.Device", "org_id"),
     Audited("deviceauth.DeviceKey", "device.org_id", mask_fields=("secret",)),
     Audited("configattribute.ConfigAttribute", "org_id"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from server.apps.core.forms import DashboardForm
+from server.apps.project.models import RETENTION_MAX_DAYS
 
 
 class ProjectForm(DashboardForm):
@@ -35,6 +36,27 @@ class ProjectSettingsForm(ProjectForm):
         label="Create streams for new variables",
         help_text="When a device reports a variable the project has no stream for, create the variable and its "
         "stream. When off, those readings are skipped.",
+    )
+
+
+class ProjectRetentionForm(DashboardForm):
+    """How long the project keeps its data and events (owners only). Empty keeps everything."""
+
+    id_prefix = "retention"
+
+    data_retention_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=RETENTION_MAX_DAYS,
+        label="Keep stream data (days)",
+        help_text="Readings older than this are removed every day, for good. Empty keeps all of them.",
+    )
+    event_retention_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=RETENTION_MAX_DAYS,
+        label="Keep events (days)",
+        help_text="Events older than this are removed with their files. Empty keeps all of them.",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Func, Value
 
@@ -13,6 +14,8 @@ from server.apps.core.scoping import Ability, ScopedQuerySet
 
 # The sequence is created by the app's first migration; gids are never reused.
 PROJECT_GID_SEQUENCE = "project_project_gid_seq"
+# A retention period longer than this (about a century) is a typo, not a policy.
+RETENTION_MAX_DAYS = 36500
 
 
 class Project(CreatedModel):
@@ -26,6 +29,14 @@ class Project(CreatedModel):
     # Whether ingesting a report creates the variable and stream of a reading whose stream the project lacks;
     # when off, such readings are skipped (and counted on the report).
     auto_create_streams = models.BooleanField(default=True)
+    # How many days of stream data and of events the project keeps (None: all of it). The worker's daily
+    # ``StreamDataRetention`` removes what is older, a day at a time (docs/retention.md). Owners set them.
+    data_retention_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(RETENTION_MAX_DAYS)]
+    )
+    event_retention_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(RETENTION_MAX_DAYS)]
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
@@ -33,6 +44,8 @@ class Project(CreatedModel):
         "add": "can_manage_org_and_projects",
         "change": "can_manage_org_and_projects",
         "delete": "can_manage_org_and_projects",
+        # Retention deletes data for good: owners only.
+        "set_retention": "can_delete_org",
     }
 
     class Meta:

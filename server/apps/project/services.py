@@ -8,6 +8,14 @@ from server.apps.core.errors import ApplicationError, ConflictError
 from server.apps.project.models import Project
 
 
+class Unchanged:
+    """The type of ``UNCHANGED``: a field the update leaves as it is, where ``None`` is a value of its own."""
+
+
+UNCHANGED = Unchanged()
+PROJECT_UPDATE_FIELDS = ("name", "about", "auto_create_streams", "data_retention_days", "event_retention_days")
+
+
 def _save(project: Project, **kwargs) -> None:
     # The per-org unique constraint settles a race between two writes the check above let through.
     try:
@@ -30,9 +38,26 @@ def _ensure_name_free(*, org, name: str, exclude_pk=None) -> None:
 
 
 @transaction.atomic
-def project_create(*, org, name: str, created_by, about: str = "", auto_create_streams: bool = True) -> Project:
+def project_create(
+    *,
+    org,
+    name: str,
+    created_by,
+    about: str = "",
+    auto_create_streams: bool = True,
+    data_retention_days: int | None = None,
+    event_retention_days: int | None = None,
+) -> Project:
     _ensure_name_free(org=org, name=name)
-    project = Project(org=org, name=name, about=about, auto_create_streams=auto_create_streams, created_by=created_by)
+    project = Project(
+        org=org,
+        name=name,
+        about=about,
+        auto_create_streams=auto_create_streams,
+        data_retention_days=data_retention_days,
+        event_retention_days=event_retention_days,
+        created_by=created_by,
+    )
     project.full_clean(exclude=["gid"])
     _save(project)
     project.refresh_from_db(fields=["gid"])
@@ -46,9 +71,13 @@ def project_update(
     name: str | None = None,
     about: str | None = None,
     auto_create_streams: bool | None = None,
+    data_retention_days: int | Unchanged | None = UNCHANGED,
+    event_retention_days: int | Unchanged | None = UNCHANGED,
 ) -> Project:
-    """Rename or describe a project, or say whether ingestion creates streams for variables it lacks (``None``
-    leaves a field as it is). Its id, gid and slug never change, so device and stream slugs stay valid."""
+    """Rename or describe a project, say whether ingestion creates streams for variables it lacks (``None`` leaves
+    these as they are), or set how many days of data and events it keeps (``None``: all; ``UNCHANGED`` leaves them;
+    callers let only owners set them). Its id, gid and slug never change, so device and stream slugs stay valid.
+    The change is in the audit log (``project.Project`` is audited)."""
     if name is not None and name != project.name:
         _ensure_name_free(org=project.org, name=name, exclude_pk=project.pk)
         project.name = name
@@ -56,8 +85,12 @@ def project_update(
         project.about = about
     if auto_create_streams is not None:
         project.auto_create_streams = auto_create_streams
+    if not isinstance(data_retention_days, Unchanged):
+        project.data_retention_days = data_retention_days
+    if not isinstance(event_retention_days, Unchanged):
+        project.event_retention_days = event_retention_days
     project.full_clean(exclude=["gid"])
-    _save(project, update_fields=["name", "about", "auto_create_streams"])
+    _save(project, update_fields=[*PROJECT_UPDATE_FIELDS])
     return project
 
 

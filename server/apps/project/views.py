@@ -16,7 +16,7 @@ from server.apps.device.services import device_claim
 from server.apps.device.views import device_status, device_url
 from server.apps.health.selectors import project_health_counts
 from server.apps.org.views import OrgFormAction, org_url
-from server.apps.project.forms import DeviceClaimForm, ProjectForm, ProjectSettingsForm
+from server.apps.project.forms import DeviceClaimForm, ProjectForm, ProjectRetentionForm, ProjectSettingsForm
 from server.apps.project.models import Project
 from server.apps.project.services import project_create, project_delete, project_update
 from server.apps.stream.selectors import stream_list, variable_list
@@ -75,6 +75,12 @@ class ProjectDetailView(ScopedPageView):
         if self.can(Project, "change"):
             initial = {"name": project.name, "about": project.about, "auto_create_streams": project.auto_create_streams}
             context.setdefault("project_form", ProjectSettingsForm(initial=initial))
+        if self.can(Project, "set_retention"):
+            retention = {
+                "data_retention_days": project.data_retention_days,
+                "event_retention_days": project.event_retention_days,
+            }
+            context.setdefault("retention_form", ProjectRetentionForm(initial=retention))
         if self.can(Device, "claim"):
             context.setdefault("claim_form", DeviceClaimForm())
         return context
@@ -92,6 +98,16 @@ class ProjectUpdateView(ProjectFormAction):
     def form_valid(self, form):
         project = project_update(project=self.object, **form.cleaned_data)
         return self.done("Project saved.", project_url(project))
+
+
+class ProjectRetentionView(ProjectFormAction):
+    form_class = ProjectRetentionForm
+    form_name = "retention_form"
+    scope_action = "set_retention"
+
+    def form_valid(self, form):
+        project = project_update(project=self.object, **form.cleaned_data)
+        return self.done("Retention saved.", project_url(project))
 
 
 class ProjectDeleteView(ProjectFormAction):

@@ -1,4 +1,4 @@
-"""Time-series rows. They live in the ``streamdata`` database and name their stream by slug, never by key."""
+"""Time-series rows. They live in the ``streamdata`` database and name their stream by series id, never by key."""
 
 from __future__ import annotations
 
@@ -41,14 +41,22 @@ class StreamData(models.Model):
 
     class Meta:
         ordering = ["series", "timestamp"]
-        indexes = [models.Index(fields=["series", "timestamp"], name="streamdata_series_time")]
+        # The table is partitioned by month of ``timestamp`` (migration 0005, ``streamdata.partitions``): ``id`` is
+        # indexed but is no primary key, which a partitioned table could only have with the timestamp in it.
+        indexes = [
+            models.Index(fields=["series", "timestamp"], name="streamdata_series_time"),
+            models.Index(fields=["id"], name="streamdata_row_id"),
+        ]
         constraints = [
-            # A reading with a streamer id is stored once: re-ingesting it is a no-op (ON CONFLICT DO NOTHING), and
-            # a COPY that would double it fails. The same index serves lookups by (series, streamer_local_id).
+            # A unique index on a partitioned table holds the partition key. A reading re-sent with the same time
+            # is refused by it; one re-sent with another time (another report's time base) is skipped by the write
+            # paths' lookup on (series, streamer_local_id), under a range claim (docs/databases.md). The same index
+            # serves that lookup.
             models.UniqueConstraint(
-                fields=["series", "streamer_local_id"],
+                fields=["series", "streamer_local_id", "timestamp"],
                 condition=Q(streamer_local_id__gt=0),
                 name="streamdata_unique_series_reading",
+                nulls_distinct=False,
             ),
         ]
 

@@ -8,7 +8,8 @@ no-op.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connections, router, transaction
@@ -16,6 +17,13 @@ from django.db import connections, router, transaction
 from server.apps.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from server.apps.stream.models import StreamId
 from server.apps.streamdata.models import ROLLUP_RESOLUTIONS, StreamData, StreamDataRollup, StreamDataType
+from server.apps.streamdata.partitions import (
+    Partition,
+    partition_drop,
+    partition_series,
+    partitions_ensure,
+    partitions_list,
+)
 
 INSERT_COLUMNS = (
     "series",
@@ -28,7 +36,25 @@ INSERT_COLUMNS = (
     "type",
     "dirty_ts",
 )
+# Their types, for the VALUES list the API's insert reads from.
+INSERT_TYPES = (
+    "integer",
+    "bigint",
+    "timestamptz",
+    "bigint",
+    "bigint",
+    "double precision",
+    "varchar",
+    "varchar",
+    "boolean",
+)
 INSERT_BATCH_SIZE = 1000
+# The write claims (``stream_data_claims_sql``): one int8range per series, ``series · span + streamer id``.
+WRITE_CLAIM_TABLE = "streamdata_writeclaim"
+CLAIM_SERIES_SPAN = 1 << 32
+# Retention waits at most this long for the locks a partition's drop needs (a long read holding them): it would
+# otherwise queue every write behind it. The next run tries again.
+RETENTION_LOCK_TIMEOUT = "5s"
 DELETE_BATCH_SIZE = 500
 
 
@@ -86,8 +112,56 @@ def stream_data_row(
     )
 
 
+def stream_data_claims_sql(*, claims: Iterable[tuple[int, int, int]]) -> tuple[str, list[Any]]:
+    """The statements that claim ``(series, lowest, highest)`` streamer-id ranges for the current transaction (an
+    empty string for no claims). A write of readings with ids claims the range it writes in each series before it
+    looks for stored readings; a concurrent write of an overlapping range waits at its claim until this
+    transaction ends, so its look sees what this one stored. The table is partitioned by time and its unique index
+    holds the timestamp, so this is what keeps a reading re-sent with another time (another report's time base)
+    from being stored twice (docs/databases.md).
+
+    The claim rows are deleted in the same breath: a row inserted and deleted by a transaction still in progress
+    holds off an overlapping claim until it ends, and nothing is left behind at the commit. Claims go in series
+    order, so two writes cannot deadlock on them."""
+    ranked = sorted(claims)
+    if not ranked:
+        return "", []
+    series, lowest, highest = zip(*ranked, strict=True)
+    sql = (
+        f"INSERT INTO {WRITE_CLAIM_TABLE} (ids) SELECT int8range(claim.series * {CLAIM_SERIES_SPAN} "
+        f"+ least(claim.lowest, {CLAIM_SERIES_SPAN - 1}), claim.series * {CLAIM_SERIES_SPAN} "
+        f"+ least(claim.highest, {CLAIM_SERIES_SPAN - 1}), '[]') "
+        "FROM unnest(%s::integer[], %s::bigint[], %s::bigint[]) AS claim (series, lowest, highest) "
+        f"ORDER BY claim.series; DELETE FROM {WRITE_CLAIM_TABLE} WHERE owner = pg_current_xact_id(); "
+    )
+    return sql, [list(series), list(lowest), list(highest)]
+
+
+def not_stored_sql(source: str, table: str) -> str:
+    """The condition that keeps a row of ``source`` whose reading no stored row of its series has: the lookup on
+    ``(series, streamer_local_id)`` across every partition (the unique index's leading columns)."""
+    return (
+        f"({source}.streamer_local_id = 0 OR NOT EXISTS (SELECT 1 FROM {table} AS stored "
+        f"WHERE stored.series = {source}.series AND stored.streamer_local_id = {source}.streamer_local_id "
+        "AND stored.streamer_local_id > 0))"
+    )
+
+
+def _first_of_each_reading(rows: Sequence[StreamData]) -> list[StreamData]:
+    seen: set[tuple[int, int]] = set()
+    kept = []
+    for row in rows:
+        key = (row.series, row.streamer_local_id)
+        if row.streamer_local_id > 0:
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(row)
+    return kept
+
+
 def stream_data_bulk_insert(*, rows: Sequence[StreamData]) -> list[int]:
-    """Insert rows in batches, skipping readings already stored (same stream and streamer id).
+    """Insert rows in batches, skipping readings already stored (same stream and streamer id, whatever the time).
 
     Returns the ids of the rows actually inserted; the same statement adds them, and only them, to the roll-ups.
     Callers wanting all-or-nothing wrap it in ``transaction.atomic(using="streamdata")``.
@@ -97,19 +171,25 @@ def stream_data_bulk_insert(*, rows: Sequence[StreamData]) -> list[int]:
     alias = router.db_for_write(StreamData)
     table = connections[alias].ops.quote_name(StreamData._meta.db_table)
     columns = ", ".join(INSERT_COLUMNS)
-    row_placeholder = "(" + ", ".join(["%s"] * len(INSERT_COLUMNS)) + ")"
+    row_placeholder = "(" + ", ".join(f"%s::{kind}" for kind in INSERT_TYPES) + ")"
     inserted: list[int] = []
-    with connections[alias].cursor() as cursor:
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         for start in range(0, len(rows), INSERT_BATCH_SIZE):
-            batch = rows[start : start + INSERT_BATCH_SIZE]
-            params: list[Any] = []
+            batch = _first_of_each_reading(rows[start : start + INSERT_BATCH_SIZE])
+            ranges: dict[int, tuple[int, int]] = {}
+            for row in batch:
+                if row.streamer_local_id > 0:
+                    low, high = ranges.get(row.series, (row.streamer_local_id, row.streamer_local_id))
+                    ranges[row.series] = (min(low, row.streamer_local_id), max(high, row.streamer_local_id))
+            claims, params = stream_data_claims_sql(claims=[(series, *bounds) for series, bounds in ranges.items()])
             for row in batch:
                 params.extend(getattr(row, column) for column in INSERT_COLUMNS)
             cursor.execute(
-                f"WITH inserted AS (INSERT INTO {table} ({columns}) "
-                f"VALUES {', '.join([row_placeholder] * len(batch))} "
+                f"{claims}WITH incoming ({columns}) AS (VALUES {', '.join([row_placeholder] * len(batch))}), "
+                f"inserted AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming "
+                f"WHERE {not_stored_sql('incoming', table)} "
                 # The partial unique index streamdata_unique_series_reading.
-                "ON CONFLICT (series, streamer_local_id) WHERE streamer_local_id > 0 DO NOTHING "
+                "ON CONFLICT (series, streamer_local_id, timestamp) WHERE streamer_local_id > 0 DO NOTHING "
                 f"RETURNING id, series, timestamp, value), rolled_up AS ({rollup_upsert_sql('inserted')}) "
                 "SELECT id FROM inserted",
                 params,
@@ -183,3 +263,115 @@ def stream_data_create(*, user, points: Sequence[dict[str, Any]]) -> tuple[list[
     with transaction.atomic(using=router.db_for_write(StreamData)):
         inserted = stream_data_bulk_insert(rows=rows)
     return rows, inserted
+
+
+@dataclass(frozen=True)
+class RetentionResult:
+    partitions_dropped: list[str] = field(default_factory=list)
+    rows_deleted: int = 0
+
+
+def retention_cutoff(*, now: datetime, days: int) -> datetime:
+    """The instant before which a project keeping ``days`` days removes its data: ``now - days``, back to the
+    start of its UTC day, so a roll-up bucket (a minute, an hour, a day) is always wholly before or after it."""
+    moment = (now - timedelta(days=days)).astimezone(UTC)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _data_cutoffs(now: datetime) -> dict[int, datetime]:
+    """series → its cutoff, for the series of every project that limits its data. A series no stream holds, or
+    whose stream belongs to no such project, is kept."""
+    limited = StreamId.objects.filter(project__data_retention_days__isnull=False)
+    return {
+        series: retention_cutoff(now=now, days=days)
+        for series, days in limited.values_list("series", "project__data_retention_days")
+        if days is not None
+    }
+
+
+def _rollups_delete_before(
+    cursor, cutoffs: dict[int, datetime], lower: datetime | None, upper: datetime | None
+) -> None:
+    """Delete the roll-up buckets of these series that start in ``[lower, upper)`` and before their cutoff."""
+    series = sorted(cutoffs)
+    cursor.execute(
+        f"DELETE FROM {StreamDataRollup._meta.db_table} AS rollup "
+        "USING unnest(%s::integer[], %s::timestamptz[]) AS expired (series, cutoff) "
+        "WHERE rollup.series = expired.series "
+        "AND to_timestamp(rollup.bucket::double precision * rollup.resolution) < expired.cutoff "
+        "AND to_timestamp(rollup.bucket::double precision * rollup.resolution) "
+        "BETWEEN coalesce(%s::timestamptz, '-infinity') AND coalesce(%s::timestamptz, 'infinity') - interval '1 us'",
+        [series, [cutoffs[each] for each in series], lower, upper],
+    )
+
+
+def stream_data_retention_apply(*, now: datetime) -> RetentionResult:
+    """Remove the rows (and roll-ups) older than their project's data retention (docs/retention.md).
+
+    A monthly partition all of whose rows are past their project's cutoff is dropped whole: its files go back to
+    the file system at once. In the others (a month that straddles a cutoff, a month that also holds data of a
+    project keeping more, the DEFAULT partition) the expired rows are deleted. Each partition is one transaction on
+    the streamdata database, its roll-up buckets with it, so rows and roll-ups agree at every commit."""
+    cutoffs = _data_cutoffs(now)
+    if not cutoffs:
+        return RetentionResult()
+    alias = router.db_for_write(StreamData)
+    table = StreamData._meta.db_table
+    latest = max(cutoffs.values())
+    result = RetentionResult()
+    with connections[alias].cursor() as cursor:
+        partitions = partitions_list(cursor, table)
+    for partition in partitions:
+        if partition.lower is not None and partition.lower >= latest:
+            continue  # nothing in it is old enough for any project
+        if _partition_drop_if_expired(alias, table, partition, cutoffs):
+            result.partitions_dropped.append(partition.name)
+            continue
+        by_cutoff: dict[datetime, list[int]] = {}
+        for series, cutoff in cutoffs.items():
+            if partition.lower is None or cutoff > partition.lower:
+                by_cutoff.setdefault(cutoff, []).append(series)
+        deleted = 0
+        with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+            for cutoff, expired in sorted(by_cutoff.items()):
+                cursor.execute(
+                    f"DELETE FROM {partition.name} WHERE series = ANY(%s) AND timestamp < %s", [sorted(expired), cutoff]
+                )
+                deleted += cursor.rowcount
+            if deleted:
+                _rollups_delete_before(cursor, cutoffs, partition.lower, partition.upper)
+        result = RetentionResult(result.partitions_dropped, result.rows_deleted + deleted)
+    return result
+
+
+def _partition_drop_if_expired(alias: str, table: str, partition: Partition, cutoffs: dict[int, datetime]) -> bool:
+    """Drop a monthly partition, and its series' roll-up buckets of that month, when every row in it is expired;
+    one transaction. Looked at first without a lock, then again under the locks the drop needs (the parent's
+    first, as an insert takes them): a reading of a series that keeps its data may have come in meanwhile."""
+    if partition.upper is None:
+        return False
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+        if not _partition_expired(cursor, partition, cutoffs):
+            return False
+        cursor.execute(f"SET LOCAL lock_timeout = '{RETENTION_LOCK_TIMEOUT}'")
+        cursor.execute(f"LOCK TABLE {table}, {partition.name} IN ACCESS EXCLUSIVE MODE")
+        if not _partition_expired(cursor, partition, cutoffs):
+            return False
+        partition_drop(cursor, table, partition)
+        _rollups_delete_before(cursor, cutoffs, partition.lower, partition.upper)
+    return True
+
+
+def _partition_expired(cursor, partition: Partition, cutoffs: dict[int, datetime]) -> bool:
+    """Whether the partition has rows and every one of them is past its series' cutoff."""
+    assert partition.upper is not None
+    series = partition_series(cursor, partition)
+    return bool(series) and all(each in cutoffs and cutoffs[each] >= partition.upper for each in series)
+
+
+def stream_data_partitions_ensure(*, now: datetime) -> list[str]:
+    """The monthly partitions of this month and the next ones, and of the months with rows in the DEFAULT
+    partition; one transaction. Returns the names created."""
+    alias = router.db_for_write(StreamData)
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+        return partitions_ensure(cursor, StreamData._meta.db_table, now=now)

@@ -19,8 +19,8 @@ import datetime
 import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
-from operator import floordiv, sub
+from itertools import islice, repeat
+from operator import eq, floordiv, sub
 
 from server.apps.streamer.reports.timestamps import TimedReadings, Timestamps
 
@@ -104,6 +104,14 @@ class CopyRows:
     def unnumbered(self) -> bool:
         """Whether some readings carry no id (0; rows are in id order, so they come first)."""
         return bool(len(self)) and self.readings.reading_ids[0] == 0
+
+    @property
+    def repeats_an_id(self) -> bool:
+        """Whether a reading id comes twice (rows are in id order, so a repeat is next to itself; asked of rows that
+        all have an id): the unique index, which holds the time, would not refuse the second one on the straight
+        ``COPY``."""
+        ids = self.readings.reading_ids
+        return any(map(eq, islice(ids, 1, None), ids))
 
     @property
     def last_id(self) -> int:

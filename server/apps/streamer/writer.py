@@ -41,7 +41,7 @@ from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
 
 from server.apps.streamdata.models import StreamData
-from server.apps.streamdata.services import rollup_upsert_sql
+from server.apps.streamdata.services import rollup_upsert_sql, stream_data_claims_sql
 from server.apps.streamer.copy_rows import COPY_COLUMNS, ChunkReader, CopyRows
 from server.apps.streamer.models import IngestedReport
 
@@ -81,17 +81,22 @@ def _copy(cursor, table: str, rows: CopyRows) -> int:
 
 
 def _lock_then_look(cursor, streamer_id: int, report_id, part: int, rows: CopyRows) -> tuple[bool, bool]:
-    """Take the streamer's lock for this part, then say whether the part's mark is there and whether a stored
-    reading of its streams has an id in its range (an index probe). One round trip: two statements, and the second
-    takes its snapshot after the lock is granted, so it sees what the previous holder committed."""
+    """Take the streamer's lock for this part and claim the part's id range in each of its series, then say whether
+    the part's mark is there and whether a stored reading of its streams has an id in its range (an index probe).
+    The look takes its snapshot after the lock and the claims are granted, so it sees what the previous holder
+    committed, whatever part of whatever report of the streamer it wrote."""
+    claims, claim_params = stream_data_claims_sql(
+        claims=[(series, rows.first_id or 1, rows.last_id) for series in rows.series_ids()] if rows.last_id else []
+    )
     cursor.execute(
-        "SELECT pg_advisory_xact_lock(%s, %s); "
+        f"SELECT pg_advisory_xact_lock(%s, %s); {claims}"
         f"SELECT EXISTS (SELECT 1 FROM {IngestedReport._meta.db_table} WHERE report_id = %s AND part = %s), "
         f"EXISTS (SELECT 1 FROM {_table()} WHERE series = ANY(%s) AND streamer_local_id > 0 "
         "AND streamer_local_id BETWEEN %s AND %s)",
         [
             STREAMER_LOCK_NAMESPACE + part,
             streamer_id & 0x7FFFFFFF,
+            *claim_params,
             report_id,
             part,
             rows.series_ids(),
@@ -103,7 +108,9 @@ def _lock_then_look(cursor, streamer_id: int, report_id, part: int, rows: CopyRo
 
 
 def _copy_skipping_conflicts(cursor, rows: CopyRows) -> tuple[int, int, int]:
-    """The conflict-safe path; returns (rows inserted, lowest and highest id inserted)."""
+    """The conflict-safe path; returns (rows inserted, lowest and highest id inserted). A reading is skipped when
+    its series already holds its id, whatever the stored row's time (the readings of the series in the part's id
+    range are read once, from every partition), and when it repeats in the part."""
     columns = _columns()
     cursor.execute(
         # Dropped at the commit; a transaction that writes twice this way (inside a test's) starts afresh.
@@ -112,12 +119,20 @@ def _copy_skipping_conflicts(cursor, rows: CopyRows) -> tuple[int, int, int]:
     )
     _copy(cursor, "streamdata_incoming", rows)
     cursor.execute(
-        f"WITH inserted AS (INSERT INTO {_table()} ({columns}) SELECT {columns} FROM streamdata_incoming "
+        f"WITH stored AS MATERIALIZED (SELECT series, streamer_local_id FROM {_table()} WHERE series = ANY(%s) "
+        "AND streamer_local_id > 0 AND streamer_local_id BETWEEN %s AND %s), "
+        f"inserted AS (INSERT INTO {_table()} ({columns}) SELECT DISTINCT ON (new.series, "
+        "CASE WHEN new.streamer_local_id > 0 THEN new.streamer_local_id ELSE -new.ctid_order END) "
+        f"{', '.join(f'new.{column}' for column in COPY_COLUMNS)} "
+        "FROM (SELECT *, row_number() OVER () AS ctid_order FROM streamdata_incoming) AS new "
+        "WHERE new.streamer_local_id = 0 OR NOT EXISTS (SELECT 1 FROM stored WHERE stored.series = new.series "
+        "AND stored.streamer_local_id = new.streamer_local_id) "
         # The partial unique index streamdata_unique_series_reading.
-        "ON CONFLICT (series, streamer_local_id) WHERE streamer_local_id > 0 DO NOTHING "
+        "ON CONFLICT (series, streamer_local_id, timestamp) WHERE streamer_local_id > 0 DO NOTHING "
         f"RETURNING series, timestamp, value, streamer_local_id), rolled_up AS ({rollup_upsert_sql('inserted')}) "
         "SELECT count(*), coalesce(min(streamer_local_id) FILTER (WHERE streamer_local_id > 0), 0), "
-        "coalesce(max(streamer_local_id), 0) FROM inserted"
+        "coalesce(max(streamer_local_id), 0) FROM inserted",
+        [rows.series_ids(), rows.first_id or 1, rows.last_id],
     )
     return cursor.fetchone()
 
@@ -156,7 +171,7 @@ def _write(report_id, part: int, streamer_id: int, streamer_slug: str, rows: Cop
         conflict_path = False
         if not len(rows):
             inserted, first_id, last_id = 0, 0, 0
-        elif fast and not may_conflict and not rows.unnumbered:
+        elif fast and not may_conflict and not rows.unnumbered and not rows.repeats_an_id:
             try:
                 _copy(cursor, _table(), rows)
             except IntegrityError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -13,13 +14,16 @@ from django.db import transaction
 from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.core.slugs import SlugError
-from server.apps.stores.services import store_file_save
+from server.apps.stores.services import store_file_delete, store_file_save
+from server.apps.stream.models import StreamId
 from server.apps.stream.selectors import stream_list, stream_lookup
+from server.apps.streamdata.services import retention_cutoff
 from server.apps.streamevent.models import StreamEventData
 
 EVENT_STORE = "events"
 PAYLOAD_EXTENSIONS = (".json.gz", ".json", ".csv")
 MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
+EVENT_DELETE_BATCH_SIZE = 1000
 
 
 def event_data_key(*, stream_slug: str, timestamp: datetime.datetime | None, event_uuid: uuid.UUID, ext: str) -> str:
@@ -92,3 +96,29 @@ def event_upload(
     with transaction.atomic():
         event.save(force_insert=True)
     return event
+
+
+def stream_events_retention_apply(*, now: datetime.datetime) -> int:
+    """Delete the events older than their project's event retention (the same day-aligned cutoff as the data's),
+    in batches of their own transaction; each batch's payload files leave the events store after its commit.
+    Returns how many events went."""
+    limited = StreamId.objects.filter(project__event_retention_days__isnull=False)
+    by_cutoff: dict[datetime.datetime, list[int]] = {}
+    for one_series, days in limited.values_list("series", "project__event_retention_days"):
+        if days is not None:
+            by_cutoff.setdefault(retention_cutoff(now=now, days=days), []).append(one_series)
+    deleted = 0
+    for cutoff, series in sorted(by_cutoff.items()):
+        expired = StreamEventData.objects.filter(series__in=sorted(series), timestamp__lt=cutoff).order_by("id")
+        while batch := list(expired.values_list("id", "data_key")[:EVENT_DELETE_BATCH_SIZE]):
+            with transaction.atomic():
+                StreamEventData.objects.filter(id__in=[event_id for event_id, _ in batch]).delete()
+                keys = [key for _, key in batch if key]
+                transaction.on_commit(partial(_payloads_delete, keys))
+            deleted += len(batch)
+    return deleted
+
+
+def _payloads_delete(keys: list[str]) -> None:
+    for key in keys:
+        store_file_delete(store=EVENT_STORE, key=key)

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from server.apps.org.models import Org
-from server.apps.project.models import Project
+from server.apps.project.models import RETENTION_MAX_DAYS, Project
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -33,6 +33,21 @@ class ProjectSerializer(serializers.ModelSerializer):
         help_text="Whether ingesting a report creates the variable and stream of a reading the project has no "
         "stream for (the default); when false, such readings are skipped.",
     )
+    data_retention_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=RETENTION_MAX_DAYS,
+        help_text="How many days of stream data the project keeps; null keeps all of it. Older data is removed "
+        "daily, for good. Only the organisation's owners may set it.",
+    )
+    event_retention_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=RETENTION_MAX_DAYS,
+        help_text="How many days of stream events the project keeps; null keeps all of them. Owners only.",
+    )
     org = VisibleOrgField()
     created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
     device_count = serializers.IntegerField(read_only=True)
@@ -47,6 +62,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "about",
             "org",
             "auto_create_streams",
+            "data_retention_days",
+            "event_retention_days",
             "created_on",
             "created_by",
             "device_count",

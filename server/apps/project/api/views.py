@@ -22,6 +22,14 @@ _PROJECT_ID = OpenApiParameter(
 )
 
 
+RETENTION_FIELDS = {"data_retention_days", "event_retention_days"}
+
+
+def _retention(data: dict) -> dict:
+    """The retention fields the request gives; the others stay as they are."""
+    return {name: data[name] for name in RETENTION_FIELDS & data.keys()}
+
+
 @extend_schema_view(
     retrieve=extend_schema(parameters=[_PROJECT_ID]),
     update=extend_schema(parameters=[_PROJECT_ID]),
@@ -47,24 +55,32 @@ class ProjectViewSet(ScopedModelViewSet):
     def object_lookup(self, value: str) -> dict:
         return project_lookup(value)
 
+    def _check_retention_permission(self, org, data: dict) -> None:
+        if RETENTION_FIELDS & data.keys():
+            self.check_org_permission(org, Project, "set_retention")
+
     def perform_create(self, serializer):
         org = serializer.validated_data["org"]
         self.check_org_permission(org, Project, "add")
+        self._check_retention_permission(org, serializer.validated_data)
         project = project_create(
             org=org,
             name=serializer.validated_data["name"],
             about=serializer.validated_data.get("about", ""),
             auto_create_streams=serializer.validated_data.get("auto_create_streams", True),
             created_by=self.request.user,
+            **_retention(serializer.validated_data),
         )
         serializer.instance = self.get_queryset().get(pk=project.pk)
 
     def perform_update(self, serializer):
+        self._check_retention_permission(serializer.instance.org, serializer.validated_data)
         project = project_update(
             project=serializer.instance,
             name=serializer.validated_data.get("name"),
             about=serializer.validated_data.get("about"),
             auto_create_streams=serializer.validated_data.get("auto_create_streams"),
+            **_retention(serializer.validated_data),
         )
         serializer.instance = self.get_queryset().get(pk=project.pk)
 

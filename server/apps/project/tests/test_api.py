@@ -70,6 +70,8 @@ def test_fields(db):
         "about": "",
         "org": org.slug,
         "auto_create_streams": True,
+        "data_retention_days": None,
+        "event_retention_days": None,
         "created_on": body["created_on"],
         "created_by": org.created_by.username,
         "device_count": 0,

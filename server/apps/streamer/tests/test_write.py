@@ -116,9 +116,11 @@ def test_overlapping_rows_take_the_conflict_safe_path(db):
 
 
 def test_a_conflict_the_probe_missed_falls_back_to_the_conflict_safe_path(db, monkeypatch):
-    """A reading stored between the probe and the COPY makes the straight COPY fail; the write starts again on the
-    conflict-safe path."""
-    stream_data_bulk_insert(rows=[stream_data_row(series=SERIES, timestamp=T0, value=0.0, streamer_local_id=3)])
+    """A reading stored with the same time between the probe and the COPY (the probe runs under the write's claims,
+    so only a writer that takes none could) makes the straight COPY fail on the unique index; the write starts
+    again on the conflict-safe path."""
+    same_time = T0 + datetime.timedelta(seconds=30)
+    stream_data_bulk_insert(rows=[stream_data_row(series=SERIES, timestamp=same_time, value=0.0, streamer_local_id=3)])
     monkeypatch.setattr(writer, "_lock_then_look", lambda cursor, streamer_id, report_id, part, rows: (False, False))
     result = write(copy_rows([1, 2, 3]))
     assert result.conflict_path

@@ -23,6 +23,8 @@ PLATFORM_JOBS = {
     "ReadStatusFiles",
     "CloseOverdueOperations",
     "DeviceHealthCheck",
+    "StreamDataPartitions",
+    "DataRetention",
 }
 
 
