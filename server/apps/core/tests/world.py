@@ -20,6 +20,8 @@ from server.apps.configattribute.tests.factories import set_config
 from server.apps.core.targets import target_for_object
 from server.apps.core.testing import make_member, make_org, make_user
 from server.apps.datablock.tests.factories import make_block, make_deployment
+from server.apps.desiredstate.models import DeviceCurrentState
+from server.apps.desiredstate.tests.factories import make_desired_state
 from server.apps.device.tests.factories import make_project
 from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
 from server.apps.devicelocation.models import DeviceLocation
@@ -72,6 +74,8 @@ class World:
     version: Any
     audit_entry: Any
     download: tuple[str, str]  # a signed store download's token and file name
+    desired_state: Any
+    current_state: Any
 
     def slugs(self) -> list[str]:
         """Ids of this world's objects that no other organisation may ever see in an answer."""
@@ -147,6 +151,8 @@ def make_world(name: str | None = None) -> World:
         version=version,
         audit_entry=AuditEntry.objects.filter(org_id=org.id).order_by("id").first(),
         download=(token, name),
+        desired_state=make_desired_state(fleet=fleet, transport="http"),
+        current_state=DeviceCurrentState.objects.create(device=device, org=org),
     )
 
 
@@ -207,6 +213,8 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("operation", "id"): world.operation.id,
         ("ota", "id"): _ota_id,
         ("ota", "slug"): _ota_slug,
+        ("desiredstate", "id"): world.desired_state.id,
+        ("currentstate", "slug"): world.device.slug,
     }
     value = values[(resource, param)]
     return value(route, world) if callable(value) else value
@@ -243,6 +251,7 @@ def _page_value(param: str, world: World, catalog: Catalog) -> Any:
         "deployment_id": world.deployment.id,
         "operation_id": world.operation.id,
         "fleet_slug": world.fleet.slug,
+        "desired_state_id": world.desired_state.id,
         "token": world.download[0],
         "name": world.download[1],
         "pk": catalog.dead_letter.pk,
