@@ -28,6 +28,7 @@ API_APPS = [
     "search",
     "fleet",
     "ota",
+    "desiredstate",
     "main",
     "audit",
     "telemetry",

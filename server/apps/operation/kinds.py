@@ -12,13 +12,13 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 
 from server.apps.core.errors import ApplicationError
-from server.apps.operation.models import OperationStatus, Transport
+from server.apps.operation.models import DeviceOperation, OperationStatus, Transport
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,11 @@ class OperationKind:
 
     ``clean(name, payload) -> (name, payload)`` checks what a user asks for and returns the wire name and the
     payload to store (raising :class:`ApplicationError`); ``topic`` is the MQTT topic pair
-    ``devices/<slug>/<topic>_req`` and ``…_resp``; ``supersedes``: a new operation of this kind replaces the
-    device's open ones (they end SUPERSEDED); ``reply_outcome(status, value, error)`` reads a reply.
+    ``devices/<slug>/<topic>_req`` and ``…_resp``, unless ``request_suffix`` names the request's topic after
+    ``devices/<slug>/`` (a kind whose devices speak their own protocol, such as Kanto's ``update/desiredstate``);
+    ``encode(operation, now)`` is then the request message on MQTT instead of the generic one; ``supersedes``: a new
+    operation of this kind replaces the device's open ones (they end SUPERSEDED); ``reply_outcome(status, value,
+    error)`` reads a reply.
     """
 
     name: str
@@ -63,6 +66,12 @@ class OperationKind:
     heartbeat_seconds: int | None = None
     supersedes: bool = False
     reply_outcome: Callable[[str, Any, str], Outcome] = default_reply_outcome
+    request_suffix: str = ""
+    encode: Callable[[DeviceOperation, datetime], dict[str, Any]] | None = None
+
+    @property
+    def mqtt_request_suffix(self) -> str:
+        return self.request_suffix or f"{self.topic}_req"
 
 
 registry: dict[str, OperationKind] = {}
@@ -161,5 +170,219 @@ CONFIG = register_kind(
         deadline=timedelta(minutes=5),
         heartbeat_seconds=None,
         supersedes=True,
+    )
+)
+
+
+# Desired state (the Kanto update manager) ----------------------------------------------------------------------------
+#
+# The document is ``{domains: [{id, config: [{key, value}], components: [{id, version, config: [{key, value}]}]}],
+# baselines: [{title, description, preconditions, components: ["domain:id"]}]}``. It goes out on Kanto's own topic in
+# Kanto's envelope ``{activityId, timestamp, payload}``; the operation's id is the activityId. The device's feedback
+# names that activityId and Kanto's overall status, read by ``desired_state_outcome``.
+
+DESIRED_STATE_NAME = "desiredstate"
+DESIRED_STATE_SUFFIX = "update/desiredstate"
+DESIRED_STATE_FEEDBACK_SUFFIX = "update/desiredstatefeedback"
+CURRENT_STATE_SUFFIX = "update/currentstate"
+KANTO_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$")
+
+# The overall statuses of Kanto's desired-state feedback: still running, done, failed, replaced.
+KANTO_RUNNING = frozenset(
+    {
+        "IDENTIFYING",
+        "IDENTIFIED",
+        "RUNNING",
+        "DOWNLOAD_COMPLETED",
+        "DOWNLOADED_COMPLETED",
+        "UPDATE_COMPLETED",
+        "ACTIVATION_COMPLETED",
+        "ROLLBACK",
+        "CLEANUP",
+        "BASELINE_ROLLBACK",
+        "BASELINE_CLEANUP",
+    }
+)
+# Kanto's SoftwareUpdatable speaks of an install's progress in its own words; a device may report those too.
+SOFTWARE_UPDATE_RUNNING = frozenset(
+    {
+        "STARTED",
+        "DOWNLOADING",
+        "DOWNLOADING_WAITING",
+        "DOWNLOADED",
+        "INSTALLING",
+        "INSTALLING_WAITING",
+        "INSTALLED",
+        "REMOVING",
+        "REMOVING_WAITING",
+        "REMOVED",
+        "CANCELING_WAITING",
+        "CANCEL_REJECTED",
+    }
+)
+KANTO_RUNNING = KANTO_RUNNING | SOFTWARE_UPDATE_RUNNING
+KANTO_COMPLETED = frozenset({"COMPLETED", "FINISHED_SUCCESS", "FINISHED_WARNING"})
+KANTO_FAILED = frozenset(
+    {
+        "IDENTIFICATION_FAILED",
+        "DOWNLOAD_FAILED",
+        "DOWNLOADED_FAILED",
+        "UPDATE_FAILED",
+        "ACTIVATION_FAILED",
+        "INCOMPLETE",
+        "INCOMPLETE_INCONSISTENT",
+        "ROLLBACK_FAILED",
+        "CLEANUP_FAILED",
+        "FINISHED_ERROR",
+        "FINISHED_REJECTED",
+        "FINISHED_CANCELED",
+    }
+)
+KANTO_SUPERSEDED = "SUPERSEDED"
+KANTO_STATUSES = KANTO_RUNNING | KANTO_COMPLETED | KANTO_FAILED | {KANTO_SUPERSEDED}
+# Each action's status in the feedback (Kanto's code spells DOWNLOAD_*, its docs DOWNLOADED_*; both are read).
+KANTO_ACTION_STATUSES = (
+    frozenset(
+        {
+            "IDENTIFIED",
+            "DOWNLOADING",
+            "DOWNLOAD_SUCCESS",
+            "DOWNLOAD_FAILURE",
+            "DOWNLOADED_SUCCESS",
+            "DOWNLOADED_FAILURE",
+            "UPDATING",
+            "UPDATE_SUCCESS",
+            "UPDATE_FAILURE",
+            "ACTIVATING",
+            "ACTIVATION_SUCCESS",
+            "ACTIVATION_FAILURE",
+            "REMOVING",
+            "REMOVAL_SUCCESS",
+            "REMOVAL_FAILURE",
+        }
+    )
+    | SOFTWARE_UPDATE_RUNNING
+    | {"FINISHED_SUCCESS", "FINISHED_WARNING", "FINISHED_ERROR", "FINISHED_REJECTED", "FINISHED_CANCELED"}
+)
+
+
+def _desired_state_error(message: str) -> ApplicationError:
+    return ApplicationError(message, {"payload": [message]})
+
+
+def _key_values(value: Any, where: str) -> list[dict[str, str]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _desired_state_error(f"{where}.config is a list of {{key, value}}.")
+    pairs = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not item["key"]:
+            raise _desired_state_error(f"{where}.config holds {{key, value}} objects with a text key.")
+        if not isinstance(item.get("value", ""), str):
+            raise _desired_state_error(f"{where}.config[{item['key']!r}]: the value is text.")
+        pairs.append({"key": item["key"], "value": item.get("value", "")})
+    return pairs
+
+
+def _kanto_id(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not KANTO_ID_PATTERN.match(value):
+        raise _desired_state_error(f"{where} needs an id: letters, digits and _ . : @ / - (at most 128).")
+    return value
+
+
+def clean_desired_state(name: str | None, payload: Any) -> tuple[str, Any]:
+    """A desired-state document, checked and rewritten with only the fields Kanto reads."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("domains"), list) or not payload["domains"]:
+        raise _desired_state_error("A desired state is {domains: [{id, config, components}], baselines?}.")
+    domains = []
+    domain_ids: set[str] = set()
+    names: set[str] = set()  # "domain:component", what baselines name
+    for index, domain in enumerate(payload["domains"]):
+        where = f"domains[{index}]"
+        if not isinstance(domain, dict):
+            raise _desired_state_error(f"{where} is an object.")
+        domain_id = _kanto_id(domain.get("id"), where)
+        if domain_id in domain_ids:
+            raise _desired_state_error(f"The domain {domain_id!r} is named twice.")
+        components = domain.get("components", [])
+        if not isinstance(components, list):
+            raise _desired_state_error(f"{where}.components is a list.")
+        cleaned = []
+        for position, component in enumerate(components):
+            spot = f"{where}.components[{position}]"
+            if not isinstance(component, dict):
+                raise _desired_state_error(f"{spot} is an object.")
+            component_id = _kanto_id(component.get("id"), spot)
+            version = component.get("version", "")
+            if not isinstance(version, str) or len(version) > 128:
+                raise _desired_state_error(f"{spot}.version is text (at most 128).")
+            if f"{domain_id}:{component_id}" in names:
+                raise _desired_state_error(f"The component {domain_id}:{component_id} is named twice.")
+            names.add(f"{domain_id}:{component_id}")
+            cleaned.append(
+                {"id": component_id, "version": version, "config": _key_values(component.get("config"), spot)}
+            )
+        domain_ids.add(domain_id)
+        domains.append({"id": domain_id, "config": _key_values(domain.get("config"), where), "components": cleaned})
+    document: dict[str, Any] = {"domains": domains}
+    baselines = payload.get("baselines")
+    if baselines:
+        document["baselines"] = _baselines(baselines, names)
+    return DESIRED_STATE_NAME, document
+
+
+def _baselines(baselines: Any, names: set[str]) -> list[dict[str, Any]]:
+    if not isinstance(baselines, list):
+        raise _desired_state_error("baselines is a list of {title, components}.")
+    cleaned = []
+    for index, baseline in enumerate(baselines):
+        where = f"baselines[{index}]"
+        if not isinstance(baseline, dict) or not isinstance(baseline.get("title"), str) or not baseline["title"]:
+            raise _desired_state_error(f"{where} needs a title.")
+        components = baseline.get("components")
+        if not isinstance(components, list) or not all(isinstance(item, str) for item in components):
+            raise _desired_state_error(f'{where}.components lists "domain:component" names.')
+        unknown = [item for item in components if item not in names]
+        if unknown:
+            raise _desired_state_error(f"{where} names components the domains do not hold: {', '.join(unknown[:5])}.")
+        entry: dict[str, Any] = {"title": baseline["title"], "components": components}
+        for field in ("description", "preconditions"):
+            if isinstance(baseline.get(field), str) and baseline[field]:
+                entry[field] = baseline[field]
+        cleaned.append(entry)
+    return cleaned
+
+
+def desired_state_outcome(status: str, value: Any, error: str) -> Outcome:
+    """A Kanto feedback's overall status: COMPLETED succeeds, the running ones keep it open (the feedback becomes its
+    result), SUPERSEDED closes it as replaced, the failed ones fail it with the device's message."""
+    status = status.upper()
+    if status in KANTO_COMPLETED:
+        return Outcome(OperationStatus.SUCCEEDED, result=value)
+    if status in KANTO_RUNNING:
+        return Outcome(None, result=value)
+    if status == KANTO_SUPERSEDED:
+        return Outcome(OperationStatus.SUPERSEDED, result=value, error=error)
+    return Outcome(OperationStatus.FAILED, result=value, error=error or f"The device reported {status or 'nothing'}.")
+
+
+def desired_state_message(operation: DeviceOperation, now: datetime) -> dict[str, Any]:
+    """Kanto's envelope: ``{activityId, timestamp, payload}``."""
+    return {"activityId": str(operation.id), "timestamp": int(now.timestamp() * 1000), "payload": operation.payload}
+
+
+DESIRED_STATE = register_kind(
+    OperationKind(
+        name=DESIRED_STATE_NAME,
+        label="Desired state",
+        topic=DESIRED_STATE_NAME,
+        clean=clean_desired_state,
+        default_transport=Transport.MQTT,
+        deadline=timedelta(hours=24),
+        supersedes=True,
+        reply_outcome=desired_state_outcome,
+        request_suffix=DESIRED_STATE_SUFFIX,
+        encode=desired_state_message,
     )
 )

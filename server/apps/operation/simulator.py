@@ -10,6 +10,14 @@ Each plays a device over one transport and answers the platform's requests the w
 | ``malformed`` | replies with something that is not JSON |
 | ``duplicate`` | replies SUCCESS twice |
 | ``unknown`` | replies SUCCESS naming an operation that does not exist |
+| ``slow`` | reports progress before succeeding (a Kanto device: each action's progress in steps of 25) |
+| ``supersede`` | a Kanto device that holds a desired state RUNNING until the next one, then reports the first one |
+|  | SUPERSEDED and completes the next one (other kinds: as ``answer``) |
+
+A desired state (``devices/<slug>/update/desiredstate``) is answered as Kanto's update manager does
+(:func:`kanto_messages`): feedback on ``…/update/desiredstatefeedback`` (IDENTIFIED, RUNNING with each component's
+action, then COMPLETED with UPDATE_SUCCESS, or INCOMPLETE with UPDATE_FAILURE for ``fail``) and, once it is done, its
+inventory on ``…/update/currentstate``.
 
 - :class:`MqttFleet` plays any number of devices over MQTT in one thread: each logs in as its slug with its own
   password, sets its last will (``{"status": "offline"}`` on ``devices/<slug>/presence``), subscribes to its request
@@ -34,14 +42,14 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from server.apps.operation.kinds import registry
+from server.apps.operation.kinds import DESIRED_STATE_SUFFIX, registry
 from server.apps.operation.services.inbound import PRESENCE_TOPIC
 from server.apps.operation.transports.mqtt import BrokerAddress, new_client, reply_topic
 from server.apps.operation.transports.store import INCOMING_STORE, STATUS_STORE, commands_key, status_key
 from server.apps.stores.selectors import store_file_exists, store_file_read
 from server.apps.stores.services import store_file_save
 
-MODES = ("answer", "fail", "silent", "malformed", "duplicate", "unknown")
+MODES = ("answer", "fail", "silent", "malformed", "duplicate", "unknown", "slow", "supersede")
 MALFORMED = b"{this is not json"
 
 
@@ -65,6 +73,92 @@ def reply_for(request: dict[str, Any], mode: str) -> list[bytes]:
     return [encoded, encoded] if mode == "duplicate" else [encoded]
 
 
+# Kanto's update manager --------------------------------------------------------------------------------------------
+
+
+def _kanto(activity: str, payload: dict[str, Any]) -> bytes:
+    return json.dumps({"activityId": activity, "timestamp": int(time.time() * 1000), "payload": payload}).encode()
+
+
+def _components(document: dict[str, Any]) -> list[dict[str, str]]:
+    return [
+        {"id": f"{domain['id']}:{component['id']}", "version": component.get("version", "")}
+        for domain in document.get("domains") or []
+        for component in domain.get("components") or []
+    ]
+
+
+def kanto_feedback(
+    activity: str, status: str, document: dict[str, Any], action: str, progress: int, message: str = ""
+) -> bytes:
+    actions = [
+        {"component": component, "status": action, "progress": progress, "message": message}
+        for component in _components(document)
+    ]
+    return _kanto(activity, {"status": status, "actions": actions, **({"message": message} if message else {})})
+
+
+def kanto_current_state(document: dict[str, Any]) -> bytes:
+    """The inventory after the desired state applied: each component a software node of its domain."""
+    nodes = [
+        {
+            "id": component["id"],
+            "version": component["version"],
+            "name": component["id"].split(":", 1)[1],
+            "type": "CONTAINER" if component["id"].startswith("containers:") else "APPLICATION",
+        }
+        for component in _components(document)
+    ]
+    agents = sorted({node["id"].split(":", 1)[0] for node in nodes})
+    return _kanto(
+        "",
+        {
+            "hardwareNodes": [{"id": "simulated-board", "version": "1.0", "name": "Simulated board"}],
+            "softwareNodes": [{"id": agent, "version": "1.0", "type": "APPLICATION"} for agent in agents] + nodes,
+            "associations": [{"sourceId": node["id"].split(":", 1)[0], "targetId": node["id"]} for node in nodes],
+        },
+    )
+
+
+FEEDBACK = "update/desiredstatefeedback"
+CURRENT_STATE = "update/currentstate"
+
+
+def kanto_messages(
+    request: dict[str, Any], mode: str, step_delay: float, held: str | None = None
+) -> list[tuple[float, str, bytes]]:
+    """What a Kanto update manager in ``mode`` publishes for a desired state: ``(after seconds, topic suffix,
+    message)``. ``held``: the activity a ``supersede`` device still holds RUNNING, reported SUPERSEDED first."""
+    if mode == "silent":
+        return []
+    if mode == "malformed":
+        return [(0.0, FEEDBACK, MALFORMED)]
+    activity = str(uuid.uuid4()) if mode == "unknown" else str(request.get("activityId", ""))
+    document = request.get("payload") or {}
+    out: list[tuple[float, str, bytes]] = []
+    if held:
+        out.append((0.0, FEEDBACK, kanto_feedback(held, "SUPERSEDED", {}, "UPDATING", 0)))
+    out.append((0.0, FEEDBACK, kanto_feedback(activity, "IDENTIFIED", document, "IDENTIFIED", 0)))
+    out.append((0.0, FEEDBACK, kanto_feedback(activity, "RUNNING", document, "UPDATING", 0)))
+    if mode == "supersede" and not held:
+        return out  # held RUNNING until the next desired state
+    later = step_delay
+    if mode == "slow":
+        for progress in (25, 50, 75):
+            out.append((later, FEEDBACK, kanto_feedback(activity, "RUNNING", document, "UPDATING", progress)))
+            later += step_delay
+    if mode == "fail":
+        message = "simulated failure: checksum mismatch"
+        out.append((later, FEEDBACK, kanto_feedback(activity, "INCOMPLETE", document, "UPDATE_FAILURE", 100, message)))
+        return out
+    done = kanto_feedback(activity, "COMPLETED", document, "UPDATE_SUCCESS", 100)
+    out.append((later, FEEDBACK, done))
+    if mode == "duplicate":
+        out.append((later, FEEDBACK, done))
+    out.append((later, CURRENT_STATE, kanto_current_state(document)))
+    return out
+
+
 @dataclass
 class DeviceRecord:
     """What one simulated device saw: when it connected, the requests it got and when it answered."""
@@ -75,6 +169,7 @@ class DeviceRecord:
     connections: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
     replied_at: list[float] = field(default_factory=list)
+    held_activity: str | None = None  # a ``supersede`` Kanto device's desired state still RUNNING
 
 
 class MqttFleet:
@@ -117,7 +212,7 @@ class MqttFleet:
             return
         self.records[slug].connected_at = time.monotonic()
         self.records[slug].connections += 1
-        client.subscribe([(f"devices/{slug}/{kind.topic}_req", 1) for kind in registry.values()])
+        client.subscribe([(f"devices/{slug}/{kind.mqtt_request_suffix}", 1) for kind in registry.values()])
         if self.birth:
             client.publish(f"devices/{slug}/{PRESENCE_TOPIC}", json.dumps({"status": "online"}), qos=1)
 
@@ -128,6 +223,14 @@ class MqttFleet:
             return
         record = self.records[slug]
         record.requests.append(request)
+        if message.topic.endswith(f"/{DESIRED_STATE_SUFFIX}"):
+            held, record.held_activity = record.held_activity, None
+            if self.mode == "supersede" and held is None:
+                record.held_activity = str(request.get("activityId"))
+            for after, suffix, payload in kanto_messages(request, self.mode, self.reply_delay, held):
+                due = time.monotonic() + after
+                heapq.heappush(self._due, (due, next(self._sequence), f"devices/{slug}/{suffix}", payload))
+            return
         topic = reply_topic(slug, message.topic.rsplit("/", 1)[1].removesuffix("_req"))
         for payload in reply_for(request, self.mode):
             heapq.heappush(self._due, (time.monotonic() + self.reply_delay, next(self._sequence), topic, payload))
@@ -197,8 +300,10 @@ class MqttFleet:
         return all(record.connected_at is not None for record in self.records.values())
 
     def publish_raw(self, slug: str, suffix: str, payload: bytes) -> None:
-        """Publish anything on one of the device's topics (``config_resp``, ``presence``, or another device's)."""
-        self.clients[slug].publish(f"devices/{slug}/{suffix}" if "/" not in suffix else suffix, payload, qos=1)
+        """Publish anything on one of the device's topics (``config_resp``, ``update/desiredstatefeedback``), or on a
+        whole topic (``devices/<another device>/…``)."""
+        topic = suffix if suffix.startswith("devices/") else f"devices/{slug}/{suffix}"
+        self.clients[slug].publish(topic, payload, qos=1)
 
     def close(self) -> None:
         for client in self.clients.values():

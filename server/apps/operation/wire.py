@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 
+from server.apps.operation.kinds import KANTO_ACTION_STATUSES, KANTO_STATUSES
 from server.apps.operation.models import DeviceOperation
 
 
@@ -97,3 +98,87 @@ def reply_from_bytes(data: bytes) -> Reply:
 
 def excerpt(data: bytes, size: int = 300) -> str:
     return data[:size].decode("utf-8", errors="replace")
+
+
+# Kanto's update manager (peer_systems.md §3) ------------------------------------------------------------------------
+# Its desired-state feedback, in Kanto's envelope ``{activityId, timestamp, payload}``, read as a reply to the
+# ``desiredstate`` operation its activityId names: the overall status is the reply's status, the feedback (status,
+# message, each action's component, status, progress and message) its value, the message its error. It arrives on
+# ``devices/<slug>/update/desiredstatefeedback`` or at ``operation/reply/``.
+
+MAX_ACTIONS = 1000
+FAILED_ENDINGS = ("FAILURE", "ERROR", "REJECTED")
+MESSAGE_LENGTH = 2000
+
+
+def kanto_envelope(body: Any, what: str) -> tuple[str, dict[str, Any]]:
+    if not isinstance(body, dict):
+        raise MessageError(f"A {what} is a JSON object {{activityId, timestamp, payload}}.")
+    activity = body.get("activityId", "")
+    if not isinstance(activity, str):
+        raise MessageError(f"The {what}'s activityId is text.")
+    payload = body.get("payload")
+    if not isinstance(payload, dict):
+        raise MessageError(f"The {what} has no payload object.")
+    return activity[:80], payload
+
+
+def _text(value: Any, size: int = MESSAGE_LENGTH) -> str:
+    return value[:size] if isinstance(value, str) else ""
+
+
+def _action(item: Any, index: int) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise MessageError(f"actions[{index}] is an object.")
+    component = item["component"] if isinstance(item.get("component"), dict) else {}
+    status = item.get("status")
+    if status not in KANTO_ACTION_STATUSES:
+        raise MessageError(f"actions[{index}].status {str(status)[:40]!r} is not an action status of Kanto's.")
+    progress = item.get("progress", 0)
+    if isinstance(progress, bool) or not isinstance(progress, int | float) or not 0 <= progress <= 100:
+        raise MessageError(f"actions[{index}].progress is a number from 0 to 100.")
+    return {
+        "component": {"id": _text(component.get("id"), 200), "version": _text(component.get("version"), 128)},
+        "status": status,
+        "progress": int(progress),
+        "message": _text(item.get("message")),
+    }
+
+
+def _failure_message(actions: list[dict[str, Any]]) -> str:
+    failed = [action for action in actions if action["status"].endswith(FAILED_ENDINGS) and action["message"]]
+    return f"{failed[-1]['component']['id']}: {failed[-1]['message']}" if failed else ""
+
+
+def feedback_reply(body: Any) -> Reply:
+    """A ``desiredstatefeedback`` message as a reply to the operation its activityId names."""
+    activity, payload = kanto_envelope(body, "feedback")
+    if not activity:
+        raise MessageError("The feedback has no activityId.")
+    status = payload.get("status")
+    if status not in KANTO_STATUSES:
+        raise MessageError(f"The feedback's status {str(status)[:40]!r} is not one of Kanto's.")
+    actions = payload.get("actions") or []
+    if not isinstance(actions, list) or len(actions) > MAX_ACTIONS:
+        raise MessageError(f"The feedback's actions are a list of at most {MAX_ACTIONS}.")
+    feedback: dict[str, Any] = {
+        "status": status,
+        "message": _text(payload.get("message")),
+        "actions": [_action(item, index) for index, item in enumerate(actions)],
+    }
+    if isinstance(payload.get("baseline"), str):
+        feedback["baseline"] = _text(payload["baseline"], 200)
+    if isinstance(body.get("timestamp"), int):
+        feedback["timestamp"] = body["timestamp"]
+    try:
+        operation_id: uuid.UUID | None = uuid.UUID(activity)
+    except ValueError:
+        operation_id = None
+    return Reply(
+        operation_id=operation_id,
+        name="desiredstate",
+        status=status,
+        value=feedback,
+        error=feedback["message"] or _failure_message(feedback["actions"]),
+        raw_id=activity,
+    )

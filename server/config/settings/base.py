@@ -81,6 +81,7 @@ LOCAL_APPS = [
     "server.apps.fleet",
     "server.apps.ota",
     "server.apps.operation",
+    "server.apps.desiredstate",
     "server.apps.search",
     "server.apps.staff",
     "server.apps.main",

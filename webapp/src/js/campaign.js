@@ -1,6 +1,8 @@
-// A deployment's campaign page: [data-campaign-url] is polled every few seconds for the JSON of
-// ota.selectors.deployment_campaign ({status, done, progress, targets, counts[], devices[]}); the status, the progress
-// bar, the counts per state and each device's row follow it, until the deployment is completed or canceled.
+// A campaign page (an OTA deployment, a desired-state rollout): [data-campaign-url] is polled every few seconds for
+// the JSON of ota.selectors.deployment_campaign or desiredstate.selectors.desired_state_campaign ({status, done,
+// progress, targets, counts[], devices[]}); the status, the progress bar, the counts per state and each device's row
+// (every [data-field] cell from the field of that name) follow it, until the campaign is done.
+// [data-campaign-done-state] names the state the progress counts (default "confirmed").
 const INTERVAL_MS = 3000;
 
 function setText(element, text) {
@@ -28,7 +30,8 @@ function deviceRow(tbody, row) {
 function show(section, data) {
   setText(section.querySelector("[data-campaign-status]"), data.status);
   setText(section.querySelector("[data-campaign-targets]"), String(data.targets));
-  const confirmed = data.counts.find((entry) => entry.state === "confirmed");
+  const doneState = section.dataset.campaignDoneState || "confirmed";
+  const confirmed = data.counts.find((entry) => entry.state === doneState);
   setText(section.querySelector("[data-campaign-confirmed]"), String(confirmed ? confirmed.count : 0));
   const bar = section.querySelector("[data-campaign-bar]");
   if (bar) {
@@ -47,9 +50,12 @@ function show(section, data) {
     const state = tr.querySelector('[data-field="state"]');
     state.className = `badge campaign-state campaign-${row.state}`;
     setText(state, row.state_label);
-    setText(tr.querySelector('[data-field="attempts"]'), String(row.attempts));
-    setText(tr.querySelector('[data-field="message"]'), row.message || "—");
-    setText(tr.querySelector('[data-field="updated"]'), row.updated || "—");
+    tr.querySelectorAll("[data-field]").forEach((cell) => {
+      const name = cell.dataset.field;
+      if (name === "state" || name === "name") return;
+      const value = row[name];
+      setText(cell, value === undefined || value === null || value === "" ? "—" : String(value));
+    });
   });
 }
 

@@ -20,6 +20,8 @@ from server.apps.configattribute.tests.factories import set_config
 from server.apps.core.targets import target_for_object
 from server.apps.core.testing import make_member, make_org, make_user
 from server.apps.datablock.tests.factories import make_block, make_deployment
+from server.apps.desiredstate.models import DeviceCurrentState
+from server.apps.desiredstate.tests.factories import make_desired_state
 from server.apps.device.tests.factories import make_project
 from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
 from server.apps.deviceauth.services import device_token_issue
@@ -87,6 +89,8 @@ class World:
     logical: Any
     mapping: Any
     integration: Any
+    desired_state: Any
+    current_state: Any
 
     def slugs(self) -> list[str]:
         """Ids of this world's objects that no other organisation may ever see in an answer."""
@@ -186,6 +190,8 @@ def make_world(name: str | None = None) -> World:
         logical=logical,
         mapping=mapping_start(user=owner, physical=physical, logical=logical),
         integration=integration_create(user=owner, project=device.project, name="The Things Stack"),
+        desired_state=make_desired_state(fleet=fleet, transport="http"),
+        current_state=DeviceCurrentState.objects.create(device=device, org=org),
     )
 
 
@@ -255,6 +261,8 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("map", "id"): world.mapping.id,
         ("integration", "id"): world.integration.id,
         ("report", "id"): _report_id,
+        ("desiredstate", "id"): world.desired_state.id,
+        ("currentstate", "slug"): world.device.slug,
     }
     value = values[(resource, param)]
     return value(route, world) if callable(value) else value
@@ -299,6 +307,7 @@ def _page_value(param: str, world: World, catalog: Catalog) -> Any:
         "operation_id": world.operation.id,
         "fleet_slug": world.fleet.slug,
         "destination_id": world.destination.id,
+        "desired_state_id": world.desired_state.id,
         "token": world.download[0],
         "name": world.download[1],
         "pk": catalog.dead_letter.pk,

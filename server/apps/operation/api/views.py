@@ -28,7 +28,7 @@ from server.apps.operation.api import serializers
 from server.apps.operation.filtersets import OperationFilterSet
 from server.apps.operation.models import DeviceOperation, Transport
 from server.apps.operation.services import credentials, inbound, operations
-from server.apps.operation.wire import MessageError, reply_from_dict, request_message
+from server.apps.operation.wire import MessageError, feedback_reply, reply_from_dict, request_message
 from server.apps.project.models import Project
 
 # Replies one POST may carry.
@@ -156,8 +156,9 @@ class OperationViewSet(
         request=serializers.DeviceReplySerializer,
         responses={200: serializers.DeviceReplyOutcomeSerializer(many=True)},
         description=(
-            "Replies of the calling device (one object or a list). Each answers recorded, progress, duplicate "
-            "(already closed: nothing changed) or unknown (no such operation of this device: nothing changed)."
+            "Replies of the calling device (one object or a list), each a reply or a Kanto desired-state feedback "
+            "({activityId, timestamp, payload}). Each answers recorded, progress, duplicate (already closed: "
+            "nothing changed) or unknown (no such operation of this device: nothing changed)."
         ),
     )
     @action(detail=False, methods=["post"], scope_action="view", filterset_class=None)
@@ -166,10 +167,18 @@ class OperationViewSet(
         items = request.data if isinstance(request.data, list) else [request.data]
         if len(items) > MAX_REPLIES_PER_POST:
             raise ApplicationError(f"At most {MAX_REPLIES_PER_POST} replies per request.")
-        body = serializers.DeviceReplySerializer(data=items, many=True)
+        # A Kanto update manager's feedback ({activityId, timestamp, payload}) is read as the reply it is.
+        kanto = [isinstance(item, dict) and "activityId" in item and "operationId" not in item for item in items]
+        body = serializers.DeviceReplySerializer(
+            data=[i for i, k in zip(items, kanto, strict=True) if not k], many=True
+        )
         body.is_valid(raise_exception=True)
+        generic = iter(body.validated_data)
         try:
-            replies = [reply_from_dict(item) for item in body.validated_data]
+            replies = [
+                feedback_reply(item) if k else reply_from_dict(next(generic))
+                for item, k in zip(items, kanto, strict=True)
+            ]
         except MessageError as exc:
             raise ApplicationError(str(exc)) from exc
         outcomes = inbound.device_replies(device_id=scope.device_id, replies=replies, transport=Transport.HTTP)

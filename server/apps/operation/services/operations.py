@@ -154,16 +154,18 @@ def _new_operation(
 
 
 @transaction.atomic
-def operations_create(*, user: Any, devices: Sequence[Device], request: OperationRequest) -> list[DeviceOperation]:
+def operations_create(
+    *, user: Any, devices: Sequence[Device], request: OperationRequest, batch: uuid.UUID | None = None
+) -> list[DeviceOperation]:
     """One operation per device (all or none), checked against the user's right to modify each device's
     organisation; a kind that supersedes closes the devices' open operations of that kind first. Sending is queued
-    after the commit."""
+    after the commit. Operations for several devices share a batch (``batch``, or a new one)."""
     if not devices:
         raise ApplicationError("No device to send it to.", {"device": ["The project has no devices."]})
     if len(devices) > MAX_OPERATIONS_PER_REQUEST:
         raise ApplicationError(f"At most {MAX_OPERATIONS_PER_REQUEST} devices per request.")
     now = timezone.now()
-    batch = uuid.uuid4() if len(devices) > 1 else None
+    batch = batch or (uuid.uuid4() if len(devices) > 1 else None)
     operations = []
     allowed: dict[Any, bool] = {}
     for device in devices:
@@ -326,6 +328,8 @@ def operation_replies_record(
         before.setdefault(operation.id, copy.copy(operation))
         detail = {"status": reply.status, "via": transport.value}
         if outcome.status is None:
+            if outcome.result is not None:  # the latest progress the device reported (a Kanto feedback)
+                operation.result = outcome.result
             if operation.heartbeat_seconds:
                 operation.heartbeat_due = now + timedelta(seconds=operation.heartbeat_seconds)
             new_steps.setdefault(operation.id, []).append(step("progress", detail, at=now))

@@ -12,6 +12,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
@@ -64,10 +65,6 @@ def new_client(address: BrokerAddress, client_id: str) -> mqtt.Client:
     return client
 
 
-def request_topic(device_slug: str, kind_topic: str) -> str:
-    return f"devices/{device_slug}/{kind_topic}_req"
-
-
 def reply_topic(device_slug: str, kind_topic: str) -> str:
     return f"devices/{device_slug}/{kind_topic}_resp"
 
@@ -101,9 +98,11 @@ class MqttDelivery:
         except OSError as exc:
             raise ConnectionError(f"The MQTT broker cannot be reached: {exc}") from exc
         pending = []
+        now = datetime.now(UTC)
         for operation in operations:
-            topic = request_topic(operation.device.slug, get_kind(operation.kind).topic)
-            payload = _json(request_message(operation))
+            kind = get_kind(operation.kind)
+            topic = f"devices/{operation.device.slug}/{kind.mqtt_request_suffix}"
+            payload = _json(kind.encode(operation, now) if kind.encode else request_message(operation, now))
             pending.append((operation, client.publish(topic, payload, qos=1)))
         failed: dict[UUID, str] = {}
         for operation, info in pending:
