@@ -76,13 +76,12 @@ def setup(devices: int, forward: bool):
     Device.objects.filter(pk__in=ids).update(org=org, project=project, claimed_on=F("created_on"))
     fleet = list(Device.objects.filter(pk__in=ids).select_related("org", "project").order_by("id"))
     if forward:
+        from server.apps.forwarding.services import destination_create
         from server.apps.telemetry.services.mapping import (
             logical_device_create,
             mapping_start,
             physical_device_create,
         )
-
-        from server.apps.forwarding.services import destination_create
 
         destination_create(user=org.created_by, org=org, name="Files", kind="file", prefix="bench")
         for device in fleet:
@@ -96,6 +95,7 @@ def setup(devices: int, forward: bool):
 def stored_rows(org) -> tuple[int, int]:
     """Raw messages and stored values of the benchmark's organisation."""
     from django.db.models import Func, IntegerField, Sum
+
     from server.apps.telemetry.models import RawMessage
 
     raws = RawMessage.objects.filter(org=org)
@@ -105,6 +105,7 @@ def stored_rows(org) -> tuple[int, int]:
 
 def empty(org) -> None:
     from django.db import connections
+
     from server.apps.telemetry.models import RawMessage
 
     RawMessage.objects.filter(org=org).delete()
@@ -210,10 +211,10 @@ def run_http_inner(tokens: dict[str, str], messages: int) -> dict:
 
 def run_mqtt(org, fleet, messages: int, broker, env: dict[str, str]) -> dict:
     import paho.mqtt.client as mqtt
-    from server.apps.telemetry.models import RawMessage
 
     from server.apps.operation.services.credentials import device_mqtt_logins_provision
     from server.apps.operation.transports.mqtt import BrokerAddress, broker_address, new_client
+    from server.apps.telemetry.models import RawMessage
 
     logins = device_mqtt_logins_provision(devices=fleet)
     bridge = subprocess.Popen(
