@@ -19,6 +19,12 @@ MONTHS_AHEAD = 2
 # At most this many months are moved out of the DEFAULT partition per run: a clock gone wild cannot make one run
 # create hundreds of partitions (the rest follow on the next runs).
 DEFAULT_SPLIT_LIMIT = 24
+# Months outside these years stay in the DEFAULT partition (a clock gone wild; a partition's name holds a
+# four-digit year).
+SPLIT_RANGE = (
+    datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC),
+    datetime.datetime(9000, 1, 1, tzinfo=datetime.UTC),
+)
 
 
 @dataclass(frozen=True)
@@ -109,8 +115,8 @@ def partitions_ensure(cursor, table: str, *, now: datetime.datetime, months_ahea
     months = months_between(now, now + datetime.timedelta(days=31 * months_ahead))[: months_ahead + 1]
     cursor.execute(
         "SELECT DISTINCT date_trunc('month', timestamp AT TIME ZONE 'UTC') AS month "
-        f"FROM {default_partition_name(table)} WHERE timestamp IS NOT NULL ORDER BY month LIMIT %s",
-        [DEFAULT_SPLIT_LIMIT],
+        f"FROM {default_partition_name(table)} WHERE timestamp >= %s AND timestamp < %s ORDER BY month LIMIT %s",
+        [*SPLIT_RANGE, DEFAULT_SPLIT_LIMIT],
     )
     months.extend(month.replace(tzinfo=datetime.UTC) for (month,) in cursor.fetchall())
     return [partition_name(table, month) for month in sorted(set(months)) if partition_create(cursor, table, month)]
