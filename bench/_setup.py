@@ -8,7 +8,11 @@ the server the settings name: the embedded PostgreSQL by default, or ``DATABASE_
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
+import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,3 +95,53 @@ def table(rows: list[list[str]]) -> str:
         if number == 0:
             lines.append("  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+# The web server, as a user runs it ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_environment(kind: str, data_dir: Path, conn_max_age: int | None = None) -> dict[str, str]:
+    """The web server's environment: the bench databases under the settings a user runs (``inv run-local``'s local
+    settings, debug on for runserver; off for gunicorn, as deployed), with this process's secret key so tokens made
+    here are valid there, and the settings' own ``CONN_MAX_AGE`` unless one is given."""
+    from django.conf import settings
+
+    environment = subprocess_env(data_dir)
+    environment.update(DJANGO_SETTINGS_MODULE="server.config.settings.local", DJANGO_SECRET_KEY=settings.SECRET_KEY)
+    if kind == "gunicorn":
+        environment["DJANGO_DEBUG"] = "false"
+    environment.pop("CONN_MAX_AGE")
+    if conn_max_age is not None:
+        environment["CONN_MAX_AGE"] = str(conn_max_age)
+    return environment
+
+
+def start_server(kind: str, port: int, environment: dict[str, str]) -> subprocess.Popen:
+    """``gunicorn`` (gunicorn.conf.py, docs/deploy.md, one worker) or ``runserver`` (as ``inv run-local``), once it
+    accepts connections on ``port``."""
+    python = sys.executable
+    if kind == "gunicorn":
+        command = [python, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1"]
+    else:
+        command = [python, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+    # Its messages go to a file (a pipe nobody reads would fill and stall it).
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (open while the server runs)
+    server = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            log.seek(0)
+            sys.exit(f"the {kind} server stopped: {log.read().decode()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    sys.exit(f"the {kind} server did not start")

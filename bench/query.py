@@ -6,16 +6,19 @@ It fills the streamdata table (in throw-away ``bench_*`` databases, see _setup.p
 over ``--streams`` series, one reading a minute each, the series' rows interleaved in the table as devices' reports
 leave them, loaded by one ``INSERT … SELECT … generate_series`` with the secondary indexes dropped and rebuilt
 afterwards, then ``VACUUM ANALYZE``. A project with some of those streams registered (their ``StreamId.series`` set
-to the loaded ids), and a member who may read them, make the API calls real. It then starts the web server
-(``gunicorn`` with one worker on the bench databases, or Django's ``runserver`` as ``inv run-local`` does) and times,
-``--iterations`` times each on randomly chosen streams, over one keep-alive HTTP connection with the member's JWT:
+to the loaded ids), and a member who may read them, make the API calls real. It then starts the web server on the
+bench databases under the settings a user runs (``_setup.start_server``: ``gunicorn`` with gunicorn.conf.py and one
+worker, debug off, or Django's ``runserver`` as ``inv run-local`` does, debug on; the settings' own ``CONN_MAX_AGE``
+unless ``--conn-max-age`` says otherwise) and times, ``--iterations`` times each on randomly chosen streams, over one
+HTTP connection (kept alive where the server keeps it) with the member's JWT:
 
 - ``data/?filter=<s>&lastn=1000``: the last thousand readings;
 - ``stream/<s>/data/?lastn=1000``: the same through the stream's own endpoint;
 - ``data/?filter=<s>&start=…&end=…&page_size=10000``: a range of 10,000 readings (about a week);
 
-each beside **bare SQL**: the page query the API runs for the same parameters (the same rows, the same columns),
-executed and fetched with psycopg2 in this process, and the ratio of the two; and beside Django's test client in this
+each beside **bare SQL**: the statement the API runs for the page of the same parameters (captured as PostgreSQL
+receives it: the same rows, the same columns), executed and fetched with psycopg2 in this process, and the ratio of
+the two; and beside Django's test client in this
 process (the whole request without the HTTP server). It prints p50, p99 and the mean in milliseconds, and the load
 average (the machine may be shared). Figures vary from run to run; compare them within a run.
 """
@@ -27,16 +30,14 @@ import datetime
 import http.client
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from _setup import ROOT, bench_databases, django_setup, subprocess_env, table
+from _setup import bench_databases, django_setup, free_port, server_environment, start_server, table
 
 PROJECT_GID = 1
 START = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
@@ -125,51 +126,6 @@ def registered_streams(streams: int):
         stream.series = 1 + number * (streams // len(registered))
         StreamId.objects.filter(pk=stream.pk).update(series=stream.series)
     return registered
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_environment(kind: str, data_dir: Path, conn_max_age: int | None) -> dict[str, str]:
-    """The web server's environment: the bench databases under the settings a user runs (``inv run-local``'s local
-    settings, debug on for runserver; off for gunicorn, as deployed), with this process's secret key so the
-    member's token is valid there, and the default ``CONN_MAX_AGE`` unless one is given."""
-    from django.conf import settings
-
-    environment = subprocess_env(data_dir)
-    environment.update(DJANGO_SETTINGS_MODULE="server.config.settings.local", DJANGO_SECRET_KEY=settings.SECRET_KEY)
-    if kind == "gunicorn":
-        environment["DJANGO_DEBUG"] = "false"
-    environment.pop("CONN_MAX_AGE")
-    if conn_max_age is not None:
-        environment["CONN_MAX_AGE"] = str(conn_max_age)
-    return environment
-
-
-def start_server(kind: str, port: int, environment: dict[str, str]) -> subprocess.Popen:
-    python = sys.executable
-    if kind == "gunicorn":  # gunicorn.conf.py (docs/deploy.md), one worker
-        command = [python, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1"]
-    else:
-        command = [python, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
-    # Its messages go to a file (a pipe nobody reads would fill and stall it).
-    log = tempfile.TemporaryFile()  # noqa: SIM115 (open while the server runs)
-    server = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            log.seek(0)
-            sys.exit(f"the {kind} server stopped: {log.read().decode()[-2000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    sys.exit(f"the {kind} server did not start")
 
 
 def percentile(samples: list[float], fraction: float) -> float:

@@ -6,7 +6,8 @@ It loads ``--streams`` streams of one device with ``--readings`` readings each, 
 ``INSERT … SELECT generate_series`` ordered by time, so the streams' rows are interleaved in the table the way a
 device's reports leave them, then ``VACUUM ANALYZE`` (in throw-away ``bench_*`` databases, see _setup.py). Through
 Django's test client (the whole request: session, scoping, the query, JSON or HTML) it times, ``--iterations``
-times each, on the first stream:
+times each, on the first stream (and with ``--server``, the charts again over HTTP through that web server, run as
+``bench/query.py`` runs it):
 
 - ``series.json`` over the whole stream (the page's first chart: every reading, downsampled in the database),
   over the last 30 days, the last 24 hours and one hour (raw readings);
@@ -23,13 +24,17 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import http.client
+import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
+from pathlib import Path
 
-from _setup import bench_databases, django_setup, table
+from _setup import bench_databases, django_setup, free_port, server_environment, start_server, table
 
 START = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
 STEP_SECONDS = 30
@@ -83,11 +88,45 @@ def timed(client, url: str, iterations: int) -> list[float]:
     return times
 
 
+def over_http(options, data_dir: Path, base: str, cases, session: str) -> list[list[str]]:
+    """The chart requests through a running web server, with the test client's session cookie."""
+    port = free_port()
+    server = start_server(options.server, port, server_environment(options.server, data_dir))
+    web = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    rows = []
+    try:
+        for name, path in cases:
+            if not path.startswith("series"):
+                continue
+            times = []
+            for iteration in range(options.iterations + 1):
+                started = time.perf_counter()
+                web.request("GET", base + path, headers={"Cookie": f"sessionid={session}"})
+                response = web.getresponse()
+                body = response.read()
+                if iteration:  # the first warms the server's connections
+                    times.append((time.perf_counter() - started) * 1000)
+                assert response.status == 200, (path, response.status, body[:300])
+            figures = (statistics.median(times), max(times), statistics.mean(times))
+            points = json.loads(body)["points"]
+            rows.append([f"{name}, {options.server} (HTTP)", str(points), *(f"{figure:.0f}" for figure in figures)])
+    finally:
+        web.close()
+        server.terminate()
+        server.wait(timeout=30)
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--readings", type=int, default=1_000_000, help="readings per stream")
     parser.add_argument("--streams", type=int, default=4, help="streams of the device, interleaved in the table")
     parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument(
+        "--server",
+        choices=("gunicorn", "runserver"),
+        help="also time the charts over HTTP through this web server (its own settings, the same session)",
+    )
     parser.add_argument(
         "--covering-index",
         action="store_true",
@@ -130,6 +169,9 @@ def main() -> int:
             points = client.get(base + path).json()["points"] if path.startswith("series") else ""
             figures = (statistics.median(times), max(times), statistics.mean(times))
             rows.append([name, str(points), *(f"{figure:.0f}" for figure in figures)])
+        if options.server:
+            with tempfile.TemporaryDirectory() as data_dir:
+                rows += over_http(options, Path(data_dir), base, cases, client.cookies["sessionid"].value)
         csv_times = timed(client, base + "data.csv", 1)
         # Measured apart: tracing every allocation slows the writing down several times.
         tracemalloc.start()
