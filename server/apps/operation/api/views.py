@@ -23,9 +23,9 @@ from server.apps.core.inputs import parse_uuid
 from server.apps.core.lookups import device_id_from, project_lookup
 from server.apps.core.slugs import SlugError
 from server.apps.device.models import Device
+from server.apps.deviceauth.tokens import DeviceScope
 from server.apps.fleet.models import Fleet
 from server.apps.fleet.selectors import fleet_lookup
-from server.apps.deviceauth.tokens import DeviceScope
 from server.apps.operation.api import serializers
 from server.apps.operation.filtersets import OperationFilterSet
 from server.apps.operation.models import DeviceOperation, Transport

@@ -123,9 +123,12 @@ def test_create_for_every_device_of_a_fleet(device, owner, django_capture_on_com
         OPERATIONS, {"fleet": empty.slug, "kind": "command", "payload": "get_app_status()"}, format="json"
     )
     assert response.status_code == 400, response.content
-    assert api_client(make_member(device.org, OPERATOR)).post(
-        OPERATIONS, {"fleet": fleet.slug, "kind": "command", "payload": "get_app_status()"}, format="json"
-    ).status_code == 403
+    assert (
+        api_client(make_member(device.org, OPERATOR))
+        .post(OPERATIONS, {"fleet": fleet.slug, "kind": "command", "payload": "get_app_status()"}, format="json")
+        .status_code
+        == 403
+    )
     assert DeviceOperation.objects.count() == 2
 
 
