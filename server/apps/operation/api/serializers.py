@@ -38,9 +38,12 @@ class OperationSerializer(serializers.ModelSerializer):
 
 
 class OperationCreateSerializer(serializers.Serializer):
-    device = serializers.CharField(required=False, max_length=40, help_text="A d-- slug; or give project.")
+    device = serializers.CharField(required=False, max_length=40, help_text="A d-- slug; or give project or fleet.")
     project = serializers.CharField(
         required=False, max_length=40, help_text="A p-- slug or id: one operation for each of its devices."
+    )
+    fleet = serializers.CharField(
+        required=False, max_length=40, help_text="A g-- slug: one operation for each of its devices you can see."
     )
     kind = serializers.CharField(max_length=32, help_text="command, config (operation.kinds).")
     name = serializers.CharField(required=False, max_length=64, help_text="The request's name (config: SET_TEMP …).")
@@ -50,8 +53,8 @@ class OperationCreateSerializer(serializers.Serializer):
     heartbeat_seconds = serializers.IntegerField(required=False, min_value=1)
 
     def validate(self, attrs: dict) -> dict:
-        if ("device" in attrs) == ("project" in attrs):
-            raise serializers.ValidationError({"device": ["Give either a device or a project."]})
+        if sum(name in attrs for name in ("device", "project", "fleet")) != 1:
+            raise serializers.ValidationError({"device": ["Give one of a device, a project or a fleet."]})
         return attrs
 
 

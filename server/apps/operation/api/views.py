@@ -24,6 +24,8 @@ from server.apps.core.lookups import device_id_from, project_lookup
 from server.apps.core.slugs import SlugError
 from server.apps.device.models import Device
 from server.apps.deviceauth.tokens import DeviceScope
+from server.apps.fleet.models import Fleet
+from server.apps.fleet.selectors import fleet_lookup
 from server.apps.operation.api import serializers
 from server.apps.operation.filtersets import OperationFilterSet
 from server.apps.operation.models import DeviceOperation, Transport
@@ -81,10 +83,17 @@ class OperationViewSet(
                 if not found:
                     raise NotFoundError(f"No device {data['device']}.", {"device": ["Not found."]})
                 return found
+            if "fleet" in data:
+                fleets = Fleet.objects.restrict(self.request.user, "view").filter(**fleet_lookup(data["fleet"]))
+                fleet = fleets.first()
+                if fleet is None:
+                    raise NotFoundError(f"No fleet {data['fleet']}.", {"fleet": ["Not found."]})
+                return list(devices.filter(fleets=fleet).order_by("id"))
             projects = Project.objects.restrict(self.request.user, "view").filter(**project_lookup(data["project"]))
             project = projects.first()
         except (SlugError, ValueError) as exc:
-            raise ApplicationError(str(exc), {"device" if "device" in data else "project": [str(exc)]}) from exc
+            field = next(name for name in ("device", "fleet", "project") if name in data)
+            raise ApplicationError(str(exc), {field: [str(exc)]}) from exc
         if project is None:
             raise NotFoundError(f"No project {data['project']}.", {"project": ["Not found."]})
         return list(devices.filter(project=project).order_by("id"))

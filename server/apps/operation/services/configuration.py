@@ -43,8 +43,9 @@ from server.apps.worker.queue import enqueue, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
-# The transports a configuration request goes over: the one the device came online on.
-CONFIG_TRANSPORTS = (Transport.MQTT, Transport.HTTP)
+# The transports a configuration request goes over: the one the device came online on (the stores: as the
+# commands of the service "config", transports/store.py).
+CONFIG_TRANSPORTS = (Transport.MQTT, Transport.HTTP, Transport.STORE)
 
 
 def configuration_on_connect(*, events: Sequence[PresenceEvent]) -> list[DeviceOperation]:
@@ -62,7 +63,6 @@ def configuration_on_connect(*, events: Sequence[PresenceEvent]) -> list[DeviceO
     deadline = now + timedelta(seconds=settings.CONFIG_ON_CONNECT_DEADLINE_SECONDS)
     created = []
     for event in events:
-        # A device heard from through the stores only cannot take a configuration request.
         if event.device_id not in org_of or event.transport not in CONFIG_TRANSPORTS:
             continue
         transport = event.transport

@@ -161,7 +161,7 @@ def operations_create(
     organisation; a kind that supersedes closes the devices' open operations of that kind first. Sending is queued
     after the commit. Operations for several devices share a batch (``batch``, or a new one)."""
     if not devices:
-        raise ApplicationError("No device to send it to.", {"device": ["The project has no devices."]})
+        raise ApplicationError("No device to send it to.", {"device": ["No device in the project or fleet."]})
     if len(devices) > MAX_OPERATIONS_PER_REQUEST:
         raise ApplicationError(f"At most {MAX_OPERATIONS_PER_REQUEST} devices per request.")
     now = timezone.now()

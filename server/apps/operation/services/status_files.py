@@ -31,9 +31,16 @@ from server.apps.operation.models import (
     OperationStatus,
     Transport,
 )
+from server.apps.operation.services.configuration import configuration_on_connect
 from server.apps.operation.services.operations import operation_replies_record
 from server.apps.operation.services.presence import SEEN, PresenceEvent, presence_record
-from server.apps.operation.transports.store import STATUS_FILE, STATUS_STORE, command_service, status_key
+from server.apps.operation.transports.store import (
+    STATUS_FILE,
+    STATUS_STORE,
+    STORE_KINDS,
+    command_service,
+    status_key,
+)
 from server.apps.operation.wire import MessageError, Reply, excerpt, json_from_bytes
 from server.apps.stores.backends import StoreFileNotFoundError
 from server.apps.stores.selectors import store_file_read
@@ -110,7 +117,7 @@ def status_files_read(*, only: set[tuple[int, str]] | None = None) -> int:
     """Read the status files of every device and service with commands waiting (``only`` those of these
     ``(device id, service)``); returns how many files were new."""
     waiting: dict[tuple[int, str, str], list[DeviceOperation]] = {}
-    sent = DeviceOperation.objects.filter(transport=Transport.STORE, kind="command", status=OperationStatus.SENT)
+    sent = DeviceOperation.objects.filter(transport=Transport.STORE, kind__in=STORE_KINDS, status=OperationStatus.SENT)
     if only is not None:
         sent = sent.filter(device_id__in={device_id for device_id, _ in only})
     for operation in sent.select_related("device").order_by("created_on", "id"):
@@ -189,4 +196,4 @@ def status_file_record(
             "read_on": now,
         },
     )
-    presence_record(events=[PresenceEvent(device_id, SEEN, now, Transport.STORE)])
+    configuration_on_connect(events=presence_record(events=[PresenceEvent(device_id, SEEN, now, Transport.STORE)]))

@@ -81,6 +81,9 @@ SELF = "<the device>"
     [
         ({"kind": "command", "payload": {"command": "get_app_status()"}}, "device"),
         ({"device": SELF, "project": "p--0000-0001", "kind": "command", "payload": "x()"}, "device"),
+        ({"device": SELF, "fleet": "g--0000-0000-0001", "kind": "command", "payload": "x()"}, "device"),
+        ({"fleet": "g--zz", "kind": "command", "payload": {"command": "x()"}}, "fleet"),
+        ({"fleet": "-1", "kind": "command", "payload": {"command": "x()"}}, "fleet"),
         ({"device": "?", "kind": "command", "payload": {"command": "x()"}}, "device"),
         ({"device": SELF, "kind": "reboot", "payload": {}}, "kind"),
         ({"device": SELF, "kind": "command", "payload": {"command": "rm -rf /"}}, "payload"),
@@ -99,10 +102,43 @@ def test_bad_requests_are_400_and_save_nothing(device, owner, body, field):
     assert not DeviceOperation.objects.exists()
 
 
-def test_another_org_s_device_or_project_is_404(device):
+def test_create_for_every_device_of_a_fleet(device, owner, django_capture_on_commit_callbacks):
+    from server.apps.fleet.tests.factories import make_fleet
+
+    other, outside = make_device(device.project), make_device(device.project)
+    fleet = make_fleet(device.org, devices=[device, other])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client(owner).post(
+            OPERATIONS,
+            {"fleet": fleet.slug, "kind": "command", "payload": {"command": "get_app_status()"}},
+            format="json",
+        )
+    assert response.status_code == 201, response.content
+    assert response.json()["count"] == 2
+    saved = DeviceOperation.objects.filter(batch=response.json()["batch"])
+    assert sorted(saved.values_list("device_id", flat=True)) == sorted([device.pk, other.pk])
+    assert not DeviceOperation.objects.filter(device=outside).exists()
+    empty = make_fleet(device.org)
+    response = api_client(owner).post(
+        OPERATIONS, {"fleet": empty.slug, "kind": "command", "payload": "get_app_status()"}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert (
+        api_client(make_member(device.org, OPERATOR))
+        .post(OPERATIONS, {"fleet": fleet.slug, "kind": "command", "payload": "get_app_status()"}, format="json")
+        .status_code
+        == 403
+    )
+    assert DeviceOperation.objects.count() == 2
+
+
+def test_another_org_s_device_project_or_fleet_is_404(device):
+    from server.apps.fleet.tests.factories import make_fleet
+
     outsider = make_device(make_project())
     client = api_client(device.org.created_by)
-    for body in ({"device": outsider.slug}, {"project": outsider.project.slug}):
+    theirs = make_fleet(outsider.org, devices=[outsider])
+    for body in ({"device": outsider.slug}, {"project": outsider.project.slug}, {"fleet": theirs.slug}):
         response = client.post(OPERATIONS, {**body, "kind": "command", "payload": "get_app_status()"}, format="json")
         assert response.status_code == 404, response.content
     assert not DeviceOperation.objects.exists()

@@ -56,7 +56,9 @@ def test_commands_go_out_as_a_file_and_results_come_back(stores, device, django_
 
     assert StoreDevice(slug=device.slug).answer() == 3
     assert status_files_read() == 1
-    assert set(DeviceOperation.objects.values_list("status", flat=True)) == {OperationStatus.SUCCEEDED}
+    assert set(DeviceOperation.objects.filter(kind="command").values_list("status", flat=True)) == {
+        OperationStatus.SUCCEEDED
+    }
     status_op.refresh_from_db()
     assert status_op.result == {"apps": ["monitoring"], "command": "get_app_status()"}
     service = DeviceServiceStatus.objects.get(device=device)
@@ -162,7 +164,9 @@ def test_s3_event_notifications_bring_status_files_in_at_once(notified, device, 
     stats = run_worker(burst=True)
     assert stats.succeeded >= 1
     assert WorkerRun.objects.filter(action="StoreObjectsCreated", status="success").exists()
-    assert set(DeviceOperation.objects.values_list("status", flat=True)) == {OperationStatus.SUCCEEDED}
+    assert set(DeviceOperation.objects.filter(kind="command").values_list("status", flat=True)) == {
+        OperationStatus.SUCCEEDED
+    }
     assert DeviceServiceStatus.objects.get(device=device).general_status == "ok"
     assert status_files_read() == 0  # the poll finds nothing new: read once
 
@@ -186,3 +190,47 @@ def test_store_keys_of_s3_objects(s3_stores, settings):
     )
     assert store_key_of_s3_object(bucket="another", key=key) is None
     assert store_key_of_s3_object(bucket=s3_stores, key="elsewhere/x.json") is None
+
+
+def test_configuration_goes_through_the_stores_as_the_config_service(
+    folder_stores, device, django_capture_on_commit_callbacks
+):
+    """Configuration over the stores, commands.json-style: <device>/config/commands.json holds the request, and the
+    device confirms it in its config status file."""
+    with django_capture_on_commit_callbacks(execute=True):
+        operation = make_operation(device, kind="config", payload={":rate": 60}, transport="store")
+    run_worker(burst=True)
+    written = json.loads(store_file_read(store=INCOMING_STORE, key=commands_key(device.slug, "config")))
+    assert written == [{"command": "SET_CONFIG", "operationId": str(operation.id), "value": {":rate": 60}}]
+    assert store_file_list(store=INCOMING_STORE, prefix=f"{device.slug}/config/versions/")
+    assert DeviceOperation.objects.get(pk=operation.pk).status == OperationStatus.SENT
+    assert StoreDevice(slug=device.slug, service="config").answer() == 1
+    assert status_files_read() == 1
+    operation.refresh_from_db()
+    assert operation.status == OperationStatus.SUCCEEDED
+    assert [entry["step"] for entry in operation.history] == ["created", "sent", "replied"]
+
+
+def test_a_device_heard_from_through_the_stores_gets_its_configuration_there(
+    folder_stores, device, django_capture_on_commit_callbacks
+):
+    from server.apps.configattribute.services import config_attribute_create, config_name_create
+    from server.apps.core.targets import target_for_object
+    from server.apps.device.tests.factories import make_staff
+
+    config_name_create(created_by=make_staff(), name=":rate")
+    config_attribute_create(user=device.org.created_by, target=target_for_object(device.project), name=":rate", data=60)
+    send(django_capture_on_commit_callbacks, device, "get_app_status()")
+    StoreDevice(slug=device.slug).answer()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert status_files_read() == 1  # its first status file: the device came online through the stores
+    [config] = DeviceOperation.objects.filter(device=device, kind="config")
+    assert (config.transport, config.history[0]["detail"]["via"]) == ("store", "store")
+    run_worker(burst=True)  # resolves and writes it
+    [entry] = json.loads(store_file_read(store=INCOMING_STORE, key=commands_key(device.slug, "config")))
+    assert (entry["operationId"], entry["value"]) == (str(config.id), {":rate": 60})
+    StoreDevice(slug=device.slug, service="config").answer()
+    status_files_read()
+    config.refresh_from_db()
+    assert config.status == OperationStatus.SUCCEEDED
+    assert [step["step"] for step in config.history] == ["connected", "configuration resolved", "sent", "replied"]

@@ -1,9 +1,10 @@
-"""Commands through the file stores (the RustiQ monitoring service).
+"""Commands and configuration through the file stores (the RustiQ monitoring service).
 
 The platform writes ``<device>/<service>/commands.json`` in the ``incoming`` store: the list of the device's open
 commands for that service, ``[{"command": "get_app_status()", "operationId": "…"}, …]``, and keeps every version
-beside it as ``<device>/<service>/versions/<UTC time>-<id>.json``. The device answers in the ``status`` store
-(``services/stores.py`` reads it).
+beside it as ``<device>/<service>/versions/<UTC time>.json``. Configuration goes the same way as the service
+``config``: ``<device>/config/commands.json`` holds ``[{"command": "SET_CONFIG", "operationId": "…", "value":
+{…}}]``. The device answers in the ``status`` store (``services/status_files.py`` reads it).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ INCOMING_STORE = "incoming"
 STATUS_STORE = "status"
 COMMANDS_FILE = "commands.json"
 STATUS_FILE = "last_monitoring_status.json"
+# The kinds the stores carry; configuration is written as the commands of its own service.
+STORE_KINDS = ("command", "config")
+CONFIG_SERVICE = "config"
 
 
 def commands_key(device_slug: str, service: str) -> str:
@@ -36,18 +40,18 @@ class StoreDelivery:
         of the batch, and earlier ones not answered yet), and keep this version. A store outage raises, and the
         worker retries."""
         failed: dict[UUID, str] = {}
-        files = {(op.device_id, op.device.slug, command_service(op)) for op in operations if op.kind == "command"}
+        files = {(op.device_id, op.device.slug, command_service(op)) for op in operations if op.kind in STORE_KINDS}
         for op in operations:
-            if op.kind != "command":
-                failed[op.id] = f"the file stores carry commands, not {op.kind}"
+            if op.kind not in STORE_KINDS:
+                failed[op.id] = f"the file stores carry commands and configuration, not {op.kind}"
         batch_ids = {op.id for op in operations}
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         for device_id, device_slug, service in sorted(files):
             open_commands = DeviceOperation.objects.filter(
-                device_id=device_id, transport=Transport.STORE, kind="command", status__in=OPEN_STATUSES
+                device_id=device_id, transport=Transport.STORE, kind__in=STORE_KINDS, status__in=OPEN_STATUSES
             ).order_by("created_on", "id")
             entries = [
-                {"command": op.payload["command"], "operationId": str(op.id)}
+                _entry(op)
                 for op in open_commands
                 if command_service(op) == service and (op.id in batch_ids or op.status != "PENDING")
             ]
@@ -58,5 +62,13 @@ class StoreDelivery:
         return failed
 
 
+def _entry(operation: DeviceOperation) -> dict[str, object]:
+    if operation.kind == "config":
+        return {"command": operation.name, "operationId": str(operation.id), "value": operation.payload}
+    return {"command": operation.payload["command"], "operationId": str(operation.id)}
+
+
 def command_service(operation: DeviceOperation) -> str:
+    if operation.kind == "config":
+        return CONFIG_SERVICE
     return str(operation.payload.get("service") or "monitoring-1.0")
