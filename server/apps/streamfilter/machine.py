@@ -78,8 +78,10 @@ class CompiledFilter:
             self.device_id is None or stream.device_id == self.device_id
         )
 
-    def states(self) -> set[str]:
-        return {self.initial_state} | {t.src for t in self.transitions} | set(self.actions)
+    @property
+    def state_labels(self) -> frozenset[str]:
+        """The states the machine can be in (a series in another was left by a redefinition)."""
+        return frozenset({self.initial_state, *(t.src for t in self.transitions), *(t.dst for t in self.transitions)})
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> CompiledFilter:

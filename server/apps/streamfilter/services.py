@@ -388,9 +388,36 @@ def _unseen(watch: _Watch, rows: FilterRows, state: StreamFilterSeriesState | No
     ]
 
 
+@dataclass
+class _Unseen:
+    """A series' rows after its cursor: their positions and values, and the cursor after them."""
+
+    positions: list[int]
+    values: list[float]
+    last_id: int
+    last_time: datetime.datetime | None
+
+    @classmethod
+    def of(cls, watch: _Watch, rows: FilterRows, state: StreamFilterSeriesState | None) -> _Unseen:
+        positions = _unseen(watch, rows, state)
+        ids = list(map(rows.streamer_local_ids.__getitem__, positions))
+        last_id = max(ids, default=0)
+        last_time = state.last_timestamp if state else None
+        if 0 in ids:  # readings without an id move the cursor's time
+            times = [rows.timestamps[p] for p, i in zip(positions, ids, strict=True) if not i]
+            last_time = max([*times, *([last_time] if last_time else [])])
+        return cls(
+            positions=positions,
+            values=list(map(rows.values.__getitem__, positions)),
+            last_id=max(last_id, state.last_streamer_local_id if state else 0),
+            last_time=last_time,
+        )
+
+
+@transaction.atomic(savepoint=False)
 def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | None = None) -> list[int]:
-    """Run the active filters over freshly ingested rows, in the caller's transaction (ingest calls it in the one
-    that acknowledges the rows, so a crash before that commit leaves no state and no alert behind, and the retry
+    """Run the active filters over freshly ingested rows, in the caller's transaction if any (ingest calls it in the
+    one that acknowledges the rows, so a crash before that commit leaves no state and no alert behind, and the retry
     evaluates the rows again).
 
     ``filters`` are the rows' projects' active filters (``selectors.active_filters``, cached: a batch looks them
@@ -423,18 +450,23 @@ def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | No
     new_states: list[StreamFilterSeriesState] = []
     alerts: list[tuple] = []
     entered: list[tuple[CompiledFilter, StreamId, str]] = []
+    # The filters of one stream usually stand at the same reading: their unseen rows, values and new cursor are
+    # worked out once.
+    unseen: dict[tuple, _Unseen] = {}
     for watch in watches:
         compiled, stream = watch.compiled, watch.stream
         state = stored.get((compiled.id, stream.series))
-        positions = _unseen(watch, rows, state)
+        cursor = (stream.series, state.last_streamer_local_id, state.last_timestamp) if state else (stream.series,)
+        if cursor not in unseen:
+            unseen[cursor] = _Unseen.of(watch, rows, state)
+        found = unseen[cursor]
+        positions = found.positions
         if not positions:
             continue
         current = state.state if state is not None else compiled.initial_state
-        if current not in compiled.states():
+        if current not in compiled.state_labels:
             current = compiled.initial_state  # the machine was redefined without the series' state
-        final, moves = machine_run(
-            transitions=compiled.transitions, state=current, values=list(map(values.__getitem__, positions))
-        )
+        final, moves = machine_run(transitions=compiled.transitions, state=current, values=found.values)
         for move in moves:
             position = positions[move.position]
             alerts.append(
@@ -455,17 +487,13 @@ def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | No
                 )
             )
             entered.append((compiled, stream, move.dst))
-        numbered = [ids[position] for position in positions if ids[position]]
-        unnumbered = [timestamps[position] for position in positions if not ids[position]]
-        last_id = max([*numbered, state.last_streamer_local_id if state else 0])
-        last_times = [*unnumbered, *([state.last_timestamp] if state and state.last_timestamp else [])]
         new_states.append(
             StreamFilterSeriesState(
                 filter_id=compiled.id,
                 series=stream.series,
                 state=final,
-                last_streamer_local_id=last_id,
-                last_timestamp=max(last_times) if last_times else None,
+                last_streamer_local_id=found.last_id,
+                last_timestamp=found.last_time,
                 updated_on=now,
             )
         )

@@ -38,6 +38,8 @@ from server.apps.streamalias.services import alias_create, alias_tap_create
 from server.apps.streamer.models import Streamer
 from server.apps.streamer.tests.factories import make_report
 from server.apps.streamevent.models import StreamEventData
+from server.apps.streamfilter.models import StreamFilterAlert
+from server.apps.streamfilter.tests.factories import make_filter
 from server.apps.streamnote.models import StreamNote
 from server.apps.worker.models import DeadLetter
 
@@ -71,6 +73,8 @@ class World:
     action: Any
     version: Any
     audit_entry: Any
+    stream_filter: Any
+    alert: Any
     download: tuple[str, str]  # a signed store download's token and file name
 
     def slugs(self) -> list[str]:
@@ -118,6 +122,20 @@ def make_world(name: str | None = None) -> World:
         device=device, type=VersionType.APP, tag=1024, major_version=2, minor_version=0, updated_ts=stream.created_on
     )
     _, token, name = store_file_url(store="apps", key=script.file_key).rstrip("/").rsplit("/", 2)
+    stream_filter = make_filter(device.project, stream.variable, user=owner)
+    alert = StreamFilterAlert.objects.create(
+        filter=stream_filter,
+        filter_name=stream_filter.name,
+        org=org,
+        project=device.project,
+        series=stream.series,
+        stream_slug=stream.slug,
+        src="normal",
+        dst="high",
+        value=40.0,
+        timestamp=stream.created_on,
+        streamer_local_id=1,
+    )
     return World(
         org=org,
         owner=owner,
@@ -146,6 +164,8 @@ def make_world(name: str | None = None) -> World:
         action=action,
         version=version,
         audit_entry=AuditEntry.objects.filter(org_id=org.id).order_by("id").first(),
+        stream_filter=stream_filter,
+        alert=alert,
         download=(token, name),
     )
 
@@ -202,6 +222,8 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("vartemplate", "pk"): catalog.variable_template.id,
         ("vartemplate", "id"): catalog.variable_template.id,  # the schema names the route's pk "id"
         ("audit", "id"): world.audit_entry.id,
+        ("filter", "id"): world.stream_filter.id,
+        ("alert", "id"): world.alert.id,
         ("device", "key_type"): "ssh",
         ("fleet", "slug"): world.fleet.slug,
         ("operation", "id"): world.operation.id,
@@ -243,6 +265,8 @@ def _page_value(param: str, world: World, catalog: Catalog) -> Any:
         "deployment_id": world.deployment.id,
         "operation_id": world.operation.id,
         "fleet_slug": world.fleet.slug,
+        "filter_id": world.stream_filter.id,
+        "alert_id": world.alert.id,
         "token": world.download[0],
         "name": world.download[1],
         "pk": catalog.dead_letter.pk,
