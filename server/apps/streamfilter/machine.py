@@ -1,8 +1,9 @@
 """A filter compiled for ingest, and the run of its state machine over one series' readings. Pure: no database.
 
-The comparisons run over a whole column of values at C speed (``map`` over the column into a ``bytes`` of 0/1 per
-transition); walking the states then only jumps from one firing reading to the next (``bytes.find``), so a batch
-costs a few passes over its values per transition, not Python code per reading.
+The comparisons run over a column of values at C speed (``map`` and ``compress``, stopping at the first reading that
+fires), and walking the states jumps from one firing reading to the next, so a batch costs at most one pass over
+its values per transition, not Python code per reading. A transition whose threshold lies beyond the batch's
+extremes costs nothing at all.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import compress, count, islice, repeat
 from typing import Any
 
 
@@ -20,7 +21,7 @@ class Trigger:
     threshold: float
     deadband: float = 0.0
 
-    def holds(self, values: Sequence[float]) -> Iterator[bool]:
+    def holds(self, values: Iterable[float]) -> Iterator[bool]:
         """Whether the trigger holds, for each value (lazily, at C speed)."""
         t, d = self.threshold, self.deadband
         if self.operator in ("gt", "gte"):
@@ -30,6 +31,18 @@ class Trigger:
         distances = map(abs, map(operator.sub, values, repeat(t)))
         return map(operator.le if self.operator == "eq" else operator.gt, distances, repeat(d))
 
+    def can_hold(self, low: float, high: float) -> bool:
+        """Whether the trigger can hold for some value between ``low`` and ``high`` (the readings' extremes): most
+        thresholds are not crossed in a batch, and their transitions then cost nothing."""
+        t, d = self.threshold, self.deadband
+        return {
+            "gt": high > t + d,
+            "gte": high >= t + d,
+            "lt": low < t - d,
+            "lte": low <= t - d,
+            "eq": low <= t + d and high >= t - d,
+        }.get(self.operator, True)
+
 
 @dataclass(frozen=True, slots=True)
 class Transition:
@@ -37,14 +50,15 @@ class Transition:
     dst: str
     triggers: tuple[Trigger, ...]
 
-    def fires(self, values: Sequence[float]) -> bytes:
-        """1 where every trigger holds, else 0, one byte per value."""
+    def first_firing(self, values: Sequence[float], start: int = 0) -> int:
+        """The position of the first value from ``start`` on for which every trigger holds, or -1. Lazy and at C
+        speed: it reads the values only up to that position."""
         if not self.triggers:
-            return bytes(len(values))
-        combined: Iterator[Any] = self.triggers[0].holds(values)
+            return -1
+        combined: Iterator[Any] = self.triggers[0].holds(islice(values, start, None))
         for trigger in self.triggers[1:]:
-            combined = map(operator.and_, combined, trigger.holds(values))
-        return bytes(combined)
+            combined = map(operator.and_, combined, trigger.holds(islice(values, start, None)))
+        return next(compress(count(start), combined), -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,25 +130,28 @@ class Move:
     dst: str
 
 
-def machine_run(*, transitions: Iterable[Transition], state: str, values: Sequence[float]) -> tuple[str, list[Move]]:
+def machine_run(
+    *, transitions: Iterable[Transition], state: str, values: Sequence[float], bounds: tuple[float, float] | None = None
+) -> tuple[str, list[Move]]:
     """Run the machine from ``state`` over ``values`` in order; returns the final state and the moves. At each
     reading at most one transition is taken (the first declared of those that fire), and the reading that moved the
-    series is not evaluated again in the new state."""
+    series is not evaluated again in the new state. ``bounds`` (the values' minimum and maximum, when the caller
+    knows them) rule out the transitions whose triggers no value can meet without reading the values."""
+    low, high = bounds if bounds is not None else (min(values, default=0.0), max(values, default=0.0))
     outgoing: dict[str, list[tuple[int, Transition]]] = {}
     for index, transition in enumerate(transitions):
-        outgoing.setdefault(transition.src, []).append((index, transition))
-    fires: dict[int, bytes] = {}
+        if all(trigger.can_hold(low, high) for trigger in transition.triggers):
+            outgoing.setdefault(transition.src, []).append((index, transition))
     next_hit: dict[int, int] = {}
     moves: list[Move] = []
-    position, count = 0, len(values)
-    while position < count:
+    position, total = 0, len(values)
+    while position < total:
         best: tuple[int, Transition] | None = None
         for index, transition in outgoing.get(state, ()):
             hit = next_hit.get(index)
+            # A hit found before is kept until the walk passes it; -1 (none left) stays true.
             if hit is None or 0 <= hit < position:
-                if index not in fires:
-                    fires[index] = transition.fires(values)
-                hit = next_hit[index] = fires[index].find(1, position)
+                hit = next_hit[index] = transition.first_firing(values, position)
             if hit >= 0 and (best is None or hit < best[0]):
                 best = (hit, transition)
         if best is None:

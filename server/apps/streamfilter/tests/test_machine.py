@@ -27,12 +27,16 @@ BACK = Transition("high", "normal", (Trigger("lt", 30.0, 1.0),))
 )
 def test_triggers_compare_past_the_dead_band(operator, threshold, deadband, expected):
     values = [9.0, 10, 11.5, 12.5]
-    assert list(Transition("a", "b", (Trigger(operator, threshold, deadband),)).fires(values)) == expected
+    transition = Transition("a", "b", (Trigger(operator, threshold, deadband),))
+    assert [int(transition.first_firing(values, i) == i) for i in range(len(values))] == expected
+    # A trigger ruled out by the values' extremes is one that holds for none of them.
+    assert Trigger(operator, threshold, deadband).can_hold(min(values), max(values)) == any(expected)
 
 
 def test_all_triggers_of_a_transition_must_hold():
     band = Transition("out", "in", (Trigger("gte", 10), Trigger("lte", 20)))
-    assert list(band.fires([5, 10, 15, 20, 25])) == [0, 1, 1, 1, 0]
+    values = [5, 10, 15, 20, 25]
+    assert [band.first_firing(values, i) for i in range(5)] == [1, 1, 2, 3, -1]
 
 
 def test_hysteresis_takes_one_transition_per_crossing_of_the_band():
