@@ -20,7 +20,7 @@ from django.utils import timezone
 from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.stream.models import StreamId
-from server.apps.streamfilter.machine import CompiledFilter, machine_run
+from server.apps.streamfilter.machine import CompiledFilter, ValueIndex, machine_run
 from server.apps.streamfilter.models import (
     ActionType,
     AlertStatus,
@@ -389,14 +389,15 @@ def _unseen(watch: _Watch, rows: FilterRows, state: _SeriesState | None) -> list
 
 @dataclass
 class _Unseen:
-    """A series' rows after its cursor: their positions and values, and the cursor after them."""
+    """A series' rows after its cursor: their positions and values (sorted once for every filter on the series),
+    and the cursor after them."""
 
     positions: list[int]
     values: list[float]
     last_id: int
     last_time: datetime.datetime | None
 
-    bounds: tuple[float, float]
+    index: ValueIndex
 
     @classmethod
     def of(cls, watch: _Watch, rows: FilterRows, state: _SeriesState | None) -> _Unseen:
@@ -413,7 +414,7 @@ class _Unseen:
             values=values,
             last_id=max(last_id, state.last_id if state else 0),
             last_time=last_time,
-            bounds=(min(values, default=0.0), max(values, default=0.0)),
+            index=ValueIndex.of(values),
         )
 
 
@@ -501,7 +502,7 @@ def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | No
         if current not in compiled.state_labels:
             current = compiled.initial_state  # the machine was redefined without the series' state
         final, moves = machine_run(
-            transitions=compiled.transitions, state=current, values=found.values, bounds=found.bounds
+            transitions=compiled.transitions, state=current, values=found.values, index=found.index
         )
         for move in moves:
             position = positions[move.position]
