@@ -23,6 +23,7 @@ API_APPS = [
     "property",
     "configattribute",
     "streamnote",
+    "streamfilter",
     "devicelocation",
     "operation",
     "search",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("server.apps.property.urls")),
     path("", include("server.apps.configattribute.urls")),
     path("", include("server.apps.streamnote.urls")),
+    path("", include("server.apps.streamfilter.urls")),
     path("", include("server.apps.devicelocation.urls")),
     path("", include("server.apps.operation.urls")),
     path("", include("server.apps.datablock.urls")),

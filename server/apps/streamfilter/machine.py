@@ -1,17 +1,31 @@
 """A filter compiled for ingest, and the run of its state machine over one series' readings. Pure: no database.
 
-The comparisons run over a whole column of values at C speed (``map`` over the column into a ``bytes`` of 0/1 per
-transition); walking the states then only jumps from one firing reading to the next (``bytes.find``), so a batch
-costs a few passes over its values per transition, not Python code per reading.
+A series' values are sorted once (``ValueIndex``, shared by every filter on the series); a trigger's readings are
+then a slice of that order found by two bisections, and walking the states jumps from one firing reading to the
+next by bisection. A batch costs one sort per series and, per transition, work in proportion to the readings that
+fire it (none for a threshold no reading crosses), never Python code per reading.
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ValueIndex:
+    """A series' values sorted once (with their positions), shared by every trigger evaluated over them: a trigger's
+    readings are then a slice of ``order`` found by bisection, whatever the number of values."""
+
+    sorted_values: list[float]
+    order: list[int]
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> ValueIndex:
+        order = sorted(range(len(values)), key=values.__getitem__)
+        return cls(list(map(values.__getitem__, order)), order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,15 +34,20 @@ class Trigger:
     threshold: float
     deadband: float = 0.0
 
-    def holds(self, values: Sequence[float]) -> Iterator[bool]:
-        """Whether the trigger holds, for each value (lazily, at C speed)."""
-        t, d = self.threshold, self.deadband
-        if self.operator in ("gt", "gte"):
-            return map(operator.gt if self.operator == "gt" else operator.ge, values, repeat(t + d))
-        if self.operator in ("lt", "lte"):
-            return map(operator.lt if self.operator == "lt" else operator.le, values, repeat(t - d))
-        distances = map(abs, map(operator.sub, values, repeat(t)))
-        return map(operator.le if self.operator == "eq" else operator.gt, distances, repeat(d))
+    def positions(self, index: ValueIndex) -> list[int]:
+        """The positions of the values for which the trigger holds, from the sorted values (two bisections and a
+        slice: no per-value work)."""
+        t, d, ordered, order = self.threshold, self.deadband, index.sorted_values, index.order
+        if self.operator == "gt":
+            return order[bisect_right(ordered, t + d) :]
+        if self.operator == "gte":
+            return order[bisect_left(ordered, t + d) :]
+        if self.operator == "lt":
+            return order[: bisect_left(ordered, t - d)]
+        if self.operator == "lte":
+            return order[: bisect_right(ordered, t - d)]
+        low, high = bisect_left(ordered, t - d), bisect_right(ordered, t + d)
+        return order[low:high] if self.operator == "eq" else order[:low] + order[high:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +56,15 @@ class Transition:
     dst: str
     triggers: tuple[Trigger, ...]
 
-    def fires(self, values: Sequence[float]) -> bytes:
-        """1 where every trigger holds, else 0, one byte per value."""
+    def firing(self, index: ValueIndex) -> list[int]:
+        """The positions, in order, of the values for which every trigger holds."""
         if not self.triggers:
-            return bytes(len(values))
-        combined: Iterator[Any] = self.triggers[0].holds(values)
-        for trigger in self.triggers[1:]:
-            combined = map(operator.and_, combined, trigger.holds(values))
-        return bytes(combined)
+            return []
+        found = self.triggers[0].positions(index)
+        if len(self.triggers) > 1:
+            common = set(found).intersection(*(trigger.positions(index) for trigger in self.triggers[1:]))
+            return sorted(common)
+        return sorted(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +98,10 @@ class CompiledFilter:
             self.device_id is None or stream.device_id == self.device_id
         )
 
-    def states(self) -> set[str]:
-        return {self.initial_state} | {t.src for t in self.transitions} | set(self.actions)
+    @property
+    def state_labels(self) -> frozenset[str]:
+        """The states the machine can be in (a series in another was left by a redefinition)."""
+        return frozenset({self.initial_state, *(t.src for t in self.transitions), *(t.dst for t in self.transitions)})
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> CompiledFilter:
@@ -114,27 +136,30 @@ class Move:
     dst: str
 
 
-def machine_run(*, transitions: Iterable[Transition], state: str, values: Sequence[float]) -> tuple[str, list[Move]]:
+def machine_run(
+    *, transitions: Iterable[Transition], state: str, values: Sequence[float], index: ValueIndex | None = None
+) -> tuple[str, list[Move]]:
     """Run the machine from ``state`` over ``values`` in order; returns the final state and the moves. At each
     reading at most one transition is taken (the first declared of those that fire), and the reading that moved the
-    series is not evaluated again in the new state."""
+    series is not evaluated again in the new state. ``index`` (the values sorted, when the caller shares one
+    between machines over the same values) finds each transition's firing readings by bisection; a transition is
+    looked at only when the series is in its source state."""
+    index = index or ValueIndex.of(values)
     outgoing: dict[str, list[tuple[int, Transition]]] = {}
-    for index, transition in enumerate(transitions):
-        outgoing.setdefault(transition.src, []).append((index, transition))
-    fires: dict[int, bytes] = {}
-    next_hit: dict[int, int] = {}
+    for number, transition in enumerate(transitions):
+        outgoing.setdefault(transition.src, []).append((number, transition))
+    firing: dict[int, list[int]] = {}
     moves: list[Move] = []
-    position, count = 0, len(values)
-    while position < count:
+    position, total = 0, len(values)
+    while position < total:
         best: tuple[int, Transition] | None = None
-        for index, transition in outgoing.get(state, ()):
-            hit = next_hit.get(index)
-            if hit is None or 0 <= hit < position:
-                if index not in fires:
-                    fires[index] = transition.fires(values)
-                hit = next_hit[index] = fires[index].find(1, position)
-            if hit >= 0 and (best is None or hit < best[0]):
-                best = (hit, transition)
+        for number, transition in outgoing.get(state, ()):
+            if number not in firing:
+                firing[number] = transition.firing(index)
+            found = firing[number]
+            at = bisect_left(found, position)
+            if at < len(found) and (best is None or found[at] < best[0]):
+                best = (found[at], transition)
         if best is None:
             break
         position, taken = best

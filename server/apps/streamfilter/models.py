@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 
 from server.apps.core.models import CreatedModel, CreatedOnModel
-from server.apps.core.scoping import STAFF_ONLY, ScopedQuerySet
+from server.apps.core.scoping import STAFF_ONLY, Ability, ScopedQuerySet
 
 FILTER_SCOPE_PERMISSIONS = {
     "view": "can_read_stream_ids",
@@ -55,6 +55,10 @@ class StreamFilter(CreatedModel):
         return self.name
 
 
+# The project page links to the filters page for roles that read them.
+VIEW_FILTERS = Ability("view_streamfilter", StreamFilter, "view")
+
+
 class StreamFilterState(models.Model):
     filter = models.ForeignKey(StreamFilter, on_delete=models.CASCADE, related_name="states")
     label = models.CharField(max_length=50)
@@ -64,7 +68,7 @@ class StreamFilterState(models.Model):
     scope_permissions = FILTER_SCOPE_PERMISSIONS
 
     class Meta:
-        ordering = ["filter", "id"]
+        ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["filter", "label"], name="streamfilterstate_unique_label")]
 
     def __str__(self) -> str:
@@ -83,7 +87,7 @@ class StreamFilterTransition(models.Model):
     scope_permissions = FILTER_SCOPE_PERMISSIONS
 
     class Meta:
-        ordering = ["filter", "id"]
+        ordering = ["id"]
 
     def __str__(self) -> str:
         return f"{self.src_id} → {self.dst_id}"
@@ -113,7 +117,7 @@ class StreamFilterTrigger(models.Model):
     scope_permissions = FILTER_SCOPE_PERMISSIONS
 
     class Meta:
-        ordering = ["transition", "id"]
+        ordering = ["id"]
         constraints = [models.CheckConstraint(condition=Q(deadband__gte=0), name="streamfiltertrigger_deadband")]
 
     def __str__(self) -> str:
@@ -146,7 +150,7 @@ class StreamFilterAction(models.Model):
     scope_permissions = FILTER_SCOPE_PERMISSIONS
 
     class Meta:
-        ordering = ["state", "id"]
+        ordering = ["id"]
 
     def __str__(self) -> str:
         return self.type

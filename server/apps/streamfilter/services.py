@@ -4,8 +4,10 @@ evaluation of filters over ingested rows (``filters_evaluate``, which any ingest
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Hashable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress, count, repeat
 from typing import Any
 
 from django.core.cache import cache
@@ -18,7 +20,7 @@ from django.utils import timezone
 from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.stream.models import StreamId
-from server.apps.streamfilter.machine import CompiledFilter, machine_run
+from server.apps.streamfilter.machine import CompiledFilter, ValueIndex, machine_run
 from server.apps.streamfilter.models import (
     ActionType,
     AlertStatus,
@@ -358,15 +360,9 @@ def _watches(rows: FilterRows, filters: Sequence[CompiledFilter]) -> list[_Watch
     watched = {key: found for key, found in watched.items() if found}
     if not watched:
         return []
-    positions: dict[Hashable, list[int]] = {key: [] for key in watched}
-    if len(positions) == len(set(rows.stream_keys)):
-        for position, key in enumerate(rows.stream_keys):
-            positions[key].append(position)
-    else:
-        for position, key in enumerate(rows.stream_keys):
-            found = positions.get(key)
-            if found is not None:
-                found.append(position)
+    # One C-speed pass over the rows' stream column per watched stream.
+    keys = rows.stream_keys
+    positions = {key: list(compress(count(), map(operator.eq, keys, repeat(key)))) for key in watched}
     return [
         _Watch(compiled, rows.streams[key], positions[key])
         for key, found in watched.items()
@@ -375,12 +371,15 @@ def _watches(rows: FilterRows, filters: Sequence[CompiledFilter]) -> list[_Watch
     ]
 
 
-def _unseen(watch: _Watch, rows: FilterRows, state: StreamFilterSeriesState | None) -> list[int]:
+def _unseen(watch: _Watch, rows: FilterRows, state: _SeriesState | None) -> list[int]:
     """The watch's rows after the last reading its series has been evaluated on."""
-    if state is None or (not state.last_streamer_local_id and state.last_timestamp is None):
+    if state is None or (not state.last_id and state.last_time is None):
         return watch.positions
     ids, timestamps = rows.streamer_local_ids, rows.timestamps
-    last_id, last_time = state.last_streamer_local_id, state.last_timestamp
+    last_id, last_time = state.last_id, state.last_time
+    watched_ids = list(map(ids.__getitem__, watch.positions))
+    if 0 not in watched_ids:  # every reading has an id: compare them at C speed
+        return list(compress(watch.positions, map(operator.lt, repeat(last_id), watched_ids)))
     return [
         position
         for position in watch.positions
@@ -388,9 +387,78 @@ def _unseen(watch: _Watch, rows: FilterRows, state: StreamFilterSeriesState | No
     ]
 
 
+@dataclass
+class _Unseen:
+    """A series' rows after its cursor: their positions and values (sorted once for every filter on the series),
+    and the cursor after them."""
+
+    positions: list[int]
+    values: list[float]
+    last_id: int
+    last_time: datetime.datetime | None
+
+    index: ValueIndex
+
+    @classmethod
+    def of(cls, watch: _Watch, rows: FilterRows, state: _SeriesState | None) -> _Unseen:
+        positions = _unseen(watch, rows, state)
+        ids = list(map(rows.streamer_local_ids.__getitem__, positions))
+        last_id = max(ids, default=0)
+        last_time = state.last_time if state else None
+        if 0 in ids:  # readings without an id move the cursor's time
+            times = [rows.timestamps[p] for p, i in zip(positions, ids, strict=True) if not i]
+            last_time = max([*times, *([last_time] if last_time else [])])
+        values = list(map(rows.values.__getitem__, positions))
+        return cls(
+            positions=positions,
+            values=values,
+            last_id=max(last_id, state.last_id if state else 0),
+            last_time=last_time,
+            index=ValueIndex.of(values),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _SeriesState:
+    state: str
+    last_id: int
+    last_time: datetime.datetime | None
+
+
+def _series_states(watches: list[_Watch]) -> dict[tuple[int, int], _SeriesState]:
+    """The stored states of the watched series, locked to the commit. One query, read as tuples."""
+    rows = (
+        StreamFilterSeriesState.objects.select_for_update()
+        .filter(
+            filter_id__in={watch.compiled.id for watch in watches},
+            series__in={watch.stream.series for watch in watches},
+        )
+        .values_list("filter_id", "series", "state", "last_streamer_local_id", "last_timestamp")
+    )
+    return {
+        (filter_id, series): _SeriesState(state, last_id, last_time)
+        for filter_id, series, state, last_id, last_time in rows
+    }
+
+
+def _series_states_save(states: list[tuple]) -> None:
+    """Upsert (filter id, series, state, last id, last time, now) rows. One statement."""
+    table = StreamFilterSeriesState._meta.db_table
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(states))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (filter_id, series, state, last_streamer_local_id, last_timestamp, updated_on) "
+            f"VALUES {values} ON CONFLICT (filter_id, series) DO UPDATE SET state = EXCLUDED.state, "
+            "last_streamer_local_id = EXCLUDED.last_streamer_local_id, last_timestamp = EXCLUDED.last_timestamp, "
+            "updated_on = EXCLUDED.updated_on",
+            [value for row in states for value in row],
+        )
+
+
+@transaction.atomic(savepoint=False)
 def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | None = None) -> list[int]:
-    """Run the active filters over freshly ingested rows, in the caller's transaction (ingest calls it in the one
-    that acknowledges the rows, so a crash before that commit leaves no state and no alert behind, and the retry
+    """Run the active filters over freshly ingested rows, in the caller's transaction if any (ingest calls it in the
+    one that acknowledges the rows, so a crash before that commit leaves no state and no alert behind, and the retry
     evaluates the rows again).
 
     ``filters`` are the rows' projects' active filters (``selectors.active_filters``, cached: a batch looks them
@@ -411,29 +479,30 @@ def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | No
     watches = _watches(rows, filters)
     if not watches:
         return []
-    stored = {
-        (state.filter_id, state.series): state
-        for state in StreamFilterSeriesState.objects.select_for_update().filter(
-            filter_id__in={watch.compiled.id for watch in watches},
-            series__in={watch.stream.series for watch in watches},
-        )
-    }
+    stored = _series_states(watches)
     now = timezone.now()
     ids, timestamps, values = rows.streamer_local_ids, rows.timestamps, rows.values
-    new_states: list[StreamFilterSeriesState] = []
+    new_states: list[tuple] = []
     alerts: list[tuple] = []
     entered: list[tuple[CompiledFilter, StreamId, str]] = []
+    # The filters of one stream usually stand at the same reading: their unseen rows, values and new cursor are
+    # worked out once.
+    unseen: dict[tuple, _Unseen] = {}
     for watch in watches:
         compiled, stream = watch.compiled, watch.stream
         state = stored.get((compiled.id, stream.series))
-        positions = _unseen(watch, rows, state)
+        cursor = (stream.series, state.last_id, state.last_time) if state else (stream.series,)
+        if cursor not in unseen:
+            unseen[cursor] = _Unseen.of(watch, rows, state)
+        found = unseen[cursor]
+        positions = found.positions
         if not positions:
             continue
         current = state.state if state is not None else compiled.initial_state
-        if current not in compiled.states():
+        if current not in compiled.state_labels:
             current = compiled.initial_state  # the machine was redefined without the series' state
         final, moves = machine_run(
-            transitions=compiled.transitions, state=current, values=list(map(values.__getitem__, positions))
+            transitions=compiled.transitions, state=current, values=found.values, index=found.index
         )
         for move in moves:
             position = positions[move.position]
@@ -455,20 +524,7 @@ def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | No
                 )
             )
             entered.append((compiled, stream, move.dst))
-        numbered = [ids[position] for position in positions if ids[position]]
-        unnumbered = [timestamps[position] for position in positions if not ids[position]]
-        last_id = max([*numbered, state.last_streamer_local_id if state else 0])
-        last_times = [*unnumbered, *([state.last_timestamp] if state and state.last_timestamp else [])]
-        new_states.append(
-            StreamFilterSeriesState(
-                filter_id=compiled.id,
-                series=stream.series,
-                state=final,
-                last_streamer_local_id=last_id,
-                last_timestamp=max(last_times) if last_times else None,
-                updated_on=now,
-            )
-        )
+        new_states.append((compiled.id, stream.series, final, found.last_id, found.last_time, now))
     raised: list[int] = []
     if alerts:
         for alert_id, row, (compiled, stream, state_label) in zip(_insert_alerts(alerts), alerts, entered, strict=True):
@@ -476,12 +532,7 @@ def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | No
                 raised.append(alert_id)
                 _run_actions(alert_id=alert_id, compiled=compiled, stream=stream, state=state_label, row=row)
     if new_states:
-        StreamFilterSeriesState.objects.bulk_create(
-            new_states,
-            update_conflicts=True,
-            unique_fields=["filter", "series"],
-            update_fields=["state", "last_streamer_local_id", "last_timestamp", "updated_on"],
-        )
+        _series_states_save(new_states)
     return raised
 
 

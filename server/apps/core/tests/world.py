@@ -43,6 +43,8 @@ from server.apps.streamalias.services import alias_create, alias_tap_create
 from server.apps.streamer.models import Streamer
 from server.apps.streamer.tests.factories import make_report
 from server.apps.streamevent.models import StreamEventData
+from server.apps.streamfilter.models import StreamFilterAlert
+from server.apps.streamfilter.tests.factories import make_filter
 from server.apps.streamnote.models import StreamNote
 from server.apps.telemetry.models import RawMessage
 from server.apps.telemetry.services.integrations import integration_create
@@ -82,6 +84,8 @@ class World:
     destination: Any
     report_template: Any
     generated_report: Any
+    stream_filter: Any
+    alert: Any
     download: tuple[str, str]  # a signed store download's token and file name
     device_token: str
     raw_message: Any
@@ -152,6 +156,20 @@ def make_world(name: str | None = None) -> World:
         body='{"level": 1}',
         status="unmapped",
     )
+    stream_filter = make_filter(device.project, stream.variable, user=owner)
+    alert = StreamFilterAlert.objects.create(
+        filter=stream_filter,
+        filter_name=stream_filter.name,
+        org=org,
+        project=device.project,
+        series=stream.series,
+        stream_slug=stream.slug,
+        src="normal",
+        dst="high",
+        value=40.0,
+        timestamp=stream.created_on,
+        streamer_local_id=1,
+    )
     return World(
         org=org,
         owner=owner,
@@ -183,6 +201,8 @@ def make_world(name: str | None = None) -> World:
         destination=make_destination(org),
         report_template=report_template,
         generated_report=make_generated(device.project, report_template),
+        stream_filter=stream_filter,
+        alert=alert,
         download=(token, name),
         device_token=device_token_issue(user=owner, device=device),
         raw_message=raw_message,
@@ -247,6 +267,8 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("vartemplate", "pk"): catalog.variable_template.id,
         ("vartemplate", "id"): catalog.variable_template.id,  # the schema names the route's pk "id"
         ("audit", "id"): world.audit_entry.id,
+        ("filter", "id"): world.stream_filter.id,
+        ("alert", "id"): world.alert.id,
         ("device", "key_type"): "ssh",
         ("fleet", "slug"): world.fleet.slug,
         ("operation", "id"): world.operation.id,
@@ -308,6 +330,8 @@ def _page_value(param: str, world: World, catalog: Catalog) -> Any:
         "fleet_slug": world.fleet.slug,
         "destination_id": world.destination.id,
         "desired_state_id": world.desired_state.id,
+        "filter_id": world.stream_filter.id,
+        "alert_id": world.alert.id,
         "token": world.download[0],
         "name": world.download[1],
         "pk": catalog.dead_letter.pk,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.apps.streamfilter.machine import Move, Transition, Trigger, machine_run
+from server.apps.streamfilter.machine import Move, Transition, Trigger, ValueIndex, machine_run
 
 HIGH = Transition("normal", "high", (Trigger("gt", 30.0, 1.0),))
 BACK = Transition("high", "normal", (Trigger("lt", 30.0, 1.0),))
@@ -27,12 +27,13 @@ BACK = Transition("high", "normal", (Trigger("lt", 30.0, 1.0),))
 )
 def test_triggers_compare_past_the_dead_band(operator, threshold, deadband, expected):
     values = [9.0, 10, 11.5, 12.5]
-    assert list(Transition("a", "b", (Trigger(operator, threshold, deadband),)).fires(values)) == expected
+    firing = Transition("a", "b", (Trigger(operator, threshold, deadband),)).firing(ValueIndex.of(values))
+    assert [int(i in firing) for i in range(len(values))] == expected
 
 
 def test_all_triggers_of_a_transition_must_hold():
     band = Transition("out", "in", (Trigger("gte", 10), Trigger("lte", 20)))
-    assert list(band.fires([5, 10, 15, 20, 25])) == [0, 1, 1, 1, 0]
+    assert band.firing(ValueIndex.of([5, 10, 15, 20, 25])) == [1, 2, 3]
 
 
 def test_hysteresis_takes_one_transition_per_crossing_of_the_band():
