@@ -31,6 +31,7 @@ API_APPS = [
     "main",
     "audit",
     "report",
+    "health",
 ]
 
 urlpatterns = [

@@ -215,6 +215,7 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("ota", "id"): _ota_id,
         ("ota", "slug"): _ota_slug,
         ("report", "id"): _report_id,
+        ("health", "slug"): world.device.slug,
     }
     value = values[(resource, param)]
     return value(route, world) if callable(value) else value
