@@ -35,6 +35,7 @@ API_APPS = [
     "telemetry",
     "forwarding",
     "report",
+    "health",
 ]
 
 urlpatterns = [

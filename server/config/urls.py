@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("server.apps.ota.urls")),
     path("", include("server.apps.report.urls")),
     path("", include("server.apps.desiredstate.urls")),
+    path("", include("server.apps.health.urls")),
     path("", include("server.apps.audit.urls")),
     path("", include("server.apps.forwarding.urls")),
 ]

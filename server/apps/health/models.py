@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from django.db import models
 
+from server.apps.core.scoping import Ability, ScopedQuerySet
+
 
 class HealthStatus(models.TextChoices):
     OK = "OK", "OK"
@@ -23,9 +25,23 @@ class DeviceHealth(models.Model):
     changed_on = models.DateTimeField(null=True, blank=True)
     recipients = models.TextField(blank=True)
 
+    objects = ScopedQuerySet.as_manager()
+    scope_org_path = "device__org"
+    # Whoever sees the device sees its health; its owners and administrators set the period and the recipients.
+    scope_permissions = {
+        "view": None,
+        "add": "can_manage_org_and_projects",
+        "change": "can_manage_org_and_projects",
+        "delete": "can_manage_org_and_projects",
+    }
+
     def __str__(self) -> str:
         return f"{self.device_id}: {self.status}"
 
     @property
     def recipient_list(self) -> list[str]:
         return [line.strip() for line in self.recipients.splitlines() if line.strip()]
+
+
+# What the dashboard's templates ask as ``can.<name>`` (core.scoping.Ability).
+CHANGE_HEALTH = Ability("change_devicehealth", DeviceHealth, "change")

@@ -2,19 +2,62 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from server.apps.core.errors import ApplicationError, PermissionDeniedError
+from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.device.models import Device
 from server.apps.health.models import DeviceHealth, HealthStatus
 from server.apps.operation.models import DevicePresence
 from server.apps.streamer.models import StreamerReport
+
+MIN_PERIOD = timedelta(minutes=1)
+MAX_PERIOD = timedelta(days=90)
+MAX_RECIPIENTS = 20
+
+
+def _clean_recipients(recipients: list[str]) -> str:
+    addresses = [address.strip() for address in recipients if address.strip()]
+    if len(addresses) > MAX_RECIPIENTS:
+        raise ApplicationError(
+            f"At most {MAX_RECIPIENTS} recipients.", {"recipients": [f"At most {MAX_RECIPIENTS} addresses."]}
+        )
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            message = f"'{address[:100]}' is not an e-mail address."
+            raise ApplicationError(message, {"recipients": [message]}) from None
+    return "\n".join(dict.fromkeys(addresses))
+
+
+@transaction.atomic(durable=True)
+def device_health_update(
+    *, user, device: Device, period: timedelta | None = None, recipients: list[str] | None = None
+) -> DeviceHealth:
+    """Set how long ``device`` may stay quiet and still be OK, and who is told of each change of its status.
+    Needs ``can_manage_org_and_projects`` in the device's organisation. The device's status is left to the check."""
+    if not user_has_org_permission(user, device.org, permission_for(DeviceHealth, "change")):
+        raise PermissionDeniedError("You may not change the health settings of this organisation's devices.")
+    health, _ = DeviceHealth.objects.select_for_update().get_or_create(device=device)
+    if period is not None:
+        if not MIN_PERIOD <= period <= MAX_PERIOD:
+            message = "The period is between one minute and 90 days."
+            raise ApplicationError(message, {"period": [message]})
+        health.period = period
+    if recipients is not None:
+        health.recipients = _clean_recipients(recipients)
+    health.save(update_fields=["period", "recipients"])
+    return health
 
 
 def health_status(*, last_heard: datetime | None, period, now: datetime) -> str:

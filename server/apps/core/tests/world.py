@@ -285,6 +285,7 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("report", "id"): _report_id,
         ("desiredstate", "id"): world.desired_state.id,
         ("currentstate", "slug"): world.device.slug,
+        ("health", "slug"): world.device.slug,
     }
     value = values[(resource, param)]
     return value(route, world) if callable(value) else value

@@ -228,3 +228,23 @@ def test_the_export_streams_every_reading_of_the_project(owner_project):
     assert api_client(make_member(project.org, OPERATOR)).get(EXPORT, {"project": project.slug}).status_code == 403
     assert api_client(owner).get(EXPORT).status_code == 400
     assert api_client(owner).get(EXPORT, {"project": "p--zz"}).status_code == 400
+
+
+def test_on_s3_the_link_is_presigned_and_downloads_the_report(s3_stores, db, django_capture_on_commit_callbacks):
+    import urllib.request
+
+    project, (stream, _) = make_report_project()
+    load_readings(stream, 300)
+    template = make_template(project, sources=[stream.slug], format="html")
+    client = api_client(project.org.created_by)
+    with django_capture_on_commit_callbacks(execute=True):
+        generated_id = client.post(f"{REPORTS}{template.id}/generate/").json()["id"]
+    from server.apps.report.jobs import GenerateReport
+
+    GenerateReport().execute({"generated_id": generated_id})
+    url = client.get(f"{GENERATED}{generated_id}/file/").json()["url"]
+    assert "X-Amz-Signature" in url or "Signature=" in url
+    with urllib.request.urlopen(url, timeout=10) as response:
+        page = response.read().decode()
+        assert response.headers["Content-Type"] == "text/html"
+    assert 'data-count="300"' in page

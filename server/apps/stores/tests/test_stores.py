@@ -105,6 +105,15 @@ def test_folders_live_under_the_configured_location(folder_stores, tmp_path):
     assert store_file_url(store="contents", key="media/image.png").startswith("/stores/files/")
 
 
+def test_an_open_file_is_saved_in_chunks(backend, tmp_path):
+    content = bytes(range(256)) * 20_000  # 5 MB: more than one chunk, and an S3 multipart upload
+    path = tmp_path / "big.bin"
+    path.write_bytes(content)
+    with path.open("rb") as file:
+        assert store_file_save(store="reports", key="org/big.bin", content=file) == "org/big.bin"
+    assert store_file_read(store="reports", key="org/big.bin") == content
+
+
 def test_s3_objects_sit_under_the_prefix_with_their_content_type(s3_stores, moto_server):
     store_file_save(store="events", key="e/1.json", content=b'{"a": 1}', content_type="application/json")
     head = moto_server.client("s3").head_object(Bucket=s3_stores, Key="test/events/e/1.json")
