@@ -230,8 +230,9 @@ def test_without_filters_a_batch_makes_no_query_beyond_the_cached_check(db):
     ingest_rows(ingest, [1, 2], first_id=1)
     process()  # the project's empty filter list is cached now
     report_id = ingest_rows(ingest, [1, 2], first_id=3)
-    # As in the streamer's own pin: the report, the streams, the acknowledgement's transaction of two.
-    with assert_query_count(2 + 4):
+    # As in the streamer's own pin: the delivery mark, the report, the streams, the acknowledgement's transaction of
+    # two.
+    with assert_query_count(3 + 4):
         assert [error for _, error in streamer_reports_process(report_ids=[report_id])] == [None]
 
 
@@ -240,8 +241,8 @@ def test_with_filters_a_batch_adds_a_fixed_number_of_queries(db):
     ingest_rows(ingest, [10, 40], first_id=1)
     process()
     report_id = ingest_rows(ingest, [40 + i % 3 for i in range(500)] + [10], first_id=3)
-    # The streamer's 2 + 4, then the series' state, the alerts (one statement for any number), the states' upsert
+    # The streamer's 3 + 4, then the series' state, the alerts (one statement for any number), the states' upsert
     # (the state entered, "normal", has no actions), whatever the number of rows.
-    with assert_query_count(2 + 4 + 3):
+    with assert_query_count(3 + 4 + 3):
         assert [error for _, error in streamer_reports_process(report_ids=[report_id])] == [None]
     assert alerts()[-1] == ("high", "normal", 10.0, 503)
