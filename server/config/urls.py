@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("server.apps.health.urls")),
     path("", include("server.apps.audit.urls")),
     path("", include("server.apps.forwarding.urls")),
+    path("", include("server.apps.telemetry.urls")),
 ]
 
 # allauth's own rate limits (sign-up, password reset, e-mail changes) answer with this page: a 429 with Retry-After.

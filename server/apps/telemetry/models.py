@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from server.apps.core.models import CreatedModel
-from server.apps.core.scoping import ScopedQuerySet
+from server.apps.core.scoping import Ability, ScopedQuerySet
 
 
 class RawMessageSource(models.TextChoices):
@@ -82,6 +82,10 @@ class RawMessage(models.Model):
 
     def __str__(self) -> str:
         return str(self.correlation_id)
+
+
+# What the dashboard's templates ask as ``can.<name>`` (core.scoping.Ability).
+READ_RAW_MESSAGES = Ability("view_rawmessage", RawMessage, "view")
 
 
 class PhysicalDevice(CreatedModel):

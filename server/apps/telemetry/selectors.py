@@ -8,7 +8,14 @@ from django.db.models import Prefetch, QuerySet
 
 from server.apps.core.errors import ApplicationError
 from server.apps.core.inputs import InputError, parse_id
-from server.apps.telemetry.models import DeviceMapping, LogicalDevice, PhysicalDevice, RawMessage, TtnIntegration
+from server.apps.telemetry.models import (
+    DeviceMapping,
+    LogicalDevice,
+    LogicalSeries,
+    PhysicalDevice,
+    RawMessage,
+    TtnIntegration,
+)
 
 
 def _current() -> Prefetch:
@@ -31,7 +38,7 @@ def logical_device_list(*, user: Any, action: str = "view") -> QuerySet[LogicalD
     return (
         LogicalDevice.objects.restrict(user, action)
         .select_related("org", "project")
-        .prefetch_related("series__alias", _current())
+        .prefetch_related(Prefetch("series", queryset=LogicalSeries.objects.select_related("alias")), _current())
     )
 
 

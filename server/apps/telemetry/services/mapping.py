@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from server.apps.core.errors import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError
@@ -41,7 +42,11 @@ def _source_key(source_ids: dict[str, Any]) -> str:
 def _location(location: dict[str, Any] | None) -> dict[str, Decimal | None]:
     if location is None:
         return {}
-    return {"lat": location.get("lat"), "lon": location.get("long")}
+
+    def degrees(value: Any) -> Decimal | None:
+        return None if value is None else round(Decimal(str(value)), 9)
+
+    return {"lat": degrees(location.get("lat")), "lon": degrees(location.get("long"))}
 
 
 # Physical devices ---------------------------------------------------------------------------------------------------
@@ -227,10 +232,12 @@ def _start(*, user: Any, physical: PhysicalDevice, logical: LogicalDevice, start
         raise ApplicationError(
             f"Physical device {physical.pk} is mapped already; end its mapping first.", {"pd": ["Mapped already."]}
         )
-    latest = series_latest_tap(logical_device=logical)
-    if latest is not None and start <= latest:
+    ended = logical.mappings.filter(end__isnull=False).aggregate(latest=Max("end"))["latest"]
+    tapped = series_latest_tap(logical_device=logical)
+    if (ended is not None and start < ended) or (tapped is not None and start <= tapped):
+        latest = max(filter(None, [ended, tapped]))
         raise ApplicationError(
-            f"The logical device's series change at {latest.isoformat()}: the start must be later.",
+            f"The logical device's history goes to {latest.isoformat()}: the start must be later.",
             {"start": ["Too early."]},
         )
     # The logical device's current mapping is the sensor being replaced: it ends where the new one starts, and the
