@@ -30,6 +30,7 @@ API_APPS = [
     "ota",
     "main",
     "audit",
+    "telemetry",
     "forwarding",
 ]
 

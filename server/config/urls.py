@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("server.apps.fleet.urls")),
     path("", include("server.apps.ota.urls")),
     path("", include("server.apps.audit.urls")),
+    path("", include("server.apps.telemetry.urls")),
     path("", include("server.apps.forwarding.urls")),
 ]
 

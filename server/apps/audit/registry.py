@@ -38,6 +38,11 @@ AUDITED: tuple[Audited, ...] = (
     Audited("ota.DeviceScript", "org_id"),
     Audited("ota.DeploymentRequest", "org_id"),
     Audited("ota.DeploymentAction", "deployment.org_id"),
+    # Telemetry: who made, changed and mapped physical and logical devices, and the webhook integrations.
+    Audited("telemetry.PhysicalDevice", "org_id", exclude_fields=("last_seen",)),
+    Audited("telemetry.LogicalDevice", "org_id", exclude_fields=("last_seen",)),
+    Audited("telemetry.DeviceMapping", "org_id"),
+    Audited("telemetry.TtnIntegration", "org_id", mask_fields=("secret",)),
     Audited("forwarding.Destination", "org_id", mask_fields=("secret",)),
 )
 _ORG_PATHS: dict[str, str] = {}

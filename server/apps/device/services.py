@@ -111,6 +111,30 @@ def device_create(
     return device
 
 
+@transaction.atomic
+def device_create_in_project(*, project, label: str = "", created_by=None, lat=None, lon=None) -> Device:
+    """A new device claimed into ``project`` at once, without streams: a telemetry source (a LoRaWAN node found by
+    its first uplink, a physical device made through ``pd/``) whose streams come with its first values. The caller
+    has checked the user's rights (``created_by`` None: the platform itself)."""
+    device = Device(
+        label=label,
+        org_id=project.org_id,
+        project=project,
+        lat=lat,
+        lon=lon,
+        claimed_by=created_by,
+        claimed_on=timezone.now(),
+        created_by=created_by,
+    )
+    device.id = _next_device_id()
+    while Device.objects.filter(id=device.id).exists():
+        device.id = _next_device_id()
+    device.slug = device_slug(device.id)
+    device.full_clean()
+    device.save(force_insert=True)
+    return device
+
+
 @transaction.atomic(durable=True)
 def device_update(*, device: Device, user, staff_mode: bool = False, **fields: Any) -> Device:
     """Edit a device. Changing its template is a staff operation, asked for with ``staff_mode`` (``?staff=1``)."""

@@ -1,6 +1,7 @@
 """The MQTT bridge (``manage.py mqtt_bridge``): the platform's ear on the broker.
 
-It subscribes with QoS 1 to every device's presence and reply topics, and hands what arrives to
+It subscribes with QoS 1 to every device's presence and reply topics and the inbound topics other apps register
+(``topics.py``), and hands what arrives to
 ``services.inbound.mqtt_messages_process`` in batches: paho's network thread only queues each message, and the
 bridge's own thread takes whatever has arrived (up to ``batch_size``, waiting at most ``batch_wait`` for more) and
 writes it in one transaction. A message is acknowledged to the broker only once its batch is committed, and the
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 from server.apps.operation.kinds import registry
 from server.apps.operation.services.inbound import PRESENCE_TOPIC, MqttMessage, mqtt_messages_process
+from server.apps.operation.topics import inbound_topic_filters
 from server.apps.operation.transports.mqtt import BrokerAddress, broker_address
 
 logger = logging.getLogger(__name__)
@@ -35,7 +37,11 @@ MAX_DB_BACKOFF = 30.0
 
 
 def bridge_topics() -> list[str]:
-    return [f"devices/+/{PRESENCE_TOPIC}", *sorted(f"devices/+/{kind.topic}_resp" for kind in registry.values())]
+    return [
+        f"devices/+/{PRESENCE_TOPIC}",
+        *sorted(f"devices/+/{kind.topic}_resp" for kind in registry.values()),
+        *inbound_topic_filters(),
+    ]
 
 
 @dataclass

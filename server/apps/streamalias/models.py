@@ -41,11 +41,14 @@ class StreamAlias(CreatedModel):
 
 
 class StreamAliasTap(CreatedModel):
-    """From ``timestamp`` on (until the alias's next tap), the alias reads ``stream``."""
+    """From ``timestamp`` on (until the alias's next tap), the alias reads ``stream`` (nothing, when it has none)."""
 
     alias = models.ForeignKey(StreamAlias, on_delete=models.CASCADE, related_name="taps")
     timestamp = models.DateTimeField()
-    stream = models.ForeignKey("stream.StreamId", on_delete=models.CASCADE, related_name="alias_taps")
+    # None: a gap, the alias reads nothing from this tap on (a logical device's mapping ended or paused).
+    stream = models.ForeignKey(
+        "stream.StreamId", on_delete=models.CASCADE, null=True, blank=True, related_name="alias_taps"
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "alias__org"

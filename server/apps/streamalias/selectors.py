@@ -52,7 +52,8 @@ class TapRange:
 
 
 def alias_tap_ranges(*, alias: StreamAlias) -> list[TapRange]:
-    """The alias's taps as consecutive time ranges, oldest first. One query."""
+    """The alias's taps as consecutive time ranges, oldest first, leaving out the gaps (taps on no stream). One
+    query."""
     taps = list(
         StreamAliasTap.objects.filter(alias=alias)
         .select_related("stream", "stream__output_unit", "stream__variable", "stream__var_type", "stream__device")
@@ -61,6 +62,7 @@ def alias_tap_ranges(*, alias: StreamAlias) -> list[TapRange]:
     return [
         TapRange(stream=tap.stream, start=tap.timestamp, end=taps[i + 1].timestamp if i + 1 < len(taps) else None)
         for i, tap in enumerate(taps)
+        if tap.stream is not None  # a gap: nothing is read until the next tap
     ]
 
 

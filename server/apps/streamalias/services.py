@@ -18,7 +18,8 @@ from server.apps.streamalias.models import StreamAlias, StreamAliasTap
 
 
 def _check_manage(user, org) -> None:
-    if not user_has_org_permission(user, org, permission_for(StreamAlias, "add")):
+    """``user`` None is the platform itself (telemetry routing a logical device's new key)."""
+    if user is not None and not user_has_org_permission(user, org, permission_for(StreamAlias, "add")):
         raise PermissionDeniedError("You may not manage stream aliases in this organisation.")
 
 
@@ -50,8 +51,8 @@ def alias_delete(*, alias: StreamAlias) -> None:
     alias.delete()
 
 
-def _check_tap(*, alias: StreamAlias, stream: StreamId, timestamp: datetime, exclude_pk=None) -> None:
-    if stream.org_id != alias.org_id:
+def _check_tap(*, alias: StreamAlias, stream: StreamId | None, timestamp: datetime, exclude_pk=None) -> None:
+    if stream is not None and stream.org_id != alias.org_id:
         raise ApplicationError(
             "The stream belongs to another organisation than the alias.", {"stream": ["Not in the alias's org."]}
         )
@@ -62,8 +63,8 @@ def _check_tap(*, alias: StreamAlias, stream: StreamId, timestamp: datetime, exc
         )
 
 
-def alias_tap_create(*, user, alias: StreamAlias, stream: StreamId, timestamp: datetime) -> StreamAliasTap:
-    """From ``timestamp`` on (until the next tap), ``alias`` reads ``stream``."""
+def alias_tap_create(*, user, alias: StreamAlias, stream: StreamId | None, timestamp: datetime) -> StreamAliasTap:
+    """From ``timestamp`` on (until the next tap), ``alias`` reads ``stream`` (None: nothing, a gap)."""
     _check_manage(user, alias.org)
     _check_tap(alias=alias, stream=stream, timestamp=timestamp)
     tap = StreamAliasTap(alias=alias, stream=stream, timestamp=timestamp, created_by=user)

@@ -85,6 +85,7 @@ LOCAL_APPS = [
     "server.apps.main",
     "server.apps.audit",
     "server.apps.health",
+    "server.apps.telemetry",
     "server.apps.forwarding",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -381,6 +382,8 @@ MQTT_DEVICE_BROKER = env.str("MQTT_DEVICE_BROKER", default="")
 # A request's payload, and a message read from a device (MQTT or a status file), at most this many bytes.
 OPERATION_PAYLOAD_MAX_BYTES = env.int("OPERATION_PAYLOAD_MAX_BYTES", default=64 * 1024)
 OPERATION_MESSAGE_MAX_BYTES = env.int("OPERATION_MESSAGE_MAX_BYTES", default=256 * 1024)
+# Telemetry (docs/telemetry.md): a message timed further ahead than this is refused (IoTa drops them past an hour).
+TELEMETRY_FUTURE_SECONDS = env.int("TELEMETRY_FUTURE_SECONDS", default=3600)
 # Configuration on connect: a device heard from after this much silence counts as coming online.
 CONFIG_ON_CONNECT_GAP_SECONDS = env.int("CONFIG_ON_CONNECT_GAP_SECONDS", default=3600)
 CONFIG_ON_CONNECT_DEADLINE_SECONDS = env.int("CONFIG_ON_CONNECT_DEADLINE_SECONDS", default=300)

@@ -53,7 +53,10 @@ PUBLIC = {
 }
 # Signed links: the token in the URL is the credential, whoever holds it (docs/stores.md), so they are public and
 # name no organisation; the file name after the token is only what the browser saves.
-SIGNED_LINKS = {"stores:download": "a signed, expiring file link (ota/script/<z>/file/ answers it)"}
+SIGNED_LINKS = {
+    "stores:download": "a signed, expiring file link (ota/script/<z>/file/ answers it)",
+    "telemetry": "ThingsBoard's device API: the device token in the path is the credential (docs/telemetry.md)",
+}
 PUBLIC.update(SIGNED_LINKS)
 # Reads a member of the object's own organisation is refused, with the reason.
 OWN_READ_REFUSED = {

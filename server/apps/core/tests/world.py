@@ -22,6 +22,7 @@ from server.apps.core.testing import make_member, make_org, make_user
 from server.apps.datablock.tests.factories import make_block, make_deployment
 from server.apps.device.tests.factories import make_project
 from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
+from server.apps.deviceauth.services import device_token_issue
 from server.apps.devicelocation.models import DeviceLocation
 from server.apps.devicetemplate.services import component_create, device_template_create
 from server.apps.fleet.tests.factories import make_fleet
@@ -40,6 +41,9 @@ from server.apps.streamer.models import Streamer
 from server.apps.streamer.tests.factories import make_report
 from server.apps.streamevent.models import StreamEventData
 from server.apps.streamnote.models import StreamNote
+from server.apps.telemetry.models import RawMessage
+from server.apps.telemetry.services.integrations import integration_create
+from server.apps.telemetry.services.mapping import logical_device_create, mapping_start, physical_device_create
 from server.apps.worker.models import DeadLetter
 
 _sequence = itertools.count(1)
@@ -74,6 +78,12 @@ class World:
     audit_entry: Any
     destination: Any
     download: tuple[str, str]  # a signed store download's token and file name
+    device_token: str
+    raw_message: Any
+    physical: Any
+    logical: Any
+    mapping: Any
+    integration: Any
 
     def slugs(self) -> list[str]:
         """Ids of this world's objects that no other organisation may ever see in an answer."""
@@ -88,6 +98,8 @@ class World:
             str(self.report.id),
             str(self.invitation.id),
             self.member.email,
+            str(self.raw_message.correlation_id),
+            str(self.integration.id),
         ]
 
 
@@ -120,6 +132,17 @@ def make_world(name: str | None = None) -> World:
         device=device, type=VersionType.APP, tag=1024, major_version=2, minor_version=0, updated_ts=stream.created_on
     )
     _, token, name = store_file_url(store="apps", key=script.file_key).rstrip("/").rsplit("/", 2)
+    physical = physical_device_create(user=owner, device=device, source_name="http")
+    logical = logical_device_create(user=owner, project=device.project, name="Tank")
+    raw_message = RawMessage.objects.create(
+        source="http",
+        source_message_id=f"world-{org.slug}",
+        org=org,
+        device=device,
+        received_at=stream.created_on,
+        body='{"level": 1}',
+        status="unmapped",
+    )
     return World(
         org=org,
         owner=owner,
@@ -150,6 +173,12 @@ def make_world(name: str | None = None) -> World:
         audit_entry=AuditEntry.objects.filter(org_id=org.id).order_by("id").first(),
         destination=make_destination(org),
         download=(token, name),
+        device_token=device_token_issue(user=owner, device=device),
+        raw_message=raw_message,
+        physical=physical,
+        logical=logical,
+        mapping=mapping_start(user=owner, physical=physical, logical=logical),
+        integration=integration_create(user=owner, project=device.project, name="The Things Stack"),
     )
 
 
@@ -211,6 +240,15 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("destination", "id"): world.destination.id,
         ("ota", "id"): _ota_id,
         ("ota", "slug"): _ota_slug,
+        # ThingsBoard's telemetry path starts with the device token: as the URL conf and as the schema write it.
+        ("(?P<token>[A-Za-z0-9_.-]+)", "token"): world.device_token,
+        ("{token}", "token"): world.device_token,
+        ("ttn", "integration"): world.integration.id,
+        ("rawmessage", "correlation_id"): world.raw_message.correlation_id,
+        ("pd", "uid"): world.physical.pk,
+        ("ld", "uid"): world.logical.pk,
+        ("map", "id"): world.mapping.id,
+        ("integration", "id"): world.integration.id,
     }
     value = values[(resource, param)]
     return value(route, world) if callable(value) else value

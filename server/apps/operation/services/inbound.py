@@ -19,6 +19,7 @@ from server.apps.operation.models import DeviceMessageError, DeviceOperation, Tr
 from server.apps.operation.services.configuration import configuration_on_connect
 from server.apps.operation.services.operations import ReplyOutcome, operation_replies_record, operations_poll
 from server.apps.operation.services.presence import CONNECTED, DISCONNECTED, SEEN, PresenceEvent, presence_record
+from server.apps.operation.topics import DeviceTopicMessage, inbound_topics, inbound_topics_dispatch
 from server.apps.operation.wire import MessageError, Reply, excerpt, json_from_bytes, reply_from_dict
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class BatchSummary:
     replies: int = 0
     errors: int = 0
     ignored: int = 0
+    registered: int = 0
 
 
 def _presence_event(device_id: int, message: MqttMessage) -> PresenceEvent:
@@ -82,11 +84,12 @@ def _presence_event(device_id: int, message: MqttMessage) -> PresenceEvent:
 def mqtt_messages_process(*, messages: Sequence[MqttMessage]) -> BatchSummary:
     """A batch of messages from ``devices/<slug>/…`` topics, in the order they arrived. A message from a device the
     platform does not know is logged and dropped; one that cannot be read becomes a :class:`DeviceMessageError` on
-    its device. Nothing here raises for a bad message."""
+    its device; one on a registered inbound topic (``topics.py``) goes to its app's handler. Nothing here raises for
+    a bad message."""
     summary = BatchSummary()
     parsed: list[tuple[int, str, MqttMessage]] = []
     for message in messages:
-        parts = message.topic.split("/")
+        parts = message.topic.split("/", 2)
         if len(parts) != 3 or parts[0] != "devices":
             summary.ignored += 1
             continue
@@ -101,10 +104,17 @@ def mqtt_messages_process(*, messages: Sequence[MqttMessage]) -> BatchSummary:
     events: list[PresenceEvent] = []
     replies: list[tuple[int, Reply]] = []
     errors: list[DeviceMessageError] = []
+    registered: list[DeviceTopicMessage] = []
     for device_id, suffix, message in parsed:
         if device_id not in known:
             logger.warning("MQTT message on %s from an unknown device dropped", message.topic)
             summary.ignored += 1
+            continue
+        topic = inbound_topics.get(suffix)
+        if topic is not None:
+            registered.append(DeviceTopicMessage(device_id, known[device_id], suffix, message))
+            if topic.marks_seen:
+                events.append(PresenceEvent(device_id, SEEN, message.received_at, Transport.MQTT))
             continue
         try:
             if suffix == PRESENCE_TOPIC:
@@ -129,6 +139,9 @@ def mqtt_messages_process(*, messages: Sequence[MqttMessage]) -> BatchSummary:
                     excerpt=excerpt(message.payload),
                 )
             )
+    if registered:
+        inbound_topics_dispatch(messages=registered)
+        summary.registered = len(registered)
     if replies:
         outcomes = operation_replies_record(replies=replies, transport=Transport.MQTT)
         summary.replies = len(outcomes)

@@ -35,7 +35,9 @@ class StreamAliasUpdateSerializer(serializers.Serializer):
 
 class StreamAliasTapSerializer(serializers.ModelSerializer):
     alias: serializers.SlugRelatedField[StreamAlias] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    stream: serializers.SlugRelatedField[StreamId] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    stream: serializers.SlugRelatedField[StreamId] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True, help_text="None: a gap (nothing is read from here on)."
+    )
     created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
 
     class Meta:

@@ -1,0 +1,402 @@
+"""Ingest: raw message first, then values on the physical device's streams, then routing to its logical device and
+the routed consumers, for a batch of messages from any source in one transaction and a handful of statements
+(docs/telemetry.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection, router, transaction
+from django.utils import timezone
+
+from server.apps.core.slugs import variable_slug
+from server.apps.device.models import Device
+from server.apps.project.models import Project
+from server.apps.stream.models import StreamId, StreamVariable
+from server.apps.stream.services import device_streams_ensure
+from server.apps.streamdata.models import StreamData
+from server.apps.streamdata.services import stream_data_bulk_insert, stream_data_row
+from server.apps.telemetry.message import NormalisedMessage, routed_messages_offer
+from server.apps.telemetry.models import DeviceMapping, LogicalDevice, PhysicalDevice, RawMessage, RawMessageStatus
+from server.apps.telemetry.services.series import logical_series_extend
+from server.apps.telemetry.wire import BodyError, Telemetry, future_check
+
+# Variables made for telemetry keys take ids from here up; the ids below are IOTile's.
+TELEMETRY_LID_FIRST = 0x8000
+TELEMETRY_LID_LAST = 0xFFFF
+
+
+@dataclass(frozen=True)
+class DeviceRef:
+    """The device a message is from, as the source found it."""
+
+    id: int
+    slug: str
+    org_id: Any
+    project_id: Any
+
+
+@dataclass
+class Inbound:
+    """One message as it arrived. ``read`` turns the body into values (raising :class:`BodyError`); ``message_id``
+    is the sender's own id for it, when the transport has one outside the body."""
+
+    source: str
+    device: DeviceRef | None
+    org_id: Any
+    body: bytes
+    received_at: datetime
+    read: Callable[[bytes], Telemetry]
+    message_id: str | None = None
+
+
+@dataclass
+class Outcome:
+    correlation_id: uuid.UUID
+    status: str
+    error: str = ""
+    stored: int = 0
+    duplicate: bool = False
+
+
+@dataclass
+class _Message:
+    inbound: Inbound
+    correlation_id: uuid.UUID
+    source_message_id: str
+    telemetry: Telemetry | None
+    error: str
+    raw_id: int | None = None
+    status: str = RawMessageStatus.HELD
+    rows: list[StreamData] = field(default_factory=list)
+    data_ids: list[int] = field(default_factory=list)
+    logical_device_id: int | None = None
+
+
+def _body_text(body: bytes) -> str:
+    return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
+def _prepare(inbound: Inbound, now: datetime) -> _Message:
+    correlation_id = uuid.uuid4()
+    telemetry: Telemetry | None = None
+    error = ""
+    try:
+        telemetry = inbound.read(inbound.body)
+        future_check(telemetry.entries, now=now)
+    except BodyError as exc:
+        error = str(exc)
+    own_id = inbound.message_id or (telemetry.message_id if telemetry else None)
+    if own_id is None and telemetry is not None and all(entry.timestamp for entry in telemetry.entries):
+        # Timed values: the same body sent again is the same message.
+        own_id = "sha256:" + hashlib.sha256(inbound.body).hexdigest()
+    if own_id is None:
+        source_message_id = str(correlation_id)
+    else:
+        source_message_id = f"{inbound.device.slug}:{own_id}" if inbound.device else own_id
+    return _Message(inbound, correlation_id, source_message_id[:200], telemetry if not error else None, error)
+
+
+def _raw_insert(messages: list[_Message]) -> None:
+    """Store every message raw (refused ones with their reason) in one statement; a message stored before (same
+    source and id) is left as it was, and ``raw_id`` stays None."""
+    table = RawMessage._meta.db_table
+    values = []
+    params: list[Any] = []
+    for message in messages:
+        inbound = message.inbound
+        values.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s, '{}')")
+        params.extend(
+            [
+                message.correlation_id,
+                inbound.source,
+                message.source_message_id,
+                inbound.org_id,
+                inbound.device.id if inbound.device else None,
+                inbound.received_at,
+                _body_text(inbound.body),
+                RawMessageStatus.REFUSED if message.error else RawMessageStatus.HELD,
+                message.error,
+            ]
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (correlation_id, source, source_message_id, org_id, device_id, received_at, body, "
+            f"status, error, data_ids) VALUES {', '.join(values)} "
+            "ON CONFLICT (source, source_message_id) DO NOTHING RETURNING id, correlation_id",
+            params,
+        )
+        inserted = {correlation_id: raw_id for raw_id, correlation_id in cursor.fetchall()}
+    for message in messages:
+        message.raw_id = inserted.get(message.correlation_id)
+
+
+def _variables_make(project_id: Any, names: set[str]) -> None:
+    """The project's variables for these keys, made with the next free ids from 0x8000 (the project row locked, so
+    two ingests making the same key make it once)."""
+    project = Project.objects.select_for_update().get(pk=project_id)
+    have = set(StreamVariable.objects.filter(project=project, name__in=names).values_list("name", flat=True))
+    missing = sorted(names - have)
+    if not missing:
+        return
+    used = StreamVariable.objects.filter(project=project, lid__gte=TELEMETRY_LID_FIRST).order_by("-lid").first()
+    lid = used.lid + 1 if used else TELEMETRY_LID_FIRST
+    if lid + len(missing) - 1 > TELEMETRY_LID_LAST:
+        raise BodyError("The project has no variable ids left for new keys.")
+    StreamVariable.objects.bulk_create(
+        [
+            StreamVariable(
+                slug=variable_slug(project.gid, lid + offset),
+                org_id=project.org_id,
+                project=project,
+                lid=lid + offset,
+                name=name,
+            )
+            for offset, name in enumerate(missing)
+        ]
+    )
+
+
+def _streams_for(wanted: dict[int, set[str]], projects: dict[int, Any]) -> dict[tuple[int, str], StreamId]:
+    """Per (device id, key), the device's live stream of the key's variable; made when missing. One query when
+    every stream exists."""
+
+    def read() -> dict[tuple[int, str], StreamId]:
+        keys = set().union(*wanted.values())
+        rows = StreamId.objects.filter(device_id__in=list(wanted), block__isnull=True, variable__name__in=keys).only(
+            "id", "series", "device_id", "var_name", "variable__name"
+        )
+        return {
+            (stream.device_id, stream.variable.name): stream  # type: ignore[misc, union-attr]
+            for stream in rows.select_related("variable")
+        }
+
+    streams = read()
+    missing = {
+        device_id: {key for key in keys if (device_id, key) not in streams} for device_id, keys in wanted.items()
+    }
+    missing = {device_id: keys for device_id, keys in missing.items() if keys}
+    if not missing:
+        return streams
+    by_project: dict[Any, set[str]] = {}
+    for device_id, keys in missing.items():
+        by_project.setdefault(projects[device_id], set()).update(keys)
+    for project_id, names in by_project.items():
+        _variables_make(project_id, names)
+    devices = Device.objects.filter(pk__in=list(missing)).select_related("project")
+    for device in devices:
+        lids = StreamVariable.objects.filter(project_id=projects[device.pk], name__in=missing[device.pk]).values_list(
+            "lid", flat=True
+        )
+        device_streams_ensure(device=device, lids=list(lids))
+    return read()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _normalised(message: _Message) -> NormalisedMessage:
+    inbound = message.inbound
+    assert message.telemetry is not None
+    assert inbound.device is not None
+    entries = message.telemetry.entries
+    default = entries[0].timestamp or inbound.received_at
+    timeseries = []
+    for entry in entries:
+        moment = entry.timestamp or inbound.received_at
+        for name, value in entry.values.items():
+            point: dict[str, Any] = {"name": name, "value": value}
+            if moment != default:
+                point["timestamp"] = _iso(moment)
+            timeseries.append(point)
+    return {
+        "broker_correlation_id": str(message.correlation_id),
+        "p_uid": inbound.device.id,
+        "l_uid": message.logical_device_id,
+        "timestamp": _iso(default),
+        "timestamp_received": _iso(inbound.received_at),
+        "timeseries": timeseries,  # type: ignore[typeddict-item]
+        "p_slug": inbound.device.slug,
+        "org_id": str(inbound.org_id),
+        "source": inbound.source,
+    }
+
+
+def _outcomes_of_duplicates(messages: list[_Message]) -> dict[uuid.UUID, tuple[uuid.UUID, str]]:
+    """For messages stored before: the first delivery's correlation id and status. One query."""
+    duplicates = [message for message in messages if message.raw_id is None]
+    if not duplicates:
+        return {}
+    by_key = {
+        (source, source_id): (correlation_id, status)
+        for source, source_id, correlation_id, status in RawMessage.objects.filter(
+            source__in={message.inbound.source for message in duplicates},
+            source_message_id__in=[message.source_message_id for message in duplicates],
+        ).values_list("source", "source_message_id", "correlation_id", "status")
+    }
+    return {
+        message.correlation_id: by_key[(message.inbound.source, message.source_message_id)]
+        for message in duplicates
+        if (message.inbound.source, message.source_message_id) in by_key
+    }
+
+
+@transaction.atomic
+def telemetry_messages_ingest(*, inbounds: Sequence[Inbound]) -> list[Outcome]:
+    """Ingest a batch: every message is stored raw first (once per source and message id), then its values go to
+    its device's streams (one per key), and a device mapped to a logical device (mapping current and not paused)
+    routes them there and to the routed consumers. Never raises for a bad message: its outcome says ``refused``."""
+    now = timezone.now()
+    messages = [_prepare(inbound, now) for inbound in inbounds]
+    if not messages:
+        return []
+    _raw_insert(messages)
+    duplicates = _outcomes_of_duplicates(messages)
+    fresh = [m for m in messages if m.raw_id is not None and not m.error]
+    storable = [m for m in fresh if m.inbound.device is not None and m.inbound.device.project_id is not None]
+
+    # The streams: one per (device, key).
+    wanted: dict[int, set[str]] = {}
+    projects: dict[int, Any] = {}
+    for message in storable:
+        device = message.inbound.device
+        assert device is not None
+        assert message.telemetry is not None
+        projects[device.id] = device.project_id
+        for entry in message.telemetry.entries:
+            wanted.setdefault(device.id, set()).update(entry.values)
+    refused_late: list[_Message] = []
+    streams: dict[tuple[int, str], StreamId] = {}
+    if wanted:
+        try:
+            streams = _streams_for(wanted, projects)
+        except BodyError as exc:
+            for message in storable:
+                message.error = str(exc)
+            refused_late, storable = storable, []
+
+    # The mappings: which devices are routed now.
+    mappings = (
+        {
+            mapping.physical_device_id: mapping
+            for mapping in DeviceMapping.objects.filter(physical_device_id__in=list(wanted), end__isnull=True).only(
+                "id", "physical_device_id", "logical_device_id", "is_active", "start"
+            )
+        }
+        if storable
+        else {}
+    )
+    routed_keys: dict[int, set[str]] = {}
+    for message in storable:
+        device = message.inbound.device
+        assert device is not None
+        assert message.telemetry is not None
+        mapping = mappings.get(device.id)
+        if mapping is None:
+            message.status = RawMessageStatus.UNMAPPED
+        elif not mapping.is_active:
+            message.status = RawMessageStatus.PAUSED
+        else:
+            message.status = RawMessageStatus.ROUTED
+            message.logical_device_id = mapping.logical_device_id
+            routed_keys.setdefault(device.id, set()).update(*(entry.values for entry in message.telemetry.entries))
+        for entry in message.telemetry.entries:
+            moment = entry.timestamp or message.inbound.received_at
+            for key, value in entry.values.items():
+                message.rows.append(
+                    stream_data_row(series=streams[(device.id, key)].series, timestamp=moment, value=value)
+                )
+    if routed_keys:
+        logical_series_extend(
+            wanted={mappings[device_id]: keys for device_id, keys in routed_keys.items()},
+            streams=streams,
+        )
+
+    rows = [row for message in storable for row in message.rows]
+    if rows:
+        with transaction.atomic(using=router.db_for_write(StreamData)):
+            ids = stream_data_bulk_insert(rows=rows)
+        # No reading here has a streamer id, so none is skipped: the ids come back in the rows' order.
+        position = 0
+        for message in storable:
+            message.data_ids = ids[position : position + len(message.rows)]
+            position += len(message.rows)
+
+    _raw_update([m for m in fresh if m.raw_id is not None and not m.error] + refused_late)
+    _last_seen(storable, now)
+    routed = [m for m in storable if m.status == RawMessageStatus.ROUTED]
+    routed_messages_offer(messages=[_normalised(m) for m in routed])
+
+    outcomes = []
+    for message in messages:
+        if message.raw_id is None and message.correlation_id in duplicates:
+            first_id, status = duplicates[message.correlation_id]
+            outcomes.append(Outcome(first_id, status, duplicate=True))
+        elif message.error:
+            outcomes.append(Outcome(message.correlation_id, RawMessageStatus.REFUSED, error=message.error))
+        else:
+            outcomes.append(Outcome(message.correlation_id, message.status, stored=len(message.data_ids)))
+    return outcomes
+
+
+def _raw_update(messages: list[_Message]) -> None:
+    """Each raw message's outcome and the rows made from it, in one statement."""
+    if not messages:
+        return
+    table = RawMessage._meta.db_table
+    values = ", ".join(["(%s::bigint, %s, %s, %s::bigint[], %s::bigint)"] * len(messages))
+    params: list[Any] = []
+    for message in messages:
+        status = RawMessageStatus.REFUSED if message.error else message.status
+        params.extend([message.raw_id, status, message.error, message.data_ids, message.logical_device_id])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS raw SET status = v.status, error = v.error, data_ids = v.ids, "
+            f"logical_device_id = v.ld FROM (VALUES {values}) AS v (id, status, error, ids, ld) WHERE raw.id = v.id",
+            params,
+        )
+
+
+def _last_seen(messages: list[_Message], now: datetime) -> None:
+    """Every device heard from becomes a physical device (source: how it was first heard), and its ``last_seen``
+    and its logical device's move on (never past now). Two statements at most."""
+    if not messages:
+        return
+    seen: dict[int, tuple[Any, str, datetime]] = {}
+    logical_seen: dict[int, datetime] = {}
+    for message in messages:
+        inbound = message.inbound
+        assert inbound.device is not None
+        assert message.telemetry is not None
+        latest = min(now, max(entry.timestamp or inbound.received_at for entry in message.telemetry.entries))
+        known = seen.get(inbound.device.id)
+        if known is None or latest > known[2]:
+            seen[inbound.device.id] = (inbound.org_id, inbound.source, latest)
+        if message.logical_device_id is not None:
+            logical_seen[message.logical_device_id] = max(latest, logical_seen.get(message.logical_device_id, latest))
+    table = PhysicalDevice._meta.db_table
+    values = ", ".join(["(%s, %s, %s, '', '{}'::jsonb, '{}'::jsonb, %s, %s)"] * len(seen))
+    params: list[Any] = []
+    for device_id, (org_id, source, moment) in sorted(seen.items()):
+        params.extend([device_id, org_id, source, moment, now])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} AS pd (device_id, org_id, source_name, source_key, source_ids, properties, "
+            f"last_seen, created_on) VALUES {values} ON CONFLICT (device_id) DO UPDATE SET "
+            "last_seen = GREATEST(pd.last_seen, EXCLUDED.last_seen)",
+            params,
+        )
+        if logical_seen:
+            ld_values = ", ".join(["(%s::bigint, %s::timestamptz)"] * len(logical_seen))
+            ld_params: list[Any] = [item for pair in sorted(logical_seen.items()) for item in pair]
+            cursor.execute(
+                f"UPDATE {LogicalDevice._meta.db_table} AS ld SET last_seen = GREATEST(ld.last_seen, v.seen) "
+                f"FROM (VALUES {ld_values}) AS v (id, seen) WHERE ld.id = v.id",
+                ld_params,
+            )
