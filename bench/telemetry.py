@@ -76,13 +76,12 @@ def setup(devices: int, forward: bool):
     Device.objects.filter(pk__in=ids).update(org=org, project=project, claimed_on=F("created_on"))
     fleet = list(Device.objects.filter(pk__in=ids).select_related("org", "project").order_by("id"))
     if forward:
+        from server.apps.forwarding.services import destination_create
         from server.apps.telemetry.services.mapping import (
             logical_device_create,
             mapping_start,
             physical_device_create,
         )
-
-        from server.apps.forwarding.services import destination_create
 
         destination_create(user=org.created_by, org=org, name="Files", kind="file", prefix="bench")
         for device in fleet:
@@ -93,21 +92,26 @@ def setup(devices: int, forward: bool):
     return org, fleet, tokens
 
 
-def stored_rows(org) -> tuple[int, int]:
-    """Raw messages and stored values of the benchmark's organisation."""
+def stored_rows(org) -> tuple[int, int, int]:
+    """Raw messages, stored values and forwarding outbox rows of the benchmark's organisation."""
     from django.db.models import Func, IntegerField, Sum
+
+    from server.apps.forwarding.models import Delivery
     from server.apps.telemetry.models import RawMessage
 
     raws = RawMessage.objects.filter(org=org)
-    values = raws.aggregate(n=Sum(Func("data_ids", 1, function="cardinality", output_field=IntegerField())))["n"]
-    return raws.count(), values or 0
+    values = raws.aggregate(n=Sum(Func("data_ids", function="cardinality", output_field=IntegerField())))["n"]
+    return raws.count(), values or 0, Delivery.objects.filter(destination__org=org).count()
 
 
 def empty(org) -> None:
     from django.db import connections
+
+    from server.apps.forwarding.models import Delivery
     from server.apps.telemetry.models import RawMessage
 
     RawMessage.objects.filter(org=org).delete()
+    Delivery.objects.filter(destination__org=org).delete()
     with connections["streamdata"].cursor() as cursor:
         cursor.execute("TRUNCATE streamdata_streamdata")
 
@@ -210,10 +214,10 @@ def run_http_inner(tokens: dict[str, str], messages: int) -> dict:
 
 def run_mqtt(org, fleet, messages: int, broker, env: dict[str, str]) -> dict:
     import paho.mqtt.client as mqtt
-    from server.apps.telemetry.models import RawMessage
 
     from server.apps.operation.services.credentials import device_mqtt_logins_provision
     from server.apps.operation.transports.mqtt import BrokerAddress, broker_address, new_client
+    from server.apps.telemetry.models import RawMessage
 
     logins = device_mqtt_logins_provision(devices=fleet)
     bridge = subprocess.Popen(
@@ -324,8 +328,8 @@ def main() -> None:
                 result = run_mqtt(org, fleet, options.messages, broker, env)
             else:
                 sys.exit(f"unknown phase {phase}")
-            raws, values = stored_rows(org)
-            result.update(phase=phase, raws=raws, values=values, load=os.getloadavg()[0])
+            raws, values, outbox = stored_rows(org)
+            result.update(phase=phase, raws=raws, values=values, outbox=outbox, load=os.getloadavg()[0])
             results.append(result)
 
     rows = [
@@ -333,6 +337,7 @@ def main() -> None:
             "phase",
             "stored msgs",
             "values",
+            "outbox",
             "msgs/s",
             "points/s",
             "vs ThingsBoard",
@@ -348,6 +353,7 @@ def main() -> None:
                 r["phase"],
                 f"{r['raws']}/{options.messages}",
                 str(r["values"]),
+                str(r["outbox"]),
                 f"{rate:,.0f}",
                 f"{rate * POINTS:,.0f}",
                 f"{rate / THINGSBOARD_MESSAGES:.2f}x",
@@ -359,6 +365,7 @@ def main() -> None:
     rows.append(
         [
             "ThingsBoard (published)",
+            "-",
             "-",
             "-",
             f"{THINGSBOARD_MESSAGES:,.0f}",
