@@ -356,7 +356,7 @@ def main() -> None:
                 str(r["outbox"]),
                 f"{rate:,.0f}",
                 f"{rate * POINTS:,.0f}",
-                f"{rate / THINGSBOARD_MESSAGES:.2f}x",
+                f"{rate / THINGSBOARD_MESSAGES:.3f}x",
                 f"{statistics.median(r['latencies']) * 1000:.1f}" if r["latencies"] else "-",
                 f"{percentile(r['latencies'], 0.99) * 1000:.1f}",
                 f"{r['load']:.1f}",
