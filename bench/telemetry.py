@@ -23,8 +23,8 @@ message is also routed and put in the forwarding outbox in the same transaction 
 
 Throttling is off (the test settings); rates are messages per second and data points per second (3 per message), the
 ratio is against ThingsBoard's published single-node figure: 5,000 messages/s of 3 data points (15,000 data
-points/s) on an m6a.large (2 vCPU, 8 GB) with PostgreSQL and Kafka at 95 % CPU (peer_systems.md §5). That machine
-runs nothing else; this one is shared (the load average is printed). Compare figures within one run.
+points/s) on an m6a.large (2 vCPU, 8 GB) with PostgreSQL and Kafka at 95 % CPU (its published AWS sizing). That
+machine runs nothing else; this one may be shared (the load average is printed). Compare figures within one run.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from pathlib import Path
 
 from _setup import ROOT, bench_databases, django_setup, subprocess_env, table
 
-THINGSBOARD_MESSAGES = 5000.0  # messages/s of 3 data points on 2 vCPU, PostgreSQL + Kafka (peer_systems.md §5)
+THINGSBOARD_MESSAGES = 5000.0  # messages/s of 3 data points on 2 vCPU, PostgreSQL + Kafka (ThingsBoard's sizing)
 POINTS = 3
 TS0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z, in milliseconds
 
