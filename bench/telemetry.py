@@ -23,8 +23,8 @@ message is also routed and put in the forwarding outbox in the same transaction 
 
 Throttling is off (the test settings); rates are messages per second and data points per second (3 per message), the
 ratio is against ThingsBoard's published single-node figure: 5,000 messages/s of 3 data points (15,000 data
-points/s) on an m6a.large (2 vCPU, 8 GB) with PostgreSQL and Kafka at 95 % CPU (peer_systems.md §5). That machine
-runs nothing else; this one is shared (the load average is printed). Compare figures within one run.
+points/s) on an m6a.large (2 vCPU, 8 GB) with PostgreSQL and Kafka at 95 % CPU (its published AWS sizing). That
+machine runs nothing else; this one may be shared (the load average is printed). Compare figures within one run.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from pathlib import Path
 
 from _setup import ROOT, bench_databases, django_setup, subprocess_env, table
 
-THINGSBOARD_MESSAGES = 5000.0  # messages/s of 3 data points on 2 vCPU, PostgreSQL + Kafka (peer_systems.md §5)
+THINGSBOARD_MESSAGES = 5000.0  # messages/s of 3 data points on 2 vCPU, PostgreSQL + Kafka (ThingsBoard's sizing)
 POINTS = 3
 TS0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z, in milliseconds
 
@@ -92,23 +92,26 @@ def setup(devices: int, forward: bool):
     return org, fleet, tokens
 
 
-def stored_rows(org) -> tuple[int, int]:
-    """Raw messages and stored values of the benchmark's organisation."""
+def stored_rows(org) -> tuple[int, int, int]:
+    """Raw messages, stored values and forwarding outbox rows of the benchmark's organisation."""
     from django.db.models import Func, IntegerField, Sum
 
+    from server.apps.forwarding.models import Delivery
     from server.apps.telemetry.models import RawMessage
 
     raws = RawMessage.objects.filter(org=org)
-    values = raws.aggregate(n=Sum(Func("data_ids", 1, function="cardinality", output_field=IntegerField())))["n"]
-    return raws.count(), values or 0
+    values = raws.aggregate(n=Sum(Func("data_ids", function="cardinality", output_field=IntegerField())))["n"]
+    return raws.count(), values or 0, Delivery.objects.filter(destination__org=org).count()
 
 
 def empty(org) -> None:
     from django.db import connections
 
+    from server.apps.forwarding.models import Delivery
     from server.apps.telemetry.models import RawMessage
 
     RawMessage.objects.filter(org=org).delete()
+    Delivery.objects.filter(destination__org=org).delete()
     with connections["streamdata"].cursor() as cursor:
         cursor.execute("TRUNCATE streamdata_streamdata")
 
@@ -325,8 +328,8 @@ def main() -> None:
                 result = run_mqtt(org, fleet, options.messages, broker, env)
             else:
                 sys.exit(f"unknown phase {phase}")
-            raws, values = stored_rows(org)
-            result.update(phase=phase, raws=raws, values=values, load=os.getloadavg()[0])
+            raws, values, outbox = stored_rows(org)
+            result.update(phase=phase, raws=raws, values=values, outbox=outbox, load=os.getloadavg()[0])
             results.append(result)
 
     rows = [
@@ -334,6 +337,7 @@ def main() -> None:
             "phase",
             "stored msgs",
             "values",
+            "outbox",
             "msgs/s",
             "points/s",
             "vs ThingsBoard",
@@ -349,9 +353,10 @@ def main() -> None:
                 r["phase"],
                 f"{r['raws']}/{options.messages}",
                 str(r["values"]),
+                str(r["outbox"]),
                 f"{rate:,.0f}",
                 f"{rate * POINTS:,.0f}",
-                f"{rate / THINGSBOARD_MESSAGES:.2f}x",
+                f"{rate / THINGSBOARD_MESSAGES:.3f}x",
                 f"{statistics.median(r['latencies']) * 1000:.1f}" if r["latencies"] else "-",
                 f"{percentile(r['latencies'], 0.99) * 1000:.1f}",
                 f"{r['load']:.1f}",
@@ -360,6 +365,7 @@ def main() -> None:
     rows.append(
         [
             "ThingsBoard (published)",
+            "-",
             "-",
             "-",
             f"{THINGSBOARD_MESSAGES:,.0f}",
