@@ -29,6 +29,7 @@ API_APPS = [
     "fleet",
     "ota",
     "desiredstate",
+    "deviceupload",
     "main",
     "audit",
 ]

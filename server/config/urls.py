@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("server.apps.fleet.urls")),
     path("", include("server.apps.ota.urls")),
     path("", include("server.apps.desiredstate.urls")),
+    path("", include("server.apps.deviceupload.urls")),
     path("", include("server.apps.audit.urls")),
 ]
 

@@ -22,6 +22,7 @@ KNOWN_STORES = (
     "incoming",  # command files waiting for devices
     "contents",  # media and documents for devices
     "status",  # status reports and command results from devices
+    "uploads",  # files devices upload when asked (log files …)
 )
 
 FILESYSTEM = "filesystem"

@@ -26,6 +26,7 @@ from server.apps.device.tests.factories import make_project
 from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
 from server.apps.devicelocation.models import DeviceLocation
 from server.apps.devicetemplate.services import component_create, device_template_create
+from server.apps.deviceupload.tests.factories import make_upload
 from server.apps.fleet.tests.factories import make_fleet
 from server.apps.operation.tests.factories import make_operation
 from server.apps.org.roles import MEMBER
@@ -76,6 +77,7 @@ class World:
     download: tuple[str, str]  # a signed store download's token and file name
     desired_state: Any
     current_state: Any
+    upload: Any
 
     def slugs(self) -> list[str]:
         """Ids of this world's objects that no other organisation may ever see in an answer."""
@@ -153,6 +155,7 @@ def make_world(name: str | None = None) -> World:
         download=(token, name),
         desired_state=make_desired_state(fleet=fleet, transport="http"),
         current_state=DeviceCurrentState.objects.create(device=device, org=org),
+        upload=make_upload(device),
     )
 
 
@@ -215,6 +218,7 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("ota", "slug"): _ota_slug,
         ("desiredstate", "id"): world.desired_state.id,
         ("currentstate", "slug"): world.device.slug,
+        ("upload", "id"): world.upload.id,
     }
     value = values[(resource, param)]
     return value(route, world) if callable(value) else value
@@ -252,6 +256,7 @@ def _page_value(param: str, world: World, catalog: Catalog) -> Any:
         "operation_id": world.operation.id,
         "fleet_slug": world.fleet.slug,
         "desired_state_id": world.desired_state.id,
+        "upload_id": world.upload.id,
         "token": world.download[0],
         "name": world.download[1],
         "pk": catalog.dead_letter.pk,
