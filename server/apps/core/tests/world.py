@@ -26,7 +26,8 @@ from server.apps.device.tests.factories import make_project
 from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
 from server.apps.devicelocation.models import DeviceLocation
 from server.apps.devicetemplate.services import component_create, device_template_create
-from server.apps.deviceupload.tests.factories import make_upload
+from server.apps.deviceupload.models import UPLOAD_STORE, DeviceUpload
+from server.apps.deviceupload.tests.factories import LOG, make_upload
 from server.apps.fleet.tests.factories import make_fleet
 from server.apps.operation.tests.factories import make_operation
 from server.apps.org.roles import MEMBER
@@ -37,6 +38,7 @@ from server.apps.ota.tests.factories import make_script
 from server.apps.property.services import property_create, property_template_create
 from server.apps.sensorgraph.tests.factories import make_sensor_graph
 from server.apps.stores.selectors import store_file_url
+from server.apps.stores.services import store_file_save
 from server.apps.streamalias.services import alias_create, alias_tap_create
 from server.apps.streamer.models import Streamer
 from server.apps.streamer.tests.factories import make_report
@@ -155,8 +157,17 @@ def make_world(name: str | None = None) -> World:
         download=(token, name),
         desired_state=make_desired_state(fleet=fleet, transport="http"),
         current_state=DeviceCurrentState.objects.create(device=device, org=org),
-        upload=make_upload(device),
+        upload=_arrived_upload(device),
     )
+
+
+def _arrived_upload(device: Any) -> Any:
+    """A file the device uploaded: stored, its size known, so its download routes answer."""
+    upload = make_upload(device)
+    store_file_save(store=UPLOAD_STORE, key=upload.key, content=LOG)
+    DeviceUpload.objects.filter(pk=upload.pk).update(size=len(LOG))
+    upload.size = len(LOG)
+    return upload
 
 
 def make_catalog() -> Catalog:
