@@ -30,6 +30,7 @@ API_APPS = [
     "fleet",
     "ota",
     "desiredstate",
+    "deviceupload",
     "main",
     "audit",
     "telemetry",

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("server.apps.report.urls")),
     path("", include("server.apps.desiredstate.urls")),
     path("", include("server.apps.health.urls")),
+    path("", include("server.apps.deviceupload.urls")),
     path("", include("server.apps.audit.urls")),
     path("", include("server.apps.forwarding.urls")),
     path("", include("server.apps.telemetry.urls")),

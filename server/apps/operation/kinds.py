@@ -386,3 +386,90 @@ DESIRED_STATE = register_kind(
         encode=desired_state_message,
     )
 )
+
+
+# File upload (Kanto's AutoUploadable) ------------------------------------------------------------------------------
+#
+# ``upload`` is the trigger: ``devices/<slug>/upload/trigger`` ``{correlationId, options}``. The device then asks to
+# upload each file (``…/upload/request``, correlationId ``<trigger>#<n>``); each file is an ``uploadfile``
+# operation whose request is the ``start`` (``…/upload/start``: ``{correlationId, options: {storage.provider,
+# https.url, https.method, info.*}}``), answered by the device's status reports (``…/upload/status``).
+
+UPLOAD_NAME = "upload"
+UPLOAD_FILE_NAME = "uploadfile"
+UPLOAD_REQUEST_SUFFIX = "upload/request"
+UPLOAD_STATUS_SUFFIX = "upload/status"
+# Kanto's upload states: still going, done, failed, canceled.
+UPLOAD_RUNNING = frozenset({"PENDING", "UPLOADING", "PAUSED"})
+UPLOAD_STATES = UPLOAD_RUNNING | {"SUCCESS", "FAILED", "CANCELED"}
+
+
+def clean_upload(name: str | None, payload: Any) -> tuple[str, Any]:
+    """The trigger's options, text values only (Kanto echoes the ones starting ``info.``)."""
+    options = (payload or {}).get("options", {}) if isinstance(payload, dict) else None
+    if not isinstance(options, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in options.items()
+    ):
+        raise ApplicationError("An upload request is {options: {name: text}}.", {"payload": ["Text options only."]})
+    return UPLOAD_NAME, {"options": options}
+
+
+def upload_trigger_message(operation: DeviceOperation, now: datetime) -> dict[str, Any]:
+    return {"correlationId": str(operation.id), "options": operation.payload.get("options", {})}
+
+
+def upload_outcome(status: str, value: Any, error: str) -> Outcome:
+    """The trigger ends when the device asks for its first file (``REQUESTED``)."""
+    if status == "REQUESTED":
+        return Outcome(OperationStatus.SUCCEEDED, result=value)
+    return Outcome(OperationStatus.FAILED, result=value, error=error or f"The device answered {status}.")
+
+
+UPLOAD = register_kind(
+    OperationKind(
+        name=UPLOAD_NAME,
+        label="File upload request",
+        topic=UPLOAD_NAME,
+        clean=clean_upload,
+        default_transport=Transport.MQTT,
+        deadline=timedelta(hours=1),
+        reply_outcome=upload_outcome,
+        request_suffix="upload/trigger",
+        encode=upload_trigger_message,
+    )
+)
+
+
+def clean_upload_file(name: str | None, payload: Any) -> tuple[str, Any]:
+    # Made by the platform when a device asks to upload a file, never by a user.
+    raise ApplicationError("File uploads start when the device asks.", {"kind": ["Use kind upload."]})
+
+
+def upload_start_message(operation: DeviceOperation, now: datetime) -> dict[str, Any]:
+    return {"correlationId": operation.payload["correlationId"], "options": operation.payload["options"]}
+
+
+def upload_file_outcome(status: str, value: Any, error: str) -> Outcome:
+    """A status report's state: SUCCESS (its checksum verified), the running ones, FAILED, CANCELED."""
+    if status == "SUCCESS":
+        return Outcome(OperationStatus.SUCCEEDED, result=value)
+    if status in UPLOAD_RUNNING:
+        return Outcome(None, result=value)
+    if status == "CANCELED":
+        return Outcome(OperationStatus.CANCELED, result=value, error=error)
+    return Outcome(OperationStatus.FAILED, result=value, error=error or f"The device reported {status}.")
+
+
+UPLOAD_FILE = register_kind(
+    OperationKind(
+        name=UPLOAD_FILE_NAME,
+        label="File upload",
+        topic=UPLOAD_FILE_NAME,
+        clean=clean_upload_file,
+        default_transport=Transport.MQTT,
+        deadline=timedelta(hours=1),
+        reply_outcome=upload_file_outcome,
+        request_suffix="upload/start",
+        encode=upload_start_message,
+    )
+)

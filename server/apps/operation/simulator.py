@@ -19,6 +19,11 @@ A desired state (``devices/<slug>/update/desiredstate``) is answered as Kanto's 
 action, then COMPLETED with UPDATE_SUCCESS, or INCOMPLETE with UPDATE_FAILURE for ``fail``) and, once it is done, its
 inventory on ``…/update/currentstate``.
 
+An upload trigger (``…/upload/trigger``) is answered as Kanto's AutoUploadable does (:func:`upload_messages`): a
+request per file of the device (``files``, ``…/upload/request``, ``<trigger>#<n>`` with the file's name and SHA-256),
+then on each ``start`` a PUT of the file to its ``https.url`` and the status reports UPLOADING and SUCCESS (``fail``:
+it claims another checksum; ``silent``: nothing).
+
 - :class:`MqttFleet` plays any number of devices over MQTT in one thread: each logs in as its slug with its own
   password, sets its last will (``{"status": "offline"}`` on ``devices/<slug>/presence``), subscribes to its request
   topics, publishes its birth (``{"status": "online"}``) and answers after ``reply_delay`` seconds.
@@ -29,11 +34,13 @@ inventory on ``…/update/currentstate``.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 import json
 import select
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -159,6 +166,53 @@ def kanto_messages(
     return out
 
 
+# Kanto's AutoUploadable ---------------------------------------------------------------------------------------------
+
+DEFAULT_FILES = {"device.log": b"2026-12-06T22:00:00Z boot\n2026-12-06T22:00:01Z app started\n"}
+
+
+def upload_requests(trigger: dict[str, Any], files: dict[str, bytes], mode: str) -> list[tuple[str, bytes]]:
+    """Kanto's ``request`` events for a trigger: one per file, ``<correlationId>#<n>``."""
+    if mode == "silent":
+        return []
+    out = []
+    for number, (name, content) in enumerate(sorted(files.items()), start=1):
+        digest = hashlib.sha256(content if mode != "fail" else content + b"!").hexdigest()
+        body = {
+            "correlationId": f"{trigger.get('correlationId')}#{number}",
+            "options": {"file.name": name, "file.checksum": f"sha256:{digest}"},
+        }
+        out.append(("upload/request", json.dumps(body).encode()))
+    return out
+
+
+def upload_file(start: dict[str, Any], files: dict[str, bytes]) -> list[tuple[str, bytes]]:
+    """What the device does with a ``start``: PUT the file to its URL, then report UPLOADING and the outcome."""
+    correlation = str(start.get("correlationId", ""))
+    number = int(correlation.rsplit("#", 1)[-1]) if "#" in correlation else 1
+    name, content = sorted(files.items())[number - 1]
+    options = start.get("options") or {}
+    began = int(time.time() * 1000)
+    status = {"correlationId": correlation, "startTime": began, "progress": 0, "state": "UPLOADING"}
+    reports = [("upload/status", json.dumps(status).encode())]
+    request = urllib.request.Request(
+        options.get("https.url", ""),
+        data=content,
+        method=options.get("https.method", "PUT"),
+        # Not urllib's form encoding, which an S3 endpoint may read as a form.
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            code = response.status
+        outcome = {"state": "SUCCESS", "progress": 100, "statusCode": str(code), "message": f"{name} uploaded"}
+    except (urllib.error.URLError, ValueError) as exc:
+        outcome = {"state": "FAILED", "progress": 0, "statusCode": str(getattr(exc, "code", "")), "message": str(exc)}
+    done = {**status, **outcome, "endTime": int(time.time() * 1000)}
+    reports.append(("upload/status", json.dumps(done).encode()))
+    return reports
+
+
 @dataclass
 class DeviceRecord:
     """What one simulated device saw: when it connected, the requests it got and when it answered."""
@@ -183,6 +237,7 @@ class MqttFleet:
         mode: str = "answer",
         reply_delay: float = 0.0,
         birth: bool = True,
+        files: dict[str, bytes] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode is one of {MODES}")
@@ -190,6 +245,7 @@ class MqttFleet:
         self.mode = mode
         self.reply_delay = reply_delay
         self.birth = birth
+        self.files = files or DEFAULT_FILES
         self.records = {slug: DeviceRecord(slug) for slug in logins}
         self.clients: dict[str, mqtt.Client] = {}
         self.refused: dict[str, str] = {}
@@ -223,6 +279,16 @@ class MqttFleet:
             return
         record = self.records[slug]
         record.requests.append(request)
+        suffix = message.topic.split("/", 2)[2]
+        if suffix in ("upload/trigger", "upload/start"):
+            if suffix == "upload/trigger":
+                out = upload_requests(request, self.files, self.mode)
+            else:
+                out = upload_file(request, self.files)
+            for topic_suffix, payload in out:
+                due = time.monotonic() + self.reply_delay
+                heapq.heappush(self._due, (due, next(self._sequence), f"devices/{slug}/{topic_suffix}", payload))
+            return
         if message.topic.endswith(f"/{DESIRED_STATE_SUFFIX}"):
             held, record.held_activity = record.held_activity, None
             if self.mode == "supersede" and held is None:

@@ -24,6 +24,7 @@ KNOWN_STORES = (
     "status",  # status reports and command results from devices
     "delivery",  # files forwarding destinations write for other systems
     "reports",  # generated report files (CSV, XLSX, HTML) and bulk exports
+    "uploads",  # files devices upload when asked (log files …)
 )
 
 FILESYSTEM = "filesystem"

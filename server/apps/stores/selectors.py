@@ -16,6 +16,7 @@ from django.core import signing
 from django.core.files.storage import Storage
 from django.urls import reverse
 from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 
 from server.apps.stores.backends import (
     MISSING_FILE_ERRORS,
@@ -161,3 +162,31 @@ def store_key_of_s3_object(*, bucket: str, key: str) -> tuple[str, str] | None:
         return None
     _, name, relative = max(candidates)
     return name, relative
+
+
+# Uploads: a device puts one file at one key with a link that needs no other credentials.
+_UPLOAD_SALT = "stores.upload"
+
+
+def store_upload_url(*, store: str, key: str, expires: int = 3600) -> str:
+    """A time-limited URL a device PUTs the file for ``key`` to: an S3 presigned PUT, or for a folder store a
+    signed path on this site served by ``stores:upload`` (the same signing as downloads, with its own salt)."""
+    clean_key(key)
+    storage = get_store(store)
+    if is_s3(storage):
+        # A put_object signature (the storage's own url() signs get_object whatever the method).
+        params = {"Bucket": storage.bucket_name, "Key": storage._normalize_name(clean_name(key))}
+        return str(storage.bucket.meta.client.generate_presigned_url("put_object", Params=params, ExpiresIn=expires))
+    token = signing.dumps([store, key, int(time.time()) + expires], salt=_UPLOAD_SALT, compress=True)
+    return reverse("stores:upload", kwargs={"token": token, "name": key.rsplit("/", 1)[-1]})
+
+
+def store_upload_target(*, token: str) -> tuple[str, str]:
+    """The ``(store, key)`` an upload token names; ``StoreFileNotFoundError`` for a forged, damaged or expired one."""
+    try:
+        store, key, expires = signing.loads(token, salt=_UPLOAD_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        raise StoreFileNotFoundError("This upload link is not valid.") from None
+    if not isinstance(expires, int) or expires < time.time():
+        raise StoreFileNotFoundError("This upload link has expired.")
+    return str(store), str(key)

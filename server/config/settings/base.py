@@ -82,6 +82,7 @@ LOCAL_APPS = [
     "server.apps.ota",
     "server.apps.operation",
     "server.apps.desiredstate",
+    "server.apps.deviceupload",
     "server.apps.search",
     "server.apps.staff",
     "server.apps.main",
@@ -382,6 +383,8 @@ MQTT_URL = env.str("MQTT_URL", default="")
 MQTT_ADMIN_URL = env.str("MQTT_ADMIN_URL", default="")
 # Where devices connect (host:port), as the credentials endpoint tells them; the platform's broker by default.
 MQTT_DEVICE_BROKER = env.str("MQTT_DEVICE_BROKER", default="")
+# Where devices reach this site: the start of the signed upload links of folder stores (docs/updates.md).
+UPLOAD_BASE_URL = env.str("UPLOAD_BASE_URL", default="http://127.0.0.1:8000")
 # A request's payload, and a message read from a device (MQTT or a status file), at most this many bytes.
 OPERATION_PAYLOAD_MAX_BYTES = env.int("OPERATION_PAYLOAD_MAX_BYTES", default=64 * 1024)
 OPERATION_MESSAGE_MAX_BYTES = env.int("OPERATION_MESSAGE_MAX_BYTES", default=256 * 1024)

@@ -27,6 +27,8 @@ from server.apps.deviceauth.models import DeviceKey, DeviceKeyType
 from server.apps.deviceauth.services import device_token_issue
 from server.apps.devicelocation.models import DeviceLocation
 from server.apps.devicetemplate.services import component_create, device_template_create
+from server.apps.deviceupload.models import UPLOAD_STORE, DeviceUpload
+from server.apps.deviceupload.tests.factories import LOG, make_upload
 from server.apps.fleet.tests.factories import make_fleet
 from server.apps.forwarding.tests.factories import make_destination
 from server.apps.operation.tests.factories import make_operation
@@ -39,6 +41,7 @@ from server.apps.property.services import property_create, property_template_cre
 from server.apps.report.tests.factories import make_generated, make_template
 from server.apps.sensorgraph.tests.factories import make_sensor_graph
 from server.apps.stores.selectors import store_file_url
+from server.apps.stores.services import store_file_save
 from server.apps.streamalias.services import alias_create, alias_tap_create
 from server.apps.streamer.models import Streamer
 from server.apps.streamer.tests.factories import make_report
@@ -95,6 +98,7 @@ class World:
     integration: Any
     desired_state: Any
     current_state: Any
+    upload: Any
 
     def slugs(self) -> list[str]:
         """Ids of this world's objects that no other organisation may ever see in an answer."""
@@ -212,7 +216,17 @@ def make_world(name: str | None = None) -> World:
         integration=integration_create(user=owner, project=device.project, name="The Things Stack"),
         desired_state=make_desired_state(fleet=fleet, transport="http"),
         current_state=DeviceCurrentState.objects.create(device=device, org=org),
+        upload=_arrived_upload(device),
     )
+
+
+def _arrived_upload(device: Any) -> Any:
+    """A file the device uploaded: stored, its size known, so its download routes answer."""
+    upload = make_upload(device)
+    store_file_save(store=UPLOAD_STORE, key=upload.key, content=LOG)
+    DeviceUpload.objects.filter(pk=upload.pk).update(size=len(LOG))
+    upload.size = len(LOG)
+    return upload
 
 
 def make_catalog() -> Catalog:
@@ -288,6 +302,7 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("desiredstate", "id"): world.desired_state.id,
         ("currentstate", "slug"): world.device.slug,
         ("health", "slug"): world.device.slug,
+        ("upload", "id"): world.upload.id,
     }
     value = values[(resource, param)]
     return value(route, world) if callable(value) else value
@@ -335,6 +350,7 @@ def _page_value(param: str, world: World, catalog: Catalog) -> Any:
         "desired_state_id": world.desired_state.id,
         "filter_id": world.stream_filter.id,
         "alert_id": world.alert.id,
+        "upload_id": world.upload.id,
         "token": world.download[0],
         "name": world.download[1],
         "pk": catalog.dead_letter.pk,

@@ -66,7 +66,7 @@ def history_append(*entries: dict[str, Any]) -> HistoryAppend:
     return HistoryAppend(F("history"), Value(list(entries), output_field=JSONField()))
 
 
-def _send_later(operations: Sequence[DeviceOperation]) -> None:
+def operations_send_later(operations: Sequence[DeviceOperation]) -> None:
     """Queue the sending of the operations the worker delivers (MQTT, stores); HTTP ones wait for the device's
     poll."""
     ids = [str(op.id) for op in operations if op.transport != Transport.HTTP]
@@ -182,7 +182,7 @@ def operations_create(
             devices=[d.pk for d in devices], kind=request.kind.name, by=str(batch or operations[0].id), now=now
         )
     created = DeviceOperation.objects.bulk_create(operations)
-    _send_later(created)
+    operations_send_later(created)
     return created
 
 

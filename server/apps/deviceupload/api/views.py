@@ -1,0 +1,102 @@
+"""``upload/``: the files devices uploaded when asked (read by members; ``upload/<id>/file/`` downloads one), and
+the device's own side of Kanto's AutoUploadable over HTTP with its token: ``upload/request/`` answers the ``start``
+with the upload URL, ``upload/status/`` records a status report. An upload is asked for with an ``upload``
+operation (``POST operation/`` ``{device, kind: "upload"}``)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from server.apps.core.api.viewsets import ScopedViewSetMixin
+from server.apps.core.errors import ApplicationError, NotFoundError
+from server.apps.core.inputs import parse_uuid
+from server.apps.device.models import Device
+from server.apps.deviceauth.tokens import DeviceScope
+from server.apps.deviceupload import selectors, services
+from server.apps.deviceupload.api import serializers
+from server.apps.deviceupload.filtersets import DeviceUploadFilterSet
+from server.apps.deviceupload.models import UPLOAD_STORE, DeviceUpload
+from server.apps.deviceupload.wire import upload_request_from, upload_status_from
+from server.apps.operation.models import Transport
+from server.apps.operation.wire import MessageError
+from server.apps.stores.selectors import store_file_url
+
+FILE_URL_SECONDS = 3600
+
+
+def _device_scope(request) -> DeviceScope:
+    if not isinstance(request.auth, DeviceScope):
+        raise PermissionDenied("Only a device's own token (Authorization: a-jwt …) asks to upload and reports.")
+    return request.auth
+
+
+class DeviceUploadViewSet(
+    ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    queryset = DeviceUpload.objects.all()
+    serializer_class = serializers.DeviceUploadSerializer
+    filterset_class = DeviceUploadFilterSet
+    lookup_field = "id"
+    # request/ and status/ are the device's own; a device token reaches no upload through the reads.
+    accepts_device_tokens = True
+
+    def get_queryset(self):
+        return selectors.upload_list(user=self.request.user)
+
+    def object_lookup(self, value: str) -> dict:
+        return {"id": parse_uuid(value)}
+
+    @extend_schema(responses=serializers.UploadFileSerializer)
+    @action(detail=True, methods=["get"], scope_action="view", filterset_class=None)
+    def file(self, request, id=None):
+        """``{url}``: the uploaded file, downloadable without credentials for an hour (404 until it arrived)."""
+        upload = self.get_object()
+        if upload.size is None:
+            raise NotFoundError("The file has not been uploaded.")
+        url = store_file_url(store=UPLOAD_STORE, key=upload.key, expires=FILE_URL_SECONDS)
+        return Response({"url": request.build_absolute_uri(url)})
+
+    @extend_schema(
+        request=serializers.UploadRequestSerializer,
+        responses={200: serializers.UploadStartSerializer},
+        description="The calling device asks to upload one file (device token only): answers Kanto's start.",
+    )
+    @action(detail=False, methods=["post"], url_path="request", scope_action="view", filterset_class=None)
+    def upload_request(self, request):
+        scope = _device_scope(request)
+        body = serializers.UploadRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            parsed = upload_request_from(dict(body.validated_data))
+        except MessageError as exc:
+            raise ApplicationError(str(exc)) from exc
+        device = Device.objects.get(pk=scope.device_id)
+        (upload,) = services.upload_requests_record(
+            requests=[(device.pk, device.org_id, parsed)],
+            transport=Transport.HTTP,
+            base_url=request.build_absolute_uri("/").rstrip("/"),
+        )
+        if upload is None:
+            raise NotFoundError("No upload was asked of this device with that correlationId.")
+        return Response(services.start_message(upload))
+
+    @extend_schema(
+        request=serializers.UploadStatusSerializer,
+        responses={200: serializers.UploadStatusOutcomeSerializer},
+        description="The calling device's status report on one upload (device token only).",
+    )
+    @action(detail=False, methods=["post"], url_path="status", scope_action="view", filterset_class=None)
+    def upload_status(self, request):
+        scope = _device_scope(request)
+        body = serializers.UploadStatusSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            parsed = upload_status_from(dict(body.validated_data))
+        except MessageError as exc:
+            raise ApplicationError(str(exc)) from exc
+        (outcome,) = services.upload_statuses_record(statuses=[(scope.device_id, parsed)], transport=Transport.HTTP)
+        return Response({"outcome": outcome.outcome, "status": outcome.operation.status if outcome.operation else None})

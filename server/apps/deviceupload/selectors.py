@@ -1,0 +1,13 @@
+"""Reads on device uploads, scoped to the user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from server.apps.deviceupload.models import DeviceUpload
+
+
+def upload_list(*, user: Any) -> QuerySet[DeviceUpload]:
+    return DeviceUpload.objects.restrict(user, "view").select_related("device", "operation")

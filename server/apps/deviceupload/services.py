@@ -1,0 +1,247 @@
+"""Writes on device uploads: a device's request to upload a file (its upload URL, sent as the file's ``uploadfile``
+operation), its status reports (the checksum verified on SUCCESS), and what comes in over MQTT."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from server.apps.deviceupload.models import UPLOAD_STORE, DeviceUpload
+from server.apps.deviceupload.wire import UploadRequest, UploadStatus, upload_request_from, upload_status_from
+from server.apps.operation.kinds import UPLOAD_FILE, UPLOAD_NAME
+from server.apps.operation.models import DeviceMessageError, DeviceOperation, OperationStatus, Transport
+from server.apps.operation.services.operations import (
+    ReplyOutcome,
+    operation_replies_record,
+    operations_mark_sent,
+    operations_send_later,
+    step,
+)
+from server.apps.operation.topics import DeviceTopicMessage
+from server.apps.operation.wire import MessageError, Reply, excerpt, json_from_bytes
+from server.apps.stores.backends import StoreFileNotFoundError
+from server.apps.stores.selectors import store_file_open, store_upload_url
+from server.apps.stores.services import store_file_delete
+
+logger = logging.getLogger(__name__)
+
+UPLOAD_URL_SECONDS = 3600
+# A trigger whose files may still be asked for: open, or done because the device asked for its first file.
+TRIGGER_ACCEPTS = (OperationStatus.PENDING, OperationStatus.SENT, OperationStatus.SUCCEEDED)
+
+
+def start_message(upload: DeviceUpload) -> dict[str, Any]:
+    return {"correlationId": upload.correlation_id, "options": upload.operation.payload["options"]}
+
+
+@transaction.atomic
+def upload_requests_record(
+    *, requests: Sequence[tuple[int, Any, UploadRequest]], transport: Transport, base_url: str = ""
+) -> list[DeviceUpload | None]:
+    """Each ``(device id, org id, request)``: the file's ``DeviceUpload`` and its ``uploadfile`` operation, whose
+    request is Kanto's ``start`` with the upload URL. A request naming no upload trigger of its device (unknown,
+    another device's, canceled or timed out) is logged and ignored (None); asking again for the same file answers
+    the same upload. Over HTTP the start is the answer (its operation SENT at once); otherwise the worker sends it.
+    A folder store's upload link is a path on this site, after ``base_url``."""
+    triggers = {
+        op.id: op
+        for op in DeviceOperation.objects.filter(
+            id__in={request.trigger_id for _, _, request in requests if request.trigger_id}, kind=UPLOAD_NAME
+        )
+    }
+    existing = {
+        (upload.device_id, upload.correlation_id): upload
+        for upload in DeviceUpload.objects.filter(
+            correlation_id__in=[request.correlation_id for _, _, request in requests]
+        ).select_related("operation")
+    }
+    now = timezone.now()
+    answers: list[DeviceUpload | None] = []
+    created: list[DeviceUpload] = []
+    first_requests: list[tuple[int, Reply]] = []
+    for device_id, org_id, request in requests:
+        trigger = triggers.get(request.trigger_id) if request.trigger_id else None
+        if trigger is None or trigger.device_id != device_id or trigger.status not in TRIGGER_ACCEPTS:
+            logger.warning(
+                "upload request %r from device %s names no upload of it; ignored", request.correlation_id, device_id
+            )
+            answers.append(None)
+            continue
+        upload = existing.get((device_id, request.correlation_id))
+        if upload is None:
+            upload_id = uuid.uuid4()
+            key = f"{org_id}/{device_id:012x}/{upload_id}/{request.name}"
+            url = store_upload_url(store=UPLOAD_STORE, key=key, expires=UPLOAD_URL_SECONDS)
+            url = url if "://" in url else base_url.rstrip("/") + url
+            options = {"storage.provider": "generic", "https.url": url, "https.method": "PUT", **request.info}
+            operation = DeviceOperation(
+                id=uuid.uuid4(),
+                device_id=device_id,
+                org_id=org_id,
+                kind=UPLOAD_FILE.name,
+                name=UPLOAD_FILE.name,
+                payload={"correlationId": request.correlation_id, "options": options},
+                transport=transport,
+                deadline=now + UPLOAD_FILE.deadline,
+                created_on=now,
+                created_by_id=trigger.created_by_id,
+                history=[step("requested", {"file": request.name, "via": transport.value}, at=now)],
+            )
+            upload = DeviceUpload(
+                id=upload_id,
+                device_id=device_id,
+                org_id=org_id,
+                trigger=trigger,
+                operation=operation,
+                correlation_id=request.correlation_id,
+                name=request.name,
+                key=key,
+                checksum=request.checksum,
+                created_on=now,
+            )
+            existing[(device_id, request.correlation_id)] = upload
+            created.append(upload)
+            if trigger.is_open:
+                first_requests.append(
+                    (
+                        device_id,
+                        Reply(
+                            trigger.id, UPLOAD_NAME, "REQUESTED", {"first": request.correlation_id}, "", str(trigger.id)
+                        ),
+                    )
+                )
+        answers.append(upload)
+    if created:
+        operations = DeviceOperation.objects.bulk_create([upload.operation for upload in created])
+        DeviceUpload.objects.bulk_create(created)
+        if transport == Transport.HTTP:
+            operations_mark_sent(operation_ids=[op.id for op in operations], detail={"via": "reply"})
+        else:
+            operations_send_later(operations)
+    if first_requests:
+        operation_replies_record(replies=first_requests, transport=transport, now=now)
+    return answers
+
+
+def _digest(key: str, algorithm: str) -> tuple[str, int]:
+    hasher = hashlib.new(algorithm)
+    size = 0
+    with store_file_open(store=UPLOAD_STORE, key=key) as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            hasher.update(chunk)
+            size += len(chunk)
+    return hasher.hexdigest(), size
+
+
+def _verify(upload: DeviceUpload) -> tuple[str, int | None]:
+    """Why a reported SUCCESS does not hold ("" when it does), and the stored file's size."""
+    algorithm, _, expected = (upload.checksum or "sha256:").partition(":")
+    try:
+        actual, size = _digest(upload.key, algorithm)
+    except StoreFileNotFoundError:
+        return "The device reported SUCCESS but no file was uploaded.", None
+    if expected and actual != expected:
+        return f"Checksum mismatch: the device said {algorithm} {expected}, the uploaded file has {actual}.", size
+    return "", size
+
+
+@transaction.atomic
+def upload_statuses_record(*, statuses: Sequence[tuple[int, UploadStatus]], transport: Transport) -> list[ReplyOutcome]:
+    """Each ``(device id, status report)``, on the upload its correlationId names: its state, progress and message
+    kept on the upload, and the report recorded as a reply to its operation. A SUCCESS counts once the stored file
+    matches the checksum the device gave; otherwise the upload FAILED with the reason. A report for an unknown upload
+    is logged and ignored; a SUCCESS for an upload already closed (canceled) deletes what arrived."""
+    uploads = {
+        (upload.device_id, upload.correlation_id): upload
+        for upload in DeviceUpload.objects.select_for_update(of=("self",))
+        .filter(correlation_id__in=[status.correlation_id for _, status in statuses])
+        .select_related("operation")
+    }
+    replies: list[tuple[int, Reply]] = []
+    outcomes_at: list[int | None] = []
+    changed: dict[uuid.UUID, DeviceUpload] = {}
+    for device_id, status in statuses:
+        upload = uploads.get((device_id, status.correlation_id))
+        if upload is None:
+            logger.warning(
+                "upload status for unknown upload %r from device %s ignored", status.correlation_id, device_id
+            )
+            outcomes_at.append(None)
+            continue
+        state, error = status.state, status.message
+        if state == "SUCCESS":
+            if not upload.operation.is_open:
+                logger.warning("upload %s reported SUCCESS after it closed; the file is deleted", upload.correlation_id)
+                store_file_delete(store=UPLOAD_STORE, key=upload.key)
+                outcomes_at.append(len(replies))
+                replies.append(
+                    (
+                        device_id,
+                        Reply(upload.operation_id, "uploadfile", state, status.report, "", status.correlation_id),
+                    )
+                )
+                continue
+            error, upload.size = _verify(upload)
+            if error:
+                state = "FAILED"
+        if upload.operation.is_open:
+            upload.state, upload.progress, upload.message = state, status.progress, error or status.message
+            changed[upload.id] = upload
+        outcomes_at.append(len(replies))
+        replies.append(
+            (device_id, Reply(upload.operation_id, "uploadfile", state, status.report, error, status.correlation_id))
+        )
+    if changed:
+        DeviceUpload.objects.bulk_update(list(changed.values()), ["state", "progress", "message", "size"])
+    recorded = operation_replies_record(replies=replies, transport=transport) if replies else []
+    return [ReplyOutcome("unknown") if index is None else recorded[index] for index in outcomes_at]
+
+
+# From MQTT -----------------------------------------------------------------------------------------------------------
+
+
+def _unreadable(item: DeviceTopicMessage, error: MessageError) -> DeviceMessageError:
+    logger.info("unreadable upload message on %s: %s", item.message.topic, error)
+    return DeviceMessageError(
+        device_id=item.device_id,
+        org_id=item.org_id,
+        transport=Transport.MQTT,
+        source=item.message.topic[:300],
+        error=str(error),
+        excerpt=excerpt(item.message.payload),
+    )
+
+
+def upload_requests_process(*, messages: Sequence[DeviceTopicMessage]) -> list[DeviceUpload | None]:
+    """A batch from ``devices/<slug>/upload/request``."""
+    requests, errors = [], []
+    for item in messages:
+        try:
+            requests.append((item.device_id, item.org_id, upload_request_from(json_from_bytes(item.message.payload))))
+        except MessageError as exc:
+            errors.append(_unreadable(item, exc))
+    if errors:
+        DeviceMessageError.objects.bulk_create(errors)
+    if not requests:
+        return []
+    return upload_requests_record(requests=requests, transport=Transport.MQTT, base_url=settings.UPLOAD_BASE_URL)
+
+
+def upload_statuses_process(*, messages: Sequence[DeviceTopicMessage]) -> list[ReplyOutcome]:
+    """A batch from ``devices/<slug>/upload/status``."""
+    statuses, errors = [], []
+    for item in messages:
+        try:
+            statuses.append((item.device_id, upload_status_from(json_from_bytes(item.message.payload))))
+        except MessageError as exc:
+            errors.append(_unreadable(item, exc))
+    if errors:
+        DeviceMessageError.objects.bulk_create(errors)
+    return upload_statuses_record(statuses=statuses, transport=Transport.MQTT) if statuses else []

@@ -1,0 +1,44 @@
+"""The files tab's actions (the tab is in ``tabs.py``): asking the device for its files, and downloading one."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.views import View
+
+from server.apps.core.forms import ButtonForm
+from server.apps.core.views import ScopedPageMixin
+from server.apps.device.views import DevicePageMixin, DeviceTabFormAction
+from server.apps.deviceupload.models import UPLOAD_STORE
+from server.apps.deviceupload.selectors import upload_list
+from server.apps.deviceupload.tabs import FILES_TAB
+from server.apps.operation.models import DeviceOperation
+from server.apps.operation.services.operations import operation_create, operation_request_clean
+from server.apps.stores.selectors import store_file_url
+
+DOWNLOAD_SECONDS = 300
+
+
+class UploadRequestView(DeviceTabFormAction):
+    """Sends the device an ``upload`` operation: it asks to upload each of its files."""
+
+    tab = FILES_TAB
+    form_class = ButtonForm
+    form_name = "request_form"
+    scope_model = DeviceOperation
+    scope_action = "add"
+
+    def form_valid(self, form: ButtonForm) -> HttpResponse:
+        request = operation_request_clean(kind="upload", payload={"options": {}})
+        operation_create(user=self.request.user, device=self.object, request=request)
+        return self.done("Asked the device for its files.", self.tab_url())
+
+
+class UploadDownloadView(DevicePageMixin, ScopedPageMixin, View):
+    """A file the device uploaded: a redirect to a short-lived link (S3 presigned, or a signed link to this site)."""
+
+    def get(self, request, *args, **kwargs) -> HttpResponse:
+        device = self.get_object()
+        upload = upload_list(user=request.user).filter(device_id=device.pk, pk=self.kwargs["upload_id"]).first()
+        if upload is None or upload.size is None:
+            raise Http404
+        return HttpResponseRedirect(store_file_url(store=UPLOAD_STORE, key=upload.key, expires=DOWNLOAD_SECONDS))
