@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from rest_framework.test import APIClient
 
+from server.apps.core.api import throttles
 from server.apps.core.api.throttles import parse_rate, window_hit
 from server.apps.core.testing import api_client, make_member, make_org
 from server.apps.device.tests.factories import make_device, make_project
@@ -16,7 +19,11 @@ API = "/api/v1/"
 
 
 @pytest.fixture
-def rates(settings):
+def rates(settings, monkeypatch):
+    # The budgets count in fixed windows: the test's requests all fall in one (half a minute before its end), however
+    # slowly the machine answers them, so a window's end never resets a count halfway through.
+    monkeypatch.setattr(throttles, "time", SimpleNamespace(time=lambda: 1_800_000_030.0))
+
     def set_rates(**rates):
         settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
 
