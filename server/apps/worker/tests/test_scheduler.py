@@ -25,6 +25,9 @@ PLATFORM_JOBS = {
     "DeviceHealthCheck",
     "StreamDataPartitions",
     "DataRetention",
+    "RequeueStalledReports",
+    "ForwardingSweep",
+    "ForwardingCleanup",
 }
 
 
