@@ -77,6 +77,8 @@ def test_from_sign_up_to_a_chart_a_table_and_a_csv_of_a_devices_data(page, mailo
     page.get_by_label("Name").fill("North Basin Water")
     page.get_by_role("button", name="Create organisation").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("North Basin Water")
+    # The heading shows before the bundle has run; the collapse button works once it has (the page's load event).
+    page.wait_for_load_state("load")
 
     page.get_by_role("button", name="New project").click()
     # The form slides open; click inside it only once Bootstrap has finished the transition.
