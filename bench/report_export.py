@@ -1,12 +1,16 @@
-"""Bulk CSV export of a project: peak memory and rows per second of the streamed export, beside a naive export (every
-row read into a list, then written) and a raw ``COPY (…) TO STDOUT`` of the same query, plus the export downloaded
-over HTTP from a running gunicorn (what a user sees, the server's peak memory sampled while it streams).
+"""Bulk CSV export of a project at 10 million readings: peak memory and rows per second of the streamed export,
+downloaded over HTTP from a running gunicorn (what a user sees) and in-process, beside a raw ``COPY (…) TO STDOUT`` of
+the same query (the baseline: PostgreSQL writes the CSV, no Python per row), and, on the first million readings only,
+a naive export (every row read into a list, then written), which would need about 4 GB at 10 million.
 
-Each in-process method runs in a forked child, so its peak resident memory (``ru_maxrss``) is its own; the figure
-is the peak above the child's memory at its start. Databases are throw-away ``bench_*`` ones (bench/_setup.py).
+The readings are generated in SQL (``generate_series``, one statement per stream), not through the ORM. Each
+in-process method runs in a forked child, so its peak resident memory (``ru_maxrss``) is its own; the figure is the
+peak above the child's memory at its start. Over HTTP the figure is the gunicorn worker's resident memory sampled
+every 0.1 s while the download runs, above its resident memory after a warm-up export of an empty project (so the
+code loaded by the first request does not count). Databases are throw-away ``bench_*`` ones (bench/_setup.py).
 
-    python bench/report_export.py                  # 10,000,000 readings over 10 streams
-    python bench/report_export.py --rows 200000    # a quick look
+    python bench/report_export.py                                   # 10,000,000 readings, naive on 1,000,000
+    python bench/report_export.py --rows 200000 --naive-rows 100000  # a quick look
 """
 
 from __future__ import annotations
@@ -22,8 +26,7 @@ import urllib.request
 from multiprocessing import get_context
 from pathlib import Path
 
-from _setup import bench_databases, django_setup
-from query import free_port, start_server
+from _setup import bench_databases, django_setup, free_port, server_environment, start_server, table
 
 LOAD_SQL = """
     INSERT INTO streamdata_streamdata (series, type, timestamp, streamer_local_id, int_value, value, status, dirty_ts)
@@ -97,7 +100,7 @@ def raw_copy(streams) -> int:
     return sink.bytes
 
 
-METHODS = {"streamed": streamed, "naive (list)": naive, "raw COPY": raw_copy}
+METHODS = {"streamed": streamed, "naive (rows in a list)": naive, "raw COPY … TO STDOUT": raw_copy}
 
 
 def child(name: str, stream_ids: list, queue) -> None:
@@ -112,41 +115,58 @@ def child(name: str, stream_ids: list, queue) -> None:
     size = METHODS[name](streams)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put((seconds, size, max(peak - start_rss, 0)))
+    queue.put((seconds, size, max(peak - start_rss, 0), peak))
 
 
-def over_http(project, user, data_dir: Path) -> tuple[float, int, int]:
-    """Download the export from a running gunicorn; the server's peak RSS above its idle RSS, sampled."""
+def in_child(name: str, streams) -> tuple[float, int, int, int]:
+    context = get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=child, args=(name, [s.pk for s in streams], queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def download(url: str, token: str) -> int:
+    request = urllib.request.Request(url, headers={"Authorization": f"JWT {token}"})
+    size = 0
+    with urllib.request.urlopen(request) as response:
+        while piece := response.read(1 << 20):
+            size += len(piece)
+    return size
+
+
+def over_http(project, warm_up_project, user, data_dir: Path) -> tuple[float, int, int, int]:
+    """Download the export from a running gunicorn (one worker); the worker's peak RSS above its warmed-up RSS."""
     import psutil
 
     from server.apps.authentication.authentication import jwt_encode
 
     port = free_port()
-    server = start_server("gunicorn", port, data_dir)
+    server = start_server("gunicorn", port, server_environment("gunicorn", data_dir))
     try:
-        url = f"http://127.0.0.1:{port}/api/v1/report/export/?project={project.slug}"
-        request = urllib.request.Request(url, headers={"Authorization": f"JWT {jwt_encode(user)}"})
-        processes = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
-        idle = sum(process.memory_info().rss for process in processes)
+        token = jwt_encode(user)
+        base = f"http://127.0.0.1:{port}/api/v1/report/export/?project="
+        download(base + warm_up_project.slug, token)
+        (worker,) = psutil.Process(server.pid).children(recursive=True)
+        idle = worker.memory_info().rss
         peak, done = idle, threading.Event()
 
         def sample() -> None:
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, sum(process.memory_info().rss for process in processes))
+                peak = max(peak, worker.memory_info().rss)
                 time.sleep(0.1)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         started = time.perf_counter()
-        size = 0
-        with urllib.request.urlopen(request) as response:
-            while piece := response.read(1 << 20):
-                size += len(piece)
+        size = download(base + project.slug, token)
         seconds = time.perf_counter() - started
         done.set()
         sampler.join()
-        return seconds, size, (peak - idle) // 1024
+        return seconds, size, (peak - idle) // 1024, peak // 1024
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -156,7 +176,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="readings to export (default 10,000,000)")
     parser.add_argument("--streams", type=int, default=10, help="streams they are spread over (default 10)")
-    parser.add_argument("--skip-naive", action="store_true", help="leave out the naive export (it needs GBs)")
+    parser.add_argument(
+        "--naive-rows",
+        type=int,
+        default=1_000_000,
+        help="readings of the naive export's run, whole streams from the first (default 1,000,000; 0 leaves it out)",
+    )
     options = parser.parse_args()
 
     django_setup()
@@ -165,8 +190,10 @@ def main() -> None:
     from server.apps.device.tests.factories import T0
     from server.apps.report.tests.factories import make_report_project
 
+    print(f"load average at start: {os.getloadavg()[0]:.1f}", flush=True)
     with bench_databases(), tempfile.TemporaryDirectory() as data_dir:
         project, streams = make_report_project(streams=options.streams)
+        warm_up_project, _ = make_report_project(project.org, streams=1)
         per_stream = options.rows // options.streams
         started = time.perf_counter()
         with connections["streamdata"].cursor() as cursor:
@@ -174,36 +201,58 @@ def main() -> None:
                 cursor.execute(LOAD_SQL, {"series": stream.series, "t0": T0, "count": per_stream})
             cursor.execute("ANALYZE streamdata_streamdata")
         rows = per_stream * len(streams)
-        print(f"loaded {rows:,} readings over {len(streams)} streams in {time.perf_counter() - started:.0f} s")
+        loaded = time.perf_counter() - started
+        print(f"loaded {rows:,} readings over {len(streams)} streams in {loaded:.0f} s", flush=True)
         connections.close_all()
 
-        results = {}
-        context = get_context("fork")
-        for name in METHODS:
-            if name.startswith("naive") and options.skip_naive:
+        runs = []  # (label, rows, the baseline's label, seconds, bytes, peak KiB)
+        small = streams[: max(options.naive_rows // per_stream, 1)] if options.naive_rows else []
+        for subset, names in ((small, METHODS), (streams, ("raw COPY … TO STDOUT", "streamed"))):
+            if not subset:
                 continue
-            queue = context.Queue()
-            process = context.Process(target=child, args=(name, [s.pk for s in streams], queue))
-            process.start()
-            results[name] = queue.get()
-            process.join()
-        results["streamed over HTTP (gunicorn)"] = over_http(project, project.org.created_by, Path(data_dir))
-
-        copy_rate = rows / results["raw COPY"][0]
-        stream_peak = results["streamed"][2]
-        print(
-            f"\n{'export of ' + format(rows, ',') + ' rows':<34}{'seconds':>9}{'rows/s':>12}{'vs COPY':>9}"
-            f"{'MB out':>9}{'peak MiB':>10}{'vs streamed':>13}"
-        )
-        for name, (seconds, size, peak_kib) in results.items():
-            rate = rows / seconds
-            print(
-                f"{name:<34}{seconds:>9.1f}{rate:>12,.0f}{rate / copy_rate:>9.2f}{size / 1e6:>9.0f}"
-                f"{peak_kib / 1024:>10.1f}{peak_kib / max(stream_peak, 1):>13.1f}"
+            count = per_stream * len(subset)
+            for name in names:
+                runs.append((name, count, *in_child(name, subset), os.getloadavg()[0]))
+                print(f"  {name}, {count:,} rows: {runs[-1][2:]}", flush=True)
+        count = rows
+        runs.append(
+            (
+                "streamed over HTTP (gunicorn worker)",
+                count,
+                *over_http(project, warm_up_project, project.org.created_by, Path(data_dir)),
+                os.getloadavg()[0],
             )
+        )
+
+        copy = {count: (seconds, rss) for name, count, seconds, _, _, rss, _ in runs if name.startswith("raw COPY")}
+        in_process = {count: grown for name, count, _, _, grown, _, _ in runs if name == "streamed"}
+        header = ["export", "rows", "seconds", "rows/s", "time/COPY", "MB out", "grew MiB", "/streamed"]
+        lines = [[*header, "peak RSS MiB", "/COPY", "load"]]
+        for name, count, seconds, size, grown, rss, load in runs:
+            copy_seconds, copy_rss = copy[count]
+            lines.append(
+                [
+                    name,
+                    f"{count:,}",
+                    f"{seconds:.1f}",
+                    f"{count / seconds:,.0f}",
+                    f"{seconds / copy_seconds:.2f}",
+                    f"{size / 1e6:.0f}",
+                    f"{grown / 1024:.1f}",
+                    f"{grown / max(in_process[count], 1):.1f}",
+                    f"{rss / 1024:.1f}",
+                    f"{rss / copy_rss:.2f}",
+                    f"{load:.1f}",
+                ]
+            )
+        print()
+        print(table(lines))
         print(
-            "\npeak = resident memory above the process's own at the start (in-process methods: ru_maxrss of a"
-            " forked child; HTTP: the gunicorn master and worker, sampled every 0.1 s)."
+            "\ngrew = peak resident memory above the process's own at its start (in-process: ru_maxrss of a forked"
+            " child; HTTP: the gunicorn worker sampled every 0.1 s, above its RSS after a warm-up export); peak RSS ="
+            " the whole process's; ratios compare runs over the same rows (/streamed: to the in-process streamed"
+            " export's growth; /COPY: to the raw COPY's time or peak RSS); load = the 1-minute load average when the"
+            " run ended."
         )
 
 
