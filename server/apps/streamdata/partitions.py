@@ -1,11 +1,13 @@
 """Monthly range partitions of the time-series tables (docs/retention.md).
 
-``streamdata_streamdata`` is partitioned by ``timestamp``: one partition per calendar month (UTC), named
+``streamdata_streamdata`` (on the streamdata database) and ``streamevent_streameventdata`` (on the default one) are
+partitioned by ``timestamp``: one partition per calendar month (UTC), named
 ``<table>_pYYYYMM``, and a DEFAULT partition ``<table>_default`` that takes whatever no monthly partition covers (a
 reading from a far past or future clock, a NULL timestamp), so an insert never fails for want of a partition and
 ingest never runs DDL. The worker's scheduler keeps the partitions of this month and the next ``MONTHS_AHEAD``
 in place and moves the rows of any month found in the DEFAULT partition into a partition of their own
-(``partitions_ensure``); retention drops whole partitions (``partition_drop``).
+(``partitions_ensure``); retention drops whole partitions and deletes the expired rows of the others
+(``partitions_retention_apply``).
 
 A partition's bounds are read from its name, never parsed from the catalogue's text.
 """
@@ -13,12 +15,19 @@ A partition's bounds are read from its name, never parsed from the catalogue's t
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connections, transaction
 
 MONTHS_AHEAD = 2
 # At most this many months are moved out of the DEFAULT partition per run: a clock gone wild cannot make one run
 # create hundreds of partitions (the rest follow on the next runs).
 DEFAULT_SPLIT_LIMIT = 24
+# Retention waits at most this long for the locks a partition's drop needs (a long read holding them): it would
+# otherwise queue every write behind it. The next run tries again.
+RETENTION_LOCK_TIMEOUT = "5s"
 # Months outside these years stay in the DEFAULT partition (a clock gone wild; a partition's name holds a
 # four-digit year).
 SPLIT_RANGE = (
@@ -89,6 +98,9 @@ def partition_create(cursor, table: str, month: datetime.datetime) -> bool:
     if not cursor.fetchone()[0]:
         cursor.execute(f"CREATE TABLE {name} PARTITION OF {table} FOR VALUES FROM (%s) TO (%s)", bounds)
         return True
+    # A table with a deferred foreign key (the events' organisation) cannot be altered while checks of rows written
+    # in this transaction wait for the commit: they run now, and the moved rows are checked as they move.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     cursor.execute(f"ALTER TABLE {table} DETACH PARTITION {default}")
     cursor.execute(f"CREATE TABLE {name} PARTITION OF {table} FOR VALUES FROM (%s) TO (%s)", bounds)
     cursor.execute(
@@ -97,7 +109,34 @@ def partition_create(cursor, table: str, month: datetime.datetime) -> bool:
         bounds,
     )
     cursor.execute(f"ALTER TABLE {table} ATTACH PARTITION {default} DEFAULT")
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     return True
+
+
+def table_partition_in_place(cursor, table: str, *, now: datetime.datetime) -> None:
+    """Convert ``table`` (a plain table whose ``id`` is an identity column) into one partitioned by month of
+    ``timestamp``, its rows kept: a partition per month that has rows, this month and the next ``MONTHS_AHEAD``, and
+    the DEFAULT partition; ``id`` takes its values from a sequence owned by the column, continuing the old ones.
+    Indexes and constraints are the caller's to make afterwards (the old ones go with the old table). For the
+    migrations that partition a table."""
+    old, sequence = f"{table}_unpartitioned", f"{table}_id_seq"
+    cursor.execute(f"ALTER TABLE {table} RENAME TO {old}")
+    cursor.execute(f"CREATE SEQUENCE {table}_row_seq")
+    cursor.execute(f"CREATE TABLE {table} (LIKE {old} INCLUDING DEFAULTS) PARTITION BY RANGE (timestamp)")
+    cursor.execute(f"ALTER TABLE {table} ALTER COLUMN id SET DEFAULT nextval('{table}_row_seq')")
+    cursor.execute(f"CREATE TABLE {default_partition_name(table)} PARTITION OF {table} DEFAULT")
+    cursor.execute(
+        f"SELECT DISTINCT date_trunc('month', timestamp AT TIME ZONE 'UTC') FROM {old} WHERE timestamp IS NOT NULL"
+    )
+    months = {month.replace(tzinfo=datetime.UTC) for (month,) in cursor.fetchall()}
+    months.update(months_between(now, now + datetime.timedelta(days=31 * MONTHS_AHEAD))[: MONTHS_AHEAD + 1])
+    for month in sorted(months):
+        partition_create(cursor, table, month)
+    cursor.execute(f"INSERT INTO {table} SELECT * FROM {old}")
+    cursor.execute(f"SELECT setval('{table}_row_seq', coalesce(max(id), 0) + 1, false) FROM {old}")
+    cursor.execute(f"DROP TABLE {old}")
+    cursor.execute(f"ALTER SEQUENCE {table}_row_seq RENAME TO {sequence}")
+    cursor.execute(f"ALTER SEQUENCE {sequence} OWNED BY {table}.id")
 
 
 def months_between(first: datetime.datetime, last: datetime.datetime) -> list[datetime.datetime]:
@@ -139,3 +178,81 @@ def partition_series(cursor, partition: Partition) -> list[int]:
         "SELECT series FROM found WHERE series IS NOT NULL"
     )
     return [series for (series,) in cursor.fetchall()]
+
+
+# Called in the transaction that removes rows of a partition, before they go: the partition, then the condition (SQL
+# and its parameters) that selects the rows going, ``true`` when the whole partition is dropped.
+Removing = Callable[[Any, Partition, str, list[Any]], None]
+
+
+@dataclass(frozen=True)
+class RetentionResult:
+    partitions_dropped: list[str] = field(default_factory=list)
+    rows_deleted: int = 0
+
+
+def partitions_retention_apply(
+    *, alias: str, table: str, cutoffs: dict[int, datetime.datetime], removing: Removing
+) -> RetentionResult:
+    """Remove the rows of ``table`` (on the database ``alias``) older than their series' cutoff; a series not in
+    ``cutoffs`` is kept.
+
+    A monthly partition all of whose rows are past their cutoff is dropped whole: its files go back to the file system
+    at once. In the others (a month that straddles a cutoff, a month that also holds rows of a series keeping more,
+    the DEFAULT partition) the expired rows are deleted. Each partition is one transaction, ``removing`` (the
+    table's own bookkeeping: roll-ups, payload files) in it, so a crash leaves a partition whole or done."""
+    if not cutoffs:
+        return RetentionResult()
+    latest = max(cutoffs.values())
+    dropped, deleted = [], 0
+    with connections[alias].cursor() as cursor:
+        partitions = partitions_list(cursor, table)
+    for partition in partitions:
+        if partition.lower is not None and partition.lower >= latest:
+            continue  # nothing in it is old enough for any series
+        if _partition_drop_if_expired(alias, table, partition, cutoffs, removing):
+            dropped.append(partition.name)
+            continue
+        by_cutoff: dict[datetime.datetime, list[int]] = {}
+        for series, cutoff in cutoffs.items():
+            if partition.lower is None or cutoff > partition.lower:
+                by_cutoff.setdefault(cutoff, []).append(series)
+        if not by_cutoff:
+            continue
+        conditions, params = [], []
+        for cutoff, expired in sorted(by_cutoff.items()):
+            conditions.append("(series = ANY(%s) AND timestamp < %s)")
+            params.extend([sorted(expired), cutoff])
+        condition = " OR ".join(conditions)
+        with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+            removing(cursor, partition, condition, params)
+            cursor.execute(f"DELETE FROM {partition.name} WHERE {condition}", params)
+            deleted += cursor.rowcount
+    return RetentionResult(dropped, deleted)
+
+
+def _partition_drop_if_expired(
+    alias: str, table: str, partition: Partition, cutoffs: dict[int, datetime.datetime], removing: Removing
+) -> bool:
+    """Drop a monthly partition when every row in it is expired; one transaction. Looked at first without a lock,
+    then again under the locks the drop needs (the parent's first, as an insert takes them): a row of a series that
+    keeps its data may have come in meanwhile."""
+    if partition.upper is None:
+        return False
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+        if not _partition_expired(cursor, partition, cutoffs):
+            return False
+        cursor.execute(f"SET LOCAL lock_timeout = '{RETENTION_LOCK_TIMEOUT}'")
+        cursor.execute(f"LOCK TABLE {table}, {partition.name} IN ACCESS EXCLUSIVE MODE")
+        if not _partition_expired(cursor, partition, cutoffs):
+            return False
+        removing(cursor, partition, "true", [])
+        partition_drop(cursor, table, partition)
+    return True
+
+
+def _partition_expired(cursor, partition: Partition, cutoffs: dict[int, datetime.datetime]) -> bool:
+    """Whether the partition has rows and every one of them is past its series' cutoff."""
+    assert partition.upper is not None
+    series = partition_series(cursor, partition)
+    return bool(series) and all(each in cutoffs and cutoffs[each] >= partition.upper for each in series)

@@ -8,7 +8,6 @@ no-op.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,10 +18,9 @@ from server.apps.stream.models import StreamId
 from server.apps.streamdata.models import ROLLUP_RESOLUTIONS, StreamData, StreamDataRollup, StreamDataType
 from server.apps.streamdata.partitions import (
     Partition,
-    partition_drop,
-    partition_series,
+    RetentionResult,
     partitions_ensure,
-    partitions_list,
+    partitions_retention_apply,
 )
 
 INSERT_COLUMNS = (
@@ -52,9 +50,6 @@ INSERT_BATCH_SIZE = 1000
 # The write claims (``stream_data_claims_sql``): one int8range per series, ``series · span + streamer id``.
 WRITE_CLAIM_TABLE = "streamdata_writeclaim"
 CLAIM_SERIES_SPAN = 1 << 32
-# Retention waits at most this long for the locks a partition's drop needs (a long read holding them): it would
-# otherwise queue every write behind it. The next run tries again.
-RETENTION_LOCK_TIMEOUT = "5s"
 DELETE_BATCH_SIZE = 500
 
 
@@ -112,7 +107,9 @@ def stream_data_row(
     )
 
 
-def stream_data_claims_sql(*, claims: Iterable[tuple[int, int, int]]) -> tuple[str, list[Any]]:
+def stream_data_claims_sql(
+    *, claims: Iterable[tuple[int, int, int]], table: str = WRITE_CLAIM_TABLE
+) -> tuple[str, list[Any]]:
     """The statements that claim ``(series, lowest, highest)`` streamer-id ranges for the current transaction (an
     empty string for no claims). A write of readings with ids claims the range it writes in each series before it
     looks for stored readings; a concurrent write of an overlapping range waits at its claim until this
@@ -122,17 +119,18 @@ def stream_data_claims_sql(*, claims: Iterable[tuple[int, int, int]]) -> tuple[s
 
     The claim rows are deleted in the same breath: a row inserted and deleted by a transaction still in progress
     holds off an overlapping claim until it ends, and nothing is left behind at the commit. Claims go in series
-    order, so two writes cannot deadlock on them."""
+    order, so two writes cannot deadlock on them. ``table`` is the claims table of the database written to (the
+    events have theirs, ``streamevent_writeclaim``, on the default database)."""
     ranked = sorted(claims)
     if not ranked:
         return "", []
     series, lowest, highest = zip(*ranked, strict=True)
     sql = (
-        f"INSERT INTO {WRITE_CLAIM_TABLE} (ids) SELECT int8range(claim.series * {CLAIM_SERIES_SPAN} "
+        f"INSERT INTO {table} (ids) SELECT int8range(claim.series * {CLAIM_SERIES_SPAN} "
         f"+ least(claim.lowest, {CLAIM_SERIES_SPAN - 1}), claim.series * {CLAIM_SERIES_SPAN} "
         f"+ least(claim.highest, {CLAIM_SERIES_SPAN - 1}), '[]') "
         "FROM unnest(%s::integer[], %s::bigint[], %s::bigint[]) AS claim (series, lowest, highest) "
-        f"ORDER BY claim.series; DELETE FROM {WRITE_CLAIM_TABLE} WHERE owner = pg_current_xact_id(); "
+        f"ORDER BY claim.series; DELETE FROM {table} WHERE owner = pg_current_xact_id(); "
     )
     return sql, [list(series), list(lowest), list(highest)]
 
@@ -147,7 +145,18 @@ def not_stored_sql(source: str, table: str) -> str:
     )
 
 
-def _first_of_each_reading(rows: Sequence[StreamData]) -> list[StreamData]:
+def claimed_ranges(rows: Sequence[Any]) -> list[tuple[int, int, int]]:
+    """``(series, lowest, highest)`` streamer ids of the rows (readings or events) with one: what a write claims."""
+    ranges: dict[int, tuple[int, int]] = {}
+    for row in rows:
+        if row.streamer_local_id > 0:
+            low, high = ranges.get(row.series, (row.streamer_local_id, row.streamer_local_id))
+            ranges[row.series] = (min(low, row.streamer_local_id), max(high, row.streamer_local_id))
+    return [(series, *bounds) for series, bounds in ranges.items()]
+
+
+def first_of_each_reading(rows: Sequence[Any]) -> list[Any]:
+    """The rows (readings or events) but the repeats of a ``(series, streamer_local_id)`` met earlier."""
     seen: set[tuple[int, int]] = set()
     kept = []
     for row in rows:
@@ -175,13 +184,8 @@ def stream_data_bulk_insert(*, rows: Sequence[StreamData]) -> list[int]:
     inserted: list[int] = []
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         for start in range(0, len(rows), INSERT_BATCH_SIZE):
-            batch = _first_of_each_reading(rows[start : start + INSERT_BATCH_SIZE])
-            ranges: dict[int, tuple[int, int]] = {}
-            for row in batch:
-                if row.streamer_local_id > 0:
-                    low, high = ranges.get(row.series, (row.streamer_local_id, row.streamer_local_id))
-                    ranges[row.series] = (min(low, row.streamer_local_id), max(high, row.streamer_local_id))
-            claims, params = stream_data_claims_sql(claims=[(series, *bounds) for series, bounds in ranges.items()])
+            batch = first_of_each_reading(rows[start : start + INSERT_BATCH_SIZE])
+            claims, params = stream_data_claims_sql(claims=claimed_ranges(batch))
             for row in batch:
                 params.extend(getattr(row, column) for column in INSERT_COLUMNS)
             cursor.execute(
@@ -265,12 +269,6 @@ def stream_data_create(*, user, points: Sequence[dict[str, Any]]) -> tuple[list[
     return rows, inserted
 
 
-@dataclass(frozen=True)
-class RetentionResult:
-    partitions_dropped: list[str] = field(default_factory=list)
-    rows_deleted: int = 0
-
-
 def retention_cutoff(*, now: datetime, days: int) -> datetime:
     """The instant before which a project keeping ``days`` days removes its data: ``now - days``, back to the
     start of its UTC day, so a roll-up bucket (a minute, an hour, a day) is always wholly before or after it."""
@@ -278,13 +276,13 @@ def retention_cutoff(*, now: datetime, days: int) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _data_cutoffs(now: datetime) -> dict[int, datetime]:
-    """series → its cutoff, for the series of every project that limits its data. A series no stream holds, or
-    whose stream belongs to no such project, is kept."""
-    limited = StreamId.objects.filter(project__data_retention_days__isnull=False)
+def retention_cutoffs(*, now: datetime, days_field: str) -> dict[int, datetime]:
+    """series → its cutoff, for the series of every project that limits ``days_field`` (``data_retention_days``,
+    ``event_retention_days``). A series no stream holds, or whose stream belongs to no such project, is kept."""
+    limited = StreamId.objects.filter(**{f"project__{days_field}__isnull": False})
     return {
         series: retention_cutoff(now=now, days=days)
-        for series, days in limited.values_list("series", "project__data_retention_days")
+        for series, days in limited.values_list("series", f"project__{days_field}")
         if days is not None
     }
 
@@ -306,67 +304,17 @@ def _rollups_delete_before(
 
 
 def stream_data_retention_apply(*, now: datetime) -> RetentionResult:
-    """Remove the rows (and roll-ups) older than their project's data retention (docs/retention.md).
+    """Remove the rows (and roll-ups) older than their project's data retention (docs/retention.md): whole monthly
+    partitions dropped, expired rows deleted in the others (``partitions_retention_apply``), each partition's roll-up
+    buckets in its transaction, so rows and roll-ups agree at every commit."""
+    cutoffs = retention_cutoffs(now=now, days_field="data_retention_days")
 
-    A monthly partition all of whose rows are past their project's cutoff is dropped whole: its files go back to
-    the file system at once. In the others (a month that straddles a cutoff, a month that also holds data of a
-    project keeping more, the DEFAULT partition) the expired rows are deleted. Each partition is one transaction on
-    the streamdata database, its roll-up buckets with it, so rows and roll-ups agree at every commit."""
-    cutoffs = _data_cutoffs(now)
-    if not cutoffs:
-        return RetentionResult()
-    alias = router.db_for_write(StreamData)
-    table = StreamData._meta.db_table
-    latest = max(cutoffs.values())
-    result = RetentionResult()
-    with connections[alias].cursor() as cursor:
-        partitions = partitions_list(cursor, table)
-    for partition in partitions:
-        if partition.lower is not None and partition.lower >= latest:
-            continue  # nothing in it is old enough for any project
-        if _partition_drop_if_expired(alias, table, partition, cutoffs):
-            result.partitions_dropped.append(partition.name)
-            continue
-        by_cutoff: dict[datetime, list[int]] = {}
-        for series, cutoff in cutoffs.items():
-            if partition.lower is None or cutoff > partition.lower:
-                by_cutoff.setdefault(cutoff, []).append(series)
-        deleted = 0
-        with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-            for cutoff, expired in sorted(by_cutoff.items()):
-                cursor.execute(
-                    f"DELETE FROM {partition.name} WHERE series = ANY(%s) AND timestamp < %s", [sorted(expired), cutoff]
-                )
-                deleted += cursor.rowcount
-            if deleted:
-                _rollups_delete_before(cursor, cutoffs, partition.lower, partition.upper)
-        result = RetentionResult(result.partitions_dropped, result.rows_deleted + deleted)
-    return result
-
-
-def _partition_drop_if_expired(alias: str, table: str, partition: Partition, cutoffs: dict[int, datetime]) -> bool:
-    """Drop a monthly partition, and its series' roll-up buckets of that month, when every row in it is expired;
-    one transaction. Looked at first without a lock, then again under the locks the drop needs (the parent's
-    first, as an insert takes them): a reading of a series that keeps its data may have come in meanwhile."""
-    if partition.upper is None:
-        return False
-    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-        if not _partition_expired(cursor, partition, cutoffs):
-            return False
-        cursor.execute(f"SET LOCAL lock_timeout = '{RETENTION_LOCK_TIMEOUT}'")
-        cursor.execute(f"LOCK TABLE {table}, {partition.name} IN ACCESS EXCLUSIVE MODE")
-        if not _partition_expired(cursor, partition, cutoffs):
-            return False
-        partition_drop(cursor, table, partition)
+    def removing(cursor, partition: Partition, condition: str, params: list[Any]) -> None:
         _rollups_delete_before(cursor, cutoffs, partition.lower, partition.upper)
-    return True
 
-
-def _partition_expired(cursor, partition: Partition, cutoffs: dict[int, datetime]) -> bool:
-    """Whether the partition has rows and every one of them is past its series' cutoff."""
-    assert partition.upper is not None
-    series = partition_series(cursor, partition)
-    return bool(series) and all(each in cutoffs and cutoffs[each] >= partition.upper for each in series)
+    return partitions_retention_apply(
+        alias=router.db_for_write(StreamData), table=StreamData._meta.db_table, cutoffs=cutoffs, removing=removing
+    )
 
 
 def stream_data_partitions_ensure(*, now: datetime) -> list[str]:

@@ -11,7 +11,9 @@ from server.apps.core.scoping import ScopedQuerySet
 
 class StreamEventData(models.Model):
     id = models.BigAutoField(primary_key=True)
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Unique with the timestamp (the partition key: the table is partitioned by month, docs/retention.md); the
+    # write path (``streamevent.services.stream_events_bulk_insert``) skips a uuid stored in any partition.
+    uuid = models.UUIDField(default=uuid.uuid4, editable=False)
     # The ``StreamId.series`` of the stream holding the event, as for stream data (docs/databases.md); the API shows
     # the stream's slugs (``streamevent.selectors.event_list`` reads them with the events).
     series = models.IntegerField()
@@ -38,13 +40,18 @@ class StreamEventData(models.Model):
 
     class Meta:
         ordering = ["series", "timestamp"]
-        indexes = [models.Index(fields=["series", "timestamp"], name="streamevent_series_time")]
+        indexes = [
+            models.Index(fields=["series", "timestamp"], name="streamevent_series_time"),
+            models.Index(fields=["id"], name="streamevent_row_id"),
+        ]
         constraints = [
             models.UniqueConstraint(
-                fields=["series", "streamer_local_id"],
+                fields=["series", "streamer_local_id", "timestamp"],
                 condition=models.Q(streamer_local_id__gt=0),
                 name="streamevent_unique_series_reading",
+                nulls_distinct=False,
             ),
+            models.UniqueConstraint(fields=["uuid", "timestamp"], name="streamevent_unique_uuid", nulls_distinct=False),
         ]
 
     def __str__(self) -> str:

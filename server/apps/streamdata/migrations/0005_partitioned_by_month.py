@@ -10,12 +10,10 @@ range claim (``streamdata_writeclaim``) so that a reading is still stored once w
 sequence owned by the column, and is indexed but no longer a primary key (no query needs one).
 """
 
-import datetime
-
 from django.db import migrations, models
 from django.utils import timezone
 
-from server.apps.streamdata.partitions import MONTHS_AHEAD, month_start, next_month, partition_create
+from server.apps.streamdata.partitions import table_partition_in_place
 
 TABLE = "streamdata_streamdata"
 OLD = "streamdata_streamdata_unpartitioned"
@@ -23,26 +21,7 @@ OLD = "streamdata_streamdata_unpartitioned"
 
 def partition(apps, schema_editor):
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE {TABLE} RENAME TO {OLD}")
-        cursor.execute("CREATE SEQUENCE streamdata_streamdata_row_seq")
-        cursor.execute(f"CREATE TABLE {TABLE} (LIKE {OLD} INCLUDING DEFAULTS) PARTITION BY RANGE (timestamp)")
-        cursor.execute(f"ALTER TABLE {TABLE} ALTER COLUMN id SET DEFAULT nextval('streamdata_streamdata_row_seq')")
-        cursor.execute(f"CREATE TABLE {TABLE}_default PARTITION OF {TABLE} DEFAULT")
-        cursor.execute(
-            f"SELECT DISTINCT date_trunc('month', timestamp AT TIME ZONE 'UTC') FROM {OLD} WHERE timestamp IS NOT NULL"
-        )
-        months = {month.replace(tzinfo=datetime.UTC) for (month,) in cursor.fetchall()}
-        month = month_start(timezone.now())
-        for _ in range(MONTHS_AHEAD + 1):
-            months.add(month)
-            month = next_month(month)
-        for month in sorted(months):
-            partition_create(cursor, TABLE, month)
-        cursor.execute(f"INSERT INTO {TABLE} SELECT * FROM {OLD}")
-        cursor.execute(f"SELECT setval('streamdata_streamdata_row_seq', coalesce(max(id), 0) + 1, false) FROM {OLD}")
-        cursor.execute(f"DROP TABLE {OLD}")
-        cursor.execute("ALTER SEQUENCE streamdata_streamdata_row_seq RENAME TO streamdata_streamdata_id_seq")
-        cursor.execute(f"ALTER SEQUENCE streamdata_streamdata_id_seq OWNED BY {TABLE}.id")
+        table_partition_in_place(cursor, TABLE, now=timezone.now())
         cursor.execute(f"CREATE INDEX streamdata_series_time ON {TABLE} (series, timestamp)")
         cursor.execute(
             f"CREATE UNIQUE INDEX streamdata_unique_series_reading ON {TABLE} (series, streamer_local_id, timestamp) "

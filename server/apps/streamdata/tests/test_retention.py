@@ -208,7 +208,7 @@ def test_events_older_than_the_retention_go(two_projects):
     for stream in (short, long):
         for timestamp in (at(2026, 3, 1), at(2026, 6, 1)):
             StreamEventData.objects.create(series=stream.series, org=stream.org, timestamp=timestamp)
-    assert stream_events_retention_apply(now=NOW) == 1
+    assert stream_events_retention_apply(now=NOW).rows_deleted == 1
     assert StreamEventData.objects.filter(series=short.series).get().timestamp == at(2026, 6, 1)
     assert StreamEventData.objects.filter(series=long.series).count() == 2
 

@@ -33,8 +33,7 @@ from server.apps.streamer.reports import PreparedReport, ReportError, ReportReje
 from server.apps.streamer.reports.timestamps import REBOOT_STREAM
 from server.apps.streamer.services.upload import REPORT_STORE
 from server.apps.streamer.writer import BackgroundWriter, PendingWrite, WriteResult
-from server.apps.streamevent.models import StreamEventData
-from server.apps.streamevent.services import EVENT_STORE
+from server.apps.streamevent.services import EVENT_STORE, stream_events_bulk_insert
 from server.apps.streamfilter.machine import CompiledFilter
 from server.apps.streamfilter.selectors import active_filters
 from server.apps.streamfilter.services import FilterRows, filters_evaluate
@@ -157,7 +156,7 @@ def _acknowledge(
     the streamer's and device's acknowledged ids (they only move up, and never past an uncommitted report's
     readings), then the project's stream filters over the readings (their states and alerts commit with the
     acknowledgement). A worker that dies before the commit leaves the report not ``success``, and the retry redoes
-    it all (events have fixed uuids and skip conflicts; alerts are unique by their reading)."""
+    it all (events have fixed uuids and are stored once; alerts are unique by their reading)."""
     event_ids = [event.streamer_local_id for event in rows.events if event.streamer_local_id]
     first_ids = [i for i in (written.first_id, min(event_ids, default=0)) if i]
     figures = {
@@ -183,7 +182,7 @@ def _acknowledge(
     }
     with transaction.atomic(), connection.cursor() as cursor:
         if rows.events:
-            StreamEventData.objects.bulk_create(rows.events, ignore_conflicts=True)
+            stream_events_bulk_insert(events=rows.events)
         cursor.execute(_report_statement(list(figures)), parameters)
         cursor.execute(_acknowledge_statement(), parameters)
         if filters:
