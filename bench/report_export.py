@@ -144,7 +144,11 @@ def over_http(project, warm_up_project, user, data_dir: Path) -> tuple[float, in
     from server.apps.authentication.authentication import jwt_encode
 
     port = free_port()
-    server = start_server("gunicorn", port, server_environment("gunicorn", data_dir))
+    environment = server_environment("gunicorn", data_dir)
+    # A sync worker tells the arbiter it is alive only between requests: with the deployed 60 s timeout, an export
+    # streaming for longer is ended mid-way (docs/reports.md). The bench measures the stream, so no timeout.
+    environment["GUNICORN_TIMEOUT"] = "0"
+    server = start_server("gunicorn", port, environment)
     try:
         token = jwt_encode(user)
         base = f"http://127.0.0.1:{port}/api/v1/report/export/?project="
