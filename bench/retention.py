@@ -1,10 +1,10 @@
 """Retention benchmark: the disk a retention run frees, beside a plain DELETE, and what partitioning costs ingest.
 
-    python bench/retention.py [--rows 4000000] [--series 200] [--ingest-rows 500000]
+    python bench/retention.py [--rows 4000000] [--events 1000000] [--series 200] [--ingest-rows 500000]
 
 In throw-away ``bench_*`` databases (_setup.py) it registers ``--series`` streams in two projects, one keeping 90
-days of data (nine streams in ten) and one keeping 180, and loads ``--rows`` readings spread evenly over the year
-before 2026-07-15 (one ``INSERT … SELECT generate_series``, indexes rebuilt after, roll-ups built, ``VACUUM
+days of data and events (nine streams in ten) and one keeping 180, and loads ``--rows`` readings spread evenly over
+the year before 2026-07-15 (one ``INSERT … SELECT generate_series``, indexes rebuilt after, roll-ups built, ``VACUUM
 ANALYZE``) twice:
 
 - into ``streamdata_streamdata``, partitioned by month (migration ``streamdata`` 0005);
@@ -17,6 +17,12 @@ between); on the baseline the same rows go with one ``DELETE`` per cutoff follow
 ``VACUUM FULL``, which would lock the table for the whole rewrite). It prints, for each, rows, the table's and its
 indexes' size on disk (``pg_total_relation_size`` summed over the partitions) before and after, and the time taken;
 then checks that the roll-ups still equal a fresh aggregate of the rows.
+
+Events the same way on the default database: ``--events`` events over the same year and series, without payload files
+(so the figures are the table's), into ``streamevent_streameventdata`` partitioned by month (migration
+``streamevent`` 0003) and into ``bench_plain_events``, shaped as before (primary key, unique uuid,
+``(series, timestamp)``, unique ``(series, streamer_local_id)``); ``stream_events_retention_apply`` on the one, one
+``DELETE`` per cutoff and a plain ``VACUUM`` on the other.
 
 Ingest: ``--ingest-rows`` readings of this month, as a report of 50 streams, written (a) by ingest's write path
 (``streamer.writer.streamdata_write``: lock, claims, probe, binary ``COPY``, roll-ups, mark) into the partitioned
@@ -40,10 +46,19 @@ NOW = datetime.datetime(2026, 7, 15, 6, tzinfo=datetime.UTC)
 FIRST = NOW - datetime.timedelta(days=365)
 PLAIN = "bench_plain"
 PARTITIONED = "streamdata_streamdata"
+PLAIN_EVENTS = "bench_plain_events"
+EVENTS = "streamevent_streameventdata"
 PLAIN_INDEXES = (
     f"ALTER TABLE {PLAIN} ADD PRIMARY KEY (id)",
     f"CREATE INDEX bench_plain_series_time ON {PLAIN} (series, timestamp)",
     f"CREATE UNIQUE INDEX bench_plain_series_reading ON {PLAIN} (series, streamer_local_id) "
+    "WHERE streamer_local_id > 0",
+)
+PLAIN_EVENT_INDEXES = (
+    f"ALTER TABLE {PLAIN_EVENTS} ADD PRIMARY KEY (id)",
+    f"ALTER TABLE {PLAIN_EVENTS} ADD UNIQUE (uuid)",
+    f"CREATE INDEX bench_plain_events_series_time ON {PLAIN_EVENTS} (series, timestamp)",
+    f"CREATE UNIQUE INDEX bench_plain_events_series_reading ON {PLAIN_EVENTS} (series, streamer_local_id) "
     "WHERE streamer_local_id > 0",
 )
 INGEST_WAYS = ("ingest write path → partitioned", "bare COPY → partitioned", "bare COPY → plain (baseline)")
@@ -51,8 +66,9 @@ INGEST_ROUNDS = 3
 DEVICES_PER_PROJECT_SHARE = 10  # one device in ten goes to the project keeping 180 days
 
 
-def register(series: int) -> dict[int, int]:
-    """``series`` streams in two projects (90 and 180 days); returns series → days kept."""
+def register(series: int) -> tuple[dict[int, int], object]:
+    """``series`` streams in two projects (90 and 180 days of data and events); returns series → days kept, and
+    the organisation's id."""
     from server.apps.core.testing import make_org, make_user
     from server.apps.device.services import device_claim, device_create
     from server.apps.project.models import Project
@@ -64,7 +80,7 @@ def register(series: int) -> dict[int, int]:
     projects = []
     for days in (90, 180):
         project = project_create(org=org, name=f"Keeps {days} days", created_by=staff)
-        Project.objects.filter(pk=project.pk).update(data_retention_days=days)
+        Project.objects.filter(pk=project.pk).update(data_retention_days=days, event_retention_days=days)
         for lid in range(0x5001, 0x5006):
             variable_create(user=staff, project=project, lid=lid, name=f"Bench {lid:04x}")
         projects.append((project, days))
@@ -77,7 +93,7 @@ def register(series: int) -> dict[int, int]:
         for stream in device.streams.all():
             if len(kept) < series:
                 kept[stream.series] = days
-    return kept
+    return kept, org.pk
 
 
 def load(target: str, series: list[int], rows: int) -> float:
@@ -128,11 +144,52 @@ def prepare(series: list[int], rows: int) -> None:
     print(f"loaded {rows:,} rows over {len(series)} series in {seconds:.1f} s", file=sys.stderr, flush=True)
 
 
-def footprint(target: str) -> tuple[int, int, int]:
+def prepare_events(series: list[int], count: int, org_id) -> None:
+    """``count`` events spread evenly over the year before NOW, into the partitioned table (its indexes rebuilt after
+    the load) and the plain one."""
+    from django.db import connections
+
+    from server.apps.streamdata.partitions import months_between, partition_create
+
+    per_series = count // len(series)
+    step = datetime.timedelta(days=365) / per_series
+    with connections["default"].cursor() as cursor:
+        for month in months_between(FIRST, NOW):
+            partition_create(cursor, EVENTS, month)
+        cursor.execute(f"SELECT indexname, indexdef FROM pg_indexes WHERE tablename = '{EVENTS}'")
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        start = time.perf_counter()
+        cursor.execute(
+            f"""
+            INSERT INTO {EVENTS} (uuid, series, org_id, device_timestamp, timestamp, streamer_local_id, status,
+                dirty_ts, extra_data, data_key, format_version)
+            SELECT gen_random_uuid(), s, %s, i, %s::timestamptz + i * %s::interval, i, 'cln', false,
+                jsonb_build_object('axis', 'x', 'peak', i %% 1000, 'samples', i %% 97), '', 2
+            FROM generate_series(1, %s) AS i, unnest(%s::integer[]) AS s
+            """,
+            [org_id, FIRST, step, per_series, series],
+        )
+        seconds = time.perf_counter() - start
+        for _, definition in indexes:
+            cursor.execute(definition.replace(" ON ONLY ", " ON "))
+        cursor.execute(f"CREATE TABLE {PLAIN_EVENTS} (LIKE {EVENTS} INCLUDING DEFAULTS)")
+        cursor.execute(f"INSERT INTO {PLAIN_EVENTS} SELECT * FROM {EVENTS}")
+        for statement in PLAIN_EVENT_INDEXES:
+            cursor.execute(statement)
+    connections["default"].close()
+    with connections["default"].cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {EVENTS}")
+        cursor.execute(f"VACUUM ANALYZE {PLAIN_EVENTS}")
+    print(f"loaded {per_series * len(series):,} events in {seconds:.1f} s", file=sys.stderr, flush=True)
+
+
+def footprint(target: str, alias: str = "streamdata") -> tuple[int, int, int]:
     """(rows, table bytes, index bytes) on disk, over every partition of ``target``."""
     from django.db import connections
 
-    with connections["streamdata"].cursor() as cursor:
+    with connections[alias].cursor() as cursor:
         # A plain table is its own only leaf.
         cursor.execute(
             "SELECT coalesce(sum(pg_table_size(relid)), 0), coalesce(sum(pg_indexes_size(relid)), 0) FROM "
@@ -145,7 +202,7 @@ def footprint(target: str) -> tuple[int, int, int]:
         return cursor.fetchone()[0], int(table_bytes), int(index_bytes)
 
 
-def plain_delete(kept: dict[int, int]) -> None:
+def plain_delete(kept: dict[int, int], target: str = PLAIN, alias: str = "streamdata") -> None:
     from django.db import connections
 
     from server.apps.streamdata.services import retention_cutoff
@@ -153,12 +210,12 @@ def plain_delete(kept: dict[int, int]) -> None:
     by_cutoff: dict[datetime.datetime, list[int]] = {}
     for series, days in kept.items():
         by_cutoff.setdefault(retention_cutoff(now=NOW, days=days), []).append(series)
-    with connections["streamdata"].cursor() as cursor:
+    with connections[alias].cursor() as cursor:
         for cutoff, series in by_cutoff.items():
-            cursor.execute(f"DELETE FROM {PLAIN} WHERE series = ANY(%s) AND timestamp < %s", [series, cutoff])
-    connections["streamdata"].close()
-    with connections["streamdata"].cursor() as cursor:
-        cursor.execute(f"VACUUM {PLAIN}")
+            cursor.execute(f"DELETE FROM {target} WHERE series = ANY(%s) AND timestamp < %s", [series, cutoff])
+    connections[alias].close()
+    with connections[alias].cursor() as cursor:
+        cursor.execute(f"VACUUM {target}")
 
 
 def rollups_match() -> bool:
@@ -174,6 +231,23 @@ def rollups_match() -> bool:
             "OR fresh.high IS DISTINCT FROM kept.high"
         )
         return cursor.fetchone()[0] == 0
+
+
+def same_rows(one: str, other: str) -> bool:
+    """Whether the two event tables hold the same events (no event kept twice, none lost, none left over)."""
+    from django.db import connections
+
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT uuid, series, timestamp FROM {one} EXCEPT ALL "
+            f"SELECT uuid, series, timestamp FROM {other}) AS extra"
+        )
+        extra = cursor.fetchone()[0]
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT uuid, series, timestamp FROM {other} EXCEPT ALL "
+            f"SELECT uuid, series, timestamp FROM {one}) AS missing"
+        )
+        return extra == 0 and cursor.fetchone()[0] == 0
 
 
 def report_rows(count: int, streams: list[int], first_id: int):
@@ -229,29 +303,47 @@ def ingest(series: list[int], count: int) -> list[list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=4_000_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--series", type=int, default=200)
-    parser.add_argument("--ingest-rows", type=int, default=500_000)
+    parser.add_argument("--ingest-rows", type=int, default=500_000, help="0 leaves the ingest figures out")
     options = parser.parse_args()
     django_setup()
     from server.apps.streamdata.services import stream_data_retention_apply
+    from server.apps.streamevent.services import stream_events_retention_apply
 
     with bench_databases():
-        kept = register(options.series)
+        kept, org_id = register(options.series)
         series = sorted(kept)
         prepare(series, options.rows)
-        before = {PARTITIONED: footprint(PARTITIONED), PLAIN: footprint(PLAIN)}
+        prepare_events(series, options.events, org_id)
+        tables = {
+            PARTITIONED: "streamdata",
+            PLAIN: "streamdata",
+            EVENTS: "default",
+            PLAIN_EVENTS: "default",
+        }
+        before = {name: footprint(name, alias) for name, alias in tables.items()}
+        seconds = {}
         start = time.perf_counter()
         result = stream_data_retention_apply(now=NOW)
-        retention_seconds = time.perf_counter() - start
+        seconds[PARTITIONED] = time.perf_counter() - start
         start = time.perf_counter()
         plain_delete(kept)
-        delete_seconds = time.perf_counter() - start
-        after = {PARTITIONED: footprint(PARTITIONED), PLAIN: footprint(PLAIN)}
+        seconds[PLAIN] = time.perf_counter() - start
+        start = time.perf_counter()
+        events_result = stream_events_retention_apply(now=NOW)
+        seconds[EVENTS] = time.perf_counter() - start
+        start = time.perf_counter()
+        plain_delete(kept, PLAIN_EVENTS, "default")
+        seconds[PLAIN_EVENTS] = time.perf_counter() - start
+        after = {name: footprint(name, alias) for name, alias in tables.items()}
         mb = 1024 * 1024
         lines = [["table", "rows before", "rows after", "table MB", "indexes MB", "total MB", "freed MB", "seconds"]]
-        for name, label, seconds in (
-            (PARTITIONED, "partitioned + retention", retention_seconds),
-            (PLAIN, "plain + DELETE + VACUUM", delete_seconds),
+        for name, label in (
+            (PARTITIONED, "readings: partitioned + retention"),
+            (PLAIN, "readings: plain + DELETE + VACUUM"),
+            (EVENTS, "events: partitioned + retention"),
+            (PLAIN_EVENTS, "events: plain + DELETE + VACUUM"),
         ):
             (rows0, table0, index0), (rows1, table1, index1) = before[name], after[name]
             lines.append(
@@ -263,16 +355,22 @@ def main() -> None:
                     f"{index0 / mb:,.0f} → {index1 / mb:,.0f}",
                     f"{(table0 + index0) / mb:,.0f} → {(table1 + index1) / mb:,.0f}",
                     f"{(table0 + index0 - table1 - index1) / mb:,.0f}",
-                    f"{seconds:.1f}",
+                    f"{seconds[name]:.1f}",
                 ]
             )
         print(table(lines))
         print(
-            f"\npartitions dropped: {len(result.partitions_dropped)}, rows deleted in the others: "
+            f"\nreadings: partitions dropped: {len(result.partitions_dropped)}, rows deleted in the others: "
             f"{result.rows_deleted:,}; roll-ups equal a fresh aggregate: {rollups_match()}"
         )
-        print()
-        print(table(ingest(series, options.ingest_rows)))
+        print(
+            f"events: partitions dropped: {len(events_result.partitions_dropped)}, events deleted in the others: "
+            f"{events_result.rows_deleted:,}; rows equal to the plain table's after the same retention: "
+            f"{same_rows(EVENTS, PLAIN_EVENTS)}"
+        )
+        if options.ingest_rows:
+            print()
+            print(table(ingest(series, options.ingest_rows)))
         print(f"\nload average: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
 
 
