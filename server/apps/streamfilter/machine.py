@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -98,7 +99,7 @@ class CompiledFilter:
             self.device_id is None or stream.device_id == self.device_id
         )
 
-    @property
+    @cached_property
     def state_labels(self) -> frozenset[str]:
         """The states the machine can be in (a series in another was left by a redefinition)."""
         return frozenset({self.initial_state, *(t.src for t in self.transitions), *(t.dst for t in self.transitions)})

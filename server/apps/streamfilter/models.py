@@ -4,7 +4,8 @@ the alerts their transitions raise.
 A filter has states, one of them the initial state of every series it watches; transitions between two states; the
 triggers of a transition (comparisons of the reading's value with a threshold, all of which must hold); and the
 actions run on entering a state (an e-mail, a webhook, a note on the stream, a value written to another stream).
-Each series the filter watches keeps its own current state (``StreamFilterSeriesState``); each transition raises one
+Each series the filter watches keeps its own current state (``StreamFilterSeriesState``), and how far its readings
+were evaluated (``StreamFilterSeriesCursor``, shared by the project's filters); each transition raises one
 ``StreamFilterAlert``, kept after it is acknowledged and cleared. docs/filters.md tells the whole story.
 """
 
@@ -157,14 +158,12 @@ class StreamFilterAction(models.Model):
 
 
 class StreamFilterSeriesState(models.Model):
-    """Where one series stands in a filter: its state, and the last reading evaluated (by streamer id, or by time
-    for readings without one). Readings at or before it are not evaluated again."""
+    """Where one series stands in a filter. A row is written when a transition leaves the series in another state
+    than it stood in; without one the series is in the filter's initial state."""
 
     filter = models.ForeignKey(StreamFilter, on_delete=models.CASCADE, related_name="series_states")
     series = models.BigIntegerField()
     state = models.CharField(max_length=50)
-    last_streamer_local_id = models.BigIntegerField(default=0)
-    last_timestamp = models.DateTimeField(null=True)
     updated_on = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -174,6 +173,20 @@ class StreamFilterSeriesState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filter_id}/{self.series}: {self.state}"
+
+
+class StreamFilterSeriesCursor(models.Model):
+    """How far a series' readings have been evaluated by its project's filters (all of them evaluate the same rows
+    of a batch): the last streamer id, and the last time for readings without one. Readings at or before it are
+    not evaluated again."""
+
+    series = models.BigIntegerField(primary_key=True)
+    last_streamer_local_id = models.BigIntegerField(default=0)
+    last_timestamp = models.DateTimeField(null=True)
+    updated_on = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.series}: {self.last_streamer_local_id}"
 
 
 class AlertStatus(models.TextChoices):

@@ -27,6 +27,7 @@ from server.apps.streamfilter.models import (
     StreamFilter,
     StreamFilterAction,
     StreamFilterAlert,
+    StreamFilterSeriesCursor,
     StreamFilterSeriesState,
     StreamFilterState,
     StreamFilterTransition,
@@ -340,49 +341,54 @@ def _insert_alerts(rows: Sequence[tuple]) -> list[int | None]:
     return [inserted.get(_alert_key(row[1], row[5], row[11], row[10])) for row in rows]
 
 
-@dataclass
-class _Watch:
-    """One filter over one stream of the rows: where the stream's rows are, and where its series stands."""
+# The first key of the two-key advisory lock an evaluation holds on each series it evaluates (the second is the
+# series): two evaluations of one series (two streamers of a device, two workers) run one after the other.
+SERIES_LOCK_NAMESPACE = 0x5346  # "SF"
 
-    compiled: CompiledFilter
+
+@dataclass
+class _Watched:
+    """One stream of the rows, the filters that watch it, and where its rows are."""
+
     stream: StreamId
+    filters: list[CompiledFilter]
     positions: list[int]
 
 
-def _watches(rows: FilterRows, filters: Sequence[CompiledFilter]) -> list[_Watch]:
+def _watched(rows: FilterRows, filters: Sequence[CompiledFilter]) -> list[_Watched]:
     by_variable: dict[str, list[CompiledFilter]] = {}
     for compiled in filters:
         by_variable.setdefault(compiled.variable_id, []).append(compiled)
-    watched = {
-        key: [compiled for compiled in by_variable.get(str(stream.variable_id), ()) if compiled.watches(stream)]
-        for key, stream in rows.streams.items()
-    }
-    watched = {key: found for key, found in watched.items() if found}
-    if not watched:
-        return []
-    # One C-speed pass over the rows' stream column per watched stream.
     keys = rows.stream_keys
-    positions = {key: list(compress(count(), map(operator.eq, keys, repeat(key)))) for key in watched}
-    return [
-        _Watch(compiled, rows.streams[key], positions[key])
-        for key, found in watched.items()
-        for compiled in found
-        if positions[key]
-    ]
+    watched = []
+    for key, stream in rows.streams.items():
+        found = [compiled for compiled in by_variable.get(str(stream.variable_id), ()) if compiled.watches(stream)]
+        if found:
+            # One C-speed pass over the rows' stream column per watched stream.
+            positions = list(compress(count(), map(operator.eq, keys, repeat(key))))
+            if positions:
+                watched.append(_Watched(stream, found, positions))
+    return watched
 
 
-def _unseen(watch: _Watch, rows: FilterRows, state: _SeriesState | None) -> list[int]:
-    """The watch's rows after the last reading its series has been evaluated on."""
-    if state is None or (not state.last_id and state.last_time is None):
-        return watch.positions
+@dataclass(frozen=True, slots=True)
+class _Cursor:
+    last_id: int
+    last_time: datetime.datetime | None
+
+
+def _unseen(positions: list[int], rows: FilterRows, cursor: _Cursor | None) -> list[int]:
+    """The rows (``positions``) of a series after the last reading its filters have evaluated."""
+    if cursor is None or (not cursor.last_id and cursor.last_time is None):
+        return positions
     ids, timestamps = rows.streamer_local_ids, rows.timestamps
-    last_id, last_time = state.last_id, state.last_time
-    watched_ids = list(map(ids.__getitem__, watch.positions))
+    last_id, last_time = cursor.last_id, cursor.last_time
+    watched_ids = list(map(ids.__getitem__, positions))
     if 0 not in watched_ids:  # every reading has an id: compare them at C speed
-        return list(compress(watch.positions, map(operator.lt, repeat(last_id), watched_ids)))
+        return list(compress(positions, map(operator.lt, repeat(last_id), watched_ids)))
     return [
         position
-        for position in watch.positions
+        for position in positions
         if (ids[position] > last_id if ids[position] else last_time is None or timestamps[position] > last_time)
     ]
 
@@ -394,17 +400,14 @@ class _Unseen:
 
     positions: list[int]
     values: list[float]
-    last_id: int
-    last_time: datetime.datetime | None
-
+    cursor: _Cursor
     index: ValueIndex
 
     @classmethod
-    def of(cls, watch: _Watch, rows: FilterRows, state: _SeriesState | None) -> _Unseen:
-        positions = _unseen(watch, rows, state)
+    def of(cls, positions: list[int], rows: FilterRows, cursor: _Cursor | None) -> _Unseen:
+        positions = _unseen(positions, rows, cursor)
         ids = list(map(rows.streamer_local_ids.__getitem__, positions))
-        last_id = max(ids, default=0)
-        last_time = state.last_time if state else None
+        last_time = cursor.last_time if cursor else None
         if 0 in ids:  # readings without an id move the cursor's time
             times = [rows.timestamps[p] for p, i in zip(positions, ids, strict=True) if not i]
             last_time = max([*times, *([last_time] if last_time else [])])
@@ -412,47 +415,50 @@ class _Unseen:
         return cls(
             positions=positions,
             values=values,
-            last_id=max(last_id, state.last_id if state else 0),
-            last_time=last_time,
+            cursor=_Cursor(max(max(ids, default=0), cursor.last_id if cursor else 0), last_time),
             index=ValueIndex.of(values),
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _SeriesState:
-    state: str
-    last_id: int
-    last_time: datetime.datetime | None
-
-
-def _series_states(watches: list[_Watch]) -> dict[tuple[int, int], _SeriesState]:
-    """The stored states of the watched series, locked to the commit. One query, read as tuples."""
-    rows = (
-        StreamFilterSeriesState.objects.select_for_update()
-        .filter(
-            filter_id__in={watch.compiled.id for watch in watches},
-            series__in={watch.stream.series for watch in watches},
-        )
-        .values_list("filter_id", "series", "state", "last_streamer_local_id", "last_timestamp")
-    )
-    return {
-        (filter_id, series): _SeriesState(state, last_id, last_time)
-        for filter_id, series, state, last_id, last_time in rows
-    }
-
-
-def _series_states_save(states: list[tuple]) -> None:
-    """Upsert (filter id, series, state, last id, last time, now) rows. One statement."""
-    table = StreamFilterSeriesState._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(states))
+def _stored(watched: list[_Watched]) -> tuple[dict[int, _Cursor], dict[tuple[int, int], str]]:
+    """Lock the watched series to the commit (advisory locks, taken in series order so two evaluations cannot
+    deadlock), then read their cursors and their filters' states, by (filter id, series). One query: the read is
+    its own statement, so its snapshot is taken once the locks are granted and sees what the previous holder
+    committed."""
+    series = sorted({item.stream.series for item in watched})
+    filter_ids = sorted({compiled.id for item in watched for compiled in item.filters})
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (filter_id, series, state, last_streamer_local_id, last_timestamp, updated_on) "
-            f"VALUES {values} ON CONFLICT (filter_id, series) DO UPDATE SET state = EXCLUDED.state, "
-            "last_streamer_local_id = EXCLUDED.last_streamer_local_id, last_timestamp = EXCLUDED.last_timestamp, "
-            "updated_on = EXCLUDED.updated_on",
-            [value for row in states for value in row],
+            "SELECT pg_advisory_xact_lock(%s, series) FROM unnest(%s::integer[]) AS series; "
+            "SELECT series, NULL::integer, NULL::varchar, last_streamer_local_id, last_timestamp "
+            f"FROM {StreamFilterSeriesCursor._meta.db_table} WHERE series = ANY(%s) UNION ALL "
+            "SELECT series, filter_id, state, NULL, NULL "
+            f"FROM {StreamFilterSeriesState._meta.db_table} WHERE series = ANY(%s) AND filter_id = ANY(%s)",
+            [SERIES_LOCK_NAMESPACE, series, series, series, filter_ids],
         )
+        found = cursor.fetchall()
+    cursors = {row[0]: _Cursor(row[3], row[4]) for row in found if row[1] is None}
+    states = {(row[1], row[0]): row[2] for row in found if row[1] is not None}
+    return cursors, states
+
+
+def _stored_save(*, cursors: list[tuple], states: list[tuple]) -> None:
+    """Upsert the series' cursors (series, last id, last time, now) and the states that changed (filter id, series,
+    state, now). One statement."""
+    sql = (
+        f"INSERT INTO {StreamFilterSeriesCursor._meta.db_table} (series, last_streamer_local_id, last_timestamp, "
+        f"updated_on) VALUES {', '.join(['(%s, %s, %s, %s)'] * len(cursors))} ON CONFLICT (series) DO UPDATE SET "
+        "last_streamer_local_id = EXCLUDED.last_streamer_local_id, last_timestamp = EXCLUDED.last_timestamp, "
+        "updated_on = EXCLUDED.updated_on"
+    )
+    if states:
+        sql = (
+            f"WITH changed AS (INSERT INTO {StreamFilterSeriesState._meta.db_table} (filter_id, series, state, "
+            f"updated_on) VALUES {', '.join(['(%s, %s, %s, %s)'] * len(states))} ON CONFLICT (filter_id, series) "
+            f"DO UPDATE SET state = EXCLUDED.state, updated_on = EXCLUDED.updated_on) {sql}"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for row in (*states, *cursors) for value in row])
 
 
 @transaction.atomic(savepoint=False)
@@ -462,11 +468,13 @@ def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | No
     evaluates the rows again).
 
     ``filters`` are the rows' projects' active filters (``selectors.active_filters``, cached: a batch looks them
-    up once); without them they are looked up here. For each filter and series: the stored state (or the filter's
-    initial one), the rows after the last one it evaluated, the machine run over their values; then one alert per
-    transition, the state stored, and the entered states' actions (notes at once, the rest through the worker
-    after the commit). Rows that no filter watches cost nothing; with filters, the queries are: the states (one),
-    the alerts (one, when any transition), the states' upsert (one), and one per note or queued delivery.
+    up once); without them they are looked up here. For each watched series: the rows after its cursor (shared by
+    the filters on it), their values sorted once; for each filter on it, the stored state (or the filter's initial
+    one) and the machine run over those values; then one alert per transition, the series' cursor and the states
+    that changed stored, and the entered states' actions (notes at once, the rest through the worker after the
+    commit). Rows that no filter watches cost nothing; with filters, the queries are: the series' lock and stored
+    cursors and states (one), the alerts (one, when any transition), the cursors' and changed states' upsert (one,
+    when any row was unseen), and one per note or queued delivery, whatever the number of rows and filters.
 
     Returns the ids of the alerts raised. Alerts are unique by (filter, series, the reading's streamer id, or its
     time without one): evaluating the same rows again raises none.
@@ -476,63 +484,60 @@ def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | No
         filters = [compiled for found in active_filters(project_ids=projects).values() for compiled in found]
     if not filters:
         return []
-    watches = _watches(rows, filters)
-    if not watches:
+    watched = _watched(rows, filters)
+    if not watched:
         return []
-    stored = _series_states(watches)
+    cursors, states = _stored(watched)
     now = timezone.now()
     ids, timestamps, values = rows.streamer_local_ids, rows.timestamps, rows.values
-    new_states: list[tuple] = []
+    moved: list[tuple] = []
+    changed: list[tuple] = []
     alerts: list[tuple] = []
     entered: list[tuple[CompiledFilter, StreamId, str]] = []
-    # The filters of one stream usually stand at the same reading: their unseen rows, values and new cursor are
-    # worked out once.
-    unseen: dict[tuple, _Unseen] = {}
-    for watch in watches:
-        compiled, stream = watch.compiled, watch.stream
-        state = stored.get((compiled.id, stream.series))
-        cursor = (stream.series, state.last_id, state.last_time) if state else (stream.series,)
-        if cursor not in unseen:
-            unseen[cursor] = _Unseen.of(watch, rows, state)
-        found = unseen[cursor]
+    for item in watched:
+        stream = item.stream
+        found = _Unseen.of(item.positions, rows, cursors.get(stream.series))
         positions = found.positions
         if not positions:
             continue
-        current = state.state if state is not None else compiled.initial_state
-        if current not in compiled.state_labels:
-            current = compiled.initial_state  # the machine was redefined without the series' state
-        final, moves = machine_run(
-            transitions=compiled.transitions, state=current, values=found.values, index=found.index
-        )
-        for move in moves:
-            position = positions[move.position]
-            alerts.append(
-                (
-                    now,
-                    compiled.id,
-                    compiled.name,
-                    compiled.org_id,
-                    compiled.project_id,
-                    stream.series,
-                    stream.slug,
-                    move.src,
-                    move.dst,
-                    float(values[position]),
-                    timestamps[position],
-                    ids[position],
-                    AlertStatus.ACTIVE,
-                )
+        moved.append((stream.series, found.cursor.last_id, found.cursor.last_time, now))
+        for compiled in item.filters:
+            current = states.get((compiled.id, stream.series), compiled.initial_state)
+            if current not in compiled.state_labels:
+                current = compiled.initial_state  # the machine was redefined without the series' state
+            final, moves = machine_run(
+                transitions=compiled.transitions, state=current, values=found.values, index=found.index
             )
-            entered.append((compiled, stream, move.dst))
-        new_states.append((compiled.id, stream.series, final, found.last_id, found.last_time, now))
+            for move in moves:
+                position = positions[move.position]
+                alerts.append(
+                    (
+                        now,
+                        compiled.id,
+                        compiled.name,
+                        compiled.org_id,
+                        compiled.project_id,
+                        stream.series,
+                        stream.slug,
+                        move.src,
+                        move.dst,
+                        float(values[position]),
+                        timestamps[position],
+                        ids[position],
+                        AlertStatus.ACTIVE,
+                    )
+                )
+                entered.append((compiled, stream, move.dst))
+            if final != current:
+                changed.append((compiled.id, stream.series, final, now))
     raised: list[int] = []
     if alerts:
         for alert_id, row, (compiled, stream, state_label) in zip(_insert_alerts(alerts), alerts, entered, strict=True):
             if alert_id is not None:
                 raised.append(alert_id)
                 _run_actions(alert_id=alert_id, compiled=compiled, stream=stream, state=state_label, row=row)
-    if new_states:
-        _series_states_save(new_states)
+    if moved:
+        _stored_save(cursors=moved, states=changed)
     return raised
 
 

@@ -3,12 +3,14 @@ e-mails, webhooks and derived rows checked as saved; exactly one alert per trans
 
 from __future__ import annotations
 
+import datetime
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.core import mail
+from django.db import connection, transaction
 from django.db.models.functions import Now
 
 from server.apps.core.testing import assert_query_count
@@ -19,7 +21,7 @@ from server.apps.streamer.models import ReportStatus, StreamerReport
 from server.apps.streamer.services import processing
 from server.apps.streamer.services.processing import streamer_reports_process
 from server.apps.streamer.tests.factories import make_ingest, process, signed_report, upload
-from server.apps.streamfilter.models import StreamFilterAlert, StreamFilterSeriesState
+from server.apps.streamfilter.models import StreamFilterAlert, StreamFilterSeriesCursor, StreamFilterSeriesState
 from server.apps.streamfilter.services import FilterRows, filters_evaluate
 from server.apps.streamfilter.tests.factories import make_filter
 from server.apps.streamnote.models import NoteType, StreamNote
@@ -100,12 +102,9 @@ def test_each_transition_raises_one_alert_and_runs_the_entered_states_actions(db
     )
     assert (alert.series, alert.stream_slug, alert.status) == (stream.series, stream.slug, "active")
     state = StreamFilterSeriesState.objects.get()
-    assert (state.filter_id, state.series, state.state, state.last_streamer_local_id) == (
-        stream_filter.id,
-        stream.series,
-        "high",
-        7,
-    )
+    assert (state.filter_id, state.series, state.state) == (stream_filter.id, stream.series, "high")
+    cursor = StreamFilterSeriesCursor.objects.get()
+    assert (cursor.series, cursor.last_streamer_local_id) == (stream.series, 7)
     # Entering "high" twice: two notes, two e-mails (one each, to both recipients), two webhooks, two derived rows.
     notes = StreamNote.objects.filter(type=NoteType.FILTER).order_by("timestamp")
     assert [(n.target, n.note) for n in notes] == [
@@ -161,6 +160,7 @@ def test_the_unique_constraint_keeps_one_alert_even_when_the_series_state_is_los
     ingest_rows(ingest, [10, 40])
     process()
     StreamFilterSeriesState.objects.all().delete()
+    StreamFilterSeriesCursor.objects.all().delete()
     stream = StreamId.objects.get(slug=ingest.stream_slug(LEVEL))
     alert = StreamFilterAlert.objects.get()
     rows = FilterRows(
@@ -246,3 +246,71 @@ def test_with_filters_a_batch_adds_a_fixed_number_of_queries(db):
     with assert_query_count(3 + 4 + 3):
         assert [error for _, error in streamer_reports_process(report_ids=[report_id])] == [None]
     assert alerts()[-1] == ("high", "normal", 10.0, 503)
+
+
+def test_a_batch_that_moves_no_series_writes_only_the_cursor(db):
+    ingest, stream_filter, _ = make_world()
+    ingest_rows(ingest, [10, 40], first_id=1)
+    process()
+    report_id = ingest_rows(ingest, [40 + i % 3 for i in range(500)], first_id=3)
+    # The streamer's 3 + 4, the series' lock with its cursor and states, the cursor's upsert: no alert, and the
+    # state ("high") is not written again.
+    with assert_query_count(3 + 4 + 2):
+        assert [error for _, error in streamer_reports_process(report_ids=[report_id])] == [None]
+    assert StreamFilterSeriesState.objects.get(filter=stream_filter).state == "high"
+    assert StreamFilterSeriesCursor.objects.get().last_streamer_local_id == 502
+    assert len(alerts()) == 1
+
+
+def _level_rows(stream: StreamId, streamer_local_id: int, value: float) -> FilterRows:
+    return FilterRows(
+        streams={LEVEL: stream},
+        stream_keys=[LEVEL],
+        streamer_local_ids=[streamer_local_id],
+        timestamps=[datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(seconds=streamer_local_id)],
+        values=[value],
+    )
+
+
+def _advisory_waits() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        return cursor.fetchone()[0]
+
+
+def test_two_evaluations_of_one_series_run_one_after_the_other(transactional_db):
+    """Two streamers of a device (or two workers) evaluating one series at once: the second waits for the first's
+    commit and starts from the state it stored, so a transition is raised once."""
+    ingest, _, _ = make_world()
+    ingest_rows(ingest, [10], first_id=1)
+    process()
+    stream = StreamId.objects.get(slug=ingest.stream_slug(LEVEL))
+    evaluated, release, raised = threading.Event(), threading.Event(), {}
+
+    def first():
+        with transaction.atomic():
+            raised["first"] = filters_evaluate(rows=_level_rows(stream, 2, 40.0))
+            evaluated.set()
+            release.wait(30)
+        connection.close()
+
+    def second():
+        raised["second"] = filters_evaluate(rows=_level_rows(stream, 3, 41.0))
+        connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert evaluated.wait(30)
+    threads[1].start()
+    for _ in range(300):  # the second evaluation waits on the series' lock
+        if _advisory_waits():
+            break
+        threading.Event().wait(0.1)
+    assert _advisory_waits() == 1
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert len(raised["first"]) == 1
+    assert raised["second"] == []
+    assert alerts() == [("normal", "high", 40.0, 2)]
+    assert StreamFilterSeriesCursor.objects.get().last_streamer_local_id == 3
