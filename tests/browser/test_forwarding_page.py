@@ -9,9 +9,9 @@ from playwright.sync_api import expect
 
 from server.apps.authentication.services import account_create
 from server.apps.core.testing import make_org
+from server.apps.core.testing_http import webhook_receiver  # noqa: F401  (a fixture)
 from server.apps.forwarding.models import Delivery, Destination
 from server.apps.forwarding.services import deliveries_create, destinations_sweep
-from server.apps.forwarding.testing import webhook_receiver  # noqa: F401  (a fixture)
 from server.apps.forwarding.tests.factories import make_destination, routed_message
 from server.apps.worker.runner import run_worker
 from tests.browser.pages import expect_404

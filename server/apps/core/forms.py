@@ -12,6 +12,7 @@ from django.forms.fields import InvalidJSONInput
 
 from server.apps.core.errors import ApplicationError
 from server.apps.core.inputs import InputError, json_loads, utc_datetime
+from server.apps.core.outbound import validate_outbound_url
 
 if TYPE_CHECKING:  # the base of the form mixins, for the type checker: what they are mixed into
     FormMixinBase = forms.BaseForm
@@ -90,3 +91,10 @@ class DateTimeField(forms.DateTimeField):
 
     def to_python(self, value: Any) -> datetime.datetime | None:
         return utc_or_invalid(super().to_python(value))
+
+
+class OutboundURLField(forms.URLField):
+    """A URL the platform sends to for a user (a webhook), checked by the outbound guard (core/outbound.py) so the
+    form says why a URL is refused."""
+
+    default_validators = [validate_outbound_url]

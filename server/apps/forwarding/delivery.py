@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
+from server.apps.core.outbound import OutboundRefusedError, outbound_post
 from server.apps.stores.backends import StoreUnavailableError
 from server.apps.stores.services import store_file_save
 
@@ -25,7 +26,12 @@ USER_AGENT = "iotile-platform-forwarding/1"
 
 
 class DeliveryError(Exception):
-    """The destination did not take the message; the row is retried with backoff, then dead-lettered."""
+    """The destination did not take the message; the row is retried with backoff, then dead-lettered. A ``final``
+    error (an address the platform does not send to) is a dead letter at once: no retry would change it."""
+
+    def __init__(self, message: str, *, final: bool = False) -> None:
+        super().__init__(message)
+        self.final = final
 
 
 def message_body(delivery: Delivery) -> bytes:
@@ -46,11 +52,13 @@ def _webhook(destination: Destination, delivery: Delivery) -> None:
         digest = hmac.new(destination.secret.encode(), body, hashlib.sha256).hexdigest()
         headers[SIGNATURE_HEADER] = f"sha256={digest}"
     try:
-        response = requests.post(
-            destination.url, data=body, headers=headers, timeout=destination.timeout, allow_redirects=False
-        )
+        response = outbound_post(destination.url, data=body, headers=headers, timeout=destination.timeout)
+    except OutboundRefusedError as exc:
+        raise DeliveryError(exc.message, final=True) from exc
     except requests.RequestException as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+    if 300 <= response.status_code < 400:
+        raise DeliveryError(f"HTTP {response.status_code}: redirects are not followed")
     if not 200 <= response.status_code < 300:
         raise DeliveryError(f"HTTP {response.status_code}: {response.text[:200]}")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from server.apps.core.forms import ButtonForm, DashboardForm, JSONField
+from server.apps.core.forms import ButtonForm, DashboardForm, JSONField, OutboundURLField
 from server.apps.forwarding.models import DestinationKind
 
 
@@ -13,7 +13,7 @@ class DestinationForm(DashboardForm):
 
     name = forms.CharField(max_length=100, label="Name", help_text="Unique in the organisation.")
     kind = forms.ChoiceField(choices=DestinationKind.choices, label="Kind")
-    url = forms.URLField(max_length=500, required=False, label="Webhook URL", assume_scheme="https")
+    url = OutboundURLField(max_length=500, required=False, label="Webhook URL", assume_scheme="https")
     headers = JSONField(
         required=False, initial=dict, label="Headers", help_text='A JSON object, e.g. {"Authorization": "Bearer …"}.'
     )

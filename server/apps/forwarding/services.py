@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from server.apps.core.errors import ApplicationError, ConflictError, PermissionDeniedError
+from server.apps.core.outbound import outbound_url_check
 from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.core.services import model_update
 from server.apps.forwarding import delivery
@@ -56,6 +57,8 @@ def _check_manage(user, org) -> None:
 def _checked(destination: Destination) -> Destination:
     if destination.kind == DestinationKind.WEBHOOK and not destination.url:
         raise ApplicationError("A webhook needs a URL.", {"url": ["A webhook needs a URL."]})
+    if destination.kind == DestinationKind.WEBHOOK:
+        outbound_url_check(destination.url)
     if destination.kind == DestinationKind.FILE and destination.store not in store_names():
         raise ApplicationError(
             f"There is no store named '{destination.store}'.", {"store": [f"Known stores: {', '.join(store_names())}."]}
@@ -198,7 +201,7 @@ def _send_due(destination: Destination, result: SendResult, budget: int) -> None
             delivery.deliver(destination, head)
         except delivery.DeliveryError as exc:
             attempts = head.attempts + 1
-            dead = attempts >= destination.max_attempts
+            dead = exc.final or attempts >= destination.max_attempts
             delay = _retry_delay(destination, attempts)
             Delivery.objects.filter(pk=head.pk).update(
                 attempts=attempts,

@@ -54,7 +54,8 @@ class OperationKind:
     ``devices/<slug>/`` (a kind whose devices speak their own protocol, such as Kanto's ``update/desiredstate``);
     ``encode(operation, now)`` is then the request message on MQTT instead of the generic one; ``supersedes``: a new
     operation of this kind replaces the device's open ones (they end SUPERSEDED); ``reply_outcome(status, value,
-    error)`` reads a reply.
+    error)`` reads a reply; ``permission``: the organisation permission queueing this kind needs besides
+    ``can_operate_devices`` (a desired state installs software: ``can_manage_ota``).
     """
 
     name: str
@@ -68,6 +69,7 @@ class OperationKind:
     reply_outcome: Callable[[str, Any, str], Outcome] = default_reply_outcome
     request_suffix: str = ""
     encode: Callable[[DeviceOperation, datetime], dict[str, Any]] | None = None
+    permission: str | None = None
 
     @property
     def mqtt_request_suffix(self) -> str:
@@ -384,6 +386,7 @@ DESIRED_STATE = register_kind(
         reply_outcome=desired_state_outcome,
         request_suffix=DESIRED_STATE_SUFFIX,
         encode=desired_state_message,
+        permission="can_manage_ota",
     )
 )
 

@@ -68,10 +68,12 @@ class DeviceOperation(CreatedModel):
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
+    # Queueing and canceling operations is running the device, not editing its record: operators may
+    # (docs/permissions.md). A kind may ask for more (``OperationKind.permission``).
     scope_permissions = {
-        "add": "can_modify_device",
-        "change": "can_modify_device",
-        "delete": "can_modify_device",
+        "add": "can_operate_devices",
+        "change": "can_operate_devices",
+        "delete": "can_operate_devices",
     }
 
     class Meta:

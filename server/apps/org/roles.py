@@ -15,6 +15,7 @@ PERMISSION_KEYS = (
     "can_manage_org_and_projects",
     "can_claim_devices",
     "can_modify_device",
+    "can_operate_devices",
     "can_read_stream_ids",
     "can_modify_stream_ids",
     "can_read_device_properties",
@@ -65,6 +66,7 @@ _ADMIN = tuple(k for k in _OWNER if k not in ("can_delete_org", "can_delete_data
 _MEMBER = (
     "can_read_stream_ids",
     "can_modify_device",
+    "can_operate_devices",
     "can_modify_stream_ids",
     "can_read_device_properties",
     "can_modify_device_properties",
@@ -78,7 +80,9 @@ _MEMBER = (
     "can_access_webapp",
     "can_access_companion",
 )
-_OPERATOR = ("can_read_stream_ids", "can_create_stream_data", "can_access_companion")
+# An operator runs the fleet: sends devices commands and other operations (``can_operate_devices``), without editing
+# the devices' records (docs/permissions.md).
+_OPERATOR = ("can_read_stream_ids", "can_create_stream_data", "can_operate_devices", "can_access_companion")
 _DEVELOPER = (*_ADMIN, "can_manage_ota", "can_create_stream_ids")
 
 ROLE_PERMISSIONS: dict[str, dict[str, bool]] = {

@@ -5,13 +5,13 @@ written to a derived stream. Each runs once per (alert, action), however often i
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 
+import requests
 from django.core.mail import send_mail
 from django.db import router, transaction
 
+from server.apps.core.outbound import OutboundRefusedError, outbound_post
 from server.apps.stream.models import StreamId
 from server.apps.streamdata.models import StreamData
 from server.apps.streamdata.services import stream_data_bulk_insert, stream_data_row
@@ -71,8 +71,9 @@ class StreamFilterEmail(Action):
 
 @register_action
 class StreamFilterWebhook(Action):
-    """POST an alert as JSON to the action's URL. A 2xx answer delivers it; a 5xx, a 429 or no answer is retried
-    with backoff; another 4xx is final (a dead letter)."""
+    """POST an alert as JSON to the action's URL (through the outbound guard, core/outbound.py). A 2xx answer
+    delivers it; a 5xx, a 429 or no answer is retried with backoff; another 4xx, a redirect (not followed) or an
+    address the guard refuses is final (a dead letter)."""
 
     required_arguments = ("alert_id", "action_id")
     timeout = 60
@@ -82,21 +83,24 @@ class StreamFilterWebhook(Action):
         action = _action(arguments)
 
         def post(alert: StreamFilterAlert) -> None:
-            request = urllib.request.Request(
-                action.url,
-                data=json.dumps(alert_summary(alert)).encode(),
-                headers={"Content-Type": "application/json", "User-Agent": "iotile-streamfilter"},
-                method="POST",
-            )
             try:
-                with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS):
-                    pass
-            except urllib.error.HTTPError as exc:
-                if exc.code >= 500 or exc.code == 429:
-                    raise RetriableError(f"webhook {action.url} answered {exc.code}") from exc
-                raise PermanentError(f"webhook {action.url} answered {exc.code}") from exc
-            except (urllib.error.URLError, OSError) as exc:
+                response = outbound_post(
+                    action.url,
+                    data=json.dumps(alert_summary(alert)).encode(),
+                    headers={"Content-Type": "application/json", "User-Agent": "iotile-streamfilter"},
+                    timeout=WEBHOOK_TIMEOUT_SECONDS,
+                )
+            except OutboundRefusedError as exc:
+                raise PermanentError(f"webhook {action.url} {exc.message}") from exc
+            except requests.RequestException as exc:
                 raise RetriableError(f"webhook {action.url} unreachable: {exc}") from exc
+            code = response.status_code
+            if code >= 500 or code == 429:
+                raise RetriableError(f"webhook {action.url} answered {code}")
+            if 300 <= code < 400:
+                raise PermanentError(f"webhook {action.url} answered {code}: redirects are not followed")
+            if code >= 400:
+                raise PermanentError(f"webhook {action.url} answered {code}")
 
         alert_action_deliver(alert_id=arguments["alert_id"], action_id=action.pk, deliver=post)
 

@@ -12,12 +12,13 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator, URLValidator
+from django.core.validators import EmailValidator
 from django.db import connection, transaction
 from django.db.models import F, Func, Value
 from django.utils import timezone
 
 from server.apps.core.errors import ApplicationError, PermissionDeniedError
+from server.apps.core.outbound import outbound_url_check
 from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.stream.models import StreamId
 from server.apps.streamfilter.machine import CompiledFilter, ValueIndex, machine_run
@@ -95,10 +96,7 @@ def _check_action(*, project, action: Mapping[str, Any]) -> None:
             except ValidationError:
                 raise _bad("states", f"'{address}' is not an e-mail address.") from None
     elif kind == ActionType.WEBHOOK:
-        try:
-            URLValidator(schemes=["http", "https"])(action.get("url") or "")
-        except ValidationError:
-            raise _bad("states", "A webhook action needs an http or https URL.") from None
+        outbound_url_check(str(action.get("url") or ""), field="states")
     elif kind == ActionType.NOTE:
         if not str(action.get("note") or "").strip():
             raise _bad("states", "A note action needs the note's text.")

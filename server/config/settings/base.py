@@ -373,6 +373,9 @@ STREAMDATA_WRITE_CONNECTIONS = env.int("STREAMDATA_WRITE_CONNECTIONS", default=2
 WORKER_POLL_INTERVAL = env.float("WORKER_POLL_INTERVAL", default=5.0)
 WORKER_SCHEDULER_TICK_SECONDS = env.int("WORKER_SCHEDULER_TICK_SECONDS", default=30)
 WORKER_RUN_RETENTION_DAYS = env.int("WORKER_RUN_RETENTION_DAYS", default=30)
+# Networks (CIDR) that webhooks users give may reach although they are not public: none in production
+# (server/apps/core/outbound.py, docs/security.md).
+OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
 # Delivered forwarding outbox rows are kept this long (docs/forwarding.md); pending and dead ones until sent.
 FORWARDING_DELIVERED_RETENTION_DAYS = env.int("FORWARDING_DELIVERED_RETENTION_DAYS", default=7)
 

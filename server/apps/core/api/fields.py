@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.core.validators import URLValidator
 from rest_framework import serializers
 
 from server.apps.core.inputs import InputError, json_loads, utc_datetime
+from server.apps.core.outbound import validate_outbound_url
 
 
 class JSONField(serializers.JSONField):
@@ -49,3 +51,12 @@ class UTCDateTimeField(serializers.DateTimeField):
             return utc_datetime(super().to_internal_value(value))
         except InputError as exc:
             raise serializers.ValidationError(str(exc)) from exc
+
+
+class OutboundURLField(serializers.URLField):
+    """A URL the platform sends to for a user (a webhook): the outbound guard's check (core/outbound.py) in place of
+    the plain URL check, so a refused URL's 400 says why."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, URLValidator)] + [validate_outbound_url]

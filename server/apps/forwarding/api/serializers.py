@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from rest_framework import serializers
 
+from server.apps.core.api.fields import OutboundURLField
 from server.apps.forwarding.models import Delivery, Destination, DestinationKind
 from server.apps.project.api.serializers import VisibleOrgField
 
@@ -47,7 +48,7 @@ class DestinationSerializer(serializers.ModelSerializer):
 class _DestinationFields(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     is_active = serializers.BooleanField(required=False)
-    url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    url = OutboundURLField(max_length=500, required=False, allow_blank=True)
     headers = serializers.DictField(child=serializers.CharField(max_length=1000), required=False)
     secret = serializers.CharField(max_length=200, required=False, allow_blank=True, write_only=True)
     timeout = serializers.FloatField(min_value=0.1, max_value=60.0, required=False)

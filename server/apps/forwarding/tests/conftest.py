@@ -1,6 +1,6 @@
 import pytest
 
-from server.apps.forwarding.testing import webhook_receiver  # noqa: F401  (a fixture)
+from server.apps.core.testing_http import webhook_receiver  # noqa: F401  (a fixture)
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from server.apps.audit.services import audit_changes_record
 from server.apps.core.errors import ApplicationError, ConflictError, PermissionDeniedError
-from server.apps.core.scoping import user_can_create
+from server.apps.core.scoping import user_can_create, user_has_org_permission
 from server.apps.device.models import Device
 from server.apps.operation.kinds import OperationKind, get_kind, payload_size_check
 from server.apps.operation.models import (
@@ -157,9 +157,10 @@ def _new_operation(
 def operations_create(
     *, user: Any, devices: Sequence[Device], request: OperationRequest, batch: uuid.UUID | None = None
 ) -> list[DeviceOperation]:
-    """One operation per device (all or none), checked against the user's right to modify each device's
-    organisation; a kind that supersedes closes the devices' open operations of that kind first. Sending is queued
-    after the commit. Operations for several devices share a batch (``batch``, or a new one)."""
+    """One operation per device (all or none), checked against the user's right to operate the devices of each
+    device's organisation (and the kind's own permission, if it names one); a kind that supersedes closes the
+    devices' open operations of that kind first. Sending is queued after the commit. Operations for several devices
+    share a batch (``batch``, or a new one)."""
     if not devices:
         raise ApplicationError("No device to send it to.", {"device": ["No device in the project or fleet."]})
     if len(devices) > MAX_OPERATIONS_PER_REQUEST:
@@ -173,7 +174,9 @@ def operations_create(
             raise ApplicationError(f"{device.slug} is not claimed.", {"device": ["Not claimed."]})
         operation = _new_operation(request, device=device, user=user, batch=batch, now=now, first_step="created")
         if device.org_id not in allowed:
-            allowed[device.org_id] = user_can_create(user, operation)
+            allowed[device.org_id] = user_can_create(user, operation) and (
+                request.kind.permission is None or user_has_org_permission(user, device.org, request.kind.permission)
+            )
         if not allowed[device.org_id]:
             raise PermissionDeniedError("You may not send operations to this device.")
         operations.append(operation)

@@ -10,7 +10,8 @@ from server.apps.core.testing import ScopedEndpointCases, api_client, assert_que
 from server.apps.device.tests.factories import make_device, make_project
 from server.apps.operation.models import DeviceOperation, OperationStatus
 from server.apps.operation.tests.factories import device_client, make_operation
-from server.apps.org.roles import MEMBER, OPERATOR
+from server.apps.org.models import OrgMembership
+from server.apps.org.roles import ADMIN, DEVELOPER, MEMBER, OPERATOR, OWNER
 from server.apps.worker.models import QueueMessage
 
 OPERATIONS = "/api/v1/operation/"
@@ -22,8 +23,9 @@ class TestOperationEndpoint(ScopedEndpointCases):
     list_url = OPERATIONS
     list_key = "id"
     write_method = None
-    allowed_role = MEMBER
-    denied_role = OPERATOR
+    # Every role may queue operations (can_operate_devices), the operator the least of them.
+    allowed_role = OPERATOR
+    denied_role = None
     created_model = DeviceOperation
     list_query_count = 3  # authentication, count, page
     stored_as = {"device": "device.slug", "deadline_seconds": lambda op: 600}
@@ -71,6 +73,54 @@ def test_create_for_every_device_of_a_project(device, owner, django_capture_on_c
     assert set(saved.values_list("transport", "status")) == {("store", "PENDING")}
     # One message to the worker sends them both.
     assert QueueMessage.objects.filter(action="SendOperations").count() == 1
+
+
+def member_without_operate(org):
+    """A member whose permissions were edited one by one: ``can_operate_devices`` taken away."""
+    user = make_member(org, MEMBER)
+    membership = OrgMembership.objects.get(org=org, user=user)
+    membership.permissions["can_operate_devices"] = False
+    membership.save(update_fields=["permissions"])
+    return user
+
+
+@pytest.mark.parametrize("role", [OWNER, ADMIN, MEMBER, OPERATOR, DEVELOPER])
+def test_every_role_queues_and_cancels_operations(device, role):
+    """Sending devices commands is running them (``can_operate_devices``), which every role has, the operator
+    included; editing the device's record is not, and the operator still may not."""
+    client = api_client(make_member(device.org, role))
+    body = {"device": device.slug, "kind": "command", "payload": {"command": "get_app_status()"}}
+    response = client.post(OPERATIONS, body, format="json")
+    assert response.status_code == 201, response.content
+    operation = DeviceOperation.objects.get(pk=response.json()["id"])
+    assert (operation.device_id, operation.kind, operation.created_by.username) == (
+        device.pk,
+        "command",
+        response.wsgi_request.user.username,
+    )
+    assert client.post(f"{OPERATIONS}{operation.id}/cancel/").status_code == 200
+    assert DeviceOperation.objects.get(pk=operation.pk).status == OperationStatus.CANCELED
+    edit = client.patch(f"/api/v1/device/{device.slug}/", {"label": "renamed"}, format="json")
+    assert edit.status_code == (403 if role == OPERATOR else 200), edit.content
+    device.refresh_from_db()
+    assert device.label == ("renamed" if role != OPERATOR else device.label)
+
+
+def test_a_member_without_can_operate_devices_may_not_queue(device):
+    body = {"device": device.slug, "kind": "command", "payload": {"command": "get_app_status()"}}
+    response = api_client(member_without_operate(device.org)).post(OPERATIONS, body, format="json")
+    assert response.status_code == 403, response.content
+    assert not DeviceOperation.objects.exists()
+
+
+@pytest.mark.parametrize(("role", "allowed"), [(OPERATOR, False), (MEMBER, False), (OWNER, False), (DEVELOPER, True)])
+def test_a_desired_state_through_operation_needs_can_manage_ota(device, role, allowed):
+    """A desired state installs software: queueing one also needs the OTA managers' key, as its own endpoint does."""
+    document = {"domains": [{"id": "containers", "components": [{"id": "influxdb", "version": "2.8.0"}]}]}
+    body = {"device": device.slug, "kind": "desiredstate", "payload": document}
+    response = api_client(make_member(device.org, role)).post(OPERATIONS, body, format="json")
+    assert response.status_code == (201 if allowed else 403), response.content
+    assert DeviceOperation.objects.filter(kind="desiredstate").count() == int(allowed)
 
 
 SELF = "<the device>"
@@ -124,7 +174,7 @@ def test_create_for_every_device_of_a_fleet(device, owner, django_capture_on_com
     )
     assert response.status_code == 400, response.content
     assert (
-        api_client(make_member(device.org, OPERATOR))
+        api_client(member_without_operate(device.org))
         .post(OPERATIONS, {"fleet": fleet.slug, "kind": "command", "payload": "get_app_status()"}, format="json")
         .status_code
         == 403
@@ -154,13 +204,13 @@ def test_cancel(device, owner):
     assert operation.closed_on is not None
     assert [entry["step"] for entry in operation.history] == ["created", "canceled"]
     assert client.post(f"{OPERATIONS}{operation.id}/cancel/").status_code == 409
-    # Another organisation's operator cannot see it, and an operator of its own may not cancel.
+    # Another organisation's owner cannot see it, and a member without can_operate_devices may not cancel.
     other = make_operation(device)
     assert (
         api_client(make_device(make_project()).org.created_by).post(f"{OPERATIONS}{other.id}/cancel/").status_code
         == 404
     )
-    assert api_client(make_member(device.org, OPERATOR)).post(f"{OPERATIONS}{other.id}/cancel/").status_code == 403
+    assert api_client(member_without_operate(device.org)).post(f"{OPERATIONS}{other.id}/cancel/").status_code == 403
     assert DeviceOperation.objects.get(pk=other.pk).status == OperationStatus.PENDING
 
 

@@ -59,6 +59,17 @@ def test_queueing_a_command_for_the_device_and_its_project(device):
     assert 'data-testid="device-presence"' in page
 
 
+def test_an_operator_sends_a_command_from_the_tab(device):
+    client = logged_in(make_member(device.org, OPERATOR))
+    assert "command_form" in client.get(url(device)).context
+    form = {"command": "get_app_status()", "service": "monitoring-1.0", "transport": "http"}
+    assert client.post(url(device, "command"), form).status_code == 302
+    operation = DeviceOperation.objects.get()
+    assert (operation.device, operation.payload["command"]) == (device, "get_app_status()")
+    assert client.post(url(device, "cancel", operation_id=operation.id)).status_code == 302
+    assert DeviceOperation.objects.get().status == OperationStatus.CANCELED
+
+
 def test_a_bad_command_shows_the_form_again(device):
     response = logged_in(device.org.created_by).post(url(device, "command"), {"command": "rm -rf /"})
     assert response.status_code == 200
@@ -69,6 +80,9 @@ def test_a_bad_command_shows_the_form_again(device):
 def test_cancel_from_the_tab_and_scoping(device):
     operation = make_operation(device)
     operator = make_member(device.org, OPERATOR)
+    membership = operator.org_memberships.get()
+    membership.permissions["can_operate_devices"] = False
+    membership.save(update_fields=["permissions"])
     assert logged_in(operator).post(url(device, "cancel", operation_id=operation.id)).status_code == 403
     outsider = make_device(make_project()).org.created_by
     assert logged_in(outsider).get(url(device)).status_code == 404

@@ -1,5 +1,6 @@
 """A real webhook receiver for tests: an HTTP server on a loopback port that records what it is sent, and can be
-taken down (nothing listens; the port refuses connections) and brought back on the same port."""
+taken down (nothing listens; the port refuses connections) and brought back on the same port. Forwarding's
+deliveries and the outbound guard's tests (core/outbound.py) post to it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,11 +32,15 @@ class WebhookReceiver:
     received: list[Received] = field(default_factory=list)
     # The status the receiver answers with (a 503 plays a destination that is up but failing).
     status: int = 204
+    # A loopback address: 127.0.0.1 is the one the test settings let the outbound guard reach.
+    host: str = "127.0.0.1"
+    # With a 3xx status, where the receiver redirects to.
+    location: str = ""
     _server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"http://{self.host}:{self.port}/hook"
 
     def up(self) -> None:
         receiver = self
@@ -45,6 +51,8 @@ class WebhookReceiver:
                 body = self.rfile.read(length)
                 receiver.received.append(Received(self.path, dict(self.headers.items()), body))
                 self.send_response(receiver.status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -52,7 +60,7 @@ class WebhookReceiver:
                 pass
 
         ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def down(self) -> None:
@@ -65,10 +73,21 @@ class WebhookReceiver:
         return [each.headers["Idempotency-Key"] for each in self.received]
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def running_receiver(host: str = "127.0.0.1") -> Iterator[WebhookReceiver]:
+    """A receiver that is up on ``host`` (a loopback address) until the block ends."""
+    receiver = WebhookReceiver(port=free_port(host), host=host)
+    receiver.up()
+    try:
+        yield receiver
+    finally:
+        receiver.down()
 
 
 @pytest.fixture
