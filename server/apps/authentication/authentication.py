@@ -21,6 +21,8 @@ from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Q
 from rest_framework import authentication, exceptions
 
+from server.apps.core.compiled import CompiledQuery
+
 JWT_PREFIXES = ("jwt", "bearer")
 TOKEN_PREFIXES = ("token",)
 
@@ -64,15 +66,39 @@ def jwt_decode(token: str, *, verify_expiry: bool = True) -> dict[str, Any]:
     return payload
 
 
+def _account_with_org_ids(account_id: int):
+    # The account's organisations come in the same query, for the per-organisation throttle (core/api/throttles.py).
+    model = get_user_model()
+    org_ids = ArrayAgg("org_memberships__org_id", distinct=True, default=[], filter=Q(org_memberships__is_active=True))
+    columns = [field.attname for field in model._meta.concrete_fields]
+    return (
+        model.objects.filter(pk=account_id).annotate(throttle_org_ids=org_ids).values_list(*columns, "throttle_org_ids")
+    )
+
+
+# Every API request with a JWT reads its account: compiled once (core/compiled.py).
+_ACCOUNT = CompiledQuery(_account_with_org_ids, account_id=int)
+
+
+def account_for_token(account_id: int):
+    """The account ``account_id`` with ``throttle_org_ids``, the organisations it is an active member of; None when
+    there is no such account. One query."""
+    if not -(1 << 63) <= account_id < 1 << 63:  # no id is out of the column's range
+        return None
+    rows = _ACCOUNT.rows(account_id=account_id)
+    if not rows:
+        return None
+    model = get_user_model()
+    *values, org_ids = rows[0]
+    account = model.from_db(model.objects.db, [field.attname for field in model._meta.concrete_fields], values)
+    account.throttle_org_ids = org_ids
+    return account
+
+
 def jwt_user(payload: dict[str, Any]):
     """The active account a decoded token names, provided the token has not been revoked."""
-    # The account's organisations come in the same query, for the per-organisation throttle (core/api/throttles.py).
-    org_ids = ArrayAgg("org_memberships__org_id", distinct=True, default=[], filter=Q(org_memberships__is_active=True))
-    try:
-        user = get_user_model().objects.annotate(throttle_org_ids=org_ids).get(pk=payload["user_id"])
-    except get_user_model().DoesNotExist as exc:
-        raise exceptions.AuthenticationFailed("User inactive or deleted.") from exc
-    if not user.is_active:
+    user = account_for_token(payload["user_id"])
+    if user is None or not user.is_active:
         raise exceptions.AuthenticationFailed("User inactive or deleted.")
     if payload["gen"] != user.token_generation:
         raise exceptions.AuthenticationFailed("Token has been revoked; log in again.")

@@ -165,7 +165,7 @@ class ScopedQuerySet(models.QuerySet):
         """Each row annotated with whether ``user`` may ``action`` it, read in the query that fetches the row:
         :func:`user_can` then reads the annotation instead of asking the database once more (a hot read's fixed
         cost is its round trips)."""
-        return self.annotate(**{_held(action): self._held_expression(user, action)})
+        return self.annotate(**{permission_annotation(action): self._held_expression(user, action)})
 
     def _held_expression(self, user: Account | AnonymousUser | None, action: str) -> Any:
         permission = _declared_permission(self.model, action)
@@ -187,8 +187,8 @@ class ScopedQuerySet(models.QuerySet):
         return Value(False) if allowed.query.is_empty() else Exists(allowed.filter(pk=OuterRef("pk")))
 
 
-def _held(action: str) -> str:
-    """The annotation :meth:`ScopedQuerySet.with_permission` sets for ``action``."""
+def permission_annotation(action: str) -> str:
+    """The annotation :meth:`ScopedQuerySet.with_permission` sets for ``action`` (and :func:`user_can` reads)."""
     return f"scope_may_{action}"
 
 
@@ -246,7 +246,7 @@ def user_can_create(user: Any, obj: models.Model) -> bool:
 def user_can(user: Any, obj: models.Model, action: str) -> bool:
     """Whether ``user`` may perform ``action`` on the visible object ``obj`` (fetched ``with_permission`` for that
     action: no query)."""
-    held = getattr(obj, _held(action), None)
+    held = getattr(obj, permission_annotation(action), None)
     if held is not None:
         return bool(held)
     # A scoped model's ``objects`` is a ScopedQuerySet manager (see the module docstring).

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
+from server.apps.core.compiled import CompiledQuery, instance_from_columns
 from server.apps.core.errors import ApplicationError
+from server.apps.core.scoping import permission_annotation, token_scope
 from server.apps.core.slugs import SlugError, parse_stream_slug, parse_variable_slug, variable_slug
 from server.apps.stream.models import StreamId, StreamVariable
 
@@ -46,6 +49,48 @@ def stream_list_for_data(*, user) -> QuerySet[StreamId]:
         .select_related("output_unit")
         .only(*STREAM_FOR_DATA_FIELDS)
     )
+
+
+def stream_list_for_chart(*, user) -> QuerySet[StreamId]:
+    """The streams whose data ``user`` may read, with what a chart shows of them (``display_label``,
+    ``display_units``, ``display_decimal_places``, the output conversion): three joins rather than
+    ``stream_list``'s eight."""
+    return StreamId.objects.restrict(user, "read_data").select_related("output_unit", "variable", "var_type")
+
+
+def _stream_for_data_query(*, staff: bool) -> CompiledQuery:
+    def build(user_id: int, slug: str) -> QuerySet:
+        reader = get_user_model()(pk=user_id, is_staff=staff, is_active=True)
+        columns = ("id", *STREAM_FOR_DATA_FIELDS[:2], "output_unit_id", *STREAM_FOR_DATA_FIELDS[3:])
+        held = permission_annotation("read_data")
+        return stream_list_for_data(user=reader).filter(slug=slug).values_list(*columns, held)
+
+    return CompiledQuery(build, user_id=int, slug=str)
+
+
+# The SQL differs between staff (every stream) and members (their organisations'): one compiled query each.
+_STREAM_FOR_DATA = {staff: _stream_for_data_query(staff=staff) for staff in (False, True)}
+
+
+def stream_for_data(*, user, slug: str) -> StreamId | None:
+    """The stream ``slug`` (canonical) if ``user`` may see it, as ``stream_list_for_data`` gives it (so with
+    whether the user may read its data); None otherwise. One query, compiled once per kind of account
+    (core/compiled.py): reading data starts with it on every request."""
+    if not (user.is_authenticated and user.is_active) or token_scope(user) is not None:
+        return stream_list_for_data(user=user).filter(slug=slug).first()
+    rows = _STREAM_FOR_DATA[bool(user.is_staff)].rows(user_id=user.pk, slug=slug)
+    if not rows:
+        return None
+    stream_id, slug, series, unit_id, m, d, o, places, held = rows[0]
+    using = StreamId.objects.db
+    stream = instance_from_columns(
+        StreamId, using, {"id": stream_id, "slug": slug, "series": series, "output_unit_id": unit_id}
+    )
+    if unit_id is not None:
+        unit = {"id": unit_id, "m": m, "d": d, "o": o, "decimal_places": places}
+        stream.output_unit = instance_from_columns(StreamId._meta.get_field("output_unit").related_model, using, unit)
+    setattr(stream, permission_annotation("read_data"), held)
+    return stream
 
 
 def stream_lookup(value: str) -> dict:

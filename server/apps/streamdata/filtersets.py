@@ -28,6 +28,16 @@ class StreamDataFilterSet(django_filters.FilterSet):
         model = StreamData
         fields: list[str] = []
 
+    def get_form_class(self):
+        """The form depends only on the declared filters: built once per filterset class (django-filter builds a
+        new form class for every request)."""
+        cls = type(self)
+        form_class = cls.__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            cls._form_class = form_class
+        return form_class
+
     def last_n(self, queryset: QuerySet[StreamData], name: str, value) -> QuerySet[StreamData]:
         """The last N readings by timestamp, still listed oldest first."""
         count = min(int(value), LASTN_LIMIT)

@@ -25,7 +25,8 @@ class ScopedViewSetMixin(_ViewSet):
 
     ``object_lookup(value)`` turns the URL's id into filter keywords; the default matches ``lookup_field`` (the slug
     unless the viewset names another), an integer field's value parsed strictly (``core.inputs.parse_id``: anything
-    but a ``bigint`` in ASCII digits is a 404).
+    but a ``bigint`` in ASCII digits is a 404). ``find_object(lookup)`` reads the object they name from the scoped
+    queryset; a viewset may read it another way for an action (a selector that answers the same rows).
     """
 
     permission_classes = [IsAuthenticated, ScopedObjectPermission]
@@ -40,14 +41,16 @@ class ScopedViewSetMixin(_ViewSet):
         field = self.get_queryset().model._meta.get_field(self.lookup_field)
         return {self.lookup_field: parse_id(value) if isinstance(field, models.IntegerField) else value}
 
+    def find_object(self, lookup: dict[str, Any]) -> Any:
+        return self.get_queryset().filter(**lookup).first()
+
     def get_object(self):
-        queryset = self.get_queryset()
         value = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
         try:
             lookup = self.object_lookup(value)
         except (SlugError, ValueError) as exc:
             raise Http404 from exc
-        obj = queryset.filter(**lookup).first()
+        obj = self.find_object(lookup)
         if obj is None:
             raise Http404
         self.check_object_permissions(self.request, obj)

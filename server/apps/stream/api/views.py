@@ -87,6 +87,11 @@ class StreamViewSet(ScopedModelViewSet):
     def object_lookup(self, value: str) -> dict:
         return selectors.stream_lookup(value)
 
+    def find_object(self, lookup: dict) -> StreamId | None:
+        if self.action == "data":
+            return selectors.stream_for_data(user=self.request.user, **lookup)
+        return super().find_object(lookup)
+
     def create(self, request, *args, **kwargs):
         data = serializers.StreamCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

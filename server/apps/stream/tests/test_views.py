@@ -303,6 +303,19 @@ def test_a_unit_with_a_negative_factor_swaps_minimum_and_maximum(stream):
     assert series.upper[0] == 0.0
 
 
+def test_a_wide_window_with_few_readings_sends_them_as_they_are(stream):
+    # Four days: the roll-ups are read first, and their exact count decides, as a count of the readings would.
+    add_data(stream, 10)
+    add_data(stream, 10, start=T0 + timedelta(days=3), first_id=100)
+    end = T0 + timedelta(days=4)
+    series = stream_data_series(stream=stream, start=T0, end=end, max_points=20)
+    assert (series.bucket_seconds, series.count, len(series.x)) == (None, 20, 20)
+    assert series.x[10] == (T0 + timedelta(days=3)).timestamp()
+    series = stream_data_series(stream=stream, start=T0, end=end, max_points=19)
+    assert (series.bucket_seconds, series.count, len(series.x)) == (21600, 20, 2)
+    assert (series.lower, series.upper, series.values) == ([0.0, 0.0], [9.0, 9.0], [4.5, 4.5])
+
+
 def test_bucket_widths_are_round_and_bound_the_point_count():
     assert series_bucket_seconds(3600, 1500) == 5
     assert series_bucket_seconds(86400 * 365, 1500) == 6 * 3600
@@ -315,10 +328,11 @@ def test_series_query_counts_are_pinned(stream, owner):
     add_data(stream, 50)
     client = logged_in(owner)
     window = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}
-    # default: session, user, stream. streamdata: the raw readings (there are few enough).
-    with assert_query_count(3), assert_query_count(1, using="streamdata"):
-        client.get(stream_url(stream, "series"), window)
-    # No window: the stream's first and last times are read first.
+    # default: session, user, stream. streamdata: a day is wide enough for minute roll-ups, whose counts say the
+    # readings are few enough to send as they are (the window is whole minutes: no edges); then those readings.
+    with assert_query_count(3), assert_query_count(2, using="streamdata"):
+        assert client.get(stream_url(stream, "series"), window).json()["points"] == 50
+    # No window: the stream's first and last times are read first; 49 minutes are read from the rows.
     with assert_query_count(3), assert_query_count(2, using="streamdata"):
         client.get(stream_url(stream, "series"))
 
@@ -327,9 +341,9 @@ def test_a_million_readings_are_downsampled_by_the_database(stream, owner):
     add_generated_readings(stream, count=1_000_000, start=T0, step_seconds=30)
     client = logged_in(owner)
 
-    # streamdata: first and last times, the capped raw probe (too many readings), then the buckets: the hour
-    # roll-ups inside the window and the rows of its last, partial hour.
-    with assert_query_count(3), assert_query_count(4, using="streamdata"):
+    # streamdata: first and last times, then the buckets: the hour roll-ups inside the window and the rows of its
+    # last, partial hour. No reading is read: the roll-ups' counts say there are too many to send.
+    with assert_query_count(3), assert_query_count(3, using="streamdata"):
         response = client.get(stream_url(stream, "series"))
     body = response.json()
     assert 0 < body["points"] == len(body["x"]) <= SERIES_MAX_POINTS

@@ -18,7 +18,13 @@ from server.apps.core.slugs import SlugError, slug_kind
 from server.apps.datablock.selectors import datablock_list, datablock_lookup
 from server.apps.device.selectors import device_list
 from server.apps.stream.models import StreamId
-from server.apps.stream.selectors import stream_list_for_data, stream_lookup, variable_list, variable_lookup
+from server.apps.stream.selectors import (
+    stream_for_data,
+    stream_list_for_data,
+    stream_lookup,
+    variable_list,
+    variable_lookup,
+)
 from server.apps.streamalias.selectors import alias_data_rows, alias_list, alias_lookup, alias_tap_ranges
 from server.apps.streamdata.filtersets import DATA_ORDERING
 from server.apps.streamdata.models import StreamData
@@ -64,7 +70,7 @@ def streams_for_data_filter(*, user, value: str | None) -> list[StreamId]:
             _check_read_data(user, block.org)
             return list(stream_list_for_data(user=user).filter(block=block))
         if kind == "s":
-            stream = stream_list_for_data(user=user).filter(**stream_lookup(value)).first()
+            stream = stream_for_data(user=user, **stream_lookup(value))
             if stream is None:
                 raise NotFoundError("Stream not found.")
             if not user_can(user, stream, "read_data"):  # read with the stream

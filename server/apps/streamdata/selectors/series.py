@@ -56,42 +56,65 @@ def stream_data_series(
     *, stream: StreamId, start: datetime, end: datetime, max_points: int = SERIES_MAX_POINTS
 ) -> StreamDataSeries:
     """The stream's chart over [start, end), values in its output unit: the readings themselves when there are at
-    most ``max_points``, else per-bucket mean, minimum and maximum computed by PostgreSQL. Two queries at most."""
-    readings = list(
-        stream_data_window(series=stream.series, start=start, end=end)
-        .filter(value__isnull=False)
-        .order_by(*DATA_ORDERING)
-        .values_list("timestamp", "value")[: max_points + 1]
-    )
+    most ``max_points``, else per-bucket mean, minimum and maximum computed by PostgreSQL.
+
+    A window wide enough for roll-ups (a bucket width of a minute or more) reads its buckets first: their counts
+    are exact, so they tell whether the readings are few enough to send as they are, and a whole-stream chart of
+    millions of readings is two small queries (roll-ups, edges) without reading any reading. Only a window with
+    few readings reads them afterwards. A narrower window reads its readings first, at most ``max_points + 1``,
+    and buckets them from the rows when there are more."""
+    width = series_bucket_seconds((end - start).total_seconds(), max_points)
+    buckets = None
+    if _rollup_resolution(width) is not None:
+        buckets = series_buckets(series=stream.series, start=start, end=end, width=width)
+        if sum(bucket[0] for bucket in buckets.values()) > max_points:
+            return _bucketed(stream, start, end, width, buckets)
+    readings = _readings(stream, start, end, max_points + 1)
     if len(readings) <= max_points:
         return StreamDataSeries(
             x=[_epoch_seconds(timestamp) for timestamp, _ in readings],
-            values=[stream.output_value(value) for _, value in readings],
+            values=_converter(stream)([value for _, value in readings]),
             lower=None,
             upper=None,
             bucket_seconds=None,
             count=len(readings),
         )
-    width = series_bucket_seconds((end - start).total_seconds(), max_points)
-    buckets = series_buckets(series=stream.series, start=start, end=end, width=width)
-    x: list[float] = []
-    values: list[float | None] = []
-    lower: list[float | None] = []
-    upper: list[float | None] = []
-    count = 0
+    if buckets is None:
+        buckets = series_buckets(series=stream.series, start=start, end=end, width=width)
+    return _bucketed(stream, start, end, width, buckets)
+
+
+def _readings(stream: StreamId, start: datetime, end: datetime, limit: int) -> list[tuple[datetime, float]]:
+    return list(
+        stream_data_window(series=stream.series, start=start, end=end)
+        .filter(value__isnull=False)
+        .order_by(*DATA_ORDERING)
+        .values_list("timestamp", "value")[:limit]
+    )
+
+
+def _converter(stream: StreamId):
+    """A function of a list of stored values to the list in the stream's output unit, worked out once."""
+    if not stream.output_unit_id:
+        return list
+    m, d, o = output_factors(stream)
+    return lambda values: [None if value is None else value * m / d + o for value in values]
+
+
+def _bucketed(stream: StreamId, start: datetime, end: datetime, width: int, buckets: dict[int, Bucket]):
+    ordered = sorted(buckets.items())
+    window_start, window_end = start.timestamp(), end.timestamp()
+    # The middle of each bucket's part of the window.
+    x = [(max(k * width, window_start) + min((k + 1) * width, window_end)) / 2 for k, _ in ordered]
+    convert = _converter(stream)
+    values = convert([total / readings for _, (readings, total, _, _) in ordered])
+    lower = convert([low for _, (_, _, low, _) in ordered])
+    upper = convert([high for _, (_, _, _, high) in ordered])
     # A unit conversion with a negative factor turns minima into maxima.
     m, d, _ = output_factors(stream)
-    flip = (m < 0) != (d < 0)
-    for bucket, (readings_in_bucket, total, low, high) in sorted(buckets.items()):
-        # The middle of the bucket's part of the window.
-        left = max(bucket * width, start.timestamp())
-        right = min((bucket + 1) * width, end.timestamp())
-        x.append((left + right) / 2)
-        values.append(stream.output_value(total / readings_in_bucket))
-        shown_low, shown_high = stream.output_value(low), stream.output_value(high)
-        lower.append(shown_high if flip else shown_low)
-        upper.append(shown_low if flip else shown_high)
-        count += readings_in_bucket
+    if (m < 0) != (d < 0):
+        lower, upper = upper, lower
+    count = sum(readings for _, (readings, _, _, _) in ordered)
     return StreamDataSeries(x=x, values=values, lower=lower, upper=upper, bucket_seconds=width, count=count)
 
 
@@ -105,7 +128,7 @@ def series_buckets(*, series: int, start: datetime, end: datetime, width: int) -
     ``width`` over the whole roll-up buckets inside the window, and from the rows for the edges (see the module's
     docstring). Two queries: the roll-ups and the edges (one when the window has no edge, or is not wide enough
     for a whole roll-up bucket and is read from the rows)."""
-    resolution = max((r for r in ROLLUP_RESOLUTIONS if width % r == 0), default=None)
+    resolution = _rollup_resolution(width)
     first, last = math.ceil(start.timestamp()), math.floor(end.timestamp())
     if resolution is None or (inner_start := -(-first // resolution)) >= (inner_end := last // resolution):
         return _row_buckets(series=series, start=start, end=end, width=width)
@@ -118,6 +141,11 @@ def series_buckets(*, series: int, start: datetime, end: datetime, width: int) -
         bucket = math.floor(edge_start.timestamp() / width)
         buckets[bucket] = _merged(buckets[bucket], found) if bucket in buckets else found
     return buckets
+
+
+def _rollup_resolution(width: int) -> int | None:
+    """The coarsest roll-up resolution that divides a chart bucket width (None: none does, under a minute)."""
+    return max((r for r in ROLLUP_RESOLUTIONS if width % r == 0), default=None)
 
 
 def _merged(one: Bucket, other: Bucket) -> Bucket:

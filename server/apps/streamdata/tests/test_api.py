@@ -350,3 +350,19 @@ def test_post_without_the_trailing_slash_is_served_not_redirected(owner, stream)
     point = {"stream": stream.slug, "timestamp": "2026-03-01T00:00:00Z", "value": 1}
     assert api_client(owner).post(DATA.rstrip("/"), point, format="json").status_code == 201
     assert api_client(owner).get(stream_data_url(stream).rstrip("/")).status_code == 200
+
+
+def test_a_permission_change_counts_on_the_next_request(project, stream):
+    # Nothing about who may read what is kept between requests: the compiled lookups ask the database each time.
+    add_data(stream, 2)
+    member = make_member(project.org, MEMBER)
+    client = api_client(member)
+    assert client.get(DATA, {"filter": stream.slug, "lastn": 1}).status_code == 200
+    _without(member, project.org, "can_read_stream_data")
+    assert client.get(DATA, {"filter": stream.slug, "lastn": 1}).status_code == 403
+    assert client.get(stream_data_url(stream), {"lastn": 1}).status_code == 403
+    OrgMembership.objects.filter(user=member, org=project.org).update(is_active=False)
+    assert client.get(DATA, {"filter": stream.slug, "lastn": 1}).status_code == 404
+    member.is_staff = True
+    member.save(update_fields=["is_staff"])
+    assert client.get(DATA, {"filter": stream.slug, "lastn": 1}).status_code == 200

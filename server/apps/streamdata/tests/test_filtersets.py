@@ -61,3 +61,12 @@ def test_newest_rows_are_one_statement_with_any_columns(streams):
         assert list(rows.iterator()) == [(7.0, streams[0].series), (8.0, streams[0].series), (9.0, streams[0].series)]
     with pytest.raises(TypeError):
         rows[2]
+
+
+def test_the_form_class_is_built_once_and_still_validates():
+    first, second = StreamDataFilterSet(QueryDict("lastn=5")), StreamDataFilterSet(QueryDict("lastn=-1"))
+    assert first.get_form_class() is second.get_form_class()
+    assert first.is_valid()
+    assert first.form.cleaned_data["lastn"] == 5
+    assert not second.is_valid()
+    assert "lastn" in second.errors

@@ -1,0 +1,61 @@
+"""``CompiledQuery``: a queryset compiled once, run with other values, answers what the queryset answers."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from server.apps.core.compiled import CompiledQuery, instance_from_columns
+from server.apps.core.testing import assert_query_count, make_member, make_org
+from server.apps.org.models import OrgMembership
+from server.apps.org.roles import MEMBER, OPERATOR
+
+
+def _memberships(user_id: int, role: str):
+    return OrgMembership.objects.filter(user_id=user_id, role=role).values_list("org_id", "permissions", "user_id")
+
+
+@pytest.mark.django_db
+def test_the_same_rows_as_the_queryset_compiled_once():
+    org = make_org()
+    member, operator = make_member(org, MEMBER), make_member(org, OPERATOR)
+    compiled = CompiledQuery(_memberships, user_id=int, role=str)
+    for user, role in ((member, MEMBER), (operator, OPERATOR), (member, OPERATOR)):
+        with CaptureQueriesContext(connection) as queries:
+            rows = compiled.rows(user_id=user.pk, role=role)
+        # JSON comes back as Python objects: Django's converters apply.
+        assert rows == list(_memberships(user.pk, role)), (user, role)
+        assert len(queries.captured_queries) == 1
+    assert rows == []
+    assert isinstance(compiled.rows(user_id=member.pk, role=MEMBER)[0][1], dict)
+
+
+@pytest.mark.django_db
+def test_fields_come_in_the_order_values_list_names_them():
+    org = make_org()
+    member = make_member(org, MEMBER)
+    compiled = CompiledQuery(
+        lambda user_id: OrgMembership.objects.filter(user_id=user_id).values_list("role", "org_id"), user_id=int
+    )
+    assert compiled.rows(user_id=member.pk) == [(MEMBER, org.pk)]
+
+
+@pytest.mark.django_db
+def test_a_placeholder_that_is_not_a_parameter_of_its_own_is_refused():
+    contains = CompiledQuery(lambda role: OrgMembership.objects.filter(role__contains=role).values_list("pk"), role=str)
+    with pytest.raises(ValueError, match="other than as a parameter"):
+        contains.rows(role=MEMBER)
+    with pytest.raises(TypeError, match="values_list"):
+        CompiledQuery(lambda user_id: OrgMembership.objects.filter(user_id=user_id), user_id=int).rows(user_id=1)
+
+
+@pytest.mark.django_db
+def test_an_instance_from_some_columns_defers_the_rest():
+    org = make_org()
+    membership = OrgMembership.objects.get(org=org)
+    loaded = instance_from_columns(OrgMembership, "default", {"id": membership.pk, "role": membership.role})
+    with assert_query_count(0):
+        assert (loaded.pk, loaded.role) == (membership.pk, membership.role)
+    with assert_query_count(1):  # a deferred field loads on use, as with only()
+        assert loaded.org_id == org.pk
