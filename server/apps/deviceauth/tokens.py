@@ -29,7 +29,7 @@ import jwt
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import SAFE_METHODS
 
@@ -170,31 +170,60 @@ def _token_from_header(request) -> str | None:
         raise exceptions.AuthenticationFailed("Invalid token.") from exc
 
 
-def device_token_decode(token: str) -> tuple[Any, DeviceScope]:
-    """The user and the device scope of a valid token; ``AuthenticationFailed`` for anything else. Two queries."""
+def device_token_decode(token: str, *, permission: str | None = None) -> tuple[Any, DeviceScope]:
+    """The user and the device scope of a valid token; ``AuthenticationFailed`` for anything else. One query: the
+    token's user with its device's signing key, the device's state and, with ``permission``, whether the user is an
+    active member of the device's organisation and holds it. Nothing is cached, so a rotated or revoked key, a
+    deactivated device or user and a removed membership take effect on the next request.
+
+    With ``permission``: a user who is no longer a member of the device's organisation (staff excepted) is refused
+    like a revoked token (401); a member without the permission is the caller's to refuse (``token_permitted``)."""
     try:
         unverified = jwt.decode(token, options={"verify_signature": False})
         device_id = parse_device_slug(unverified["device"])
+        user_id = unverified["user"]
     except (jwt.PyJWTError, KeyError, TypeError, SlugError) as exc:
         raise exceptions.AuthenticationFailed("Invalid device token.") from exc
-    key = DeviceKey.objects.select_related("device").filter(device_id=device_id, type=DeviceKeyType.A_JWT).first()
-    if key is None:
+    if type(user_id) is not int:
+        raise exceptions.AuthenticationFailed("Invalid device token.")
+    device = apps.get_model("device", "Device").objects.filter(pk=device_id).order_by()
+    annotations: dict[str, Any] = {
+        "token_secret": Subquery(
+            DeviceKey.objects.filter(device_id=device_id, type=DeviceKeyType.A_JWT).order_by().values("secret")[:1]
+        ),
+        "token_device_active": Subquery(device.values("active")),
+        "token_project_id": Subquery(device.values("project_id")),
+        "token_org_id": Subquery(device.values("org_id")),
+    }
+    if permission is not None:
+        memberships = apps.get_model("org", "OrgMembership").objects.filter(
+            user_id=OuterRef("pk"), org_id=Subquery(device.values("org_id")), is_active=True
+        )
+        annotations["token_member"] = Exists(memberships)
+        annotations["token_permitted"] = Exists(memberships.filter(**{f"permissions__{permission}": True}))
+    user = get_user_model().objects.filter(pk=user_id).annotate(**annotations).first()
+    if user is None or user.token_secret is None:
         raise exceptions.AuthenticationFailed("Invalid device token.")
     try:
         payload = jwt.decode(
-            token, key.secret, algorithms=[DEVICE_TOKEN_ALGORITHM], options={"require": list(REQUIRED_CLAIMS)}
+            token, user.token_secret, algorithms=[DEVICE_TOKEN_ALGORITHM], options={"require": list(REQUIRED_CLAIMS)}
         )
     except jwt.ExpiredSignatureError as exc:
         raise exceptions.AuthenticationFailed("Device token has expired.") from exc
     except jwt.PyJWTError as exc:
         raise exceptions.AuthenticationFailed("Invalid device token.") from exc
-    device = key.device
-    if not device.active or device.project_id is None or str(device.project_id) != str(payload["project"]):
+    del user.token_secret
+    if (
+        not user.token_device_active
+        or user.token_project_id is None
+        or str(user.token_project_id) != str(payload["project"])
+    ):
         raise exceptions.AuthenticationFailed("The device is not active in the token's project.")
-    user = get_user_model().objects.filter(pk=payload["user"]).first() if type(payload["user"]) is int else None
-    if user is None or not user.is_active:
+    if not user.is_active:
         raise exceptions.AuthenticationFailed("User inactive or deleted.")
-    return user, DeviceScope(device_id=device.id, project_id=device.project_id, org_id=device.org_id)
+    if permission is not None and not (user.token_member or user.is_staff):
+        raise exceptions.AuthenticationFailed("The token's user is no longer a member of the device's organisation.")
+    return user, DeviceScope(device_id=device_id, project_id=user.token_project_id, org_id=user.token_org_id)
 
 
 class DeviceTokenAuthentication(authentication.BaseAuthentication):
