@@ -170,18 +170,19 @@ def _variables_make(project_id: Any, names: set[str]) -> None:
 
 
 def _streams_for(wanted: dict[int, set[str]], projects: dict[int, Any]) -> dict[tuple[int, str], StreamId]:
-    """Per (device id, key), the device's live stream of the key's variable; made when missing. One query when
-    every stream exists."""
+    """Per (device id, key), the device's live stream of the key's variable (its id, series and device only); made
+    when missing. One query when every stream exists. The hot path's queries are written out: the ORM's compilation
+    of them cost more than their execution."""
 
     def read() -> dict[tuple[int, str], StreamId]:
-        keys = set().union(*wanted.values())
-        rows = StreamId.objects.filter(device_id__in=list(wanted), block__isnull=True, variable__name__in=keys).only(
-            "id", "series", "device_id", "var_name", "variable__name"
+        rows = StreamId.objects.raw(
+            f"SELECT stream.id, stream.series, stream.device_id, variable.name AS key "
+            f"FROM {StreamId._meta.db_table} AS stream "
+            f"JOIN {StreamVariable._meta.db_table} AS variable ON variable.id = stream.variable_id "
+            "WHERE stream.device_id = ANY(%s) AND stream.block_id IS NULL AND variable.name = ANY(%s)",
+            [sorted(wanted), sorted(set().union(*wanted.values()))],
         )
-        return {
-            (stream.device_id, stream.variable.name): stream  # type: ignore[misc, union-attr]
-            for stream in rows.select_related("variable")
-        }
+        return {(stream.device_id, stream.key): stream for stream in rows}
 
     streams = read()
     missing = {
@@ -347,16 +348,12 @@ def telemetry_messages_store(*, inbounds: Sequence[Inbound]) -> Ingested:
             storable = []
 
     # The mappings: which devices are routed now.
-    mappings = (
-        {
-            mapping.physical_device_id: mapping
-            for mapping in DeviceMapping.objects.filter(physical_device_id__in=list(wanted), end__isnull=True).only(
-                "id", "physical_device_id", "logical_device_id", "is_active", "start"
-            )
-        }
-        if storable
-        else {}
+    current = DeviceMapping.objects.raw(
+        f"SELECT id, physical_device_id, logical_device_id, is_active, start FROM {DeviceMapping._meta.db_table} "
+        'WHERE physical_device_id = ANY(%s) AND "end" IS NULL',
+        [sorted(wanted)],
     )
+    mappings = {mapping.physical_device_id: mapping for mapping in current} if storable else {}
     routed_keys: dict[int, set[str]] = {}
     for message in storable:
         device = message.inbound.device
@@ -396,8 +393,10 @@ def telemetry_messages_store(*, inbounds: Sequence[Inbound]) -> Ingested:
     for message in messages:
         if message.raw_id is None and message.correlation_id in duplicates:
             stored = duplicates[message.correlation_id]
-            if message.rows and not written.intersection(stored.data_ids):  # not first delivered in this batch
-                rows.extend(_rows_again(message, stored, streams))
+            if message.rows and not written.intersection(stored.data_ids):  # not written by this batch already
+                again = _rows_again(message, stored, streams)
+                rows.extend(again)
+                written.update(row.id for row in again)
             outcomes.append(Outcome(stored.correlation_id, stored.status, duplicate=True))
         elif message.error:
             outcomes.append(Outcome(message.correlation_id, RawMessageStatus.REFUSED, error=message.error))
