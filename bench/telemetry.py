@@ -3,10 +3,14 @@ the bridge, with the latency from sending a message to its stored row, beside Th
 figure.
 
     python bench/telemetry.py [--messages 3000] [--devices 50] [--clients 4] [--gunicorn-workers 2]
-                              [--phases http,http-inner,mqtt] [--forward]
+                              [--phases sql,http,http-inner,mqtt] [--forward]
 
 Everything runs on this machine, on throw-away ``bench_*`` databases (see _setup.py):
 
+- **sql** (the baseline): ``--clients`` threads, each with its own two database connections, store each message the
+  barest way the platform could: one ``INSERT`` of its raw row committed on the default database, then one ``INSERT``
+  of its three values committed on the streamdata database, with no web server, no Django and no look-ups. It is the
+  floor the other phases stand on: two commits per message on this machine's PostgreSQL;
 - **http**: ``--clients`` threads, each on its own keep-alive connection, POST
   ``{"ts": …, "values": {"temperature", "humidity", "pressure"}}`` to ``/api/v1/<device token>/telemetry`` on
   gunicorn (``--gunicorn-workers`` sync workers, the shipped configuration otherwise). The request answers after the
@@ -157,6 +161,77 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def in_threads(client, clients: int) -> float:
+    """Run ``client(offset)`` for each offset in its own thread; the seconds until the last one ends."""
+    threads = [threading.Thread(target=client, args=(offset,)) for offset in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - began
+
+
+def run_sql(org, fleet, messages: int, clients: int) -> dict:
+    import uuid
+
+    import psycopg2
+    from django.db import connections
+    from django.utils import timezone
+
+    def connect(alias: str):
+        config = connections[alias].settings_dict
+        return psycopg2.connect(
+            dbname=config["NAME"],
+            user=config["USER"],
+            password=config["PASSWORD"] or None,
+            host=config["HOST"] or None,
+            port=config["PORT"] or None,
+        )
+
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def client(offset: int) -> None:
+        default, data = connect("default"), connect("streamdata")
+        mine = []
+        with default.cursor() as raw_cursor, data.cursor() as data_cursor:
+            for number in range(offset, messages, clients):
+                device = fleet[number % len(fleet)]
+                payload = body(number)
+                began = time.perf_counter()
+                raw_cursor.execute(
+                    "INSERT INTO telemetry_rawmessage (correlation_id, source, source_message_id, org_id, device_id, "
+                    "received_at, body, status, error, data_ids) VALUES (%s, 'http', %s, %s, %s, %s, %s, 'unmapped', "
+                    "'', '{}')",
+                    [str(uuid.uuid4()), f"sql:{number}", str(org.pk), device.pk, timezone.now(), json.dumps(payload)],
+                )
+                default.commit()
+                moment = timezone.now()
+                data_cursor.execute(
+                    "INSERT INTO streamdata_streamdata (series, timestamp, value, streamer_local_id, status, type, "
+                    "dirty_ts) VALUES " + ", ".join(["(%s, %s, %s, 0, 'unk', 'Num', false)"] * POINTS),
+                    [item for key in payload["values"] for item in (device.pk, moment, payload["values"][key])],
+                )
+                data.commit()
+                mine.append(time.perf_counter() - began)
+        default.close()
+        data.close()
+        with lock:
+            latencies.extend(mine)
+
+    span = in_threads(client, clients)
+    return {"done": len(latencies), "span": span, "latencies": latencies}
+
+
+def stored_sql_values() -> int:
+    from django.db import connections
+
+    with connections["streamdata"].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM streamdata_streamdata")
+        return cursor.fetchone()[0]
+
+
 def run_http(tokens: dict[str, str], messages: int, clients: int, port: int) -> dict:
     import http.client
 
@@ -183,13 +258,7 @@ def run_http(tokens: dict[str, str], messages: int, clients: int, port: int) -> 
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(offset,)) for offset in range(clients)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    span = time.perf_counter() - began
+    span = in_threads(client, clients)
     if failures:
         print(f"http: {len(failures)} failed, e.g. {failures[0]}", file=sys.stderr)
     return {"done": len(latencies) - len(failures), "span": span, "latencies": latencies}
@@ -289,7 +358,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=50)
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP connections")
     parser.add_argument("--gunicorn-workers", type=int, default=2)
-    parser.add_argument("--phases", default="http,http-inner,mqtt")
+    parser.add_argument("--phases", default="sql,http,http-inner,mqtt")
     parser.add_argument("--forward", action="store_true", help="map the devices and forward to a file destination")
     options = parser.parse_args()
     phases = options.phases.split(",")
@@ -315,7 +384,9 @@ def main() -> None:
         for phase in phases:
             empty(org)
             connections.close_all()
-            if phase == "http":
+            if phase == "sql":
+                result = run_sql(org, fleet, options.messages, options.clients)
+            elif phase == "http":
                 port = free_port()
                 server = start_gunicorn(port, options.gunicorn_workers, env)
                 try:
@@ -329,6 +400,8 @@ def main() -> None:
             else:
                 sys.exit(f"unknown phase {phase}")
             raws, values, outbox = stored_rows(org)
+            if phase == "sql":  # the baseline's raw rows name no values
+                values = stored_sql_values()
             result.update(phase=phase, raws=raws, values=values, outbox=outbox, load=os.getloadavg()[0])
             results.append(result)
 
@@ -340,12 +413,14 @@ def main() -> None:
             "outbox",
             "msgs/s",
             "points/s",
+            "vs sql",
             "vs ThingsBoard",
             "p50 ms",
             "p99 ms",
             "load",
         ]
     ]
+    floor = next((r["done"] / r["span"] for r in results if r["phase"] == "sql" and r["span"]), None)
     for r in results:
         rate = r["done"] / r["span"] if r["span"] else 0.0
         rows.append(
@@ -356,6 +431,7 @@ def main() -> None:
                 str(r["outbox"]),
                 f"{rate:,.0f}",
                 f"{rate * POINTS:,.0f}",
+                f"{rate / floor:.2f}x" if floor else "-",
                 f"{rate / THINGSBOARD_MESSAGES:.3f}x",
                 f"{statistics.median(r['latencies']) * 1000:.1f}" if r["latencies"] else "-",
                 f"{percentile(r['latencies'], 0.99) * 1000:.1f}",
@@ -370,6 +446,7 @@ def main() -> None:
             "-",
             f"{THINGSBOARD_MESSAGES:,.0f}",
             f"{THINGSBOARD_MESSAGES * POINTS:,.0f}",
+            "-",
             "1.00x",
             "-",
             "-",

@@ -3,6 +3,7 @@ in the field (aliases keep its series continuous) and resetting it after its dat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -296,6 +297,19 @@ class DeviceReplacement:
     streams: list[ReplacedStream]
 
 
+# What else follows a device into its replacement: an app whose rows name the device in the field (telemetry's
+# physical → logical mappings) registers a follower in its ``ready()``; :func:`device_replace` calls each inside its
+# transaction once the aliases are tapped, so a refusal undoes the whole replacement.
+ReplacementFollower = Callable[..., Any]  # follower(*, replacement: DeviceReplacement, user) -> Any
+replacement_followers: list[ReplacementFollower] = []
+
+
+def register_replacement_follower(follower: ReplacementFollower) -> ReplacementFollower:
+    if follower not in replacement_followers:
+        replacement_followers.append(follower)
+    return follower
+
+
 def _replacement_device(*, value: Device | str | int, old_device: Device) -> Device:
     """The replacing device, locked: unclaimed, or already in the old device's project. Anything else (unknown,
     another organisation's) is the same 400, so nothing is revealed."""
@@ -340,9 +354,10 @@ def device_replace(
     For each stream of the old device, the aliases reading it now (or a new alias named after it, reading it from
     the beginning of time) get a tap at ``at`` on the new device's stream of the same variable. The new device is
     claimed into the old one's project if it is unclaimed, takes over its label, position and properties where it
-    has none, and the old device is marked inactive (its data stays where it is). Needs ``can_modify_device`` and
-    ``can_manage_stream_aliases`` in the device's organisation, and ``can_claim_devices`` to claim the new one
-    (with ``claim_key`` when it has one, as :func:`device_claim`).
+    has none, and the old device is marked inactive (its data stays where it is); then the registered followers
+    move what else names the old device in the field (a telemetry mapping, docs/telemetry.md). Needs
+    ``can_modify_device`` and ``can_manage_stream_aliases`` in the device's organisation, and ``can_claim_devices``
+    to claim the new one (with ``claim_key`` when it has one, as :func:`device_claim`).
     """
     org = old_device.org
     for model, action in ((Device, "change"), (StreamAlias, "add")):
@@ -402,4 +417,7 @@ def device_replace(
     old_device.active = False
     old_device.state = DeviceState.INACTIVE
     old_device.save(update_fields=["active", "state"])
-    return DeviceReplacement(device=old_device, new_device=new_device, timestamp=at, streams=replaced)
+    replacement = DeviceReplacement(device=old_device, new_device=new_device, timestamp=at, streams=replaced)
+    for follower in replacement_followers:
+        follower(replacement=replacement, user=user)
+    return replacement

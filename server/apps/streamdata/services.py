@@ -108,7 +108,7 @@ def stream_data_row(
 
 
 def stream_data_claims_sql(
-    *, claims: Iterable[tuple[int, int, int]], table: str = WRITE_CLAIM_TABLE
+    *, claims: Iterable[tuple[int, int, int]], row_ids: Iterable[int] = (), table: str = WRITE_CLAIM_TABLE
 ) -> tuple[str, list[Any]]:
     """The statements that claim ``(series, lowest, highest)`` streamer-id ranges for the current transaction (an
     empty string for no claims). A write of readings with ids claims the range it writes in each series before it
@@ -117,22 +117,48 @@ def stream_data_claims_sql(
     holds the timestamp, so this is what keeps a reading re-sent with another time (another report's time base)
     from being stored twice (docs/databases.md).
 
+    ``row_ids`` claims rows' own ids the same way (as negative ranges, apart from every series' range), for a write
+    of rows that carry their ids: a second write of the same rows waits, then finds them stored.
+
     The claim rows are deleted in the same breath: a row inserted and deleted by a transaction still in progress
     holds off an overlapping claim until it ends, and nothing is left behind at the commit. Claims go in series
     order, so two writes cannot deadlock on them. ``table`` is the claims table of the database written to (the
     events have theirs, ``streamevent_writeclaim``, on the default database)."""
     ranked = sorted(claims)
-    if not ranked:
+    runs = _runs(sorted(set(row_ids)))
+    if not ranked and not runs:
         return "", []
-    series, lowest, highest = zip(*ranked, strict=True)
-    sql = (
-        f"INSERT INTO {table} (ids) SELECT int8range(claim.series * {CLAIM_SERIES_SPAN} "
-        f"+ least(claim.lowest, {CLAIM_SERIES_SPAN - 1}), claim.series * {CLAIM_SERIES_SPAN} "
-        f"+ least(claim.highest, {CLAIM_SERIES_SPAN - 1}), '[]') "
-        "FROM unnest(%s::integer[], %s::bigint[], %s::bigint[]) AS claim (series, lowest, highest) "
-        f"ORDER BY claim.series; DELETE FROM {table} WHERE owner = pg_current_xact_id(); "
-    )
-    return sql, [list(series), list(lowest), list(highest)]
+    sql, params = "", []
+    if ranked:
+        series, lowest, highest = zip(*ranked, strict=True)
+        sql += (
+            f"INSERT INTO {table} (ids) SELECT int8range(claim.series * {CLAIM_SERIES_SPAN} "
+            f"+ least(claim.lowest, {CLAIM_SERIES_SPAN - 1}), claim.series * {CLAIM_SERIES_SPAN} "
+            f"+ least(claim.highest, {CLAIM_SERIES_SPAN - 1}), '[]') "
+            "FROM unnest(%s::integer[], %s::bigint[], %s::bigint[]) AS claim (series, lowest, highest) "
+            "ORDER BY claim.series; "
+        )
+        params += [list(series), list(lowest), list(highest)]
+    if runs:
+        lows, highs = zip(*runs, strict=True)
+        sql += (
+            f"INSERT INTO {table} (ids) SELECT int8range(-claim.highest, -claim.lowest, '[]') "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS claim (lowest, highest) ORDER BY claim.lowest; "
+        )
+        params += [list(lows), list(highs)]
+    sql += f"DELETE FROM {table} WHERE owner = pg_current_xact_id(); "
+    return sql, params
+
+
+def _runs(ordered: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted numbers as (first, last) runs of consecutive ones."""
+    runs: list[tuple[int, int]] = []
+    for number in ordered:
+        if runs and runs[-1][1] == number - 1:
+            runs[-1] = (runs[-1][0], number)
+        else:
+            runs.append((number, number))
+    return runs
 
 
 def not_stored_sql(source: str, table: str) -> str:
@@ -169,29 +195,58 @@ def first_of_each_reading(rows: Sequence[Any]) -> list[Any]:
     return kept
 
 
+def stream_data_ids_reserve(*, count: int) -> list[int]:
+    """``count`` new row ids from the table's own sequence, for a writer that must name its rows before it writes
+    them (telemetry keeps them on the raw message first, docs/telemetry.md). One query."""
+    if count <= 0:
+        return []
+    alias = router.db_for_write(StreamData)
+    sequence = f"{StreamData._meta.db_table}_id_seq"
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [sequence, count])
+        return [row_id for (row_id,) in cursor.fetchall()]
+
+
 def stream_data_bulk_insert(*, rows: Sequence[StreamData]) -> list[int]:
     """Insert rows in batches, skipping readings already stored (same stream and streamer id, whatever the time).
+
+    Rows may carry their own ids (all or none), reserved with :func:`stream_data_ids_reserve`: a row whose id is
+    stored already (with its time) is skipped, so writing the same rows again after a crash stores them once.
 
     Returns the ids of the rows actually inserted; the same statement adds them, and only them, to the roll-ups.
     Callers wanting all-or-nothing wrap it in ``transaction.atomic(using="streamdata")``.
     """
     if not rows:
         return []
+    with_ids = rows[0].id is not None
+    if any((row.id is not None) != with_ids for row in rows):
+        raise ValueError("Rows carry their own ids all or none.")
     alias = router.db_for_write(StreamData)
     table = connections[alias].ops.quote_name(StreamData._meta.db_table)
-    columns = ", ".join(INSERT_COLUMNS)
-    row_placeholder = "(" + ", ".join(f"%s::{kind}" for kind in INSERT_TYPES) + ")"
+    names = (*INSERT_COLUMNS, "id") if with_ids else INSERT_COLUMNS
+    kinds = (*INSERT_TYPES, "bigint") if with_ids else INSERT_TYPES
+    columns = ", ".join(names)
+    row_placeholder = "(" + ", ".join(f"%s::{kind}" for kind in kinds) + ")"
+    condition = not_stored_sql("incoming", table)
+    if with_ids:
+        # The time lets the look go to the one partition that may hold the row.
+        condition += (
+            f" AND NOT EXISTS (SELECT 1 FROM {table} AS kept "
+            "WHERE kept.id = incoming.id AND kept.timestamp = incoming.timestamp)"
+        )
     inserted: list[int] = []
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         for start in range(0, len(rows), INSERT_BATCH_SIZE):
             batch = first_of_each_reading(rows[start : start + INSERT_BATCH_SIZE])
-            claims, params = stream_data_claims_sql(claims=claimed_ranges(batch))
+            claims, params = stream_data_claims_sql(
+                claims=claimed_ranges(batch), row_ids=[row.id for row in batch] if with_ids else ()
+            )
             for row in batch:
-                params.extend(getattr(row, column) for column in INSERT_COLUMNS)
+                params.extend(getattr(row, column) for column in names)
             cursor.execute(
                 f"{claims}WITH incoming ({columns}) AS (VALUES {', '.join([row_placeholder] * len(batch))}), "
                 f"inserted AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming "
-                f"WHERE {not_stored_sql('incoming', table)} "
+                f"WHERE {condition} "
                 # The partial unique index streamdata_unique_series_reading.
                 "ON CONFLICT (series, streamer_local_id, timestamp) WHERE streamer_local_id > 0 DO NOTHING "
                 f"RETURNING id, series, timestamp, value), rolled_up AS ({rollup_upsert_sql('inserted')}) "

@@ -135,8 +135,8 @@ def test_a_staff_token_is_narrowed_too(setup):
     assert client.post(f"{API}device/", {"label": "new"}, format="json").status_code == 403
 
 
-def test_a_device_token_request_takes_two_queries_to_authenticate(setup):
-    with assert_query_count(4):  # key with its device, user, then the list's count and page
+def test_a_device_token_request_takes_one_query_to_authenticate(setup):
+    with assert_query_count(3):  # the user with the device's key and state, then the list's count and page
         assert setup["client"].get(f"{API}device/").status_code == 200
 
 

@@ -21,7 +21,6 @@ from server.apps.core.api.viewsets import ScopedModelViewSet, ScopedReadOnlyView
 from server.apps.core.errors import ApplicationError
 from server.apps.core.inputs import parse_id, parse_uuid
 from server.apps.core.lookups import device_id_from, project_lookup
-from server.apps.core.scoping import member_org_ids
 from server.apps.core.slugs import SlugError, device_slug
 from server.apps.device.models import Device
 from server.apps.deviceauth.tokens import DeviceScope
@@ -95,10 +94,7 @@ class TelemetryView(APIView):
     def post(self, request: Request, token: str) -> Response:
         scope: DeviceScope = request.auth  # type: ignore[assignment]
         user = request.user
-        if (
-            not user.is_staff
-            and not member_org_ids(user, "can_create_stream_data").filter(org_id=scope.org_id).exists()
-        ):
+        if not (user.is_staff or user.token_permitted):
             raise PermissionDenied("The token's user may not add data in this organisation.")
         message_id = request.META.get(MESSAGE_ID_HEADER) or None
         if message_id is not None and not 0 < len(message_id) <= 100:

@@ -1,6 +1,9 @@
 """Ingest: raw message first, then values on the physical device's streams, then routing to its logical device and
-the routed consumers, for a batch of messages from any source in one transaction and a handful of statements
-(docs/telemetry.md)."""
+the routed consumers, for a batch of messages from any source in a handful of statements (docs/telemetry.md).
+
+The raw rows commit first, on the default database, naming the ids their values will have; the values follow on the
+streamdata database under those ids. A crash between the two commits leaves raw rows whose values are missing, and
+delivering the message again (same source and message id) writes exactly those: a row already stored is skipped."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection, router, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from server.apps.core.slugs import variable_slug
@@ -20,7 +23,7 @@ from server.apps.project.models import Project
 from server.apps.stream.models import StreamId, StreamVariable
 from server.apps.stream.services import device_streams_ensure
 from server.apps.streamdata.models import StreamData
-from server.apps.streamdata.services import stream_data_bulk_insert, stream_data_row
+from server.apps.streamdata.services import stream_data_bulk_insert, stream_data_ids_reserve, stream_data_row
 from server.apps.telemetry.message import NormalisedMessage, routed_messages_offer
 from server.apps.telemetry.models import DeviceMapping, LogicalDevice, PhysicalDevice, RawMessage, RawMessageStatus
 from server.apps.telemetry.services.series import logical_series_extend
@@ -102,15 +105,16 @@ def _prepare(inbound: Inbound, now: datetime) -> _Message:
     return _Message(inbound, correlation_id, source_message_id[:200], telemetry if not error else None, error)
 
 
-def _raw_insert(messages: list[_Message]) -> None:
-    """Store every message raw (refused ones with their reason) in one statement; a message stored before (same
-    source and id) is left as it was, and ``raw_id`` stays None."""
+def _raw_insert(messages: list[_Message], seen_sql: str, seen_params: list[Any]) -> None:
+    """Store every message raw with its outcome (refused ones with their reason) and its values' ids, in one
+    statement with the devices' ``last_seen`` (``seen_sql``); a message stored before (same source and id) is left
+    as it was, and its ``raw_id`` stays None."""
     table = RawMessage._meta.db_table
     values = []
-    params: list[Any] = []
+    params: list[Any] = list(seen_params)
     for message in messages:
         inbound = message.inbound
-        values.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s, '{}')")
+        values.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::bigint[], %s::bigint)")
         params.extend(
             [
                 message.correlation_id,
@@ -120,14 +124,17 @@ def _raw_insert(messages: list[_Message]) -> None:
                 inbound.device.id if inbound.device else None,
                 inbound.received_at,
                 _body_text(inbound.body),
-                RawMessageStatus.REFUSED if message.error else RawMessageStatus.HELD,
+                RawMessageStatus.REFUSED if message.error else message.status,
                 message.error,
+                message.data_ids,
+                message.logical_device_id,
             ]
         )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (correlation_id, source, source_message_id, org_id, device_id, received_at, body, "
-            f"status, error, data_ids) VALUES {', '.join(values)} "
+            f"{seen_sql}INSERT INTO {table} (correlation_id, source, source_message_id, org_id, device_id, "
+            "received_at, body, status, error, data_ids, logical_device_id) "
+            f"VALUES {', '.join(values)} "
             "ON CONFLICT (source, source_message_id) DO NOTHING RETURNING id, correlation_id",
             params,
         )
@@ -163,18 +170,19 @@ def _variables_make(project_id: Any, names: set[str]) -> None:
 
 
 def _streams_for(wanted: dict[int, set[str]], projects: dict[int, Any]) -> dict[tuple[int, str], StreamId]:
-    """Per (device id, key), the device's live stream of the key's variable; made when missing. One query when
-    every stream exists."""
+    """Per (device id, key), the device's live stream of the key's variable (its id, series and device only); made
+    when missing. One query when every stream exists. The hot path's queries are written out: the ORM's compilation
+    of them cost more than their execution."""
 
     def read() -> dict[tuple[int, str], StreamId]:
-        keys = set().union(*wanted.values())
-        rows = StreamId.objects.filter(device_id__in=list(wanted), block__isnull=True, variable__name__in=keys).only(
-            "id", "series", "device_id", "var_name", "variable__name"
+        rows = StreamId.objects.raw(
+            f"SELECT stream.id, stream.series, stream.device_id, variable.name AS key "
+            f"FROM {StreamId._meta.db_table} AS stream "
+            f"JOIN {StreamVariable._meta.db_table} AS variable ON variable.id = stream.variable_id "
+            "WHERE stream.device_id = ANY(%s) AND stream.block_id IS NULL AND variable.name = ANY(%s)",
+            [sorted(wanted), sorted(set().union(*wanted.values()))],
         )
-        return {
-            (stream.device_id, stream.variable.name): stream  # type: ignore[misc, union-attr]
-            for stream in rows.select_related("variable")
-        }
+        return {(stream.device_id, stream.key): stream for stream in rows}
 
     streams = read()
     missing = {
@@ -228,17 +236,28 @@ def _normalised(message: _Message) -> NormalisedMessage:
     }
 
 
-def _outcomes_of_duplicates(messages: list[_Message]) -> dict[uuid.UUID, tuple[uuid.UUID, str]]:
-    """For messages stored before: the first delivery's correlation id and status. One query."""
+@dataclass
+class _Stored:
+    """A message stored before: its first delivery's correlation id and outcome, and what it says of its values."""
+
+    correlation_id: uuid.UUID
+    status: str
+    received_at: datetime
+    body: str
+    data_ids: list[int]
+
+
+def _stored_before(messages: list[_Message]) -> dict[uuid.UUID, _Stored]:
+    """For messages stored before, by this delivery's correlation id: the first delivery's raw row. One query."""
     duplicates = [message for message in messages if message.raw_id is None]
     if not duplicates:
         return {}
     by_key = {
-        (source, source_id): (correlation_id, status)
-        for source, source_id, correlation_id, status in RawMessage.objects.filter(
+        (source, source_id): _Stored(correlation_id, status, received_at, body, data_ids)
+        for source, source_id, correlation_id, status, received_at, body, data_ids in RawMessage.objects.filter(
             source__in={message.inbound.source for message in duplicates},
             source_message_id__in=[message.source_message_id for message in duplicates],
-        ).values_list("source", "source_message_id", "correlation_id", "status")
+        ).values_list("source", "source_message_id", "correlation_id", "status", "received_at", "body", "data_ids")
     }
     return {
         message.correlation_id: by_key[(message.inbound.source, message.source_message_id)]
@@ -247,19 +266,67 @@ def _outcomes_of_duplicates(messages: list[_Message]) -> dict[uuid.UUID, tuple[u
     }
 
 
-@transaction.atomic
+def _rows(message: _Message, streams: dict[tuple[int, str], StreamId], received_at: datetime) -> list[StreamData]:
+    """The message's values as rows of its device's streams; an entry without a time is timed ``received_at``."""
+    device = message.inbound.device
+    assert device is not None
+    assert message.telemetry is not None
+    return [
+        stream_data_row(series=streams[(device.id, key)].series, timestamp=entry.timestamp or received_at, value=value)
+        for entry in message.telemetry.entries
+        for key, value in entry.values.items()
+    ]
+
+
+def _rows_again(message: _Message, stored: _Stored, streams: dict[tuple[int, str], StreamId]) -> list[StreamData]:
+    """The rows a message stored before names (``data_ids``), rebuilt from this delivery when it carries the same
+    body: writing them again stores those a crash lost, and no other."""
+    if not stored.data_ids or message.telemetry is None or stored.body != _body_text(message.inbound.body):
+        return []
+    rows = _rows(message, streams, stored.received_at)
+    if len(rows) != len(stored.data_ids):
+        return []
+    for row, row_id in zip(rows, stored.data_ids, strict=True):
+        row.id = row_id
+    return rows
+
+
+@dataclass
+class Ingested:
+    """A batch stored raw on the default database: each message's outcome, and the values still to write."""
+
+    outcomes: list[Outcome]
+    rows: list[StreamData]
+
+
 def telemetry_messages_ingest(*, inbounds: Sequence[Inbound]) -> list[Outcome]:
-    """Ingest a batch: every message is stored raw first (once per source and message id), then its values go to
-    its device's streams (one per key), and a device mapped to a logical device (mapping current and not paused)
-    routes them there and to the routed consumers. Never raises for a bad message: its outcome says ``refused``."""
+    """Ingest a batch from outside any transaction: the raw rows commit (:func:`telemetry_messages_store`), then
+    their values (:func:`telemetry_values_write`). Never raises for a bad message: its outcome says ``refused``."""
+    with transaction.atomic(durable=True):
+        ingested = telemetry_messages_store(inbounds=inbounds)
+    telemetry_values_write(rows=ingested.rows)
+    return ingested.outcomes
+
+
+def telemetry_values_write(*, rows: Sequence[StreamData]) -> None:
+    """The values of raw rows already committed, under the ids those name, in one transaction on the streamdata
+    database; a row stored already (a redelivery after a crash, or a concurrent one) is skipped."""
+    if rows:
+        stream_data_bulk_insert(rows=rows)
+
+
+def telemetry_messages_store(*, inbounds: Sequence[Inbound]) -> Ingested:
+    """Store a batch raw, in the caller's transaction on the default database: every message once per source and
+    message id, with its outcome and the ids of its values (reserved now, written once this commits), its device's
+    ``last_seen``, and for a device mapped to a logical device (mapping current and not paused) its routing and the
+    routed consumers. A message stored before gives back the rows its first delivery named, to be written again."""
     now = timezone.now()
     messages = [_prepare(inbound, now) for inbound in inbounds]
     if not messages:
-        return []
-    _raw_insert(messages)
-    duplicates = _outcomes_of_duplicates(messages)
-    fresh = [m for m in messages if m.raw_id is not None and not m.error]
-    storable = [m for m in fresh if m.inbound.device is not None and m.inbound.device.project_id is not None]
+        return Ingested([], [])
+    storable = [
+        m for m in messages if not m.error and m.inbound.device is not None and m.inbound.device.project_id is not None
+    ]
 
     # The streams: one per (device, key).
     wanted: dict[int, set[str]] = {}
@@ -271,7 +338,6 @@ def telemetry_messages_ingest(*, inbounds: Sequence[Inbound]) -> list[Outcome]:
         projects[device.id] = device.project_id
         for entry in message.telemetry.entries:
             wanted.setdefault(device.id, set()).update(entry.values)
-    refused_late: list[_Message] = []
     streams: dict[tuple[int, str], StreamId] = {}
     if wanted:
         try:
@@ -279,19 +345,15 @@ def telemetry_messages_ingest(*, inbounds: Sequence[Inbound]) -> list[Outcome]:
         except BodyError as exc:
             for message in storable:
                 message.error = str(exc)
-            refused_late, storable = storable, []
+            storable = []
 
     # The mappings: which devices are routed now.
-    mappings = (
-        {
-            mapping.physical_device_id: mapping
-            for mapping in DeviceMapping.objects.filter(physical_device_id__in=list(wanted), end__isnull=True).only(
-                "id", "physical_device_id", "logical_device_id", "is_active", "start"
-            )
-        }
-        if storable
-        else {}
+    current = DeviceMapping.objects.raw(
+        f"SELECT id, physical_device_id, logical_device_id, is_active, start FROM {DeviceMapping._meta.db_table} "
+        'WHERE physical_device_id = ANY(%s) AND "end" IS NULL',
+        [sorted(wanted)],
     )
+    mappings = {mapping.physical_device_id: mapping for mapping in current} if storable else {}
     routed_keys: dict[int, set[str]] = {}
     for message in storable:
         device = message.inbound.device
@@ -306,68 +368,49 @@ def telemetry_messages_ingest(*, inbounds: Sequence[Inbound]) -> list[Outcome]:
             message.status = RawMessageStatus.ROUTED
             message.logical_device_id = mapping.logical_device_id
             routed_keys.setdefault(device.id, set()).update(*(entry.values for entry in message.telemetry.entries))
-        for entry in message.telemetry.entries:
-            moment = entry.timestamp or message.inbound.received_at
-            for key, value in entry.values.items():
-                message.rows.append(
-                    stream_data_row(series=streams[(device.id, key)].series, timestamp=moment, value=value)
-                )
+        message.rows = _rows(message, streams, message.inbound.received_at)
     if routed_keys:
         logical_series_extend(
             wanted={mappings[device_id]: keys for device_id, keys in routed_keys.items()},
             streams=streams,
         )
 
-    rows = [row for message in storable for row in message.rows]
-    if rows:
-        with transaction.atomic(using=router.db_for_write(StreamData)):
-            ids = stream_data_bulk_insert(rows=rows)
-        # No reading here has a streamer id, so none is skipped: the ids come back in the rows' order.
-        position = 0
-        for message in storable:
-            message.data_ids = ids[position : position + len(message.rows)]
-            position += len(message.rows)
+    # The values' ids, so the raw rows name them before they are written.
+    ids = iter(stream_data_ids_reserve(count=sum(len(message.rows) for message in storable)))
+    for message in storable:
+        for row in message.rows:
+            row.id = next(ids)
+        message.data_ids = [row.id for row in message.rows]
 
-    _raw_update([m for m in fresh if m.raw_id is not None and not m.error] + refused_late)
-    _last_seen(storable, now)
-    routed = [m for m in storable if m.status == RawMessageStatus.ROUTED]
-    routed_messages_offer(messages=[_normalised(m) for m in routed])
+    _raw_insert(messages, *_last_seen_sql(storable, now))
+    duplicates = _stored_before(messages)
+    fresh = [m for m in storable if m.raw_id is not None]
+    routed_messages_offer(messages=[_normalised(m) for m in fresh if m.status == RawMessageStatus.ROUTED])
 
     outcomes = []
+    rows = [row for message in fresh for row in message.rows]
+    written = {row.id for row in rows}
     for message in messages:
         if message.raw_id is None and message.correlation_id in duplicates:
-            first_id, status = duplicates[message.correlation_id]
-            outcomes.append(Outcome(first_id, status, duplicate=True))
+            stored = duplicates[message.correlation_id]
+            if message.rows and not written.intersection(stored.data_ids):  # not written by this batch already
+                again = _rows_again(message, stored, streams)
+                rows.extend(again)
+                written.update(row.id for row in again)
+            outcomes.append(Outcome(stored.correlation_id, stored.status, duplicate=True))
         elif message.error:
             outcomes.append(Outcome(message.correlation_id, RawMessageStatus.REFUSED, error=message.error))
         else:
             outcomes.append(Outcome(message.correlation_id, message.status, stored=len(message.data_ids)))
-    return outcomes
+    return Ingested(outcomes, rows)
 
 
-def _raw_update(messages: list[_Message]) -> None:
-    """Each raw message's outcome and the rows made from it, in one statement."""
+def _last_seen_sql(messages: list[_Message], now: datetime) -> tuple[str, list[Any]]:
+    """A ``WITH`` prefix for the raw insert: every device heard from becomes a physical device (source: how it was
+    first heard), and its ``last_seen`` and its logical device's move on (never past now, never back: a message
+    delivered again changes nothing)."""
     if not messages:
-        return
-    table = RawMessage._meta.db_table
-    values = ", ".join(["(%s::bigint, %s, %s, %s::bigint[], %s::bigint)"] * len(messages))
-    params: list[Any] = []
-    for message in messages:
-        status = RawMessageStatus.REFUSED if message.error else message.status
-        params.extend([message.raw_id, status, message.error, message.data_ids, message.logical_device_id])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS raw SET status = v.status, error = v.error, data_ids = v.ids, "
-            f"logical_device_id = v.ld FROM (VALUES {values}) AS v (id, status, error, ids, ld) WHERE raw.id = v.id",
-            params,
-        )
-
-
-def _last_seen(messages: list[_Message], now: datetime) -> None:
-    """Every device heard from becomes a physical device (source: how it was first heard), and its ``last_seen``
-    and its logical device's move on (never past now). Two statements at most."""
-    if not messages:
-        return
+        return "", []
     seen: dict[int, tuple[Any, str, datetime]] = {}
     logical_seen: dict[int, datetime] = {}
     for message in messages:
@@ -380,23 +423,20 @@ def _last_seen(messages: list[_Message], now: datetime) -> None:
             seen[inbound.device.id] = (inbound.org_id, inbound.source, latest)
         if message.logical_device_id is not None:
             logical_seen[message.logical_device_id] = max(latest, logical_seen.get(message.logical_device_id, latest))
-    table = PhysicalDevice._meta.db_table
     values = ", ".join(["(%s, %s, %s, '', '{}'::jsonb, '{}'::jsonb, %s, %s)"] * len(seen))
     params: list[Any] = []
     for device_id, (org_id, source, moment) in sorted(seen.items()):
         params.extend([device_id, org_id, source, moment, now])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} AS pd (device_id, org_id, source_name, source_key, source_ids, properties, "
-            f"last_seen, created_on) VALUES {values} ON CONFLICT (device_id) DO UPDATE SET "
-            "last_seen = GREATEST(pd.last_seen, EXCLUDED.last_seen)",
-            params,
+    sql = (
+        f"WITH seen AS (INSERT INTO {PhysicalDevice._meta.db_table} AS pd (device_id, org_id, source_name, "
+        f"source_key, source_ids, properties, last_seen, created_on) VALUES {values} ON CONFLICT (device_id) DO "
+        "UPDATE SET last_seen = GREATEST(pd.last_seen, EXCLUDED.last_seen))"
+    )
+    if logical_seen:
+        ld_values = ", ".join(["(%s::bigint, %s::timestamptz)"] * len(logical_seen))
+        params.extend(item for pair in sorted(logical_seen.items()) for item in pair)
+        sql += (
+            f", logical_seen AS (UPDATE {LogicalDevice._meta.db_table} AS ld SET last_seen = "
+            f"GREATEST(ld.last_seen, v.seen) FROM (VALUES {ld_values}) AS v (id, seen) WHERE ld.id = v.id)"
         )
-        if logical_seen:
-            ld_values = ", ".join(["(%s::bigint, %s::timestamptz)"] * len(logical_seen))
-            ld_params: list[Any] = [item for pair in sorted(logical_seen.items()) for item in pair]
-            cursor.execute(
-                f"UPDATE {LogicalDevice._meta.db_table} AS ld SET last_seen = GREATEST(ld.last_seen, v.seen) "
-                f"FROM (VALUES {ld_values}) AS v (id, seen) WHERE ld.id = v.id",
-                ld_params,
-            )
+    return sql + " ", params

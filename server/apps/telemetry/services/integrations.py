@@ -71,7 +71,6 @@ def _refuse(reason: str) -> Any:
     return read
 
 
-@transaction.atomic(durable=True)
 def ttn_uplink_receive(*, integration: TtnIntegration, body: bytes, received_at: datetime) -> Outcome:
     """One webhook delivery: kept raw; an uplink's decoded payload becomes the device's values. A message that is
     not a readable uplink, or names a device of another organisation, is kept raw as refused."""

@@ -272,6 +272,56 @@ def mapping_start(
     return _start(user=user, physical=physical, logical=logical, start=start or timezone.now())
 
 
+def mapping_follow_replacement(*, replacement: Any, user: Any) -> DeviceMapping | None:
+    """``device/<d>/replace/`` of a mapped physical device (a device replacement follower, inside its transaction):
+    the mapping ends at the replacement time and the new device's starts there, to the same logical device and
+    paused if it was; the new device becomes a physical device of the same source if it is not one. The series'
+    taps are the replacement's own: it taps every alias reading the old device's streams, the logical series among
+    them, onto the new device's streams at that instant, so they read on without a gap (and a paused series, whose
+    latest tap reads nothing, stays so)."""
+    old = (
+        DeviceMapping.objects.select_for_update(of=("self",))
+        .select_related("physical_device")
+        .filter(end__isnull=True, physical_device__device=replacement.device)
+        .first()
+    )
+    if old is None:
+        return None
+    at = replacement.timestamp
+    if at <= old.start:
+        raise ApplicationError(
+            f"The device's mapping starts at {old.start.isoformat()}: the replacement time must be later.",
+            {"timestamp": ["Not after the mapping's start."]},
+        )
+    physical = PhysicalDevice.objects.filter(device=replacement.new_device).first()
+    if physical is None:
+        physical = PhysicalDevice.objects.create(
+            device=replacement.new_device,
+            org_id=old.org_id,
+            source_name=old.physical_device.source_name,
+            created_by=user,
+        )
+    elif DeviceMapping.objects.filter(end__isnull=True, physical_device=physical).exists():
+        raise ApplicationError(
+            f"{replacement.new_device.slug} is mapped to a logical device already; end its mapping first.",
+            {"new_device": ["Mapped already."]},
+        )
+    old.end = at
+    _history(old, "end", at, user)
+    old.save(update_fields=["end", "history"])
+    mapping = DeviceMapping(
+        org_id=old.org_id,
+        physical_device=physical,
+        logical_device_id=old.logical_device_id,
+        start=at,
+        is_active=old.is_active,
+        created_by=user,
+    )
+    _history(mapping, "start", at, user)
+    mapping.save(force_insert=True)
+    return mapping
+
+
 def _current(*, physical: PhysicalDevice | None, logical: LogicalDevice | None) -> DeviceMapping:
     rows = DeviceMapping.objects.select_for_update(of=("self",)).select_related(
         "logical_device", "physical_device__device"

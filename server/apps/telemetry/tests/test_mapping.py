@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from server.apps.core.errors import ApplicationError, NotFoundError
+from server.apps.core.testing import api_client
 from server.apps.device.tests.factories import make_device, make_project
 from server.apps.streamdata.models import StreamData
 from server.apps.telemetry.models import DeviceMapping, RawMessage, RawMessageStatus
@@ -72,6 +73,73 @@ def test_1_a_replacement_reads_on_without_a_gap(field):
     assert mapping_b.end is None
     assert [value for _, value in logical_values(tank, "level")] == [10, 11, 12, 23, 24]
     assert [entry["action"] for entry in mapping_a.history] == ["start", "end"]
+
+
+@pytest.mark.parametrize("paused", [False, True])
+def test_1_replacing_the_device_moves_its_mapping_and_the_series_read_on(field, paused):
+    """The same replacement through the device's own door (``device/<d>/replace/``), all over HTTP."""
+    project, sensor_a, physical_a, tank = field
+    owner = project.org.created_by
+    mapping_a = mapping_start(user=owner, physical=physical_a, logical=tank, start=T0)
+    token_a = make_token(sensor_a)
+    for hour in range(3):
+        send(token_a, T0 + timedelta(hours=hour, minutes=30), level=10 + hour, battery=3.3)
+    if paused:
+        mapping_toggle(user=owner, physical=physical_a, is_active=False)
+    swap = timezone.now() - timedelta(hours=1) if paused else T0 + timedelta(hours=3)
+    sensor_b = make_device(project, label="Sensor B")
+    response = api_client(owner).post(
+        f"/api/v1/device/{sensor_a.slug}/replace/",
+        {"new_device": sensor_b.slug, "timestamp": swap.isoformat()},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    # A is retired with the replacement: its token no longer sends.
+    assert APIClient().post(telemetry_url(token_a), data="{}", content_type="application/json").status_code == 401
+    token_b = make_token(sensor_b)
+    answer = send(token_b, swap + timedelta(minutes=30), level=23, battery=3.2)
+
+    mapping_a.refresh_from_db()
+    mapping_b = DeviceMapping.objects.get(physical_device__device=sensor_b)
+    assert (mapping_a.end, mapping_b.start, mapping_b.end) == (swap, swap, None)
+    assert mapping_b.logical_device_id == tank.pk
+    assert mapping_b.physical_device.source_name == "http"
+    assert [entry["action"] for entry in mapping_b.history] == ["start"]
+    if paused:
+        assert (answer["status"], mapping_b.is_active) == (RawMessageStatus.PAUSED, False)
+        assert [value for _, value in logical_values(tank, "level")] == [10, 11, 12]
+        mapping_toggle(user=owner, physical=mapping_b.physical_device, is_active=True)
+        send(token_b, timezone.now() + timedelta(minutes=1), level=25)
+        assert [value for _, value in logical_values(tank, "level")] == [10, 11, 12, 25]
+        return
+    assert answer["status"] == RawMessageStatus.ROUTED
+    assert RawMessage.objects.get(correlation_id=answer["correlation_id"]).logical_device_id == tank.pk
+    # Both series read A before the swap and B from it, with nothing in between missing.
+    assert logical_values(tank, "level") == [
+        (T0 + timedelta(hours=0, minutes=30), 10),
+        (T0 + timedelta(hours=1, minutes=30), 11),
+        (T0 + timedelta(hours=2, minutes=30), 12),
+        (swap + timedelta(minutes=30), 23),
+    ]
+    assert [value for _, value in logical_values(tank, "battery")] == [3.3, 3.3, 3.3, 3.2]
+
+
+def test_a_replacement_by_a_device_mapped_elsewhere_is_refused_whole(field):
+    project, sensor_a, physical_a, tank = field
+    owner = project.org.created_by
+    mapping_start(user=owner, physical=physical_a, logical=tank, start=T0)
+    sensor_b = make_device(project, label="Sensor B")
+    mapping_start(user=owner, physical=make_physical_of(sensor_b), logical=make_logical(project, "Tank 4"), start=T0)
+    response = api_client(owner).post(
+        f"/api/v1/device/{sensor_a.slug}/replace/",
+        {"new_device": sensor_b.slug, "timestamp": (T0 + timedelta(hours=1)).isoformat()},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "mapped" in response.json()["detail"]
+    sensor_a.refresh_from_db()
+    assert sensor_a.active
+    assert DeviceMapping.objects.get(physical_device=physical_a).end is None
 
 
 def test_2_an_unknown_device_is_stored_raw_and_unmapped_with_no_logical_data(field):
