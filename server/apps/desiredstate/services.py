@@ -20,7 +20,7 @@ from server.apps.desiredstate.wire import CurrentState, current_state_from
 from server.apps.device.models import Device
 from server.apps.fleet.models import Fleet
 from server.apps.fleet.selectors import fleet_members
-from server.apps.operation.kinds import DESIRED_STATE_NAME
+from server.apps.operation.kinds import CURRENT_STATE_NAME, DESIRED_STATE_NAME
 from server.apps.operation.models import (
     OPEN_STATUSES,
     DeviceMessageError,
@@ -118,8 +118,9 @@ class ReportedState:
     reported_on: datetime
 
 
-def current_states_record(*, reports: Sequence[ReportedState]) -> int:
-    """Store each device's latest inventory (one statement for the batch; a device's latest report in it wins)."""
+def current_states_record(*, reports: Sequence[ReportedState], transport: Transport = Transport.MQTT) -> int:
+    """Store each device's latest inventory (one statement for the batch; a device's latest report in it wins), and
+    answer the devices' open inventory refreshes with it (one more query when none is open)."""
     latest = {report.device_id: report for report in sorted(reports, key=lambda report: report.reported_on)}
     rows = [
         DeviceCurrentState(
@@ -139,7 +140,28 @@ def current_states_record(*, reports: Sequence[ReportedState]) -> int:
         unique_fields=["device"],
         update_fields=["org", "activity_id", "hardware_nodes", "software_nodes", "associations", "reported_on"],
     )
+    _refreshes_answer(latest, transport)
     return len(rows)
+
+
+def _refreshes_answer(latest: dict[int, ReportedState], transport: Transport) -> None:
+    """A device's current state answers its open ``currentstate`` operations (the refreshes asked of it), whatever
+    activityId it names: the inventory is now the one it reported."""
+    refreshes = DeviceOperation.objects.filter(
+        device_id__in=list(latest), kind=CURRENT_STATE_NAME, status__in=OPEN_STATUSES
+    ).values_list("id", "device_id")
+    replies = []
+    for operation_id, device_id in refreshes:
+        state = latest[device_id].state
+        summary = {
+            "activityId": state.activity_id,
+            "hardwareNodes": len(state.hardware_nodes),
+            "softwareNodes": len(state.software_nodes),
+            "associations": len(state.associations),
+        }
+        replies.append((device_id, Reply(operation_id, CURRENT_STATE_NAME, "SUCCESS", summary, "", str(operation_id))))
+    if replies:
+        operation_replies_record(replies=replies, transport=transport)
 
 
 def _unreadable(item: DeviceTopicMessage, error: MessageError) -> DeviceMessageError:

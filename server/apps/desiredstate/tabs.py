@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from server.apps.core.forms import ButtonForm
 from server.apps.core.views import paginate
 from server.apps.desiredstate.models import DesiredState, DeviceCurrentState
 from server.apps.desiredstate.selectors import (
@@ -45,6 +46,8 @@ def desired_state_tab_context(*, request: Any, device: Any, can: Any) -> dict[st
         for operation in page.object_list
     ]
     context: dict[str, Any] = {"sent": page, "rows": rows, "current_state": current, "latest": latest}
+    if can(DeviceOperation, "add"):
+        context["refresh_form"] = ButtonForm()
     if latest is not None:
         context["latest_state"] = rollout_state(latest)
         context["latest_feedback"] = latest.result if isinstance(latest.result, dict) else {}

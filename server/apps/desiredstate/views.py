@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views import View
 
@@ -16,6 +16,11 @@ from server.apps.core.views import ScopedFormAction, ScopedPageMixin, ScopedPage
 from server.apps.desiredstate.models import DesiredState
 from server.apps.desiredstate.selectors import desired_state_campaign
 from server.apps.desiredstate.services import desired_state_cancel
+from server.apps.desiredstate.tabs import DESIRED_STATE_TAB
+from server.apps.device.views import DeviceTabFormAction
+from server.apps.operation.kinds import CURRENT_STATE_NAME
+from server.apps.operation.models import DeviceOperation
+from server.apps.operation.services.operations import operation_create, operation_request_clean
 
 
 def rollout_url(desired_state: DesiredState, name: str = "campaign") -> str:
@@ -70,3 +75,18 @@ class RolloutCancelView(ScopedFormAction, RolloutView):
     def form_valid(self, form):
         canceled = desired_state_cancel(user=self.request.user, desired_state=self.object)
         return self.done(f"Rollout canceled: {canceled} open operation(s) canceled.", rollout_url(self.object))
+
+
+class InventoryRefreshView(DeviceTabFormAction):
+    """Asks the device to send its current state again (an operation of kind ``currentstate``)."""
+
+    tab = DESIRED_STATE_TAB
+    form_class = ButtonForm
+    form_name = "refresh_form"
+    scope_model = DeviceOperation
+    scope_action = "add"
+
+    def form_valid(self, form: ButtonForm) -> HttpResponse:
+        request = operation_request_clean(kind=CURRENT_STATE_NAME, payload={})
+        operation_create(user=self.request.user, device=self.object, request=request)
+        return self.done("Asked the device for its inventory.", self.tab_url())

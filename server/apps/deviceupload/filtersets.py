@@ -5,7 +5,8 @@ from __future__ import annotations
 import django_filters
 
 from server.apps.core.lookups import PublicIdFilter, device_id_from
-from server.apps.deviceupload.models import DeviceUpload
+from server.apps.deviceupload.models import DeviceUpload, UploadSchedule
+from server.apps.fleet.selectors import fleet_lookup
 
 
 class DeviceUploadFilterSet(django_filters.FilterSet):
@@ -14,4 +15,15 @@ class DeviceUploadFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = DeviceUpload
+        fields: list[str] = []
+
+
+class UploadScheduleFilterSet(django_filters.FilterSet):
+    device = PublicIdFilter(field_name="device", lookup=lambda value: {"device_id": device_id_from(value)})
+    fleet = PublicIdFilter(
+        field_name="fleet", lookup=lambda value: {f"fleet__{k}": v for k, v in fleet_lookup(value).items()}
+    )
+
+    class Meta:
+        model = UploadSchedule
         fields: list[str] = []

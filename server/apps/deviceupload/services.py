@@ -1,31 +1,47 @@
 """Writes on device uploads: a device's request to upload a file (its upload URL, sent as the file's ``uploadfile``
-operation), its status reports (the checksum verified on SUCCESS), and what comes in over MQTT."""
+operation), its status reports (the checksum verified on SUCCESS), what comes in over MQTT, and the schedules that
+ask devices for their files periodically."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from server.apps.deviceupload.models import UPLOAD_STORE, DeviceUpload
+from server.apps.core.errors import ApplicationError, PermissionDeniedError
+from server.apps.core.scoping import permission_for, user_has_org_permission
+from server.apps.device.models import Device
+from server.apps.deviceupload.models import MAX_EVERY_HOURS, UPLOAD_STORE, DeviceUpload, UploadSchedule
 from server.apps.deviceupload.wire import UploadRequest, UploadStatus, upload_request_from, upload_status_from
-from server.apps.operation.kinds import UPLOAD_FILE, UPLOAD_NAME
-from server.apps.operation.models import DeviceMessageError, DeviceOperation, OperationStatus, Transport
+from server.apps.fleet.models import Fleet
+from server.apps.fleet.selectors import fleet_members
+from server.apps.operation.kinds import UPLOAD_CANCEL_NAME, UPLOAD_FILE, UPLOAD_NAME
+from server.apps.operation.models import (
+    OPEN_STATUSES,
+    DeviceMessageError,
+    DeviceOperation,
+    OperationStatus,
+    Transport,
+)
 from server.apps.operation.services.operations import (
     ReplyOutcome,
     operation_replies_record,
+    operation_request_clean,
+    operations_create,
     operations_mark_sent,
     operations_send_later,
     step,
 )
 from server.apps.operation.topics import DeviceTopicMessage
-from server.apps.operation.wire import MessageError, Reply, excerpt, json_from_bytes
+from server.apps.operation.wire import MessageError, Reply, epoch_ms, excerpt, json_from_bytes
 from server.apps.stores.backends import StoreFileNotFoundError
 from server.apps.stores.selectors import store_file_open, store_upload_url
 from server.apps.stores.services import store_file_delete
@@ -167,6 +183,7 @@ def upload_statuses_record(*, statuses: Sequence[tuple[int, UploadStatus]], tran
     replies: list[tuple[int, Reply]] = []
     outcomes_at: list[int | None] = []
     changed: dict[uuid.UUID, DeviceUpload] = {}
+    confirmed: list[tuple[int, UploadStatus]] = []  # CANCELED after the platform canceled: confirms its cancel
     for device_id, status in statuses:
         upload = uploads.get((device_id, status.correlation_id))
         if upload is None:
@@ -191,9 +208,11 @@ def upload_statuses_record(*, statuses: Sequence[tuple[int, UploadStatus]], tran
             error, upload.size = _verify(upload)
             if error:
                 state = "FAILED"
-        if upload.operation.is_open:
+        if upload.operation.is_open or (state == "CANCELED" == upload.operation.status):
             upload.state, upload.progress, upload.message = state, status.progress, error or status.message
             changed[upload.id] = upload
+        if state == "CANCELED" == upload.operation.status:
+            confirmed.append((device_id, status))
         outcomes_at.append(len(replies))
         replies.append(
             (device_id, Reply(upload.operation_id, "uploadfile", state, status.report, error, status.correlation_id))
@@ -201,7 +220,46 @@ def upload_statuses_record(*, statuses: Sequence[tuple[int, UploadStatus]], tran
     if changed:
         DeviceUpload.objects.bulk_update(list(changed.values()), ["state", "progress", "message", "size"])
     recorded = operation_replies_record(replies=replies, transport=transport) if replies else []
+    if confirmed:
+        _cancels_confirm(confirmed, transport)
     return [ReplyOutcome("unknown") if index is None else recorded[index] for index in outcomes_at]
+
+
+def _cancels_confirm(confirmed: Sequence[tuple[int, UploadStatus]], transport: Transport) -> None:
+    """The device's CANCELED reports on uploads the platform canceled answer the cancel messages it was sent."""
+    notices = DeviceOperation.objects.filter(
+        kind=UPLOAD_CANCEL_NAME,
+        status__in=OPEN_STATUSES,
+        device_id__in={device_id for device_id, _ in confirmed},
+        payload__correlationId__in=[status.correlation_id for _, status in confirmed],
+    ).values_list("id", "device_id", "payload__correlationId")
+    by_correlation = {(device_id, correlation): notice_id for notice_id, device_id, correlation in notices}
+    replies = [
+        (device_id, Reply(notice_id, UPLOAD_CANCEL_NAME, "CANCELED", status.report, "", status.correlation_id))
+        for device_id, status in confirmed
+        if (notice_id := by_correlation.get((device_id, status.correlation_id))) is not None
+    ]
+    if replies:
+        operation_replies_record(replies=replies, transport=transport)
+
+
+def upload_link_refused(key: str) -> str:
+    """The uploads store's guard on signed upload links: a link takes a file only while its upload is open."""
+    parts = key.split("/")
+    try:
+        upload_id = uuid.UUID(parts[2]) if len(parts) == 4 else None
+    except ValueError:
+        upload_id = None
+    status = (
+        DeviceUpload.objects.filter(pk=upload_id, key=key).values_list("operation__status", flat=True).first()
+        if upload_id
+        else None
+    )
+    if status is None:
+        return "No upload waits for this file."
+    if status not in OPEN_STATUSES:
+        return f"This upload is {OperationStatus(status).label.lower()}: its link takes no file."
+    return ""
 
 
 # From MQTT -----------------------------------------------------------------------------------------------------------
@@ -245,3 +303,123 @@ def upload_statuses_process(*, messages: Sequence[DeviceTopicMessage]) -> list[R
     if errors:
         DeviceMessageError.objects.bulk_create(errors)
     return upload_statuses_record(statuses=statuses, transport=Transport.MQTT) if statuses else []
+
+
+# Schedules -----------------------------------------------------------------------------------------------------------
+
+FILES_PATTERN = re.compile(r"^[^\x00-\x1f\x7f]{0,200}$")
+SCHEDULES_PER_RUN = 500
+
+
+def _schedule_fields(every_hours: Any, files: Any) -> tuple[int, str]:
+    if isinstance(every_hours, bool) or not isinstance(every_hours, int) or not 1 <= every_hours <= MAX_EVERY_HOURS:
+        raise ApplicationError(
+            f"Uploads are asked for every 1 to {MAX_EVERY_HOURS} hours.",
+            {"every_hours": [f"1 to {MAX_EVERY_HOURS}."]},
+        )
+    if not isinstance(files, str) or not FILES_PATTERN.match(files):
+        raise ApplicationError("The file filter is text (at most 200).", {"files": ["A glob such as *.log."]})
+    return every_hours, files.strip()
+
+
+def _schedule_allowed(user: Any, org: Any) -> None:
+    if not user_has_org_permission(user, org, permission_for(UploadSchedule, "add")):
+        raise PermissionDeniedError("You may not ask these devices for their files.")
+
+
+@transaction.atomic
+def upload_schedule_create(
+    *,
+    user: Any,
+    every_hours: Any,
+    files: Any = "",
+    device: Device | None = None,
+    fleet: Fleet | None = None,
+    enabled: bool = True,
+) -> UploadSchedule:
+    """Ask ``device`` (or every member of ``fleet``) for its files every ``every_hours``; the first time at the
+    worker's next look."""
+    if (device is None) == (fleet is None):
+        raise ApplicationError("Name a device or a fleet.", {"device": ["A device or a fleet, not both."]})
+    org = device.org if device is not None else fleet.org  # type: ignore[union-attr]
+    if org is None:
+        raise ApplicationError("The device is not claimed.", {"device": ["Not claimed."]})
+    _schedule_allowed(user, org)
+    every_hours, files = _schedule_fields(every_hours, files)
+    return UploadSchedule.objects.create(
+        org=org,
+        device=device,
+        fleet=fleet,
+        every_hours=every_hours,
+        files=files,
+        enabled=enabled,
+        next_run=timezone.now(),
+        created_by=user,
+    )
+
+
+@transaction.atomic
+def upload_schedule_update(
+    *, user: Any, schedule: UploadSchedule, every_hours: Any = None, files: Any = None, enabled: bool | None = None
+) -> UploadSchedule:
+    """A new interval counts from the last run (or now); enabling again makes it due at once if it is overdue."""
+    _schedule_allowed(user, schedule.org)
+    every_hours, files = _schedule_fields(
+        schedule.every_hours if every_hours is None else every_hours, schedule.files if files is None else files
+    )
+    if every_hours != schedule.every_hours:
+        schedule.next_run = (schedule.last_run or timezone.now()) + timedelta(hours=every_hours)
+    schedule.every_hours, schedule.files = every_hours, files
+    if enabled is not None:
+        schedule.enabled = enabled
+    schedule.save(update_fields=["every_hours", "files", "enabled", "next_run"])
+    return schedule
+
+
+def upload_schedule_delete(*, user: Any, schedule: UploadSchedule) -> None:
+    _schedule_allowed(user, schedule.org)
+    schedule.delete()
+
+
+def upload_schedules_run(*, now: datetime | None = None) -> int:
+    """Every due schedule makes its ``upload`` operations, once: each schedule is locked, made and moved to its next
+    time in one transaction, so a run that crashes leaves it due and the retry makes them then; a schedule another
+    worker holds is skipped. Returns how many operations were made."""
+    now = now or timezone.now()
+    due = UploadSchedule.objects.filter(enabled=True, next_run__lte=now).order_by("next_run")
+    return sum(_schedule_run(schedule_id, now) for schedule_id in due.values_list("id", flat=True)[:SCHEDULES_PER_RUN])
+
+
+@transaction.atomic
+def _schedule_run(schedule_id: int, now: datetime) -> int:
+    schedule = (
+        UploadSchedule.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(pk=schedule_id, enabled=True, next_run__lte=now)
+        .select_related("org", "device__presence", "fleet", "created_by")
+        .first()
+    )
+    if schedule is None:  # made by another worker meanwhile, or held by one now
+        return 0
+    interval = timedelta(hours=schedule.every_hours)
+    options = {"info.schedule": str(schedule.pk), **({"files": schedule.files} if schedule.files else {})}
+    window = {"from": epoch_ms(schedule.last_run or now - interval), "to": epoch_ms(now)}
+    if schedule.device is not None:
+        devices = [schedule.device] if schedule.device.org_id == schedule.org_id else []
+    else:
+        members = fleet_members(fleet=schedule.fleet).select_related("device__presence")  # type: ignore[arg-type]
+        devices = [membership.device for membership in members]
+    made, error = 0, ""
+    try:
+        if schedule.created_by is None:
+            raise PermissionDeniedError("The account that made the schedule is gone.")
+        request = operation_request_clean(kind=UPLOAD_NAME, payload={"options": options, **window})
+        with transaction.atomic():
+            made = len(operations_create(user=schedule.created_by, devices=devices, request=request))
+    except ApplicationError as exc:
+        error = exc.message
+        logger.warning("upload schedule %s made nothing: %s", schedule.pk, error)
+    while schedule.next_run <= now:
+        schedule.next_run += interval
+    schedule.last_run, schedule.last_count, schedule.last_error = now, made, error
+    schedule.save(update_fields=["next_run", "last_run", "last_count", "last_error"])
+    return made

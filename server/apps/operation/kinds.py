@@ -70,6 +70,8 @@ class OperationKind:
     request_suffix: str = ""
     encode: Callable[[DeviceOperation, datetime], dict[str, Any]] | None = None
     permission: str | None = None
+    cancel_kind: str = ""
+    cancel_payload: Callable[[DeviceOperation], dict[str, Any]] | None = None
 
     @property
     def mqtt_request_suffix(self) -> str:
@@ -402,23 +404,60 @@ UPLOAD_NAME = "upload"
 UPLOAD_FILE_NAME = "uploadfile"
 UPLOAD_REQUEST_SUFFIX = "upload/request"
 UPLOAD_STATUS_SUFFIX = "upload/status"
+UPLOAD_CANCEL_NAME = "uploadcancel"
 # Kanto's upload states: still going, done, failed, canceled.
 UPLOAD_RUNNING = frozenset({"PENDING", "UPLOADING", "PAUSED"})
 UPLOAD_STATES = UPLOAD_RUNNING | {"SUCCESS", "FAILED", "CANCELED"}
 
 
+WINDOW_FIELDS = ("from", "to")
+
+
+def _window_edge(value: Any, field: str) -> int:
+    """A window's edge as Kanto's epoch milliseconds, given as such or as an ISO 8601 time with its zone."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**14:
+        return value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return int(moment.timestamp() * 1000)
+    raise ApplicationError(
+        f"The upload window's {field} is epoch milliseconds or an ISO 8601 time with its zone.",
+        {"payload": [f"{field}: epoch milliseconds or an ISO 8601 time with its zone."]},
+    )
+
+
 def clean_upload(name: str | None, payload: Any) -> tuple[str, Any]:
-    """The trigger's options, text values only (Kanto echoes the ones starting ``info.``)."""
-    options = (payload or {}).get("options", {}) if isinstance(payload, dict) else None
+    """The trigger's options, text values only (Kanto echoes the ones starting ``info.``), and its optional upload
+    window ``from``/``to``: the period the device uploads files of, in epoch milliseconds, ``from`` <= ``to``."""
+    payload = payload if payload is not None else {}
+    options = payload.get("options", {}) if isinstance(payload, dict) else None
     if not isinstance(options, dict) or not all(
         isinstance(key, str) and isinstance(value, str) for key, value in options.items()
     ):
         raise ApplicationError("An upload request is {options: {name: text}}.", {"payload": ["Text options only."]})
-    return UPLOAD_NAME, {"options": options}
+    cleaned: dict[str, Any] = {"options": options}
+    for field in WINDOW_FIELDS:
+        if payload.get(field) is not None:
+            cleaned[field] = _window_edge(payload[field], field)
+    if "from" in cleaned and "to" in cleaned and cleaned["from"] > cleaned["to"]:
+        raise ApplicationError("The upload window starts after it ends.", {"payload": ["from must not be after to."]})
+    return UPLOAD_NAME, cleaned
 
 
 def upload_trigger_message(operation: DeviceOperation, now: datetime) -> dict[str, Any]:
-    return {"correlationId": str(operation.id), "options": operation.payload.get("options", {})}
+    """Kanto's ``trigger``, with the upload window when it has one."""
+    window = {field: operation.payload[field] for field in WINDOW_FIELDS if field in operation.payload}
+    return {"correlationId": str(operation.id), "options": operation.payload.get("options", {}), **window}
+
+
+def upload_cancel_payload(operation: DeviceOperation) -> dict[str, Any]:
+    """Kanto's ``cancel`` for a canceled trigger (its id) or file upload (its ``<trigger>#<n>``)."""
+    correlation = operation.payload.get("correlationId") or str(operation.id)
+    return {"correlationId": correlation, "statusCode": "0", "message": "Canceled by the platform."}
 
 
 def upload_outcome(status: str, value: Any, error: str) -> Outcome:
@@ -439,6 +478,8 @@ UPLOAD = register_kind(
         reply_outcome=upload_outcome,
         request_suffix="upload/trigger",
         encode=upload_trigger_message,
+        cancel_kind=UPLOAD_CANCEL_NAME,
+        cancel_payload=upload_cancel_payload,
     )
 )
 
@@ -474,5 +515,72 @@ UPLOAD_FILE = register_kind(
         reply_outcome=upload_file_outcome,
         request_suffix="upload/start",
         encode=upload_start_message,
+        cancel_kind=UPLOAD_CANCEL_NAME,
+        cancel_payload=upload_cancel_payload,
+    )
+)
+
+
+def clean_platform_made(name: str | None, payload: Any) -> tuple[str, Any]:
+    # Made by the platform when a user cancels an upload, never asked for.
+    raise ApplicationError("The platform sends these itself.", {"kind": ["Cancel the upload operation instead."]})
+
+
+def upload_cancel_message(operation: DeviceOperation, now: datetime) -> dict[str, Any]:
+    return dict(operation.payload)
+
+
+def upload_cancel_outcome(status: str, value: Any, error: str) -> Outcome:
+    """The device confirms a cancel with its CANCELED status report on the upload (or a plain SUCCESS reply)."""
+    if status in ("CANCELED", *SUCCESS_STATUSES):
+        return Outcome(OperationStatus.SUCCEEDED, result=value)
+    return default_reply_outcome(status, value, error)
+
+
+UPLOAD_CANCEL = register_kind(
+    OperationKind(
+        name=UPLOAD_CANCEL_NAME,
+        label="File upload cancel",
+        topic=UPLOAD_CANCEL_NAME,
+        clean=clean_platform_made,
+        default_transport=Transport.MQTT,
+        deadline=timedelta(hours=1),
+        reply_outcome=upload_cancel_outcome,
+        request_suffix="upload/cancel",
+        encode=upload_cancel_message,
+    )
+)
+
+
+# Inventory refresh (the Kanto update manager's current state, asked for) --------------------------------------------
+#
+# ``devices/<slug>/update/currentstate/get`` ``{activityId, timestamp, payload: {}}``: the device sends its current
+# state again on ``…/update/currentstate``, which answers the open refresh of that device.
+
+CURRENT_STATE_NAME = "currentstate"
+CURRENT_STATE_GET_SUFFIX = "update/currentstate/get"
+
+
+def clean_current_state(name: str | None, payload: Any) -> tuple[str, Any]:
+    if payload not in (None, {}):
+        raise ApplicationError("An inventory refresh carries nothing.", {"payload": ["Leave it empty."]})
+    return CURRENT_STATE_NAME, {}
+
+
+def current_state_get_message(operation: DeviceOperation, now: datetime) -> dict[str, Any]:
+    return {"activityId": str(operation.id), "timestamp": int(now.timestamp() * 1000), "payload": {}}
+
+
+CURRENT_STATE = register_kind(
+    OperationKind(
+        name=CURRENT_STATE_NAME,
+        label="Inventory refresh",
+        topic=CURRENT_STATE_NAME,
+        clean=clean_current_state,
+        default_transport=Transport.MQTT,
+        deadline=timedelta(minutes=10),
+        supersedes=True,
+        request_suffix=CURRENT_STATE_GET_SUFFIX,
+        encode=current_state_get_message,
     )
 )

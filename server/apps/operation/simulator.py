@@ -22,7 +22,11 @@ inventory on ``…/update/currentstate``.
 An upload trigger (``…/upload/trigger``) is answered as Kanto's AutoUploadable does (:func:`upload_messages`): a
 request per file of the device (``files``, ``…/upload/request``, ``<trigger>#<n>`` with the file's name and SHA-256),
 then on each ``start`` a PUT of the file to its ``https.url`` and the status reports UPLOADING and SUCCESS (``fail``:
-it claims another checksum; ``silent``: nothing).
+it claims another checksum; ``slow``: UPLOADING at 25 % and the file held; ``silent``: nothing). A ``cancel``
+(``…/upload/cancel``) is answered with the upload's status CANCELED.
+
+A refresh of a Kanto device's inventory (``…/update/currentstate/get``) is answered with its current state on
+``…/update/currentstate`` (what its last desired state installed), naming the refresh's activityId.
 
 - :class:`MqttFleet` plays any number of devices over MQTT in one thread: each logs in as its slug with its own
   password, sets its last will (``{"status": "offline"}`` on ``devices/<slug>/presence``), subscribes to its request
@@ -49,7 +53,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from server.apps.operation.kinds import DESIRED_STATE_SUFFIX, registry
+from server.apps.operation.kinds import CURRENT_STATE_GET_SUFFIX, DESIRED_STATE_SUFFIX, registry
 from server.apps.operation.services.inbound import PRESENCE_TOPIC
 from server.apps.operation.transports.mqtt import BrokerAddress, new_client, reply_topic
 from server.apps.operation.transports.store import INCOMING_STORE, STATUS_STORE, commands_key, status_key
@@ -105,8 +109,9 @@ def kanto_feedback(
     return _kanto(activity, {"status": status, "actions": actions, **({"message": message} if message else {})})
 
 
-def kanto_current_state(document: dict[str, Any]) -> bytes:
-    """The inventory after the desired state applied: each component a software node of its domain."""
+def kanto_current_state(document: dict[str, Any], activity: str = "") -> bytes:
+    """The inventory after the desired state applied: each component a software node of its domain (``activity``:
+    the refresh it answers)."""
     nodes = [
         {
             "id": component["id"],
@@ -118,7 +123,7 @@ def kanto_current_state(document: dict[str, Any]) -> bytes:
     ]
     agents = sorted({node["id"].split(":", 1)[0] for node in nodes})
     return _kanto(
-        "",
+        activity,
         {
             "hardwareNodes": [{"id": "simulated-board", "version": "1.0", "name": "Simulated board"}],
             "softwareNodes": [{"id": agent, "version": "1.0", "type": "APPLICATION"} for agent in agents] + nodes,
@@ -186,14 +191,17 @@ def upload_requests(trigger: dict[str, Any], files: dict[str, bytes], mode: str)
     return out
 
 
-def upload_file(start: dict[str, Any], files: dict[str, bytes]) -> list[tuple[str, bytes]]:
-    """What the device does with a ``start``: PUT the file to its URL, then report UPLOADING and the outcome."""
+def upload_file(start: dict[str, Any], files: dict[str, bytes], mode: str = "answer") -> list[tuple[str, bytes]]:
+    """What the device does with a ``start``: PUT the file to its URL, then report UPLOADING and the outcome
+    (``slow``: UPLOADING at 25 % only, the file held until a cancel)."""
     correlation = str(start.get("correlationId", ""))
     number = int(correlation.rsplit("#", 1)[-1]) if "#" in correlation else 1
     name, content = sorted(files.items())[number - 1]
     options = start.get("options") or {}
     began = int(time.time() * 1000)
     status = {"correlationId": correlation, "startTime": began, "progress": 0, "state": "UPLOADING"}
+    if mode == "slow":
+        return [("upload/status", json.dumps({**status, "progress": 25}).encode())]
     reports = [("upload/status", json.dumps(status).encode())]
     request = urllib.request.Request(
         options.get("https.url", ""),
@@ -213,6 +221,20 @@ def upload_file(start: dict[str, Any], files: dict[str, bytes]) -> list[tuple[st
     return reports
 
 
+def upload_canceled(cancel: dict[str, Any]) -> tuple[str, bytes]:
+    """Kanto's answer to a ``cancel``: the upload's status report CANCELED."""
+    now = int(time.time() * 1000)
+    body = {
+        "correlationId": str(cancel.get("correlationId", "")),
+        "state": "CANCELED",
+        "progress": 0,
+        "endTime": now,
+        "statusCode": str(cancel.get("statusCode", "")),
+        "message": str(cancel.get("message") or "canceled"),
+    }
+    return "upload/status", json.dumps(body).encode()
+
+
 @dataclass
 class DeviceRecord:
     """What one simulated device saw: when it connected, the requests it got and when it answered."""
@@ -224,6 +246,7 @@ class DeviceRecord:
     requests: list[dict[str, Any]] = field(default_factory=list)
     replied_at: list[float] = field(default_factory=list)
     held_activity: str | None = None  # a ``supersede`` Kanto device's desired state still RUNNING
+    applied: dict[str, Any] = field(default_factory=dict)  # the Kanto device's last desired state, its inventory
 
 
 class MqttFleet:
@@ -280,16 +303,35 @@ class MqttFleet:
         record = self.records[slug]
         record.requests.append(request)
         suffix = message.topic.split("/", 2)[2]
-        if suffix in ("upload/trigger", "upload/start"):
+        if suffix in ("upload/trigger", "upload/start", "upload/cancel"):
+            if self.mode == "silent":
+                return
             if suffix == "upload/trigger":
                 out = upload_requests(request, self.files, self.mode)
+            elif suffix == "upload/start":
+                out = upload_file(request, self.files, self.mode)
             else:
-                out = upload_file(request, self.files)
+                out = [upload_canceled(request)]
             for topic_suffix, payload in out:
                 due = time.monotonic() + self.reply_delay
                 heapq.heappush(self._due, (due, next(self._sequence), f"devices/{slug}/{topic_suffix}", payload))
             return
+        if suffix == CURRENT_STATE_GET_SUFFIX:
+            if self.mode != "silent":
+                inventory = kanto_current_state(record.applied, str(request.get("activityId", "")))
+                heapq.heappush(
+                    self._due,
+                    (
+                        time.monotonic() + self.reply_delay,
+                        next(self._sequence),
+                        f"devices/{slug}/{CURRENT_STATE}",
+                        inventory,
+                    ),
+                )
+            return
         if message.topic.endswith(f"/{DESIRED_STATE_SUFFIX}"):
+            if self.mode not in ("fail", "silent", "malformed"):
+                record.applied = request.get("payload") or {}
             held, record.held_activity = record.held_activity, None
             if self.mode == "supersede" and held is None:
                 record.held_activity = str(request.get("activityId"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 import urllib.parse
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import IO
 
@@ -190,3 +191,21 @@ def store_upload_target(*, token: str) -> tuple[str, str]:
     if not isinstance(expires, int) or expires < time.time():
         raise StoreFileNotFoundError("This upload link has expired.")
     return str(store), str(key)
+
+
+# What a folder store's upload link may still write, per store: ``guard(key)`` answers why not ("" when it may).
+# S3 presigned URLs are not asked: once issued, they work until they expire.
+UploadGuard = Callable[[str], str]
+_upload_guards: dict[str, UploadGuard] = {}
+
+
+def register_upload_guard(store: str, guard: UploadGuard) -> None:
+    """Have every PUT through a signed upload link of ``store`` checked by ``guard(key)`` first (an app calls this
+    from its ``AppConfig.ready()``): a link whose upload was canceled stops working before it expires."""
+    _upload_guards[store] = guard
+
+
+def store_upload_refused(*, store: str, key: str) -> str:
+    """Why a valid upload link of ``store`` may not write ``key`` now ("" when it may)."""
+    guard = _upload_guards.get(store)
+    return guard(key) if guard is not None else ""

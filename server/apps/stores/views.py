@@ -11,7 +11,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from server.apps.stores.backends import StoreFileNotFoundError
-from server.apps.stores.selectors import store_download_target, store_file_open, store_upload_target
+from server.apps.stores.selectors import (
+    store_download_target,
+    store_file_open,
+    store_upload_refused,
+    store_upload_target,
+)
 from server.apps.stores.services import store_file_save
 
 
@@ -29,10 +34,14 @@ def store_file_download(request: HttpRequest, token: str, name: str) -> FileResp
 @csrf_exempt
 @require_http_methods(["PUT"])
 def store_file_upload(request: HttpRequest, token: str, name: str) -> HttpResponse:
-    """A device's PUT of the file its signed link names (the body is the file, as with an S3 presigned PUT)."""
+    """A device's PUT of the file its signed link names (the body is the file, as with an S3 presigned PUT). A link
+    its store's guard refuses (its upload was canceled or is over) is a 410 and nothing is stored."""
     try:
         store, key = store_upload_target(token=token)
     except StoreFileNotFoundError as exc:
         raise Http404(str(exc)) from exc
+    refused = store_upload_refused(store=store, key=key)
+    if refused:
+        return HttpResponse(refused, status=410, content_type="text/plain")
     store_file_save(store=store, key=key, content=request.body)
     return HttpResponse(status=201)

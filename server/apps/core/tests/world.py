@@ -28,7 +28,7 @@ from server.apps.deviceauth.services import device_token_issue
 from server.apps.devicelocation.models import DeviceLocation
 from server.apps.devicetemplate.services import component_create, device_template_create
 from server.apps.deviceupload.models import UPLOAD_STORE, DeviceUpload
-from server.apps.deviceupload.tests.factories import LOG, make_upload
+from server.apps.deviceupload.tests.factories import LOG, make_schedule, make_upload
 from server.apps.fleet.tests.factories import make_fleet
 from server.apps.forwarding.tests.factories import make_destination
 from server.apps.operation.tests.factories import make_operation
@@ -99,6 +99,7 @@ class World:
     desired_state: Any
     current_state: Any
     upload: Any
+    upload_schedule: Any
 
     def slugs(self) -> list[str]:
         """Ids of this world's objects that no other organisation may ever see in an answer."""
@@ -217,6 +218,7 @@ def make_world(name: str | None = None) -> World:
         desired_state=make_desired_state(fleet=fleet, transport="http"),
         current_state=DeviceCurrentState.objects.create(device=device, org=org),
         upload=_arrived_upload(device),
+        upload_schedule=make_schedule(device=device),
     )
 
 
@@ -303,6 +305,7 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("currentstate", "slug"): world.device.slug,
         ("health", "slug"): world.device.slug,
         ("upload", "id"): world.upload.id,
+        ("uploadschedule", "id"): world.upload_schedule.id,
     }
     value = values[(resource, param)]
     return value(route, world) if callable(value) else value
@@ -351,6 +354,7 @@ def _page_value(param: str, world: World, catalog: Catalog) -> Any:
         "filter_id": world.stream_filter.id,
         "alert_id": world.alert.id,
         "upload_id": world.upload.id,
+        "schedule_id": world.upload_schedule.id,
         "token": world.download[0],
         "name": world.download[1],
         "pk": catalog.dead_letter.pk,

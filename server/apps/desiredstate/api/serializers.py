@@ -90,3 +90,9 @@ class CurrentStateSerializer(serializers.ModelSerializer):
         model = DeviceCurrentState
         fields = ["device", "activityId", "hardwareNodes", "softwareNodes", "associations", "reported_on"]
         read_only_fields = fields
+
+
+class CurrentStateReportSerializer(serializers.Serializer):
+    activityId = serializers.CharField(required=False, allow_blank=True, help_text="The refresh it answers, if any.")
+    timestamp = serializers.IntegerField(required=False, help_text="Epoch milliseconds.")
+    payload = serializers.JSONField(help_text="{hardwareNodes, softwareNodes, associations}")

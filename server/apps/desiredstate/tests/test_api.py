@@ -178,3 +178,51 @@ def test_a_plain_member_may_not_send_one(device):
     )
     assert response.status_code == 403
     assert not DesiredState.objects.exists()
+
+
+INVENTORY = {
+    "hardwareNodes": [{"id": "board", "version": "1.0"}],
+    "softwareNodes": [{"id": "containers:influxdb", "version": "2.7.1", "type": "CONTAINER"}],
+    "associations": [{"sourceId": "containers", "targetId": "containers:influxdb"}],
+}
+
+
+def test_an_inventory_refresh_over_http(device):
+    owner = api_client(device.org.created_by)
+    body = {"device": device.slug, "kind": "currentstate", "transport": "http", "payload": {}}
+    response = owner.post("/api/v1/operation/", body, format="json")
+    assert response.status_code == 201, response.json()
+    refresh = DeviceOperation.objects.get(kind="currentstate")
+    client = device_client(device)
+    (request,) = client.get(POLL).json()
+    assert (request["operationId"], request["name"]) == (str(refresh.id), "currentstate")
+    answer = {"activityId": request["operationId"], "timestamp": 1796083200000, "payload": INVENTORY}
+    response = client.post(f"{CURRENT}report/", answer, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["softwareNodes"] == INVENTORY["softwareNodes"]
+    stored = DeviceCurrentState.objects.get(device=device)
+    assert (stored.activity_id, stored.software_nodes) == (str(refresh.id), INVENTORY["softwareNodes"])
+    refresh.refresh_from_db()
+    assert refresh.status == OperationStatus.SUCCEEDED
+    assert refresh.result == {"activityId": str(refresh.id), "hardwareNodes": 1, "softwareNodes": 1, "associations": 1}
+    assert owner.get(f"{CURRENT}{device.slug}/").json()["associations"] == INVENTORY["associations"]
+
+
+def test_a_newer_refresh_supersedes_and_bad_reports_are_refused(device):
+    owner = api_client(device.org.created_by)
+    body = {"device": device.slug, "kind": "currentstate", "transport": "http", "payload": {}}
+    first = owner.post("/api/v1/operation/", body, format="json").json()
+    owner.post("/api/v1/operation/", body, format="json")
+    assert DeviceOperation.objects.get(pk=first["id"]).status == OperationStatus.SUPERSEDED
+    assert owner.post("/api/v1/operation/", {**body, "payload": {"x": 1}}, format="json").status_code == 400
+    client = device_client(device)
+    bad = {"activityId": "", "payload": {"softwareNodes": [{"version": "1"}]}}
+    assert client.post(f"{CURRENT}report/", bad, format="json").status_code == 400
+    assert client.post(f"{CURRENT}report/", {"payload": "x"}, format="json").status_code == 400
+    assert not DeviceCurrentState.objects.exists()
+    assert DeviceOperation.objects.filter(kind="currentstate", status="PENDING").count() == 1
+    # A user's token is not a device's; another organisation may not ask.
+    assert owner.post(f"{CURRENT}report/", {"payload": INVENTORY}, format="json").status_code == 403
+    stranger = api_client(make_device(make_project()).org.created_by)
+    assert stranger.post("/api/v1/operation/", body, format="json").status_code in (400, 404)
+    assert DeviceOperation.objects.filter(kind="currentstate").count() == 2

@@ -20,6 +20,7 @@ from server.apps.device.tests.factories import make_device, make_project
 from server.apps.fleet.tests.factories import make_fleet
 from server.apps.operation.models import DeviceMessageError, DeviceOperation, OperationStatus
 from server.apps.operation.services.credentials import device_mqtt_logins_provision
+from server.apps.operation.services.operations import operation_create, operation_request_clean
 from server.apps.operation.simulator import MqttFleet, kanto_feedback
 from server.apps.operation.transports.mqtt import broker_address
 from server.apps.worker.runner import run_worker
@@ -156,3 +157,23 @@ def test_a_fleet_rollout_completes_on_every_device(broker, bridge, device, fleet
     assert (campaign["status"], campaign["progress"], campaign["targets"]) == ("Completed", 100.0, 5)
     assert DeviceCurrentState.objects.filter(device__in=members).count() == 5
     assert json.loads(json.dumps(campaign))["counts"][0] == {"state": "completed", "label": "Completed", "count": 5}
+
+
+def test_an_inventory_refresh_is_answered_on_the_currentstate_topic(broker, bridge, device, fleets):
+    fleet = kanto_fleet(broker, fleets, device)
+    desired = make_desired_state(device=device)
+    drive(
+        fleet, lambda: not operation_of(desired).is_open and DeviceCurrentState.objects.filter(device=device).exists()
+    )
+    DeviceCurrentState.objects.filter(device=device).delete()  # forgotten: ask the device again
+    request = operation_request_clean(kind="currentstate", payload={}, transport="mqtt")
+    refresh = operation_create(user=device.org.created_by, device=device, request=request)
+    drive(fleet, lambda: not DeviceOperation.objects.get(pk=refresh.pk).is_open)
+    refresh.refresh_from_db()
+    assert refresh.status == OperationStatus.SUCCEEDED, refresh.history
+    asked = [r for r in fleet.records[device.slug].requests if r.get("activityId") == str(refresh.id)]
+    (ask,) = asked
+    assert ask["payload"] == {}
+    state = DeviceCurrentState.objects.get(device=device)
+    assert state.activity_id == str(refresh.id)
+    assert {"containers:influxdb", "containers:grafana"} <= {node["id"] for node in state.software_nodes}

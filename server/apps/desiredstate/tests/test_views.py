@@ -135,3 +135,16 @@ class TestDesiredStateTab(DeviceTabCases):
 
     def rows_in(self, response):
         return response.context["sent"].paginator.count
+
+
+def test_ask_the_device_for_its_inventory(org):
+    device = make_device(make_project(org))
+    refresh = reverse("desiredstate:refresh", kwargs={"org_slug": org.slug, "device_slug": device.slug})
+    owner = logged_in(org.created_by)
+    assert 'data-testid="inventory-refresh-form"' in owner.get(DESIRED_STATE_TAB.url(device)).content.decode()
+    assert owner.post(refresh).status_code == 302
+    operation = DeviceOperation.objects.get(kind="currentstate")
+    assert (operation.device_id, operation.payload, operation.status) == (device.pk, {}, OperationStatus.PENDING)
+    assert logged_in(make_member(org, OPERATOR)).post(refresh).status_code == 403
+    assert logged_in(make_org().created_by).post(refresh).status_code == 404
+    assert DeviceOperation.objects.filter(kind="currentstate").count() == 1

@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING
 
 from rest_framework import serializers
 
-from server.apps.deviceupload.models import DeviceUpload
+from server.apps.deviceupload.models import MAX_EVERY_HOURS, DeviceUpload, UploadSchedule
 
 if TYPE_CHECKING:
     from server.apps.device.models import Device
+    from server.apps.fleet.models import Fleet
 
 
 class DeviceUploadSerializer(serializers.ModelSerializer):
@@ -68,3 +69,48 @@ class UploadStatusSerializer(serializers.Serializer):
 class UploadStatusOutcomeSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=["recorded", "progress", "duplicate", "unknown"])
     status = serializers.CharField(allow_null=True)
+
+
+class UploadScheduleSerializer(serializers.ModelSerializer):
+    device: serializers.SlugRelatedField[Device] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
+    fleet: serializers.SlugRelatedField[Fleet] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = UploadSchedule
+        fields = [
+            "id",
+            "device",
+            "fleet",
+            "every_hours",
+            "files",
+            "enabled",
+            "next_run",
+            "last_run",
+            "last_count",
+            "last_error",
+            "created_on",
+        ]
+        read_only_fields = fields
+
+
+class UploadScheduleCreateSerializer(serializers.Serializer):
+    device = serializers.CharField(max_length=40, required=False, help_text="A device (d--…), or")
+    fleet = serializers.CharField(max_length=40, required=False, help_text="a fleet (g--…): each current member.")
+    every_hours = serializers.IntegerField(min_value=1, max_value=MAX_EVERY_HOURS)
+    files = serializers.CharField(max_length=200, required=False, allow_blank=True, help_text="A glob, e.g. *.log")
+    enabled = serializers.BooleanField(required=False, default=True)
+
+    def validate(self, attrs):
+        if ("device" in attrs) == ("fleet" in attrs):
+            raise serializers.ValidationError({"device": ["Name a device or a fleet, not both."]})
+        return attrs
+
+
+class UploadScheduleUpdateSerializer(serializers.Serializer):
+    every_hours = serializers.IntegerField(min_value=1, max_value=MAX_EVERY_HOURS, required=False)
+    files = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    enabled = serializers.BooleanField(required=False)

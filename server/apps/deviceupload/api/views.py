@@ -1,26 +1,28 @@
 """``upload/``: the files devices uploaded when asked (read by members; ``upload/<id>/file/`` downloads one), and
 the device's own side of Kanto's AutoUploadable over HTTP with its token: ``upload/request/`` answers the ``start``
 with the upload URL, ``upload/status/`` records a status report. An upload is asked for with an ``upload``
-operation (``POST operation/`` ``{device, kind: "upload"}``)."""
+operation (``POST operation/`` ``{device, kind: "upload"}``), or periodically by an ``uploadschedule/``."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from server.apps.core.api.viewsets import ScopedViewSetMixin
 from server.apps.core.errors import ApplicationError, NotFoundError
-from server.apps.core.inputs import parse_uuid
+from server.apps.core.inputs import parse_id, parse_uuid
 from server.apps.device.models import Device
+from server.apps.device.selectors import visible_device
 from server.apps.deviceauth.tokens import DeviceScope
 from server.apps.deviceupload import selectors, services
 from server.apps.deviceupload.api import serializers
-from server.apps.deviceupload.filtersets import DeviceUploadFilterSet
-from server.apps.deviceupload.models import UPLOAD_STORE, DeviceUpload
+from server.apps.deviceupload.filtersets import DeviceUploadFilterSet, UploadScheduleFilterSet
+from server.apps.deviceupload.models import UPLOAD_STORE, DeviceUpload, UploadSchedule
 from server.apps.deviceupload.wire import upload_request_from, upload_status_from
+from server.apps.fleet.selectors import visible_fleet
 from server.apps.operation.models import Transport
 from server.apps.operation.wire import MessageError
 from server.apps.stores.selectors import store_file_url
@@ -100,3 +102,58 @@ class DeviceUploadViewSet(
             raise ApplicationError(str(exc)) from exc
         (outcome,) = services.upload_statuses_record(statuses=[(scope.device_id, parsed)], transport=Transport.HTTP)
         return Response({"outcome": outcome.outcome, "status": outcome.operation.status if outcome.operation else None})
+
+
+@extend_schema_view(
+    create=extend_schema(
+        request=serializers.UploadScheduleCreateSerializer, responses={201: serializers.UploadScheduleSerializer}
+    ),
+    partial_update=extend_schema(
+        request=serializers.UploadScheduleUpdateSerializer, responses={200: serializers.UploadScheduleSerializer}
+    ),
+)
+class UploadScheduleViewSet(
+    ScopedViewSetMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Periodic upload requests: a device (or each member of a fleet) is asked for its files every ``every_hours``
+    (optionally only those ``files`` matches), by the worker; each request carries the window since the previous."""
+
+    queryset = UploadSchedule.objects.all()
+    serializer_class = serializers.UploadScheduleSerializer
+    filterset_class = UploadScheduleFilterSet
+    lookup_field = "id"
+    lookup_value_regex = r"[0-9]+"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.upload_schedule_list(user=self.request.user)
+
+    def object_lookup(self, value: str) -> dict:
+        return {"id": parse_id(value)}
+
+    def create(self, request, *args, **kwargs):
+        data = serializers.UploadScheduleCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        if "device" in fields:
+            fields["device"] = visible_device(user=request.user, value=fields["device"])
+        else:
+            fields["fleet"] = visible_fleet(user=request.user, value=fields["fleet"])
+        schedule = services.upload_schedule_create(user=request.user, **fields)
+        return Response(serializers.UploadScheduleSerializer(schedule).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        schedule = self.get_object()
+        data = serializers.UploadScheduleUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        schedule = services.upload_schedule_update(user=request.user, schedule=schedule, **data.validated_data)
+        return Response(serializers.UploadScheduleSerializer(schedule).data)
+
+    def perform_destroy(self, instance):
+        services.upload_schedule_delete(user=self.request.user, schedule=instance)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from server.apps.deviceupload.services import upload_requests_record
+from server.apps.deviceupload.services import upload_requests_record, upload_schedule_create
 from server.apps.deviceupload.wire import UploadRequest
 from server.apps.operation.models import Transport
 from server.apps.operation.tests.factories import make_operation
@@ -29,3 +29,10 @@ def make_upload(device, *, name: str = "device.log", content: bytes = LOG, numbe
         requests=[(device.pk, device.org_id, request)], transport=Transport.HTTP, base_url="http://testserver"
     )
     return upload
+
+
+def make_schedule(*, device=None, fleet=None, every_hours: int = 6, files: str = "*.log", user=None):
+    org = (device or fleet).org
+    return upload_schedule_create(
+        user=user or org.created_by, device=device, fleet=fleet, every_hours=every_hours, files=files
+    )

@@ -13,11 +13,12 @@ from django.test import Client
 
 from server.apps.core.testing import ScopedEndpointCases, api_client
 from server.apps.device.tests.factories import make_device, make_project
-from server.apps.deviceupload.models import UPLOAD_STORE, DeviceUpload
-from server.apps.deviceupload.tests.factories import LOG, make_trigger, make_upload
+from server.apps.deviceupload.models import UPLOAD_STORE, DeviceUpload, UploadSchedule
+from server.apps.deviceupload.tests.factories import LOG, make_schedule, make_trigger, make_upload
+from server.apps.fleet.tests.factories import make_fleet
 from server.apps.operation.models import DeviceOperation, OperationStatus
 from server.apps.operation.tests.factories import device_client
-from server.apps.org.roles import MEMBER
+from server.apps.org.roles import MEMBER, OPERATOR, OWNER
 from server.apps.stores.selectors import store_file_exists, store_file_read
 
 UPLOADS = "/api/v1/upload/"
@@ -146,7 +147,7 @@ def test_cancel_then_a_late_success_keeps_nothing(device):
     upload = DeviceUpload.objects.get()
     owner = api_client(device.org.created_by)
     assert owner.post(f"/api/v1/operation/{upload.operation_id}/cancel/").status_code == 200
-    put(options["https.url"], LOG)
+    assert put(options["https.url"], LOG) == 410  # the link is withdrawn
     assert report(client, f"{trigger.id}#1", "SUCCESS").json()["outcome"] == "duplicate"
     assert not store_file_exists(store=UPLOAD_STORE, key=upload.key)
     upload.refresh_from_db()
@@ -195,3 +196,142 @@ def test_presigned_s3_put_on_moto(s3_stores, settings):
     upload = DeviceUpload.objects.get()
     assert outcome["status"] == "SUCCEEDED", upload.message
     assert store_file_read(store=UPLOAD_STORE, key=upload.key) == LOG
+
+
+def test_cancel_tells_the_device_and_withdraws_the_link(device):
+    trigger = make_trigger(device)
+    client = device_client(device)
+    client.get(POLL)
+    options = ask(client, trigger).json()["options"]
+    upload = DeviceUpload.objects.get()
+    owner = api_client(device.org.created_by)
+    assert owner.post(f"/api/v1/operation/{upload.operation_id}/cancel/").json()["status"] == "CANCELED"
+    # The link takes nothing any more: 410, nothing stored.
+    assert put(options["https.url"], LOG) == 410
+    assert not store_file_exists(store=UPLOAD_STORE, key=upload.key)
+    # The device's poll carries Kanto's cancel for that file.
+    (cancel,) = client.get(POLL).json()
+    assert cancel["name"] == "cancel"
+    assert cancel["value"]["correlationId"] == f"{trigger.id}#1"
+    notice = DeviceOperation.objects.get(pk=cancel["operationId"])
+    assert (notice.kind, notice.status, notice.transport) == ("uploadcancel", OperationStatus.SENT, "http")
+    assert notice.history[0]["detail"]["cancels"] == str(upload.operation_id)
+    # Its CANCELED report confirms the cancel; the upload itself stays canceled.
+    assert report(client, f"{trigger.id}#1", "CANCELED", message="stopped").json()["outcome"] == "duplicate"
+    notice.refresh_from_db()
+    assert notice.status == OperationStatus.SUCCEEDED
+    upload.refresh_from_db()
+    assert (upload.state, upload.message, upload.operation.status) == ("CANCELED", "stopped", OperationStatus.CANCELED)
+    # A second cancel is a 409 and sends nothing more.
+    assert owner.post(f"/api/v1/operation/{upload.operation_id}/cancel/").status_code == 409
+    assert DeviceOperation.objects.filter(kind="uploadcancel").count() == 1
+
+
+def test_canceling_the_trigger_tells_the_device_and_refuses_its_requests(device):
+    trigger = make_trigger(device)
+    client = device_client(device)
+    client.get(POLL)
+    owner = api_client(device.org.created_by)
+    assert owner.post(f"/api/v1/operation/{trigger.id}/cancel/").status_code == 200
+    (cancel,) = client.get(POLL).json()
+    assert cancel["value"]["correlationId"] == str(trigger.id)
+    assert ask(client, trigger).status_code == 404
+    assert not DeviceUpload.objects.exists()
+
+
+def test_a_link_of_a_finished_upload_takes_no_more(device):
+    trigger = make_trigger(device)
+    client = device_client(device)
+    options = ask(client, trigger).json()["options"]
+    assert put(options["https.url"], LOG) == 201
+    report(client, f"{trigger.id}#1", "SUCCESS")
+    assert put(options["https.url"], b"replaced") == 410
+    assert store_file_read(store=UPLOAD_STORE, key=DeviceUpload.objects.get().key) == LOG
+
+
+WINDOW = {"from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00+00:00"}
+
+
+def test_an_upload_window_is_carried_in_kantos_shape(device):
+    owner = api_client(device.org.created_by)
+    body = {"device": device.slug, "kind": "upload", "transport": "http", "payload": {"options": {}, **WINDOW}}
+    response = owner.post("/api/v1/operation/", body, format="json")
+    assert response.status_code == 201, response.json()
+    trigger = DeviceOperation.objects.get(kind="upload")
+    assert trigger.payload == {"options": {}, "from": 1796083200000, "to": 1796169600000}
+    (polled,) = device_client(device).get(POLL).json()
+    assert (polled["value"]["from"], polled["value"]["to"]) == (1796083200000, 1796169600000)
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"from": "2026-12-02T00:00:00Z", "to": "2026-12-01T00:00:00Z"},  # starts after it ends
+        {"from": 1796169600000, "to": 1796083200000},
+        {"from": "yesterday"},
+        {"to": "2026-12-01T00:00:00"},  # no zone
+        {"from": True},
+        {"from": -5},
+    ],
+)
+def test_a_bad_upload_window_is_400_and_saves_nothing(device, window):
+    owner = api_client(device.org.created_by)
+    body = {"device": device.slug, "kind": "upload", "payload": {"options": {}, **window}}
+    response = owner.post("/api/v1/operation/", body, format="json")
+    assert response.status_code == 400
+    assert "payload" in response.json()
+    assert not DeviceOperation.objects.exists()
+
+
+SCHEDULES = "/api/v1/uploadschedule/"
+
+
+class TestUploadScheduleEndpoint(ScopedEndpointCases):
+    list_url = SCHEDULES
+    list_key = "id"
+    write_method = "patch"
+    allowed_role = OWNER
+    denied_role = OPERATOR
+    read_role = MEMBER
+    created_model = UploadSchedule
+    list_query_count = 3  # authentication, count, page
+    stored_as = {"device": "device.slug"}
+
+    def make_object(self, org):
+        return make_schedule(device=make_device(make_project(org)))
+
+    def detail_url(self, obj) -> str:
+        return f"{SCHEDULES}{obj.id}/"
+
+    def write_data(self, obj) -> dict:
+        return {"every_hours": 12, "files": "*.txt", "enabled": False}
+
+    def create_data(self, org) -> dict:
+        return {"device": make_device(make_project(org)).slug, "every_hours": 24, "files": "logs/*.log"}
+
+
+def test_schedules_for_fleets_filters_and_bad_bodies(device):
+    fleet = make_fleet(device.org, devices=[device])
+    owner = api_client(device.org.created_by)
+    response = owner.post(SCHEDULES, {"fleet": fleet.slug, "every_hours": 3}, format="json")
+    assert response.status_code == 201, response.json()
+    assert (response.json()["fleet"], response.json()["device"], response.json()["files"]) == (fleet.slug, None, "")
+    assert owner.get(SCHEDULES, {"fleet": fleet.slug}).json()["count"] == 1
+    assert owner.get(SCHEDULES, {"device": device.slug}).json()["count"] == 0
+    for body in (
+        {"device": device.slug, "fleet": fleet.slug, "every_hours": 3},
+        {"every_hours": 3},
+        {"device": device.slug, "every_hours": 0},
+        {"device": device.slug, "every_hours": "often"},
+        {"device": device.slug, "every_hours": 1, "files": "x" * 300},
+        {"device": "d--9999-9999-9999-9999", "every_hours": 1},
+    ):
+        assert owner.post(SCHEDULES, body, format="json").status_code == 400, body
+    schedule = UploadSchedule.objects.get()
+    assert owner.patch(f"{SCHEDULES}{schedule.id}/", {"every_hours": -1}, format="json").status_code == 400
+    stranger = api_client(make_device(make_project()).org.created_by)
+    assert stranger.post(SCHEDULES, {"device": device.slug, "every_hours": 1}, format="json").status_code == 400
+    assert stranger.delete(f"{SCHEDULES}{schedule.id}/").status_code == 404
+    assert UploadSchedule.objects.count() == 1
+    assert owner.delete(f"{SCHEDULES}{schedule.id}/").status_code == 204
+    assert not UploadSchedule.objects.exists()

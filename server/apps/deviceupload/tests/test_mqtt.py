@@ -14,6 +14,7 @@ from server.apps.deviceupload.models import UPLOAD_STORE, DeviceUpload
 from server.apps.deviceupload.tests.factories import make_trigger
 from server.apps.operation.models import DeviceOperation, OperationStatus
 from server.apps.operation.services.credentials import device_mqtt_logins_provision
+from server.apps.operation.services.operations import operation_cancel
 from server.apps.operation.simulator import MqttFleet
 from server.apps.operation.transports.mqtt import broker_address
 from server.apps.stores.selectors import store_file_read
@@ -80,3 +81,19 @@ def test_4_a_checksum_mismatch_fails_with_the_reason(broker, bridge, s3_stores, 
     for upload in DeviceUpload.objects.select_related("operation"):
         assert upload.operation.status == OperationStatus.FAILED
         assert upload.operation.error.startswith("Checksum mismatch")
+
+
+def test_cancel_is_sent_to_the_device_on_its_cancel_topic(broker, bridge, s3_stores, fleets):
+    device = make_device(make_project())
+    fleet = uploading_device(broker, fleets, device, mode="slow")  # holds each file at 25 %
+    make_trigger(device, transport="mqtt")
+    drive(fleet, lambda: DeviceUpload.objects.filter(progress=25).count() == 2)
+    upload = DeviceUpload.objects.select_related("operation").order_by("correlation_id").first()
+    operation_cancel(user=device.org.created_by, operation=upload.operation)
+    drive(fleet, lambda: DeviceOperation.objects.filter(kind="uploadcancel", status="SUCCEEDED").exists())
+    cancels = [r for r in fleet.records[device.slug].requests if r.get("message") == "Canceled by the platform."]
+    assert [cancel["correlationId"] for cancel in cancels] == [upload.correlation_id]
+    upload.refresh_from_db()
+    assert (upload.state, upload.operation.status) == ("CANCELED", OperationStatus.CANCELED)
+    other = DeviceUpload.objects.exclude(pk=upload.pk).select_related("operation").get()
+    assert (other.state, other.operation.status) == ("UPLOADING", OperationStatus.SENT)  # untouched

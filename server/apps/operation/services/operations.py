@@ -394,7 +394,8 @@ def _replies_write(operations: list[DeviceOperation], new_steps: dict[uuid.UUID,
 @transaction.atomic
 def operation_cancel(*, user: Any, operation: DeviceOperation) -> DeviceOperation:
     """Cancel an open operation (409 once it is closed). A device that already received it may still answer: the
-    answer is then a duplicate."""
+    answer is then a duplicate. A kind with a ``cancel_kind`` (file uploads) also tells the device, with an
+    operation of that kind over the same transport."""
     now = timezone.now()
     detail = {"by": getattr(user, "username", "")}
     updated = DeviceOperation.objects.filter(pk=operation.pk, status__in=OPEN_STATUSES).update(
@@ -403,7 +404,29 @@ def operation_cancel(*, user: Any, operation: DeviceOperation) -> DeviceOperatio
     operation.refresh_from_db()
     if not updated:
         raise ConflictError(f"The operation is already {operation.get_status_display().lower()}.")
+    kind = get_kind(operation.kind)
+    if kind.cancel_kind and kind.cancel_payload is not None and operation.transport != Transport.STORE:
+        _cancel_notice_send(operation, get_kind(kind.cancel_kind), kind.cancel_payload(operation), user, now)
     return operation
+
+
+def _cancel_notice_send(
+    operation: DeviceOperation, kind: OperationKind, payload: dict[str, Any], user: Any, now: datetime
+) -> None:
+    notice = DeviceOperation.objects.create(
+        id=uuid.uuid4(),
+        device_id=operation.device_id,
+        org_id=operation.org_id,
+        kind=kind.name,
+        name="cancel",
+        payload=payload,
+        transport=operation.transport,
+        deadline=now + kind.deadline,
+        created_on=now,
+        created_by=user if getattr(user, "pk", None) else None,
+        history=[step("created", {"transport": operation.transport, "cancels": str(operation.id)}, at=now)],
+    )
+    operations_send_later([notice])
 
 
 def operations_close_overdue(*, now: datetime | None = None) -> int:

@@ -28,6 +28,7 @@ PLATFORM_JOBS = {
     "RequeueStalledReports",
     "ForwardingSweep",
     "ForwardingCleanup",
+    "RunUploadSchedules",
 }
 
 

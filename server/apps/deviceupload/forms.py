@@ -1,0 +1,46 @@
+"""The files tab's forms: asking the device for its files now (with a file filter and an upload window), and
+asking it periodically (a schedule)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from django import forms
+
+from server.apps.core.forms import DashboardForm
+from server.apps.deviceupload.models import MAX_EVERY_HOURS
+
+
+class UploadRequestForm(DashboardForm):
+    id_prefix = "upload"
+
+    files = forms.CharField(
+        max_length=200, required=False, label="Files", help_text="A glob such as *.log; empty: all."
+    )
+    window_from = forms.DateTimeField(
+        required=False,
+        label="Window from (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="The period the device uploads files of.",
+    )
+    window_to = forms.DateTimeField(
+        required=False, label="Window to (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+    def payload(self) -> dict:
+        """The ``upload`` operation's payload: Kanto's options and window (checked by the kind)."""
+        data = self.cleaned_data
+        payload: dict = {"options": {"files": data["files"]} if data["files"] else {}}
+        for field, edge in (("window_from", "from"), ("window_to", "to")):
+            if data[field] is not None:
+                payload[edge] = data[field].replace(tzinfo=UTC).isoformat()
+        return payload
+
+
+class UploadScheduleForm(DashboardForm):
+    id_prefix = "schedule"
+
+    every_hours = forms.IntegerField(min_value=1, max_value=MAX_EVERY_HOURS, initial=24, label="Every (hours)")
+    files = forms.CharField(
+        max_length=200, required=False, label="Files", help_text="A glob such as *.log; empty: all."
+    )
