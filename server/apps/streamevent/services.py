@@ -1,5 +1,6 @@
-"""Writes on events: an event uploaded with its payload (``event/upload/``). Events that come in streamer reports
-are written by the report worker (server/apps/streamer/services/processing.py)."""
+"""Writes on events: an event uploaded with its payload (``event/upload/``); the one insert every event goes
+through, a report's (written by the report worker, server/apps/streamer/services/processing.py) and an upload's
+(``stream_events_bulk_insert``); the events' monthly partitions and retention (docs/retention.md)."""
 
 from __future__ import annotations
 
