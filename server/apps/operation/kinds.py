@@ -35,13 +35,34 @@ SUCCESS_STATUSES = frozenset({"SUCCESS", "SUCCEEDED", "OK"})
 PROGRESS_STATUSES = frozenset({"IN_PROGRESS", "HEARTBEAT", "RUNNING", "ACCEPTED"})
 
 
-def default_reply_outcome(status: str, value: Any, error: str) -> Outcome:
-    status = status.upper()
-    if status in SUCCESS_STATUSES:
-        return Outcome(OperationStatus.SUCCEEDED, result=value)
-    if status in PROGRESS_STATUSES:
-        return Outcome(None, result=value)
-    return Outcome(OperationStatus.FAILED, result=value, error=error or f"The device answered {status or 'nothing'}.")
+def status_outcome(
+    *,
+    succeeded: frozenset[str],
+    running: frozenset[str] = frozenset(),
+    closing: dict[str, OperationStatus] | None = None,
+    upper: bool = True,
+    verb: str = "answered",
+) -> Callable[[str, Any, str], Outcome]:
+    """A ``reply_outcome`` read from the reply's status: one of ``succeeded`` succeeds, one of ``running`` keeps the
+    operation open (the reply becomes its result), one of ``closing`` ends it with that status and the device's
+    error, any other fails it with the device's error or "The device <verb> <status>". ``upper``: the status is
+    read in upper case."""
+    closing = closing or {}
+
+    def outcome(status: str, value: Any, error: str) -> Outcome:
+        status = status.upper() if upper else status
+        if status in succeeded:
+            return Outcome(OperationStatus.SUCCEEDED, result=value)
+        if status in running:
+            return Outcome(None, result=value)
+        if status in closing:
+            return Outcome(closing[status], result=value, error=error)
+        return Outcome(OperationStatus.FAILED, result=value, error=error or f"The device {verb} {status or 'nothing'}.")
+
+    return outcome
+
+
+default_reply_outcome = status_outcome(succeeded=SUCCESS_STATUSES, running=PROGRESS_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -358,17 +379,14 @@ def _baselines(baselines: Any, names: set[str]) -> list[dict[str, Any]]:
     return cleaned
 
 
-def desired_state_outcome(status: str, value: Any, error: str) -> Outcome:
-    """A Kanto feedback's overall status: COMPLETED succeeds, the running ones keep it open (the feedback becomes its
-    result), SUPERSEDED closes it as replaced, the failed ones fail it with the device's message."""
-    status = status.upper()
-    if status in KANTO_COMPLETED:
-        return Outcome(OperationStatus.SUCCEEDED, result=value)
-    if status in KANTO_RUNNING:
-        return Outcome(None, result=value)
-    if status == KANTO_SUPERSEDED:
-        return Outcome(OperationStatus.SUPERSEDED, result=value, error=error)
-    return Outcome(OperationStatus.FAILED, result=value, error=error or f"The device reported {status or 'nothing'}.")
+# A Kanto feedback's overall status: COMPLETED succeeds, the running ones keep it open (the feedback becomes its
+# result), SUPERSEDED closes it as replaced, the failed ones fail it with the device's message.
+desired_state_outcome = status_outcome(
+    succeeded=KANTO_COMPLETED,
+    running=KANTO_RUNNING,
+    closing={KANTO_SUPERSEDED: OperationStatus.SUPERSEDED},
+    verb="reported",
+)
 
 
 def desired_state_message(operation: DeviceOperation, now: datetime) -> dict[str, Any]:
@@ -460,27 +478,31 @@ def upload_cancel_payload(operation: DeviceOperation) -> dict[str, Any]:
     return {"correlationId": correlation, "statusCode": "0", "message": "Canceled by the platform."}
 
 
-def upload_outcome(status: str, value: Any, error: str) -> Outcome:
-    """The trigger ends when the device asks for its first file (``REQUESTED``)."""
-    if status == "REQUESTED":
-        return Outcome(OperationStatus.SUCCEEDED, result=value)
-    return Outcome(OperationStatus.FAILED, result=value, error=error or f"The device answered {status}.")
-
-
-UPLOAD = register_kind(
-    OperationKind(
-        name=UPLOAD_NAME,
-        label="File upload request",
-        topic=UPLOAD_NAME,
-        clean=clean_upload,
-        default_transport=Transport.MQTT,
-        deadline=timedelta(hours=1),
-        reply_outcome=upload_outcome,
-        request_suffix="upload/trigger",
-        encode=upload_trigger_message,
-        cancel_kind=UPLOAD_CANCEL_NAME,
-        cancel_payload=upload_cancel_payload,
+def _upload_kind(name: str, label: str, step: str, **declaration: Any) -> OperationKind:
+    """A step of Kanto's AutoUploadable: sent over MQTT on ``devices/<slug>/upload/<step>``, an hour to end."""
+    return register_kind(
+        OperationKind(
+            name=name,
+            label=label,
+            topic=name,
+            default_transport=Transport.MQTT,
+            deadline=timedelta(hours=1),
+            request_suffix=f"upload/{step}",
+            **declaration,
+        )
     )
+
+
+# The trigger ends when the device asks for its first file (``REQUESTED``).
+UPLOAD = _upload_kind(
+    UPLOAD_NAME,
+    "File upload request",
+    "trigger",
+    clean=clean_upload,
+    encode=upload_trigger_message,
+    reply_outcome=status_outcome(succeeded=frozenset({"REQUESTED"}), upper=False),
+    cancel_kind=UPLOAD_CANCEL_NAME,
+    cancel_payload=upload_cancel_payload,
 )
 
 
@@ -493,31 +515,22 @@ def upload_start_message(operation: DeviceOperation, now: datetime) -> dict[str,
     return {"correlationId": operation.payload["correlationId"], "options": operation.payload["options"]}
 
 
-def upload_file_outcome(status: str, value: Any, error: str) -> Outcome:
-    """A status report's state: SUCCESS (its checksum verified), the running ones, FAILED, CANCELED."""
-    if status == "SUCCESS":
-        return Outcome(OperationStatus.SUCCEEDED, result=value)
-    if status in UPLOAD_RUNNING:
-        return Outcome(None, result=value)
-    if status == "CANCELED":
-        return Outcome(OperationStatus.CANCELED, result=value, error=error)
-    return Outcome(OperationStatus.FAILED, result=value, error=error or f"The device reported {status}.")
-
-
-UPLOAD_FILE = register_kind(
-    OperationKind(
-        name=UPLOAD_FILE_NAME,
-        label="File upload",
-        topic=UPLOAD_FILE_NAME,
-        clean=clean_upload_file,
-        default_transport=Transport.MQTT,
-        deadline=timedelta(hours=1),
-        reply_outcome=upload_file_outcome,
-        request_suffix="upload/start",
-        encode=upload_start_message,
-        cancel_kind=UPLOAD_CANCEL_NAME,
-        cancel_payload=upload_cancel_payload,
-    )
+# A status report's state: SUCCESS (its checksum verified), the running ones, FAILED, CANCELED.
+UPLOAD_FILE = _upload_kind(
+    UPLOAD_FILE_NAME,
+    "File upload",
+    "start",
+    clean=clean_upload_file,
+    encode=upload_start_message,
+    reply_outcome=status_outcome(
+        succeeded=frozenset({"SUCCESS"}),
+        running=UPLOAD_RUNNING,
+        closing={"CANCELED": OperationStatus.CANCELED},
+        upper=False,
+        verb="reported",
+    ),
+    cancel_kind=UPLOAD_CANCEL_NAME,
+    cancel_payload=upload_cancel_payload,
 )
 
 
@@ -537,18 +550,13 @@ def upload_cancel_outcome(status: str, value: Any, error: str) -> Outcome:
     return default_reply_outcome(status, value, error)
 
 
-UPLOAD_CANCEL = register_kind(
-    OperationKind(
-        name=UPLOAD_CANCEL_NAME,
-        label="File upload cancel",
-        topic=UPLOAD_CANCEL_NAME,
-        clean=clean_platform_made,
-        default_transport=Transport.MQTT,
-        deadline=timedelta(hours=1),
-        reply_outcome=upload_cancel_outcome,
-        request_suffix="upload/cancel",
-        encode=upload_cancel_message,
-    )
+UPLOAD_CANCEL = _upload_kind(
+    UPLOAD_CANCEL_NAME,
+    "File upload cancel",
+    "cancel",
+    clean=clean_platform_made,
+    encode=upload_cancel_message,
+    reply_outcome=upload_cancel_outcome,
 )
 
 

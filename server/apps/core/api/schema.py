@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from drf_spectacular import openapi
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
 
@@ -41,3 +42,14 @@ class AutoSchema(openapi.AutoSchema):
         if direction == "response" and isinstance(field, serializers.Field) and source_is_nullable(field):
             meta["nullable"] = True
         return meta
+
+
+def write_schemas(*, create: Any, update: Any, response: Any, **more: Any) -> Any:
+    """The schema of a viewset whose writes take their own serializers and answer with ``response``: ``create``
+    (201) and ``update`` (also the partial update) as request bodies; ``more`` adds other actions' schemas."""
+    return extend_schema_view(
+        create=extend_schema(request=create, responses={201: response}),
+        update=extend_schema(request=update, responses=response),
+        partial_update=extend_schema(request=update, responses=response),
+        **more,
+    )

@@ -5,6 +5,8 @@ operation (``POST operation/`` ``{device, kind: "upload"}``), or periodically by
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -34,6 +36,18 @@ def _device_scope(request) -> DeviceScope:
     if not isinstance(request.auth, DeviceScope):
         raise PermissionDenied("Only a device's own token (Authorization: a-jwt …) asks to upload and reports.")
     return request.auth
+
+
+def _device_message(request, serializer_class, parse) -> tuple[DeviceScope, Any]:
+    """The calling device's scope and its message: the body checked by ``serializer_class``, then read by ``parse``
+    (a message the wire refuses is a 400)."""
+    scope = _device_scope(request)
+    body = serializer_class(data=request.data)
+    body.is_valid(raise_exception=True)
+    try:
+        return scope, parse(dict(body.validated_data))
+    except MessageError as exc:
+        raise ApplicationError(str(exc)) from exc
 
 
 class DeviceUploadViewSet(
@@ -69,13 +83,7 @@ class DeviceUploadViewSet(
     )
     @action(detail=False, methods=["post"], url_path="request", scope_action="view", filterset_class=None)
     def upload_request(self, request):
-        scope = _device_scope(request)
-        body = serializers.UploadRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        try:
-            parsed = upload_request_from(dict(body.validated_data))
-        except MessageError as exc:
-            raise ApplicationError(str(exc)) from exc
+        scope, parsed = _device_message(request, serializers.UploadRequestSerializer, upload_request_from)
         device = Device.objects.get(pk=scope.device_id)
         (upload,) = services.upload_requests_record(
             requests=[(device.pk, device.org_id, parsed)],
@@ -93,13 +101,7 @@ class DeviceUploadViewSet(
     )
     @action(detail=False, methods=["post"], url_path="status", scope_action="view", filterset_class=None)
     def upload_status(self, request):
-        scope = _device_scope(request)
-        body = serializers.UploadStatusSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        try:
-            parsed = upload_status_from(dict(body.validated_data))
-        except MessageError as exc:
-            raise ApplicationError(str(exc)) from exc
+        scope, parsed = _device_message(request, serializers.UploadStatusSerializer, upload_status_from)
         (outcome,) = services.upload_statuses_record(statuses=[(scope.device_id, parsed)], transport=Transport.HTTP)
         return Response({"outcome": outcome.outcome, "status": outcome.operation.status if outcome.operation else None})
 

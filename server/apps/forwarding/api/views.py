@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from server.apps.core.api.schema import write_schemas
 from server.apps.core.api.viewsets import ScopedModelViewSet
 from server.apps.core.inputs import parse_id
 from server.apps.forwarding import selectors, services
@@ -17,14 +18,10 @@ from server.apps.forwarding.filtersets import DeliveryFilterSet, DestinationFilt
 from server.apps.forwarding.models import DeliveryStatus, Destination
 
 
-@extend_schema_view(
-    create=extend_schema(
-        request=serializers.DestinationCreateSerializer, responses={201: serializers.DestinationSerializer}
-    ),
-    update=extend_schema(request=serializers.DestinationUpdateSerializer, responses=serializers.DestinationSerializer),
-    partial_update=extend_schema(
-        request=serializers.DestinationUpdateSerializer, responses=serializers.DestinationSerializer
-    ),
+@write_schemas(
+    create=serializers.DestinationCreateSerializer,
+    update=serializers.DestinationUpdateSerializer,
+    response=serializers.DestinationSerializer,
 )
 class DestinationViewSet(ScopedModelViewSet):
     """Where an organisation's routed messages are forwarded: a webhook or files in a store. Reads and writes need
@@ -54,9 +51,6 @@ class DestinationViewSet(ScopedModelViewSet):
         data.is_valid(raise_exception=True)
         destination = services.destination_update(user=request.user, destination=destination, **data.validated_data)
         return Response(serializers.DestinationSerializer(destination).data)
-
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, **kwargs)
 
     def perform_destroy(self, instance: Destination) -> None:
         services.destination_delete(user=self.request.user, destination=instance)

@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from server.apps.core.api.parsers import FormParser, JSONParser, MultiPartParser
+from server.apps.core.api.schema import write_schemas
 from server.apps.core.api.viewsets import ScopedModelViewSet, ScopedReadOnlyViewSet, ScopedViewSetMixin
 from server.apps.device.models import Device
 from server.apps.device.selectors import device_list, device_lookup, visible_device
@@ -29,17 +30,10 @@ from server.apps.stores.selectors import store_file_url
 SCRIPT_URL_SECONDS = 3600
 
 
-@extend_schema_view(
-    create=extend_schema(
-        request={"multipart/form-data": serializers.DeviceScriptCreateSerializer},
-        responses={201: serializers.DeviceScriptSerializer},
-    ),
-    update=extend_schema(
-        request=serializers.DeviceScriptUpdateSerializer, responses=serializers.DeviceScriptSerializer
-    ),
-    partial_update=extend_schema(
-        request=serializers.DeviceScriptUpdateSerializer, responses=serializers.DeviceScriptSerializer
-    ),
+@write_schemas(
+    create={"multipart/form-data": serializers.DeviceScriptCreateSerializer},
+    update=serializers.DeviceScriptUpdateSerializer,
+    response=serializers.DeviceScriptSerializer,
 )
 class DeviceScriptViewSet(ScopedModelViewSet):
     """Update scripts (``z--``), their files in the ``apps`` store. Writes need ``can_manage_ota``; a create is a
@@ -73,9 +67,6 @@ class DeviceScriptViewSet(ScopedModelViewSet):
         script = services.script_update(script=script, **data.validated_data)
         return Response(serializers.DeviceScriptSerializer(script).data)
 
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, **kwargs)
-
     def perform_destroy(self, instance: DeviceScript) -> None:
         services.script_delete(script=instance)
 
@@ -88,16 +79,10 @@ class DeviceScriptViewSet(ScopedModelViewSet):
         return Response({"url": request.build_absolute_uri(url)})
 
 
-@extend_schema_view(
-    create=extend_schema(
-        request=serializers.DeploymentCreateSerializer, responses={201: serializers.DeploymentRequestSerializer}
-    ),
-    update=extend_schema(
-        request=serializers.DeploymentUpdateSerializer, responses=serializers.DeploymentRequestSerializer
-    ),
-    partial_update=extend_schema(
-        request=serializers.DeploymentUpdateSerializer, responses=serializers.DeploymentRequestSerializer
-    ),
+@write_schemas(
+    create=serializers.DeploymentCreateSerializer,
+    update=serializers.DeploymentUpdateSerializer,
+    response=serializers.DeploymentRequestSerializer,
 )
 class DeploymentRequestViewSet(ScopedModelViewSet):
     """Deployments of a script to a fleet (or to the whole organisation), by id. Writes need ``can_manage_ota``."""
@@ -127,9 +112,6 @@ class DeploymentRequestViewSet(ScopedModelViewSet):
         data.is_valid(raise_exception=True)
         deployment = services.deployment_update(deployment=deployment, **data.validated_data)
         return Response(serializers.DeploymentRequestSerializer(deployment).data)
-
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, **kwargs)
 
     def perform_destroy(self, instance: DeploymentRequest) -> None:
         services.deployment_delete(deployment=instance)

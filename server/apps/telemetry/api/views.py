@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from server.apps.core.api.schema import write_schemas
 from server.apps.core.api.viewsets import ScopedModelViewSet, ScopedReadOnlyViewSet
 from server.apps.core.errors import ApplicationError
 from server.apps.core.inputs import parse_id, parse_uuid
@@ -166,16 +167,10 @@ class RawMessageViewSet(ScopedReadOnlyViewSet):
         return {"correlation_id": parse_uuid(value)}
 
 
-@extend_schema_view(
-    create=extend_schema(
-        request=serializers.PhysicalDeviceCreateSerializer, responses={201: serializers.PhysicalDeviceSerializer}
-    ),
-    update=extend_schema(
-        request=serializers.PhysicalDeviceUpdateSerializer, responses=serializers.PhysicalDeviceSerializer
-    ),
-    partial_update=extend_schema(
-        request=serializers.PhysicalDeviceUpdateSerializer, responses=serializers.PhysicalDeviceSerializer
-    ),
+@write_schemas(
+    create=serializers.PhysicalDeviceCreateSerializer,
+    update=serializers.PhysicalDeviceUpdateSerializer,
+    response=serializers.PhysicalDeviceSerializer,
 )
 class PhysicalDeviceViewSet(ScopedModelViewSet):
     """Physical devices (IoTa's ``pd``): devices with a telemetry identity, by the device's integer id."""
@@ -221,23 +216,14 @@ class PhysicalDeviceViewSet(ScopedModelViewSet):
         physical = mapping_services.physical_device_update(user=request.user, physical=physical, **data.validated_data)
         return self._answer(physical)
 
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self.update(request, *args, **kwargs)
-
     def perform_destroy(self, instance: PhysicalDevice) -> None:
         mapping_services.physical_device_delete(user=self.request.user, physical=instance)
 
 
-@extend_schema_view(
-    create=extend_schema(
-        request=serializers.LogicalDeviceCreateSerializer, responses={201: serializers.LogicalDeviceSerializer}
-    ),
-    update=extend_schema(
-        request=serializers.LogicalDeviceUpdateSerializer, responses=serializers.LogicalDeviceSerializer
-    ),
-    partial_update=extend_schema(
-        request=serializers.LogicalDeviceUpdateSerializer, responses=serializers.LogicalDeviceSerializer
-    ),
+@write_schemas(
+    create=serializers.LogicalDeviceCreateSerializer,
+    update=serializers.LogicalDeviceUpdateSerializer,
+    response=serializers.LogicalDeviceSerializer,
     from_pd=extend_schema(
         request=serializers.LogicalFromPhysicalSerializer, responses={201: serializers.LogicalDeviceSerializer}
     ),
@@ -285,9 +271,6 @@ class LogicalDeviceViewSet(ScopedModelViewSet):
         data.is_valid(raise_exception=True)
         logical = mapping_services.logical_device_update(user=request.user, logical=logical, **data.validated_data)
         return self._answer(logical)
-
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self.update(request, *args, **kwargs)
 
     def perform_destroy(self, instance: LogicalDevice) -> None:
         mapping_services.logical_device_delete(user=self.request.user, logical=instance)
