@@ -10,7 +10,12 @@ from server.apps.device.tests.factories import make_device, make_project, make_s
 from server.apps.deviceauth.tokens import DeviceScope
 from server.apps.org.models import OrgMembership
 from server.apps.org.roles import MEMBER, OPERATOR
-from server.apps.stream.selectors import stream_for_data, stream_list_for_data
+from server.apps.stream.selectors import (
+    stream_for_chart,
+    stream_for_data,
+    stream_list_for_chart,
+    stream_list_for_data,
+)
 from server.apps.vartype.models import VarType, VarTypeOutputUnit
 
 
@@ -57,3 +62,34 @@ def test_a_permission_change_counts_on_the_next_read():
     assert not user_can(member, stream_for_data(user=member, slug=stream.slug), "read_data")
     OrgMembership.objects.filter(pk=membership.pk).update(is_active=False)
     assert stream_for_data(user=member, slug=stream.slug) is None
+
+
+def _shown(stream):
+    """What a chart shows of the stream."""
+    if stream is None:
+        return None
+    units = stream.output_unit.unit_full if stream.output_unit is not None else None
+    shown = (stream.display_label, stream.display_units, stream.display_decimal_places, stream.output_value(2.0))
+    return stream.pk, stream.slug, stream.series, units, *shown
+
+
+@pytest.mark.django_db
+def test_the_chart_lookup_answers_as_the_scoped_queryset():
+    device = make_device(make_project())
+    var_type = VarType.objects.create(name="Volume", slug="volume")
+    unit = VarTypeOutputUnit.objects.create(var_type=var_type, unit_full="mL", slug="out--volume--ml", m=1000, d=3)
+    streams = [make_stream(device), make_stream(device, var_type="volume", output_unit=unit.slug)]
+    streams.append(make_stream(make_device(make_project())))  # another organisation's
+    member, operator = make_member(device.org, MEMBER), make_member(device.org, OPERATOR)
+    token_user = make_member(device.org, MEMBER)
+    token_user.token_scope = DeviceScope(device_id=device.id, project_id=device.project_id, org_id=device.org_id)
+    users = [member, operator, device.org.created_by, make_user(is_staff=True), make_user(), token_user]
+    for user in users:
+        for stream in streams:
+            for org_slug in (stream.org.slug, "another-org"):
+                queryset = stream_list_for_chart(user=user).filter(org__slug=org_slug, slug=stream.slug)
+                expected = _shown(queryset.first())
+                with assert_query_count(1):
+                    found = stream_for_chart(user=user, org_slug=org_slug, slug=stream.slug)
+                with assert_query_count(0):  # the related rows came with it
+                    assert _shown(found) == expected, (user, stream, org_slug)
