@@ -58,6 +58,46 @@ def stream_list_for_chart(*, user) -> QuerySet[StreamId]:
     return StreamId.objects.restrict(user, "read_data").select_related("output_unit", "variable", "var_type")
 
 
+# What a chart shows of a stream comes from these related rows as well as the stream's own.
+CHART_RELATED = ("output_unit", "variable", "var_type")
+
+
+def _stream_for_chart_query(*, staff: bool) -> CompiledQuery:
+    def build(user_id: int, org_slug: str, slug: str) -> QuerySet:
+        reader = get_user_model()(pk=user_id, is_staff=staff, is_active=True)
+        columns = [field.attname for field in StreamId._meta.concrete_fields]
+        for name in CHART_RELATED:
+            related = StreamId._meta.get_field(name).related_model
+            columns += [f"{name}__{field.name}" for field in related._meta.concrete_fields]
+        streams = StreamId.objects.restrict(reader, "read_data").filter(org__slug=org_slug, slug=slug)
+        return streams.values_list(*columns)
+
+    return CompiledQuery(build, user_id=int, org_slug=str, slug=str)
+
+
+_STREAM_FOR_CHART = {staff: _stream_for_chart_query(staff=staff) for staff in (False, True)}
+
+
+def stream_for_chart(*, user, org_slug: str, slug: str) -> StreamId | None:
+    """The stream ``slug`` of organisation ``org_slug`` if ``user`` may read its data, as
+    ``stream_list_for_chart`` gives it (with its output unit, variable and type); None otherwise. One query, compiled
+    once per kind of account (core/compiled.py), for the stream page's chart data."""
+    if not (user.is_authenticated and user.is_active) or token_scope(user) is not None:
+        return stream_list_for_chart(user=user).filter(org__slug=org_slug, slug=slug).first()
+    rows = _STREAM_FOR_CHART[bool(user.is_staff)].rows(user_id=user.pk, org_slug=org_slug, slug=slug)
+    if not rows:
+        return None
+    values = iter(rows[0])
+    using = StreamId.objects.db
+    own = StreamId._meta.concrete_fields
+    stream = instance_from_columns(StreamId, using, {field.attname: next(values) for field in own})
+    for name in CHART_RELATED:
+        model = StreamId._meta.get_field(name).related_model
+        found = {field.attname: next(values) for field in model._meta.concrete_fields}
+        setattr(stream, name, instance_from_columns(model, using, found) if found["id"] is not None else None)
+    return stream
+
+
 def _stream_for_data_query(*, staff: bool) -> CompiledQuery:
     def build(user_id: int, slug: str) -> QuerySet:
         reader = get_user_model()(pk=user_id, is_staff=staff, is_active=True)

@@ -28,10 +28,11 @@ from django.urls import NoReverseMatch, reverse
 from django.views import View
 from django.views.generic import TemplateView
 
+from server.apps.core.slugs import SlugError
 from server.apps.core.views import ScopedPageMixin
 from server.apps.stream.forms import RANGE_PRESETS, StreamRangeForm, TimeWindow
 from server.apps.stream.models import StreamId
-from server.apps.stream.selectors import stream_list, stream_list_for_chart, stream_lookup
+from server.apps.stream.selectors import stream_for_chart, stream_list, stream_lookup
 from server.apps.streamdata.filtersets import DATA_ORDERING
 from server.apps.streamdata.models import StreamDataStatus
 from server.apps.streamdata.selectors.rows import stream_data_bounds, stream_data_summary, stream_data_window
@@ -199,8 +200,15 @@ class StreamSeriesView(StreamScopeMixin, View):
     window holds more readings than a chart needs. A 400 names a window it cannot read. Its thousands of numbers
     are written by orjson."""
 
-    def get_queryset(self):
-        return stream_list_for_chart(user=self.request.user).filter(org__slug=self.kwargs["org_slug"])
+    def get_object(self) -> StreamId:
+        try:
+            slug = stream_lookup(self.kwargs[self.lookup_url_kwarg])["slug"]
+        except SlugError as exc:
+            raise Http404 from exc
+        stream = stream_for_chart(user=self.request.user, org_slug=self.kwargs["org_slug"], slug=slug)
+        if stream is None:
+            raise Http404
+        return stream
 
     def get(self, request, *args, **kwargs):
         form = self.range_form()
