@@ -90,7 +90,8 @@ def account_for_token(account_id: int):
         return None
     model = get_user_model()
     *values, org_ids = rows[0]
-    account = model.from_db(model.objects.db, [field.attname for field in model._meta.concrete_fields], values)
+    # Any: the account also carries the organisations its throttles count in, a column of the query.
+    account: Any = model.from_db(model.objects.db, [field.attname for field in model._meta.concrete_fields], values)
     account.throttle_org_ids = org_ids
     return account
 

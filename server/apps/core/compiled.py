@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ValuesListIterable
+
+M = TypeVar("M", bound=Model)
 
 # Placeholder values: integers no id reaches, strings no slug holds.
 _INT_PLACEHOLDER = -(1 << 62)
@@ -79,7 +81,8 @@ class CompiledQuery:
                 raise ValueError(f"placeholder {name!r} reaches the SQL other than as a parameter of its own")
         query = queryset.query
         names = [*query.extra_select, *query.values_select, *query.annotation_select]
-        order = tuple(names.index(field) for field in queryset._fields or names)
+        # A values_list() queryset names its columns in _fields (empty for all of them, in select order).
+        order = tuple(names.index(field) for field in getattr(queryset, "_fields", ()) or names)
         return _Statement(
             using=queryset.db,
             sql=sql,
@@ -109,7 +112,7 @@ class CompiledQuery:
         return [tuple(row[position] for position in order) for row in found]
 
 
-def instance_from_columns(model: type[Model], using: str, values: Mapping[str, Any]) -> Model:
+def instance_from_columns(model: type[M], using: str, values: Mapping[str, Any]) -> M:
     """A ``model`` instance loaded with some of its columns (by attname), the others deferred, as ``only()`` leaves
     one."""
     fields = [field.attname for field in model._meta.concrete_fields if field.attname in values]

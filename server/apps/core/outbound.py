@@ -161,7 +161,7 @@ def validate_outbound_url(value: str) -> None:
 def resolve(host: str, port: int) -> list[tuple[socket.AddressFamily, IPAddress]]:
     """``host``'s addresses for a TCP connection, as the system resolver gives them."""
     answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [(family, ipaddress.ip_address(sockaddr[0].split("%")[0])) for family, _, _, _, sockaddr in answers]
+    return [(family, ipaddress.ip_address(str(sockaddr[0]).split("%")[0])) for family, _, _, _, sockaddr in answers]
 
 
 def _checked_addresses(host: str, port: int) -> list[IPAddress]:

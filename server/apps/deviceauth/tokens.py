@@ -204,7 +204,8 @@ def device_token_decode(token: str, *, permission: str | None = None) -> tuple[A
         "AND membership.org_id = device.org_id AND membership.is_active "
         "WHERE account.id = %s"
     )
-    user = next(iter(user_model.objects.raw(sql, [*params, DeviceKeyType.A_JWT, device_id, user_id])), None)
+    # Any: the account comes with the token_* columns of the query as attributes.
+    user: Any = next(iter(user_model.objects.raw(sql, [*params, DeviceKeyType.A_JWT, device_id, user_id])), None)
     if user is None or user.token_secret is None:
         raise exceptions.AuthenticationFailed("Invalid device token.")
     try:

@@ -11,12 +11,15 @@ from server.apps.core.forms import DashboardForm
 from server.apps.deviceupload.models import MAX_EVERY_HOURS
 
 
+def _file_filter_field() -> forms.CharField:
+    # Named file_filter, not files: a form's ``files`` is its uploaded files.
+    return forms.CharField(max_length=200, required=False, label="Files", help_text="A glob such as *.log; empty: all.")
+
+
 class UploadRequestForm(DashboardForm):
     id_prefix = "upload"
 
-    files = forms.CharField(
-        max_length=200, required=False, label="Files", help_text="A glob such as *.log; empty: all."
-    )
+    file_filter = _file_filter_field()
     window_from = forms.DateTimeField(
         required=False,
         label="Window from (UTC)",
@@ -30,7 +33,7 @@ class UploadRequestForm(DashboardForm):
     def payload(self) -> dict:
         """The ``upload`` operation's payload: Kanto's options and window (checked by the kind)."""
         data = self.cleaned_data
-        payload: dict = {"options": {"files": data["files"]} if data["files"] else {}}
+        payload: dict = {"options": {"files": data["file_filter"]} if data["file_filter"] else {}}
         for field, edge in (("window_from", "from"), ("window_to", "to")):
             if data[field] is not None:
                 payload[edge] = data[field].replace(tzinfo=UTC).isoformat()
@@ -41,6 +44,4 @@ class UploadScheduleForm(DashboardForm):
     id_prefix = "schedule"
 
     every_hours = forms.IntegerField(min_value=1, max_value=MAX_EVERY_HOURS, initial=24, label="Every (hours)")
-    files = forms.CharField(
-        max_length=200, required=False, label="Files", help_text="A glob such as *.log; empty: all."
-    )
+    file_filter = _file_filter_field()

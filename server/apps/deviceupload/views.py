@@ -47,8 +47,11 @@ class UploadScheduleCreateView(DeviceTabFormAction):
     scope_action = "add"
 
     def form_valid(self, form: UploadScheduleForm) -> HttpResponse:
-        upload_schedule_create(user=self.request.user, device=self.object, **form.cleaned_data)
-        hours = form.cleaned_data["every_hours"]
+        data = form.cleaned_data
+        upload_schedule_create(
+            user=self.request.user, device=self.object, every_hours=data["every_hours"], files=data["file_filter"]
+        )
+        hours = data["every_hours"]
         return self.done(f"The device will be asked for its files every {hours} h.", self.tab_url())
 
 

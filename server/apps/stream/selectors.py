@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 from server.apps.core.compiled import CompiledQuery, instance_from_columns
 from server.apps.core.errors import ApplicationError
 from server.apps.core.scoping import permission_annotation, token_scope
 from server.apps.core.slugs import SlugError, parse_stream_slug, parse_variable_slug, variable_slug
 from server.apps.stream.models import StreamId, StreamVariable
+from server.apps.vartype.models import VarTypeOutputUnit
 
 
 def variable_list(*, user) -> QuerySet[StreamVariable]:
@@ -62,13 +63,18 @@ def stream_list_for_chart(*, user) -> QuerySet[StreamId]:
 CHART_RELATED = ("output_unit", "variable", "var_type")
 
 
+def _related_model(name: str) -> type[Model]:
+    model = StreamId._meta.get_field(name).related_model
+    assert isinstance(model, type), f"StreamId.{name} is a relation"
+    return model
+
+
 def _stream_for_chart_query(*, staff: bool) -> CompiledQuery:
     def build(user_id: int, org_slug: str, slug: str) -> QuerySet:
         reader = get_user_model()(pk=user_id, is_staff=staff, is_active=True)
         columns = [field.attname for field in StreamId._meta.concrete_fields]
         for name in CHART_RELATED:
-            related = StreamId._meta.get_field(name).related_model
-            columns += [f"{name}__{field.name}" for field in related._meta.concrete_fields]
+            columns += [f"{name}__{field.name}" for field in _related_model(name)._meta.concrete_fields]
         streams = StreamId.objects.restrict(reader, "read_data").filter(org__slug=org_slug, slug=slug)
         return streams.values_list(*columns)
 
@@ -92,7 +98,7 @@ def stream_for_chart(*, user, org_slug: str, slug: str) -> StreamId | None:
     own = StreamId._meta.concrete_fields
     stream = instance_from_columns(StreamId, using, {field.attname: next(values) for field in own})
     for name in CHART_RELATED:
-        model = StreamId._meta.get_field(name).related_model
+        model = _related_model(name)
         found = {field.attname: next(values) for field in model._meta.concrete_fields}
         setattr(stream, name, instance_from_columns(model, using, found) if found["id"] is not None else None)
     return stream
@@ -128,7 +134,7 @@ def stream_for_data(*, user, slug: str) -> StreamId | None:
     )
     if unit_id is not None:
         unit = {"id": unit_id, "m": m, "d": d, "o": o, "decimal_places": places}
-        stream.output_unit = instance_from_columns(StreamId._meta.get_field("output_unit").related_model, using, unit)
+        stream.output_unit = instance_from_columns(VarTypeOutputUnit, using, unit)
     setattr(stream, permission_annotation("read_data"), held)
     return stream
 

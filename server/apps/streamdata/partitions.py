@@ -219,7 +219,8 @@ def partitions_retention_apply(
                 by_cutoff.setdefault(cutoff, []).append(series)
         if not by_cutoff:
             continue
-        conditions, params = [], []
+        conditions: list[str] = []
+        params: list[Any] = []
         for cutoff, expired in sorted(by_cutoff.items()):
             conditions.append("(series = ANY(%s) AND timestamp < %s)")
             params.extend([sorted(expired), cutoff])

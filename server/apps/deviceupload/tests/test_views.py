@@ -74,7 +74,7 @@ class TestFilesTab(DeviceTabCases):
 
 def test_ask_with_a_filter_and_a_window_shown_on_each_file(device):
     client = logged_in(device.org.created_by)
-    form = {"files": "*.log", "window_from": "2026-12-01T00:00", "window_to": "2026-12-02T06:30"}
+    form = {"file_filter": "*.log", "window_from": "2026-12-01T00:00", "window_to": "2026-12-02T06:30"}
     assert client.post(url(device, "request"), form).status_code == 302
     trigger = DeviceOperation.objects.get(kind="upload")
     assert trigger.payload == {"options": {"files": "*.log"}, "from": 1796083200000, "to": 1796193000000}
@@ -94,7 +94,7 @@ def test_a_window_that_ends_before_it_starts_is_refused(device):
 
 def test_schedule_then_remove_it(device):
     client = logged_in(device.org.created_by)
-    assert client.post(url(device, "schedule"), {"every_hours": "6", "files": "*.log"}).status_code == 302
+    assert client.post(url(device, "schedule"), {"every_hours": "6", "file_filter": "*.log"}).status_code == 302
     schedule = UploadSchedule.objects.get()
     assert (schedule.device_id, schedule.every_hours, schedule.files) == (device.pk, 6, "*.log")
     page = client.get(FILES_TAB.url(device)).content.decode()

@@ -10,6 +10,7 @@ roll-ups instead of millions of rows."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -85,15 +86,16 @@ def stream_data_series(
 
 
 def _readings(stream: StreamId, start: datetime, end: datetime, limit: int) -> list[tuple[datetime, float]]:
-    return list(
+    rows = (
         stream_data_window(series=stream.series, start=start, end=end)
         .filter(value__isnull=False)
         .order_by(*DATA_ORDERING)
         .values_list("timestamp", "value")[:limit]
     )
+    return [(timestamp, value) for timestamp, value in rows if timestamp is not None and value is not None]
 
 
-def _converter(stream: StreamId):
+def _converter(stream: StreamId) -> Callable[[list[float | None]], list[float | None]]:
     """A function of a list of stored values to the list in the stream's output unit, worked out once."""
     if not stream.output_unit_id:
         return list
@@ -101,7 +103,9 @@ def _converter(stream: StreamId):
     return lambda values: [None if value is None else value * m / d + o for value in values]
 
 
-def _bucketed(stream: StreamId, start: datetime, end: datetime, width: int, buckets: dict[int, Bucket]):
+def _bucketed(
+    stream: StreamId, start: datetime, end: datetime, width: int, buckets: dict[int, Bucket]
+) -> StreamDataSeries:
     ordered = sorted(buckets.items())
     window_start, window_end = start.timestamp(), end.timestamp()
     # The middle of each bucket's part of the window.

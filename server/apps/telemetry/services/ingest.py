@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -175,7 +175,8 @@ def _streams_for(wanted: dict[int, set[str]], projects: dict[int, Any]) -> dict[
     of them cost more than their execution."""
 
     def read() -> dict[tuple[int, str], StreamId]:
-        rows = StreamId.objects.raw(
+        # Any: each row also carries the key column as an attribute.
+        rows: Iterable[Any] = StreamId.objects.raw(
             f"SELECT stream.id, stream.series, stream.device_id, variable.name AS key "
             f"FROM {StreamId._meta.db_table} AS stream "
             f"JOIN {StreamVariable._meta.db_table} AS variable ON variable.id = stream.variable_id "
