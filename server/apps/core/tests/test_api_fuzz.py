@@ -19,7 +19,6 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.db import close_old_connections
-from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
@@ -32,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 from server.apps.authentication.authentication import jwt_encode
 from server.apps.core.testing import rolled_back_request
 from server.apps.core.tests.world import make_catalog, make_world, route_kwargs
+from server.config.api_schema import api_schema
 from server.config.wsgi import application
 
 EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "3"))
@@ -53,7 +53,7 @@ def in_process_wsgi():
 
 
 def _schema() -> Any:
-    schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
+    schema = schemathesis.openapi.from_dict(api_schema())
     schema.app = application
     return schema
 
