@@ -38,6 +38,24 @@ def _empty_cache():
     empty_cache()
 
 
+# Files whose tests xdist may run in different processes (`--dist loadfile` keeps every other file in one): each test
+# there is long and sets up its own data, so the file is not one long tail on one worker.
+SPREAD_FILES = ("server/apps/core/tests/test_api_fuzz.py::",)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile``, except that the tests of ``SPREAD_FILES`` are each a unit of their own."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            return nodeid if nodeid.startswith(SPREAD_FILES) else super()._split_scope(nodeid)
+
+    return Scheduling(config, log)
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         marker = item.get_closest_marker("django_db")

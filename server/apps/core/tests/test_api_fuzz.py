@@ -19,7 +19,6 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.db import close_old_connections
-from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
@@ -32,11 +31,15 @@ from schemathesis.specs.openapi.checks import (
 from server.apps.authentication.authentication import jwt_encode
 from server.apps.core.testing import rolled_back_request
 from server.apps.core.tests.world import make_catalog, make_world, route_kwargs
+from server.config.api_schema import api_schema
 from server.config.wsgi import application
 
 EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "3"))
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, response_headers_conformance]
 MODES = [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
+# The operations are split into this many tests per role, which xdist may run in different processes (SPREAD_FILES in
+# the root conftest.py), so the run is spread over the workers instead of being one file's long tail on one of them.
+SHARDS = 4
 
 
 @pytest.fixture
@@ -53,9 +56,13 @@ def in_process_wsgi():
 
 
 def _schema() -> Any:
-    schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
+    schema = schemathesis.openapi.from_dict(api_schema())
     schema.app = application
     return schema
+
+
+def _operation_key(operation: Any) -> tuple[str, str]:
+    return (operation.path, operation.method.upper())
 
 
 def _known_path_parameters(operation: Any, world: Any, catalog: Any) -> dict[str, str]:
@@ -97,18 +104,22 @@ def _fuzz(operation: Any, mode: Any, known: dict[str, str], headers: dict[str, s
     return failures
 
 
+@pytest.mark.parametrize("shard", range(SHARDS))
 @pytest.mark.parametrize("role", ["member", "staff"])
-def test_every_operation_answers_within_its_schema(role, db, folder_stores, in_process_wsgi):
+def test_every_operation_answers_within_its_schema(role, shard, db, folder_stores, in_process_wsgi):
     world, catalog = make_world(), make_catalog()
     user = world.owner if role == "member" else catalog.staff
     headers = {"Authorization": f"jwt {jwt_encode(user)}"}
     statuses: Counter[int] = Counter()
     failures: list[str] = []
-    operations = [result.ok() for result in _schema().get_all_operations()]
+    everything = sorted((result.ok() for result in _schema().get_all_operations()), key=_operation_key)
+    # Every SHARDS-th operation: the shards together take every operation once, and xdist runs them side by side.
+    operations = everything[shard::SHARDS]
+    assert operations
     for operation in operations:
         known = _known_path_parameters(operation, world, catalog)
         for mode in MODES:
             failures += _fuzz(operation, mode, known, headers, statuses)
     counts = dict(sorted(statuses.items()))
-    print(f"\n{role}: {sum(statuses.values())} requests over {len(operations)} operations: {counts}")
+    print(f"\n{role}, shard {shard}: {sum(statuses.values())} requests over {len(operations)} operations: {counts}")
     assert not failures, f"{len(failures)} failures:\n" + "\n\n".join(failures[:30])
