@@ -7,7 +7,7 @@ from datetime import UTC
 
 from django import forms
 
-from server.apps.core.forms import DashboardForm
+from server.apps.core.forms import DashboardForm, DateTimeField
 from server.apps.deviceupload.models import MAX_EVERY_HOURS
 
 
@@ -20,13 +20,13 @@ class UploadRequestForm(DashboardForm):
     id_prefix = "upload"
 
     file_filter = _file_filter_field()
-    window_from = forms.DateTimeField(
+    window_from = DateTimeField(
         required=False,
         label="Window from (UTC)",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="The period the device uploads files of.",
     )
-    window_to = forms.DateTimeField(
+    window_to = DateTimeField(
         required=False, label="Window to (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
 

@@ -145,6 +145,16 @@ def test_ask_the_device_for_its_inventory(org):
     assert owner.post(refresh).status_code == 302
     operation = DeviceOperation.objects.get(kind="currentstate")
     assert (operation.device_id, operation.payload, operation.status) == (device.pk, {}, OperationStatus.PENDING)
-    assert logged_in(make_member(org, OPERATOR)).post(refresh).status_code == 403
+    # An operator may ask (it sends the device an operation); one whose can_operate_devices was taken away may not.
+    operator = make_member(org, OPERATOR)
+    assert logged_in(operator).post(refresh).status_code == 302
+    membership = operator.org_memberships.get()
+    membership.permissions["can_operate_devices"] = False
+    membership.save(update_fields=["permissions"])
+    assert logged_in(operator).post(refresh).status_code == 403
     assert logged_in(make_org().created_by).post(refresh).status_code == 404
-    assert DeviceOperation.objects.filter(kind="currentstate").count() == 1
+    # The operator's request superseded the owner's: one open refresh at a time.
+    statuses = (
+        DeviceOperation.objects.filter(kind="currentstate").order_by("created_on").values_list("status", flat=True)
+    )
+    assert list(statuses) == [OperationStatus.SUPERSEDED, OperationStatus.PENDING]
