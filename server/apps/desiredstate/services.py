@@ -28,6 +28,7 @@ from server.apps.operation.models import (
     OperationStatus,
     Transport,
 )
+from server.apps.operation.services.inbound import unreadable_message
 from server.apps.operation.services.operations import (
     ReplyOutcome,
     history_append,
@@ -37,7 +38,7 @@ from server.apps.operation.services.operations import (
     step,
 )
 from server.apps.operation.topics import DeviceTopicMessage
-from server.apps.operation.wire import MessageError, Reply, excerpt, feedback_reply, json_from_bytes
+from server.apps.operation.wire import MessageError, Reply, feedback_reply, json_from_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -164,18 +165,6 @@ def _refreshes_answer(latest: dict[int, ReportedState], transport: Transport) ->
         operation_replies_record(replies=replies, transport=transport)
 
 
-def _unreadable(item: DeviceTopicMessage, error: MessageError) -> DeviceMessageError:
-    logger.info("unreadable Kanto message on %s: %s", item.message.topic, error)
-    return DeviceMessageError(
-        device_id=item.device_id,
-        org_id=item.org_id,
-        transport=Transport.MQTT,
-        source=item.message.topic[:300],
-        error=str(error),
-        excerpt=excerpt(item.message.payload),
-    )
-
-
 def feedback_messages_process(*, messages: Sequence[DeviceTopicMessage]) -> list[ReplyOutcome]:
     """A batch from ``devices/<slug>/update/desiredstatefeedback``: each message recorded on the operation its
     activityId names, as a reply. Feedback for an unknown activity (another device's, or one already closed) changes
@@ -186,7 +175,9 @@ def feedback_messages_process(*, messages: Sequence[DeviceTopicMessage]) -> list
         try:
             feedback.append((item.device_id, feedback_reply(json_from_bytes(item.message.payload, "feedback"))))
         except MessageError as exc:
-            errors.append(_unreadable(item, exc))
+            errors.append(
+                unreadable_message(device_id=item.device_id, org_id=item.org_id, message=item.message, error=exc)
+            )
     if errors:
         DeviceMessageError.objects.bulk_create(errors)
     return operation_replies_record(replies=feedback, transport=Transport.MQTT) if feedback else []
@@ -200,7 +191,9 @@ def current_state_messages_process(*, messages: Sequence[DeviceTopicMessage]) ->
         try:
             state = current_state_from(json_from_bytes(item.message.payload, "current state"))
         except MessageError as exc:
-            errors.append(_unreadable(item, exc))
+            errors.append(
+                unreadable_message(device_id=item.device_id, org_id=item.org_id, message=item.message, error=exc)
+            )
             continue
         reports.append(ReportedState(item.device_id, item.org_id, state, item.message.received_at))
     if errors:

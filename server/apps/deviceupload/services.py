@@ -31,6 +31,7 @@ from server.apps.operation.models import (
     OperationStatus,
     Transport,
 )
+from server.apps.operation.services.inbound import unreadable_message
 from server.apps.operation.services.operations import (
     ReplyOutcome,
     operation_replies_record,
@@ -41,7 +42,7 @@ from server.apps.operation.services.operations import (
     step,
 )
 from server.apps.operation.topics import DeviceTopicMessage
-from server.apps.operation.wire import MessageError, Reply, epoch_ms, excerpt, json_from_bytes
+from server.apps.operation.wire import MessageError, Reply, epoch_ms, json_from_bytes
 from server.apps.stores.backends import StoreFileNotFoundError
 from server.apps.stores.selectors import store_file_open, store_upload_url
 from server.apps.stores.services import store_file_delete
@@ -265,18 +266,6 @@ def upload_link_refused(key: str) -> str:
 # From MQTT -----------------------------------------------------------------------------------------------------------
 
 
-def _unreadable(item: DeviceTopicMessage, error: MessageError) -> DeviceMessageError:
-    logger.info("unreadable upload message on %s: %s", item.message.topic, error)
-    return DeviceMessageError(
-        device_id=item.device_id,
-        org_id=item.org_id,
-        transport=Transport.MQTT,
-        source=item.message.topic[:300],
-        error=str(error),
-        excerpt=excerpt(item.message.payload),
-    )
-
-
 def upload_requests_process(*, messages: Sequence[DeviceTopicMessage]) -> list[DeviceUpload | None]:
     """A batch from ``devices/<slug>/upload/request``."""
     requests, errors = [], []
@@ -284,7 +273,9 @@ def upload_requests_process(*, messages: Sequence[DeviceTopicMessage]) -> list[D
         try:
             requests.append((item.device_id, item.org_id, upload_request_from(json_from_bytes(item.message.payload))))
         except MessageError as exc:
-            errors.append(_unreadable(item, exc))
+            errors.append(
+                unreadable_message(device_id=item.device_id, org_id=item.org_id, message=item.message, error=exc)
+            )
     if errors:
         DeviceMessageError.objects.bulk_create(errors)
     if not requests:
@@ -299,7 +290,9 @@ def upload_statuses_process(*, messages: Sequence[DeviceTopicMessage]) -> list[R
         try:
             statuses.append((item.device_id, upload_status_from(json_from_bytes(item.message.payload))))
         except MessageError as exc:
-            errors.append(_unreadable(item, exc))
+            errors.append(
+                unreadable_message(device_id=item.device_id, org_id=item.org_id, message=item.message, error=exc)
+            )
     if errors:
         DeviceMessageError.objects.bulk_create(errors)
     return upload_statuses_record(statuses=statuses, transport=Transport.MQTT) if statuses else []

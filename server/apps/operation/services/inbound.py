@@ -8,6 +8,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
@@ -28,6 +29,22 @@ PRESENCE_TOPIC = "presence"
 # What a presence message may say: {"status": "online"} (the birth) or {"status": "offline"} (the last will).
 ONLINE_WORDS = frozenset({"online", "connected", "birth"})
 OFFLINE_WORDS = frozenset({"offline", "disconnected", "will", "dead"})
+
+
+def unreadable_message(
+    *, device_id: int, org_id: UUID | None, message: MqttMessage, error: MessageError
+) -> DeviceMessageError:
+    """The error (logged, not yet saved) that a device's MQTT message which cannot be read leaves on its device: for
+    this module's topics and for those the apps register (operation/topics.py)."""
+    logger.info("unreadable MQTT message on %s: %s", message.topic, error)
+    return DeviceMessageError(
+        device_id=device_id,
+        org_id=org_id,
+        transport=Transport.MQTT,
+        source=message.topic[:300],
+        error=str(error),
+        excerpt=excerpt(message.payload),
+    )
 
 
 def _seen(*, events: Sequence[PresenceEvent]) -> None:
@@ -138,17 +155,7 @@ def mqtt_messages_process(*, messages: Sequence[MqttMessage]) -> BatchSummary:
             replies.append((device_id, reply_from_dict(json_from_bytes(message.payload, "reply"))))
             events.append(PresenceEvent(device_id, SEEN, message.received_at, Transport.MQTT))
         except MessageError as exc:
-            logger.info("unreadable MQTT message on %s: %s", message.topic, exc)
-            errors.append(
-                DeviceMessageError(
-                    device_id=device_id,
-                    org_id=known[device_id],
-                    transport=Transport.MQTT,
-                    source=message.topic[:300],
-                    error=str(exc),
-                    excerpt=excerpt(message.payload),
-                )
-            )
+            errors.append(unreadable_message(device_id=device_id, org_id=known[device_id], message=message, error=exc))
     if registered:
         inbound_topics_dispatch(messages=registered)
         summary.registered = len(registered)
