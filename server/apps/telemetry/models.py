@@ -47,7 +47,8 @@ MAPPING_PERMISSIONS = {
 
 class RawMessage(models.Model):
     """A message as it arrived, stored before it is parsed, with its correlation id and what became of it.
-    ``data_ids`` are the ``StreamData`` rows made from it (the trace from a value back to its message)."""
+    ``data_ids`` are the ``StreamData`` rows made from it (the trace from a value back to its message);
+    ``values_pending`` says they may not all be stored yet, until the mending job has seen them (docs/telemetry.md)."""
 
     id = models.BigAutoField(primary_key=True)
     correlation_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
@@ -63,6 +64,7 @@ class RawMessage(models.Model):
     status = models.CharField(max_length=8, choices=RawMessageStatus.choices)
     error = models.TextField(blank=True)
     data_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    values_pending = models.BooleanField(default=False)
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
@@ -78,6 +80,8 @@ class RawMessage(models.Model):
             models.Index(fields=["org", "-received_at"], name="rawmessage_org_time"),
             models.Index(fields=["device", "-received_at"], name="rawmessage_device_time"),
             GinIndex(fields=["data_ids"], name="rawmessage_data_ids"),
+            # The mending job's scan: only the rows it has not seen yet.
+            models.Index(fields=["received_at"], condition=Q(values_pending=True), name="rawmessage_values_pending"),
         ]
 
     def __str__(self) -> str:

@@ -393,6 +393,10 @@ OPERATION_PAYLOAD_MAX_BYTES = env.int("OPERATION_PAYLOAD_MAX_BYTES", default=64 
 OPERATION_MESSAGE_MAX_BYTES = env.int("OPERATION_MESSAGE_MAX_BYTES", default=256 * 1024)
 # Telemetry (docs/telemetry.md): a message timed further ahead than this is refused (IoTa drops them past an hour).
 TELEMETRY_FUTURE_SECONDS = env.int("TELEMETRY_FUTURE_SECONDS", default=3600)
+# A raw message older than TELEMETRY_MEND_GRACE_SECONDS whose values a crash left missing gets them from a job run
+# every TELEMETRY_MEND_CHECK_SECONDS; younger ones may still be being written by their own ingest.
+TELEMETRY_MEND_GRACE_SECONDS = env.int("TELEMETRY_MEND_GRACE_SECONDS", default=60)
+TELEMETRY_MEND_CHECK_SECONDS = env.int("TELEMETRY_MEND_CHECK_SECONDS", default=120)
 # Configuration on connect: a device heard from after this much silence counts as coming online.
 CONFIG_ON_CONNECT_GAP_SECONDS = env.int("CONFIG_ON_CONNECT_GAP_SECONDS", default=3600)
 CONFIG_ON_CONNECT_DEADLINE_SECONDS = env.int("CONFIG_ON_CONNECT_DEADLINE_SECONDS", default=300)

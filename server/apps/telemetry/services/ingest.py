@@ -8,6 +8,7 @@ delivering the message again (same source and message id) writes exactly those: 
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from server.apps.core.slugs import variable_slug
+from server.apps.core.slugs import device_slug, variable_slug
 from server.apps.device.models import Device
 from server.apps.project.models import Project
 from server.apps.stream.models import StreamId, StreamVariable
@@ -25,9 +26,18 @@ from server.apps.stream.services import device_streams_ensure
 from server.apps.streamdata.models import StreamData
 from server.apps.streamdata.services import stream_data_bulk_insert, stream_data_ids_reserve, stream_data_row
 from server.apps.telemetry.message import NormalisedMessage, routed_messages_offer
-from server.apps.telemetry.models import DeviceMapping, LogicalDevice, PhysicalDevice, RawMessage, RawMessageStatus
+from server.apps.telemetry.models import (
+    DeviceMapping,
+    LogicalDevice,
+    PhysicalDevice,
+    RawMessage,
+    RawMessageSource,
+    RawMessageStatus,
+)
 from server.apps.telemetry.services.series import logical_series_extend
-from server.apps.telemetry.wire import BodyError, Telemetry, future_check
+from server.apps.telemetry.wire import BodyError, Telemetry, future_check, telemetry_read, uplink_read
+
+logger = logging.getLogger(__name__)
 
 # Variables made for telemetry keys take ids from here up; the ids below are IOTile's.
 TELEMETRY_LID_FIRST = 0x8000
@@ -114,7 +124,7 @@ def _raw_insert(messages: list[_Message], seen_sql: str, seen_params: list[Any])
     params: list[Any] = list(seen_params)
     for message in messages:
         inbound = message.inbound
-        values.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::bigint[], %s::bigint)")
+        values.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::bigint[], %s::bigint, %s)")
         params.extend(
             [
                 message.correlation_id,
@@ -128,12 +138,13 @@ def _raw_insert(messages: list[_Message], seen_sql: str, seen_params: list[Any])
                 message.error,
                 message.data_ids,
                 message.logical_device_id,
+                bool(message.data_ids),
             ]
         )
     with connection.cursor() as cursor:
         cursor.execute(
             f"{seen_sql}INSERT INTO {table} (correlation_id, source, source_message_id, org_id, device_id, "
-            "received_at, body, status, error, data_ids, logical_device_id) "
+            "received_at, body, status, error, data_ids, logical_device_id, values_pending) "
             f"VALUES {', '.join(values)} "
             "ON CONFLICT (source, source_message_id) DO NOTHING RETURNING id, correlation_id",
             params,
@@ -204,6 +215,20 @@ def _streams_for(wanted: dict[int, set[str]], projects: dict[int, Any]) -> dict[
         )
         device_streams_ensure(device=device, lids=list(lids))
     return read()
+
+
+def _keys_wanted(messages: list[_Message]) -> tuple[dict[int, set[str]], dict[int, Any]]:
+    """The keys each device's messages hold (by device id), and each device's project."""
+    wanted: dict[int, set[str]] = {}
+    projects: dict[int, Any] = {}
+    for message in messages:
+        device = message.inbound.device
+        assert device is not None
+        assert message.telemetry is not None
+        projects[device.id] = device.project_id
+        for entry in message.telemetry.entries:
+            wanted.setdefault(device.id, set()).update(entry.values)
+    return wanted, projects
 
 
 def _iso(moment: datetime) -> str:
@@ -309,11 +334,11 @@ def telemetry_messages_ingest(*, inbounds: Sequence[Inbound]) -> list[Outcome]:
     return ingested.outcomes
 
 
-def telemetry_values_write(*, rows: Sequence[StreamData]) -> None:
+def telemetry_values_write(*, rows: Sequence[StreamData]) -> list[int]:
     """The values of raw rows already committed, under the ids those name, in one transaction on the streamdata
-    database; a row stored already (a redelivery after a crash, or a concurrent one) is skipped."""
-    if rows:
-        stream_data_bulk_insert(rows=rows)
+    database; a row stored already (a redelivery after a crash, or a concurrent one) is skipped. Returns the ids
+    written."""
+    return stream_data_bulk_insert(rows=rows) if rows else []
 
 
 def telemetry_messages_store(*, inbounds: Sequence[Inbound]) -> Ingested:
@@ -330,15 +355,7 @@ def telemetry_messages_store(*, inbounds: Sequence[Inbound]) -> Ingested:
     ]
 
     # The streams: one per (device, key).
-    wanted: dict[int, set[str]] = {}
-    projects: dict[int, Any] = {}
-    for message in storable:
-        device = message.inbound.device
-        assert device is not None
-        assert message.telemetry is not None
-        projects[device.id] = device.project_id
-        for entry in message.telemetry.entries:
-            wanted.setdefault(device.id, set()).update(entry.values)
+    wanted, projects = _keys_wanted(storable)
     streams: dict[tuple[int, str], StreamId] = {}
     if wanted:
         try:
@@ -441,3 +458,95 @@ def _last_seen_sql(messages: list[_Message], now: datetime) -> tuple[str, list[A
             f"GREATEST(ld.last_seen, v.seen) FROM (VALUES {ld_values}) AS v (id, seen) WHERE ld.id = v.id)"
         )
     return sql + " ", params
+
+
+# How a stored body is read again, by source, to rebuild the values it named.
+READERS: dict[str, Callable[[bytes], Telemetry]] = {
+    RawMessageSource.HTTP: telemetry_read,
+    RawMessageSource.MQTT: telemetry_read,
+    RawMessageSource.TTN: lambda body: uplink_read(body).telemetry,
+}
+MEND_BATCH_SIZE = 500
+
+
+def telemetry_values_mend(*, received_before: datetime, batch_size: int = MEND_BATCH_SIZE) -> int:
+    """Write the values a crash left missing: raw rows received before ``received_before`` and not yet seen by this
+    (``values_pending``) whose ``data_ids`` are not all stored are rebuilt from their bodies as a redelivery rebuilds
+    them (:func:`_rows_again`) and written as it writes them (:func:`telemetry_values_write`: a write claim on the
+    ids, a stored id skipped, so two runs at once, or a run and a redelivery, store each value once). The rows'
+    outcomes stay as they were (an unmapped or paused message is not routed now). Then the rows are no longer
+    pending. Returns how many values were written. Costs three queries a batch when nothing is missing."""
+    missing_total = 0
+    while True:
+        pending = list(
+            RawMessage.objects.filter(values_pending=True, received_at__lt=received_before)
+            .order_by("received_at")
+            .values_list(
+                "id",
+                "correlation_id",
+                "source",
+                "device_id",
+                "device__project_id",
+                "org_id",
+                "received_at",
+                "body",
+                "status",
+                "data_ids",
+            )[:batch_size]
+        )
+        if not pending:
+            return missing_total
+        stored_ids = set(
+            StreamData.objects.filter(id__in=[row_id for *_, data_ids in pending for row_id in data_ids]).values_list(
+                "id", flat=True
+            )
+        )
+        lacking = [row for row in pending if not stored_ids.issuperset(row[-1])]
+        if lacking:
+            missing_total += _values_rewrite(lacking)
+        RawMessage.objects.filter(id__in=[row[0] for row in pending]).update(values_pending=False)
+        if len(pending) < batch_size:
+            return missing_total
+
+
+def _values_rewrite(raw_rows: list[tuple[Any, ...]]) -> int:
+    """The values of these raw rows, rebuilt from their bodies and written again (those stored are skipped)."""
+    messages: list[tuple[_Message, _Stored]] = []
+    for raw_id, correlation_id, source, device_id, project_id, org_id, received_at, body, status, data_ids in raw_rows:
+        reader = READERS.get(source)
+        if device_id is None or project_id is None or reader is None:
+            logger.warning("raw message %s: values %s cannot be mended (no device or project)", raw_id, data_ids)
+            continue
+        inbound = Inbound(
+            source=source,
+            device=DeviceRef(device_id, device_slug(device_id), org_id, project_id),
+            org_id=org_id,
+            body=body.encode(),
+            received_at=received_at,
+            read=reader,
+        )
+        try:
+            telemetry = reader(inbound.body)
+        except BodyError as exc:
+            logger.warning("raw message %s: values %s cannot be mended: %s", raw_id, data_ids, exc)
+            continue
+        stored = _Stored(correlation_id, status, received_at, body, data_ids)
+        messages.append((_Message(inbound, correlation_id, "", telemetry, ""), stored))
+    wanted, projects = _keys_wanted([message for message, _stored in messages])
+    if not wanted:
+        return 0
+    try:
+        with transaction.atomic():  # making a missing stream locks its project
+            streams = _streams_for(wanted, projects)
+    except BodyError as exc:
+        logger.warning("raw messages %s: values cannot be mended: %s", [raw[0] for raw in raw_rows], exc)
+        return 0
+    rows: list[StreamData] = []
+    for message, stored in messages:
+        again = _rows_again(message, stored, streams)
+        if not again:
+            logger.warning(
+                "raw message %s: its body no longer gives its values %s", message.correlation_id, stored.data_ids
+            )
+        rows.extend(again)
+    return len(telemetry_values_write(rows=rows))
