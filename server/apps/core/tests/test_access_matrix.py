@@ -278,5 +278,8 @@ def test_odd_ids_and_slugs_name_nothing_in_any_route(db, folder_stores, quiet):
                 requests += 1
                 if response.status_code >= 500 or response.status_code < 300:
                     failures.append(f"GET {odd_url} ({route.name}, {name}={odd!r}): {response.status_code}")
+                elif odd_url.startswith("/api/") and response["Content-Type"] != "application/json":
+                    # The API's error contract holds where no route matches too (a digits-only id and "-1").
+                    failures.append(f"GET {odd_url} ({route.name}, {name}={odd!r}): {response['Content-Type']}")
     print(f"\nodd ids and slugs: {requests} requests")
     assert not failures, "\n".join(failures[:60])

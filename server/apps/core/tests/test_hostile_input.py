@@ -155,6 +155,60 @@ def test_an_id_too_big_for_the_database_is_404(member):
     assert Device.objects.count() == 1
 
 
+# Routes whose id is digits only do not match "-1", a word or a NUL: the API's JSON 404 (or the NUL's 400) all the
+# same, never the dashboard's HTML page. Several apps' routes, with and without a tail after the id.
+DIGITS_ONLY_ROUTES = [
+    ("get", "uploadschedule/{id}/"),
+    ("get", "event/{id}/data/"),
+    ("get", "property/{id}/"),
+    ("patch", "filter/{id}/"),
+    ("post", "alert/{id}/acknowledge/"),
+    ("post", "ota/request/{id}/cancel/"),
+    ("get", "desiredstate/{id}/"),
+    ("delete", "location/{id}/"),
+    ("post", "destination/{id}/replay/"),
+    ("get", "report/{id}/"),
+    ("get", "audit/{id}/"),
+    ("get", "pd/{id}/"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), DIGITS_ONLY_ROUTES)
+@pytest.mark.parametrize(
+    ("odd", "status"),
+    [("-1", 404), ("12345678901234567890", 404), ("99999999999999999999999", 404), ("abc", 404), ("%00", 400)],
+)
+def test_an_id_a_route_does_not_match_is_the_apis_json_error(member, method, path, odd, status):
+    client = member[2]
+    response = getattr(client, method)("/api/v1/" + path.format(id=odd), {}, format="json")
+    assert response.status_code == status, (path, odd, response.content)
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"detail"}
+
+
+@pytest.mark.parametrize("url", ["/api/v1/nothing/", "/api/v1/device/1/nothing/", "/api/nothing", "/api/"])
+def test_a_path_under_api_no_route_matches_is_the_apis_json_404(member, url):
+    response = member[2].get(url)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_anonymous_gets_the_apis_json_404_for_a_path_no_route_matches(db):
+    response = api_client().get("/api/v1/uploadschedule/-1/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("url", ["/nothing/", "/org/{org}/nothing/", "/apix/"])
+def test_the_dashboard_keeps_its_html_404(member, url):
+    org, _, client = member
+    client.force_login(org.created_by)
+    response = client.get(url.format(org=org.slug))
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    assert b"<html" in response.content
+
+
 # The dashboard's forms ----------------------------------------------------------------------------------------------
 
 
