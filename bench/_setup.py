@@ -122,9 +122,9 @@ def server_environment(kind: str, data_dir: Path, conn_max_age: int | None = Non
     return environment
 
 
-def start_server(kind: str, port: int, environment: dict[str, str]) -> subprocess.Popen:
-    """``gunicorn`` (gunicorn.conf.py, docs/deploy.md, one worker) or ``runserver`` (as ``inv run-local``), once it
-    accepts connections on ``port``."""
+def start_server(kind: str, port: int, environment: dict[str, str], tree: Path = ROOT) -> subprocess.Popen:
+    """``gunicorn`` (gunicorn.conf.py, docs/deploy.md, one worker) or ``runserver`` (as ``inv run-local``) of the
+    checkout ``tree`` (this one unless given), once it accepts connections on ``port``."""
     python = sys.executable
     if kind == "gunicorn":
         command = [python, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1"]
@@ -132,7 +132,7 @@ def start_server(kind: str, port: int, environment: dict[str, str]) -> subproces
         command = [python, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     # Its messages go to a file (a pipe nobody reads would fill and stall it).
     log = tempfile.TemporaryFile()  # noqa: SIM115 (open while the server runs)
-    server = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=log)
+    server = subprocess.Popen(command, cwd=tree, env=environment, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:

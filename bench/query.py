@@ -1,6 +1,6 @@
 """Query benchmark: the stream-data API on a table of millions of rows, through a real web server, beside the bare SQL.
 
-    python bench/query.py --rows 10000000 [--iterations 200] [--server gunicorn|runserver]
+    python bench/query.py --rows 10000000 [--iterations 200] [--server gunicorn|runserver] [--baseline-tree DIR]
 
 It fills the streamdata table (in throw-away ``bench_*`` databases, see _setup.py) with ``--rows`` readings spread
 over ``--streams`` series, one reading a minute each, the series' rows interleaved in the table as devices' reports
@@ -19,8 +19,10 @@ HTTP connection (kept alive where the server keeps it) with the member's JWT:
 each beside **bare SQL**: the statement the API runs for the page of the same parameters (captured as PostgreSQL
 receives it: the same rows, the same columns), executed and fetched with psycopg2 in this process, and the ratio of
 the two; and beside Django's test client in this
-process (the whole request without the HTTP server). It prints p50, p99 and the mean in milliseconds, and the load
-average (the machine may be shared). Figures vary from run to run; compare them within a run.
+process (the whole request without the HTTP server); with ``--baseline-tree``, beside the same request to a second
+server of the same kind running an earlier checkout (``git archive main | tar -x -C DIR``) on the same databases,
+the two servers taking turns. It prints p50, p99 and the mean in milliseconds, and the load average (the machine may
+be shared). Figures vary from run to run; compare them within a run.
 """
 
 from __future__ import annotations
@@ -141,6 +143,9 @@ def main() -> None:
     parser.add_argument("--server", choices=("gunicorn", "runserver"), default="gunicorn")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--baseline-tree", type=Path, help="an earlier checkout whose server answers the same requests, taking turns"
+    )
+    parser.add_argument(
         "--conn-max-age", type=int, default=None, help="the server's CONN_MAX_AGE (default: the settings' own)"
     )
     options = parser.parse_args()
@@ -187,6 +192,11 @@ def main() -> None:
         environment = server_environment(options.server, Path(data_dir), options.conn_max_age)
         server = start_server(options.server, port, environment)
         web = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        baseline = baseline_web = None
+        if options.baseline_tree:
+            baseline_port = free_port()
+            baseline = start_server(options.server, baseline_port, environment, options.baseline_tree)
+            baseline_web = http.client.HTTPConnection("127.0.0.1", baseline_port, timeout=60)
         headers = {"Authorization": f"jwt {token}", "Accept": "application/json"}
 
         def lastn(stream):
@@ -205,9 +215,9 @@ def main() -> None:
                 "page_size": RANGE_POINTS,
             }
 
-        def over_http(path: str, params: dict) -> int:
-            web.request("GET", f"{path}?{urlencode(params)}", headers=headers)
-            response = web.getresponse()
+        def over_http(path: str, params: dict, connection: http.client.HTTPConnection = web) -> int:
+            connection.request("GET", f"{path}?{urlencode(params)}", headers=headers)
+            response = connection.getresponse()
             body = response.read()
             if response.status != 200:
                 sys.exit(f"{path} answered {response.status}: {body[:300]!r}")
@@ -232,16 +242,21 @@ def main() -> None:
                 ("data/?filter=<s>&start&end (10k points)", week),
             ):
                 samples: dict[str, list[float]] = {"http": [], "test client": [], "bare SQL": []}
+                if baseline_web is not None:
+                    samples["baseline http"] = []
                 rows = 0
                 for iteration in range(options.iterations + 5):
                     stream = random.choice(streams)
                     path, params = make(stream)
                     timings = {}
-                    for kind, run, arguments in (
+                    runs = [
                         ("http", over_http, (path, params)),
                         ("test client", in_process, (path, params)),
                         ("bare SQL", bare_sql, (page_sql(stream, params),)),
-                    ):
+                    ]
+                    if baseline_web is not None:  # the two servers take turns at going first
+                        runs.insert(iteration % 2, ("baseline http", over_http, (path, params, baseline_web)))
+                    for kind, run, arguments in runs:
                         started = time.perf_counter()
                         outcome = run(*arguments)
                         timings[kind] = (time.perf_counter() - started) * 1000
@@ -252,9 +267,11 @@ def main() -> None:
                             samples[kind].append(value)
                 results.append((name, rows, samples))
         finally:
-            web.close()
-            server.terminate()
-            server.wait(timeout=30)
+            for connection, process in ((web, server), (baseline_web, baseline)):
+                if connection is not None and process is not None:
+                    connection.close()
+                    process.terminate()
+                    process.wait(timeout=30)
 
     load_average = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     lines = [["query", "rows", "path", "p50 ms", "p99 ms", "mean ms", "p50 vs bare SQL", "p99 vs bare SQL"]]
@@ -265,7 +282,9 @@ def main() -> None:
                 [
                     name if kind == "http" else "",
                     f"{rows:,}" if kind == "http" else "",
-                    f"{options.server} (HTTP)" if kind == "http" else kind,
+                    {"http": f"{options.server} (HTTP)", "baseline http": f"baseline {options.server} (HTTP)"}.get(
+                        kind, kind
+                    ),
                     f"{percentile(values, 0.5):.1f}",
                     f"{percentile(values, 0.99):.1f}",
                     f"{statistics.fmean(values):.1f}",

@@ -1,10 +1,16 @@
 """Stream data on the wire (iotile_clients.md §7 rows 19-20).
 
-Lists run to thousands of rows, so rows come straight from the database cursor as tuples (``ROW_COLUMNS``) and are
-shaped into dicts by :func:`stream_data_rows`, with everything that depends only on the stream (its slugs, its output
-conversion, its decimal places) worked out once per stream: no model instance and no serializer per row. A row shows
-its stream's slugs and its value in the stream's output unit; ``streams`` maps series ids to their ``StreamId``.
-Timestamps stay datetimes until the renderer writes them (ISO 8601 in UTC, ending in ``Z``).
+A row shows its stream's slugs and its value in the stream's output unit; ``streams`` maps series ids to their
+``StreamId``, and everything that depends only on the stream (its slugs, its output conversion, its decimal places)
+is worked out once per stream. One row (the answer to a posted reading) is read as ``ROW_COLUMNS`` and shaped into a
+dict by :func:`stream_data_rows`; timestamps stay datetimes until the renderer writes them (ISO 8601 in UTC, ending in
+``Z``).
+
+Lists run to thousands of rows, and are written as JSON text without a dict, a datetime or a float object per row
+(:func:`stream_data_json`): PostgreSQL writes each row's columns from ``timestamp`` to ``int_value`` as JSON
+(``ROW_JSON_SQL``, read as ``WIRE_COLUMNS``), orjson writes the page's values and output values in one call each, and
+Python only joins the pieces. The bytes are those orjson gives for the dicts of :func:`stream_data_rows`
+(tests/test_wire.py compares them on mixed data).
 """
 
 from __future__ import annotations
@@ -13,6 +19,9 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from rest_framework import serializers
 
 from server.apps.core.slugs import SlugError, parse_stream_slug
@@ -35,6 +44,26 @@ ROW_COLUMNS = (
     "value",
 )
 
+# Each row's JSON from "timestamp" to "int_value", written by PostgreSQL as orjson writes these values: the time in
+# UTC ending in Z, with microseconds only when there are some; integers in full; null for a missing value.
+ROW_JSON_SQL = (
+    """'"timestamp":' || CASE WHEN "timestamp" IS NULL THEN 'null' ELSE '"' || """
+    """replace(to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '.000000Z', 'Z') || '"' END"""
+    """ || ',"device_timestamp":' || coalesce("device_timestamp"::text, 'null')"""
+    """ || ',"streamer_local_id":' || "streamer_local_id"::text"""
+    """ || ',"dirty_ts":' || CASE WHEN "dirty_ts" THEN 'true' ELSE 'false' END"""
+    """ || ',"status":' || to_json("status")::text"""
+    """ || ',"type":' || to_json("type")::text"""
+    """ || ',"int_value":' || coalesce("int_value"::text, 'null')"""
+)
+# The columns a page of rows is read with for stream_data_json, in this order (json_head is ROW_JSON_SQL).
+WIRE_COLUMNS = ("series", "id", "json_head", "value")
+
+
+def with_json_head(queryset: QuerySet[StreamData]) -> QuerySet[StreamData]:
+    """``queryset`` with each row's ``json_head`` (``ROW_JSON_SQL``), to be read as ``WIRE_COLUMNS``."""
+    return queryset.annotate(json_head=RawSQL(ROW_JSON_SQL, ()))
+
 
 def iso_utc(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
@@ -48,20 +77,16 @@ def _output(stream: StreamId) -> Callable[[float], float] | None:
     return lambda value: value * m / d + o
 
 
+def _shape(stream: StreamId) -> tuple[str | None, str | None, str | None, str | None, Any, str]:
+    """What a row's shape takes from its stream: its four slugs, its output conversion, its display format."""
+    parts = parse_stream_slug(stream.slug)
+    places = stream.output_unit.decimal_places if stream.output_unit is not None else 2
+    return parts.slug, parts.project_slug, parts.device_slug, parts.variable_slug, _output(stream), f"%.{places}f"
+
+
 def stream_data_rows(rows: Iterable[tuple[Any, ...]], streams: dict[int, StreamId]) -> list[dict[str, Any]]:
     """Rows read as ``ROW_COLUMNS`` tuples, shaped for the wire."""
-    shapes = {}
-    for series, stream in streams.items():
-        parts = parse_stream_slug(stream.slug)
-        places = stream.output_unit.decimal_places if stream.output_unit is not None else 2
-        shapes[series] = (
-            parts.slug,
-            parts.project_slug,
-            parts.device_slug,
-            parts.variable_slug,
-            _output(stream),
-            f"%.{places}f",
-        )
+    shapes = {series: _shape(stream) for series, stream in streams.items()}
     shaped: list[dict[str, Any]] = []
     append = shaped.append
     for row_id, series, timestamp, device_timestamp, streamer_id, dirty, status, data_type, int_value, value in rows:
@@ -87,6 +112,43 @@ def stream_data_rows(rows: Iterable[tuple[Any, ...]], streams: dict[int, StreamI
             }
         )
     return shaped
+
+
+def _json_texts(values: list[Any]) -> list[str]:
+    """Each value as orjson writes it, from one call for them all (floats and null hold no comma)."""
+    return orjson.dumps(values).decode()[1:-1].split(",") if values else []
+
+
+def stream_data_json(rows: list[tuple[Any, ...]], streams: dict[int, StreamId]) -> orjson.Fragment:
+    """Rows read as ``WIRE_COLUMNS`` tuples, as the JSON list the dicts of :func:`stream_data_rows` render to."""
+    heads = {}
+    for series, stream in streams.items():
+        slug, project, device, variable, convert, display = _shape(stream)
+        slugs = ",".join(
+            f'"{key}":{orjson.dumps(value).decode()}'
+            for key, value in (("stream", slug), ("project", project), ("device", device), ("variable", variable))
+        )
+        heads[series] = (slugs, convert, display)
+    values = [row[3] for row in rows]
+    outputs = []
+    displays = []
+    for series, _, _, value in rows:
+        _, convert, display = heads[series]
+        output = value if convert is None or value is None else convert(value)
+        outputs.append(output)
+        # "%.Nf" writes digits, a sign and a point, or nan and inf: nothing that JSON escapes.
+        displays.append("null" if output is None else f'"{display % output}"')
+    value_texts = _json_texts(values)
+    converted = any(convert is not None for _, convert, _ in heads.values())
+    output_texts = _json_texts(outputs) if converted else value_texts
+    text = ",".join(
+        f'{{"id":{row_id},{heads[series][0]},{head},"value":{value_text},"output_value":{output_text},'
+        f'"display_value":{display_text}}}'
+        for (series, row_id, head, _), value_text, output_text, display_text in zip(
+            rows, value_texts, output_texts, displays, strict=True
+        )
+    )
+    return orjson.Fragment(f"[{text}]".encode())
 
 
 class StreamDataSerializer(serializers.Serializer):

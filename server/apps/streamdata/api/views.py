@@ -22,12 +22,13 @@ from server.apps.stream.models import StreamId
 from server.apps.stream.selectors import stream_list
 from server.apps.streamdata import services
 from server.apps.streamdata.api.serializers import (
-    ROW_COLUMNS,
+    WIRE_COLUMNS,
     StreamDataCountSerializer,
     StreamDataPointSerializer,
     StreamDataSerializer,
     iso_utc,
-    stream_data_rows,
+    stream_data_json,
+    with_json_head,
 )
 from server.apps.streamdata.filtersets import StreamDataFilterSet
 from server.apps.streamdata.models import StreamData
@@ -59,13 +60,14 @@ DATA_PARAMETERS = [
 def stream_data_page(view, request, queryset, streams: dict[int, StreamId]) -> Response:
     """Filter (start, end, streamer ids, lastn), paginate and shape a stream-data queryset: one query on the
     streamdata database when the first page holds everything, else the page and a count; the page's rows are read
-    as tuples and shaped by ``stream_data_rows``. The views that answer with it render with ``FAST_RENDERERS``."""
-    filterset = StreamDataFilterSet(request.query_params, queryset=queryset, request=request)
+    with their JSON written by PostgreSQL and joined by ``stream_data_json``. The views that answer with it render
+    with ``FAST_RENDERERS``."""
+    filterset = StreamDataFilterSet(request.query_params, queryset=with_json_head(queryset), request=request)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
     paginator = ShortFirstPagePagination()
-    page = paginator.paginate_queryset(filterset.rows(ROW_COLUMNS), request, view=view)
-    return paginator.get_paginated_response(stream_data_rows(page or [], streams))
+    page = paginator.paginate_queryset(filterset.rows(WIRE_COLUMNS), request, view=view)
+    return paginator.get_paginated_response(stream_data_json(page or [], streams))
 
 
 @extend_schema_view(
