@@ -21,7 +21,7 @@ from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.outbound import outbound_url_check
 from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.stream.models import StreamId
-from server.apps.streamfilter.machine import CompiledFilter, ValueIndex, machine_run
+from server.apps.streamfilter.machine import CompiledFilter, SeriesValues
 from server.apps.streamfilter.models import (
     ActionType,
     AlertStatus,
@@ -321,22 +321,26 @@ def _alert_key(filter_id: int, series: int, streamer_local_id: int, timestamp: d
     return (filter_id, series, streamer_local_id) if streamer_local_id else (filter_id, series, 0, timestamp)
 
 
-def _insert_alerts(rows: Sequence[tuple]) -> list[int | None]:
-    """Insert alerts (rows of ``_ALERT_COLUMNS``), skipping those raised before (a retried or reprocessed report
-    meets the unique constraints); returns the ids of the new ones, ``None`` in place of the skipped. One
-    statement."""
-    table = StreamFilterAlert._meta.db_table
+def _alerts_insert(*, alerts: Sequence[tuple], states: Sequence[tuple]) -> list[int | None]:
+    """Upsert the states that changed (filter id, series, state, now) and insert the alerts (rows of
+    ``_ALERT_COLUMNS``), skipping those raised before (a retried or reprocessed report meets the unique
+    constraints); returns the ids of the new alerts, ``None`` in place of the skipped. One statement."""
     placeholders = "(" + ", ".join(["%s"] * len(_ALERT_COLUMNS)) + ", '{}')"
-    params = [value for row in rows for value in row]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(_ALERT_COLUMNS)}, delivered_actions) "
-            f"VALUES {', '.join([placeholders] * len(rows))} ON CONFLICT DO NOTHING "
-            "RETURNING id, filter_id, series, streamer_local_id, timestamp",
-            params,
+    sql = (
+        f"INSERT INTO {StreamFilterAlert._meta.db_table} ({', '.join(_ALERT_COLUMNS)}, delivered_actions) "
+        f"VALUES {', '.join([placeholders] * len(alerts))} ON CONFLICT DO NOTHING "
+        "RETURNING id, filter_id, series, streamer_local_id, timestamp"
+    )
+    if states:
+        sql = (
+            f"WITH changed AS (INSERT INTO {StreamFilterSeriesState._meta.db_table} (filter_id, series, state, "
+            f"updated_on) VALUES {', '.join(['(%s, %s, %s, %s)'] * len(states))} ON CONFLICT (filter_id, series) "
+            f"DO UPDATE SET state = EXCLUDED.state, updated_on = EXCLUDED.updated_on) {sql}"
         )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for row in (*states, *alerts) for value in row])
         inserted = {_alert_key(*key): alert_id for alert_id, *key in cursor.fetchall()}
-    return [inserted.get(_alert_key(row[1], row[5], row[11], row[10])) for row in rows]
+    return [inserted.get(_alert_key(row[1], row[5], row[11], row[10])) for row in alerts]
 
 
 # The first key of the two-key advisory lock an evaluation holds on each series it evaluates (the second is the
@@ -346,11 +350,23 @@ SERIES_LOCK_NAMESPACE = 0x5346  # "SF"
 
 @dataclass
 class _Watched:
-    """One stream of the rows, the filters that watch it, and where its rows are."""
+    """One stream of the rows, the filters that watch it, where its rows are and their streamer ids, and how far
+    they reach (the highest id, and the latest time of the readings without one)."""
 
     stream: StreamId
     filters: list[CompiledFilter]
     positions: list[int]
+    ids: list[int]
+    last_id: int
+    last_time: datetime.datetime | None
+
+    @classmethod
+    def of(cls, stream: StreamId, filters: list[CompiledFilter], positions: list[int], rows: FilterRows) -> _Watched:
+        ids = list(map(rows.streamer_local_ids.__getitem__, positions))
+        last_time = None
+        if 0 in ids:  # readings without an id move the cursor's time
+            last_time = max(rows.timestamps[p] for p, i in zip(positions, ids, strict=True) if not i)
+        return cls(stream, filters, positions, ids, max(ids), last_time)
 
 
 def _watched(rows: FilterRows, filters: Sequence[CompiledFilter]) -> list[_Watched]:
@@ -365,7 +381,7 @@ def _watched(rows: FilterRows, filters: Sequence[CompiledFilter]) -> list[_Watch
             # One C-speed pass over the rows' stream column per watched stream.
             positions = list(compress(count(), map(operator.eq, keys, repeat(key))))
             if positions:
-                watched.append(_Watched(stream, found, positions))
+                watched.append(_Watched.of(stream, found, positions, rows))
     return watched
 
 
@@ -375,15 +391,17 @@ class _Cursor:
     last_time: datetime.datetime | None
 
 
-def _unseen(positions: list[int], rows: FilterRows, cursor: _Cursor | None) -> list[int]:
-    """The rows (``positions``) of a series after the last reading its filters have evaluated."""
+def _unseen(item: _Watched, rows: FilterRows, cursor: _Cursor | None) -> list[int]:
+    """The rows of a series after the last reading its filters have evaluated."""
+    positions = item.positions
     if cursor is None or (not cursor.last_id and cursor.last_time is None):
+        return positions
+    if min(item.ids) > cursor.last_id:  # every reading has an id, all after the cursor: the usual batch
         return positions
     ids, timestamps = rows.streamer_local_ids, rows.timestamps
     last_id, last_time = cursor.last_id, cursor.last_time
-    watched_ids = list(map(ids.__getitem__, positions))
-    if 0 not in watched_ids:  # every reading has an id: compare them at C speed
-        return list(compress(positions, map(operator.lt, repeat(last_id), watched_ids)))
+    if 0 not in item.ids:  # every reading has an id: compare them at C speed
+        return list(compress(positions, map(operator.lt, repeat(last_id), item.ids)))
     return [
         position
         for position in positions
@@ -391,72 +409,38 @@ def _unseen(positions: list[int], rows: FilterRows, cursor: _Cursor | None) -> l
     ]
 
 
-@dataclass
-class _Unseen:
-    """A series' rows after its cursor: their positions and values (sorted once for every filter on the series),
-    and the cursor after them."""
-
-    positions: list[int]
-    values: list[float]
-    cursor: _Cursor
-    index: ValueIndex
-
-    @classmethod
-    def of(cls, positions: list[int], rows: FilterRows, cursor: _Cursor | None) -> _Unseen:
-        positions = _unseen(positions, rows, cursor)
-        ids = list(map(rows.streamer_local_ids.__getitem__, positions))
-        last_time = cursor.last_time if cursor else None
-        if 0 in ids:  # readings without an id move the cursor's time
-            times = [rows.timestamps[p] for p, i in zip(positions, ids, strict=True) if not i]
-            last_time = max([*times, *([last_time] if last_time else [])])
-        values = list(map(rows.values.__getitem__, positions))
-        return cls(
-            positions=positions,
-            values=values,
-            cursor=_Cursor(max(max(ids, default=0), cursor.last_id if cursor else 0), last_time),
-            index=ValueIndex.of(values),
-        )
-
-
-def _stored(watched: list[_Watched]) -> tuple[dict[int, _Cursor], dict[tuple[int, int], str]]:
+def _stored(watched: list[_Watched], now: datetime.datetime) -> tuple[dict[int, _Cursor], dict[tuple[int, int], str]]:
     """Lock the watched series to the commit (advisory locks, taken in series order so two evaluations cannot
-    deadlock), then read their cursors and their filters' states, by (filter id, series). One query: the read is
-    its own statement, so its snapshot is taken once the locks are granted and sees what the previous holder
-    committed."""
+    deadlock), then read their cursors and their filters' states, by (filter id, series), and move the cursors past
+    the rows (the highest id and latest time without one, where they are beyond the stored ones: where the rows
+    have readings the filters have not evaluated). One query: the read is its own statement, so its snapshot is
+    taken once the locks are granted and sees what the previous holder committed; it returns the cursors as they
+    were before it moved them."""
     series = sorted({item.stream.series for item in watched})
     filter_ids = sorted({compiled.id for item in watched for compiled in item.filters})
+    moved = [(item.stream.series, item.last_id, item.last_time, now) for item in watched]
+    table = StreamFilterSeriesCursor._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(%s, series) FROM unnest(%s::integer[]) AS series; "
-            "SELECT series, NULL::integer, NULL::varchar, last_streamer_local_id, last_timestamp "
-            f"FROM {StreamFilterSeriesCursor._meta.db_table} WHERE series = ANY(%s) UNION ALL "
-            "SELECT series, filter_id, state, NULL, NULL "
+            f"WITH stored AS (SELECT series, last_streamer_local_id, last_timestamp FROM {table} "
+            f"WHERE series = ANY(%s)), moved AS (INSERT INTO {table} AS c (series, last_streamer_local_id, "
+            f"last_timestamp, updated_on) VALUES {', '.join(['(%s, %s, %s::timestamptz, %s)'] * len(moved))} "
+            "ON CONFLICT (series) DO UPDATE SET "
+            "last_streamer_local_id = GREATEST(c.last_streamer_local_id, EXCLUDED.last_streamer_local_id), "
+            "last_timestamp = GREATEST(c.last_timestamp, EXCLUDED.last_timestamp), updated_on = EXCLUDED.updated_on "
+            "WHERE EXCLUDED.last_streamer_local_id > c.last_streamer_local_id "
+            "OR EXCLUDED.last_timestamp > c.last_timestamp "
+            "OR (c.last_timestamp IS NULL AND EXCLUDED.last_timestamp IS NOT NULL)) "
+            "SELECT series, NULL::integer, NULL::varchar, last_streamer_local_id, last_timestamp FROM stored "
+            "UNION ALL SELECT series, filter_id, state, NULL, NULL "
             f"FROM {StreamFilterSeriesState._meta.db_table} WHERE series = ANY(%s) AND filter_id = ANY(%s)",
-            [SERIES_LOCK_NAMESPACE, series, series, series, filter_ids],
+            [SERIES_LOCK_NAMESPACE, series, series, *(value for row in moved for value in row), series, filter_ids],
         )
         found = cursor.fetchall()
     cursors = {row[0]: _Cursor(row[3], row[4]) for row in found if row[1] is None}
     states = {(row[1], row[0]): row[2] for row in found if row[1] is not None}
     return cursors, states
-
-
-def _stored_save(*, cursors: list[tuple], states: list[tuple]) -> None:
-    """Upsert the series' cursors (series, last id, last time, now) and the states that changed (filter id, series,
-    state, now). One statement."""
-    sql = (
-        f"INSERT INTO {StreamFilterSeriesCursor._meta.db_table} (series, last_streamer_local_id, last_timestamp, "
-        f"updated_on) VALUES {', '.join(['(%s, %s, %s, %s)'] * len(cursors))} ON CONFLICT (series) DO UPDATE SET "
-        "last_streamer_local_id = EXCLUDED.last_streamer_local_id, last_timestamp = EXCLUDED.last_timestamp, "
-        "updated_on = EXCLUDED.updated_on"
-    )
-    if states:
-        sql = (
-            f"WITH changed AS (INSERT INTO {StreamFilterSeriesState._meta.db_table} (filter_id, series, state, "
-            f"updated_on) VALUES {', '.join(['(%s, %s, %s, %s)'] * len(states))} ON CONFLICT (filter_id, series) "
-            f"DO UPDATE SET state = EXCLUDED.state, updated_on = EXCLUDED.updated_on) {sql}"
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in (*states, *cursors) for value in row])
 
 
 @transaction.atomic(savepoint=False)
@@ -467,12 +451,13 @@ def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | No
 
     ``filters`` are the rows' projects' active filters (``selectors.active_filters``, cached: a batch looks them
     up once); without them they are looked up here. For each watched series: the rows after its cursor (shared by
-    the filters on it), their values sorted once; for each filter on it, the stored state (or the filter's initial
-    one) and the machine run over those values; then one alert per transition, the series' cursor and the states
-    that changed stored, and the entered states' actions (notes at once, the rest through the worker after the
-    commit). Rows that no filter watches cost nothing; with filters, the queries are: the series' lock and stored
-    cursors and states (one), the alerts (one, when any transition), the cursors' and changed states' upsert (one,
-    when any row was unseen), and one per note or queued delivery, whatever the number of rows and filters.
+    the filters on it) and their values' bounds; for each filter on it, the stored state (or the filter's initial
+    one) and the machine run over those values (a few comparisons when no transition out of the state can fire
+    between the bounds); then one alert per transition with the states that changed, and the entered states'
+    actions (notes at once, the rest through the worker after the commit). Rows that no filter watches cost
+    nothing; with filters, the queries are: the series' lock, stored cursors and states, and the cursors moved past
+    the rows (one); the alerts and the changed states (one, when any transition); and one per note or queued
+    delivery, whatever the number of rows and filters.
 
     Returns the ids of the alerts raised. Alerts are unique by (filter, series, the reading's streamer id, or its
     time without one): evaluating the same rows again raises none.
@@ -485,27 +470,23 @@ def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | No
     watched = _watched(rows, filters)
     if not watched:
         return []
-    cursors, states = _stored(watched)
     now = timezone.now()
+    cursors, states = _stored(watched, now)
     ids, timestamps, values = rows.streamer_local_ids, rows.timestamps, rows.values
-    moved: list[tuple] = []
     changed: list[tuple] = []
     alerts: list[tuple] = []
     entered: list[tuple[CompiledFilter, StreamId, str]] = []
     for item in watched:
         stream = item.stream
-        found = _Unseen.of(item.positions, rows, cursors.get(stream.series))
-        positions = found.positions
+        positions = _unseen(item, rows, cursors.get(stream.series))
         if not positions:
             continue
-        moved.append((stream.series, found.cursor.last_id, found.cursor.last_time, now))
+        series = SeriesValues.of(list(map(values.__getitem__, positions)))
         for compiled in item.filters:
             current = states.get((compiled.id, stream.series), compiled.initial_state)
             if current not in compiled.state_labels:
                 current = compiled.initial_state  # the machine was redefined without the series' state
-            final, moves = machine_run(
-                transitions=compiled.transitions, state=current, values=found.values, index=found.index
-            )
+            final, moves = compiled.run(current, series)
             for move in moves:
                 position = positions[move.position]
                 alerts.append(
@@ -529,13 +510,12 @@ def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | No
             if final != current:
                 changed.append((compiled.id, stream.series, final, now))
     raised: list[int] = []
-    if alerts:
-        for alert_id, row, (compiled, stream, state_label) in zip(_insert_alerts(alerts), alerts, entered, strict=True):
+    if alerts:  # a state changes only by a transition, so there are alerts whenever states changed
+        inserted = _alerts_insert(alerts=alerts, states=changed)
+        for alert_id, row, (compiled, stream, state_label) in zip(inserted, alerts, entered, strict=True):
             if alert_id is not None:
                 raised.append(alert_id)
                 _run_actions(alert_id=alert_id, compiled=compiled, stream=stream, state=state_label, row=row)
-    if moved:
-        _stored_save(cursors=moved, states=changed)
     return raised
 
 

@@ -241,9 +241,10 @@ def test_with_filters_a_batch_adds_a_fixed_number_of_queries(db):
     ingest_rows(ingest, [10, 40], first_id=1)
     process()
     report_id = ingest_rows(ingest, [40 + i % 3 for i in range(500)] + [10], first_id=3)
-    # The streamer's 3 + 4, then the series' state, the alerts (one statement for any number), the states' upsert
-    # (the state entered, "normal", has no actions), whatever the number of rows.
-    with assert_query_count(3 + 4 + 3):
+    # The streamer's 3 + 4, then the series' lock with its cursor (read and moved) and states, then the alerts with
+    # the changed states (one statement for any number; the state entered, "normal", has no actions), whatever the
+    # number of rows.
+    with assert_query_count(3 + 4 + 2):
         assert [error for _, error in streamer_reports_process(report_ids=[report_id])] == [None]
     assert alerts()[-1] == ("high", "normal", 10.0, 503)
 
@@ -253,9 +254,9 @@ def test_a_batch_that_moves_no_series_writes_only_the_cursor(db):
     ingest_rows(ingest, [10, 40], first_id=1)
     process()
     report_id = ingest_rows(ingest, [40 + i % 3 for i in range(500)], first_id=3)
-    # The streamer's 3 + 4, the series' lock with its cursor and states, the cursor's upsert: no alert, and the
-    # state ("high") is not written again.
-    with assert_query_count(3 + 4 + 2):
+    # The streamer's 3 + 4, the series' lock with its cursor (read and moved) and states: no alert, and the state
+    # ("high") is not written again.
+    with assert_query_count(3 + 4 + 1):
         assert [error for _, error in streamer_reports_process(report_ids=[report_id])] == [None]
     assert StreamFilterSeriesState.objects.get(filter=stream_filter).state == "high"
     assert StreamFilterSeriesCursor.objects.get().last_streamer_local_id == 502

@@ -1,10 +1,24 @@
-"""The state machine on its own: triggers, dead bands (hysteresis), the walk from one firing reading to the next."""
+"""The state machine on its own: triggers, dead bands (hysteresis), the walk from one firing reading to the next,
+the bounds that spare a batch the walk; and, on random series and machines, the same transitions as a plain
+reading-by-reading evaluation."""
 
 from __future__ import annotations
 
-import pytest
+from itertools import pairwise
 
-from server.apps.streamfilter.machine import Move, Transition, Trigger, ValueIndex, machine_run
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server.apps.streamfilter.machine import (
+    CompiledFilter,
+    Move,
+    SeriesValues,
+    Transition,
+    Trigger,
+    ValueIndex,
+    machine_run,
+)
 
 HIGH = Transition("normal", "high", (Trigger("gt", 30.0, 1.0),))
 BACK = Transition("high", "normal", (Trigger("lt", 30.0, 1.0),))
@@ -61,3 +75,104 @@ def test_the_reading_that_moves_a_series_is_not_evaluated_again_and_ties_go_to_t
 def test_a_state_without_a_way_out_keeps_the_series():
     state, moves = machine_run(transitions=[HIGH], state="high", values=[0, 100])
     assert (state, moves) == ("high", [])
+
+
+def compiled(transitions, initial_state: str = "normal") -> CompiledFilter:
+    return CompiledFilter(
+        id=1,
+        name="f",
+        org_id=1,
+        project_id="p",
+        variable_id="v",
+        device_id=None,
+        initial_state=initial_state,
+        transitions=tuple(transitions),
+    )
+
+
+def test_a_batch_within_the_dead_band_is_not_sorted():
+    series = SeriesValues.of([29.5, 30.9, 29.1, 30.0])
+    assert compiled([HIGH, BACK]).run("normal", series) == ("normal", [])
+    assert compiled([HIGH, BACK]).run("high", series) == ("high", [])
+    assert series.sorted_index is None
+    assert compiled([HIGH, BACK]).run("normal", SeriesValues.of([29.5, 31.5, 28.5])) == (
+        "normal",
+        [Move(1, "normal", "high"), Move(2, "high", "normal")],
+    )
+
+
+@pytest.mark.parametrize(
+    ("operator", "low", "high", "expected"),
+    [
+        ("gt", 0, 11, False),
+        ("gt", 0, 11.01, True),
+        ("gte", 0, 11, True),
+        ("lt", 9, 20, False),
+        ("lte", 9, 20, True),
+        ("eq", 11.01, 20, False),
+        ("eq", 0, 9, True),
+        ("eq", 0, 8.99, False),
+        ("ne", 9, 11, False),
+        ("ne", 9, 11.5, True),
+    ],
+)
+def test_a_trigger_may_hold_between_bounds_only_past_its_dead_band(operator, low, high, expected):
+    assert Trigger(operator, 10, 1).may_hold(low, high) is expected
+
+
+def _holds(trigger: Trigger, value: float) -> bool:
+    """A trigger on one reading, as docs/filters.md defines it."""
+    t, d = trigger.threshold, trigger.deadband
+    return {
+        "gt": value > t + d,
+        "gte": value >= t + d,
+        "lt": value < t - d,
+        "lte": value <= t - d,
+        "eq": t - d <= value <= t + d,
+        "ne": not t - d <= value <= t + d,
+    }[trigger.operator]
+
+
+def _reference_run(transitions, state: str, values) -> tuple[str, list[Move]]:
+    """The machine reading by reading: at most one transition per reading, the first declared that fires."""
+    moves = []
+    for position, value in enumerate(values):
+        for transition in transitions:
+            if transition.src == state and all(_holds(trigger, value) for trigger in transition.triggers):
+                moves.append(Move(position, state, transition.dst))
+                state = transition.dst
+                break
+    return state, moves
+
+
+# Small integers and halves, so values land on thresholds and dead-band edges often.
+_numbers = st.integers(-8, 8).map(lambda n: n / 2) | st.floats(-10, 10, allow_nan=False)
+_states = st.sampled_from(["normal", "high", "low"])
+_triggers = st.builds(
+    Trigger,
+    st.sampled_from(["gt", "gte", "lt", "lte", "eq", "ne"]),
+    _numbers,
+    st.integers(0, 4).map(lambda n: n / 2),
+)
+_transitions = st.tuples(_states, _states, st.lists(_triggers, min_size=1, max_size=3)).filter(lambda t: t[0] != t[1])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    transitions=st.lists(_transitions, min_size=1, max_size=5),
+    state=_states,
+    values=st.lists(_numbers, min_size=1, max_size=40),
+    cuts=st.lists(st.integers(1, 39), max_size=4),
+)
+def test_batch_evaluation_takes_the_transitions_of_the_reading_by_reading_run(transitions, state, values, cuts):
+    """The values cut into batches at random, each run with the bounds and the bisections from the state the
+    previous batch left: the same moves, at the same readings, and the same final state, as one reading-by-reading
+    run over the whole series."""
+    machine = compiled([Transition(src, dst, tuple(triggers)) for src, dst, triggers in transitions])
+    expected = _reference_run(machine.transitions, state, values)
+    edges = sorted({0, len(values), *(cut for cut in cuts if cut < len(values))})
+    moves, current = [], state
+    for start, end in pairwise(edges):
+        current, found = machine.run(current, SeriesValues.of(values[start:end]))
+        moves += [Move(start + move.position, move.src, move.dst) for move in found]
+    assert (current, moves) == expected
