@@ -384,6 +384,7 @@ def main() -> None:
         for phase in phases:
             empty(org)
             connections.close_all()
+            cpu_before = time.process_time()
             if phase == "sql":
                 result = run_sql(org, fleet, options.messages, options.clients)
             elif phase == "http":
@@ -399,6 +400,7 @@ def main() -> None:
                 result = run_mqtt(org, fleet, options.messages, broker, env)
             else:
                 sys.exit(f"unknown phase {phase}")
+            result["client_cpu"] = time.process_time() - cpu_before
             raws, values, outbox = stored_rows(org)
             if phase == "sql":  # the baseline's raw rows name no values
                 values = stored_sql_values()
@@ -417,6 +419,7 @@ def main() -> None:
             "vs ThingsBoard",
             "p50 ms",
             "p99 ms",
+            "bench CPU ms/msg",
             "load",
         ]
     ]
@@ -435,6 +438,7 @@ def main() -> None:
                 f"{rate / THINGSBOARD_MESSAGES:.3f}x",
                 f"{statistics.median(r['latencies']) * 1000:.1f}" if r["latencies"] else "-",
                 f"{percentile(r['latencies'], 0.99) * 1000:.1f}",
+                f"{r['client_cpu'] / max(r['done'], 1) * 1000:.2f}",
                 f"{r['load']:.1f}",
             ]
         )
@@ -448,6 +452,7 @@ def main() -> None:
             f"{THINGSBOARD_MESSAGES * POINTS:,.0f}",
             "-",
             "1.00x",
+            "-",
             "-",
             "-",
             "-",

@@ -180,17 +180,25 @@ def _variables_make(project_id: Any, names: set[str]) -> None:
     )
 
 
+# The columns of a device's current mapping that routing reads, read with its streams (``_streams_for``).
+MAPPING_COLUMNS = ("id", "logical_device_id", "is_active", "start")
+
+
 def _streams_for(wanted: dict[int, set[str]], projects: dict[int, Any]) -> dict[tuple[int, str], StreamId]:
-    """Per (device id, key), the device's live stream of the key's variable (its id, series and device only); made
-    when missing. One query when every stream exists. The hot path's queries are written out: the ORM's compilation
-    of them cost more than their execution."""
+    """Per (device id, key), the device's live stream of the key's variable (its id, series and device only), with
+    the device's current mapping in its ``mapping_*`` attributes (:func:`_current_mappings`); made when missing. One
+    query when every stream exists. The hot path's queries are written out: the ORM's compilation of them cost more
+    than their execution."""
+    mapping_columns = ", ".join(f'mapping."{column}" AS mapping_{column}' for column in MAPPING_COLUMNS)
 
     def read() -> dict[tuple[int, str], StreamId]:
-        # Any: each row also carries the key column as an attribute.
+        # Any: each row also carries the key and mapping columns as attributes.
         rows: Iterable[Any] = StreamId.objects.raw(
-            f"SELECT stream.id, stream.series, stream.device_id, variable.name AS key "
+            f"SELECT stream.id, stream.series, stream.device_id, variable.name AS key, {mapping_columns} "
             f"FROM {StreamId._meta.db_table} AS stream "
             f"JOIN {StreamVariable._meta.db_table} AS variable ON variable.id = stream.variable_id "
+            f"LEFT JOIN {DeviceMapping._meta.db_table} AS mapping ON mapping.physical_device_id = stream.device_id "
+            'AND mapping."end" IS NULL '
             "WHERE stream.device_id = ANY(%s) AND stream.block_id IS NULL AND variable.name = ANY(%s)",
             [sorted(wanted), sorted(set().union(*wanted.values()))],
         )
@@ -215,6 +223,21 @@ def _streams_for(wanted: dict[int, set[str]], projects: dict[int, Any]) -> dict[
         )
         device_streams_ensure(device=device, lids=list(lids))
     return read()
+
+
+def _current_mappings(streams: Iterable[Any]) -> dict[int, DeviceMapping]:
+    """Each device's current mapping (by device id), as its streams were read with it (:func:`_streams_for`)."""
+    found: dict[int, DeviceMapping] = {}
+    for stream in streams:
+        if stream.mapping_id is not None and stream.device_id not in found:
+            values = {column: getattr(stream, f"mapping_{column}") for column in MAPPING_COLUMNS}
+            values["physical_device_id"] = stream.device_id
+            # from_db takes the loaded columns in the model's order; the others are deferred.
+            names = [f.attname for f in DeviceMapping._meta.concrete_fields if f.attname in values]
+            found[stream.device_id] = DeviceMapping.from_db(
+                DeviceMapping.objects.db, names, [values[name] for name in names]
+            )
+    return found
 
 
 def _keys_wanted(messages: list[_Message]) -> tuple[dict[int, set[str]], dict[int, Any]]:
@@ -366,12 +389,7 @@ def telemetry_messages_store(*, inbounds: Sequence[Inbound]) -> Ingested:
             storable = []
 
     # The mappings: which devices are routed now.
-    current = DeviceMapping.objects.raw(
-        f"SELECT id, physical_device_id, logical_device_id, is_active, start FROM {DeviceMapping._meta.db_table} "
-        'WHERE physical_device_id = ANY(%s) AND "end" IS NULL',
-        [sorted(wanted)],
-    )
-    mappings = {mapping.physical_device_id: mapping for mapping in current} if storable else {}
+    mappings = _current_mappings(streams.values())
     routed_keys: dict[int, set[str]] = {}
     for message in storable:
         device = message.inbound.device

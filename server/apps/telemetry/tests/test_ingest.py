@@ -153,11 +153,12 @@ def test_a_request_costs_the_same_queries_whatever_its_number_of_values(posting,
         {"ts": TS + 1000 * (number + 1), "values": {"temperature": number, "humidity": 40, "pressure": 1013}}
         for number in range(entries)
     ]
-    # Default database: the token (its user, its device's key and state, the membership: one query), the streams,
-    # the mapping, the raw rows with the device's last_seen (one statement), and the ingest's savepoint and release.
-    # Streamdata: the values' ids, then the values with their roll-ups inside a savepoint.
+    # Default database: the token (its user, its device's key and state, the membership: one query), the streams
+    # with the device's current mapping, the raw rows with the device's last_seen (one statement), and the ingest's
+    # savepoint and release. Streamdata: the values' ids, then the values with their roll-ups inside a savepoint (one
+    # statement committing on its own outside a test's transaction).
     with (
-        django_assert_num_queries(6),
+        django_assert_num_queries(5),
         django_assert_num_queries(4, connection=connections["streamdata"]),
     ):
         response = post(token, body)
