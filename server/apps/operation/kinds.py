@@ -76,7 +76,8 @@ class OperationKind:
     ``encode(operation, now)`` is then the request message on MQTT instead of the generic one; ``supersedes``: a new
     operation of this kind replaces the device's open ones (they end SUPERSEDED); ``reply_outcome(status, value,
     error)`` reads a reply; ``permission``: the organisation permission queueing this kind needs besides
-    ``can_operate_devices`` (a desired state installs software: ``can_manage_ota``).
+    ``can_operate_devices`` (a desired state installs software: ``can_manage_ota``); ``payload_required``: a request
+    must carry a payload, else an absent one is ``{}`` (a kind that takes none, or whose payload is optional).
     """
 
     name: str
@@ -93,6 +94,7 @@ class OperationKind:
     permission: str | None = None
     cancel_kind: str = ""
     cancel_payload: Callable[[DeviceOperation], dict[str, Any]] | None = None
+    payload_required: bool = True
 
     @property
     def mqtt_request_suffix(self) -> str:
@@ -451,7 +453,6 @@ def _window_edge(value: Any, field: str) -> int:
 def clean_upload(name: str | None, payload: Any) -> tuple[str, Any]:
     """The trigger's options, text values only (Kanto echoes the ones starting ``info.``), and its optional upload
     window ``from``/``to``: the period the device uploads files of, in epoch milliseconds, ``from`` <= ``to``."""
-    payload = payload if payload is not None else {}
     options = payload.get("options", {}) if isinstance(payload, dict) else None
     if not isinstance(options, dict) or not all(
         isinstance(key, str) and isinstance(value, str) for key, value in options.items()
@@ -499,6 +500,7 @@ UPLOAD = _upload_kind(
     "File upload request",
     "trigger",
     clean=clean_upload,
+    payload_required=False,
     encode=upload_trigger_message,
     reply_outcome=status_outcome(succeeded=frozenset({"REQUESTED"}), upper=False),
     cancel_kind=UPLOAD_CANCEL_NAME,
@@ -570,7 +572,7 @@ CURRENT_STATE_GET_SUFFIX = "update/currentstate/get"
 
 
 def clean_current_state(name: str | None, payload: Any) -> tuple[str, Any]:
-    if payload not in (None, {}):
+    if payload != {}:
         raise ApplicationError("An inventory refresh carries nothing.", {"payload": ["Leave it empty."]})
     return CURRENT_STATE_NAME, {}
 
@@ -585,6 +587,7 @@ CURRENT_STATE = register_kind(
         label="Inventory refresh",
         topic=CURRENT_STATE_NAME,
         clean=clean_current_state,
+        payload_required=False,
         default_transport=Transport.MQTT,
         deadline=timedelta(minutes=10),
         supersedes=True,

@@ -47,7 +47,13 @@ class OperationCreateSerializer(serializers.Serializer):
     )
     kind = serializers.CharField(max_length=32, help_text="command, config (operation.kinds).")
     name = serializers.CharField(required=False, max_length=64, help_text="The request's name (config: SET_TEMP …).")
-    payload = serializers.JSONField(help_text="What is sent as the request's value; a command: {command, service}.")
+    payload = serializers.JSONField(
+        required=False,
+        help_text=(
+            "What is sent as the request's value; a command: {command, service}. A kind that takes none "
+            "(currentstate) or whose payload is optional (upload) may leave it out: it is then {}."
+        ),
+    )
     transport = serializers.ChoiceField(choices=Transport.choices, required=False)
     deadline_seconds = serializers.IntegerField(required=False, min_value=1)
     heartbeat_seconds = serializers.IntegerField(required=False, min_value=1)

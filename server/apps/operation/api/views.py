@@ -104,7 +104,7 @@ class OperationViewSet(
         data = body.validated_data
         operation_request = operations.operation_request_clean(
             kind=data["kind"],
-            payload=data["payload"],
+            payload=data.get("payload"),
             name=data.get("name"),
             transport=data.get("transport"),
             deadline_seconds=data.get("deadline_seconds"),

@@ -98,7 +98,15 @@ def operation_request_clean(
     deadline_seconds: int | None = None,
     heartbeat_seconds: int | None = None,
 ) -> OperationRequest:
+    """What a user asks for, checked by its kind. ``payload`` is ``None`` when the request carries none: a 400 for a
+    kind that needs one, else ``{}``, which the kind's check then reads like any payload."""
     operation_kind = get_kind(kind)
+    if payload is None:
+        if operation_kind.payload_required:
+            raise ApplicationError(
+                f"Operations of kind {operation_kind.name} need a payload.", {"payload": ["This field is required."]}
+            )
+        payload = {}
     payload_size_check(payload)
     wire_name, clean_payload = operation_kind.clean(name, payload)
     if transport is not None and transport not in Transport.values:

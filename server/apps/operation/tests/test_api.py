@@ -13,6 +13,7 @@ from server.apps.operation.tests.factories import device_client, make_operation
 from server.apps.org.models import OrgMembership
 from server.apps.org.roles import ADMIN, DEVELOPER, MEMBER, OPERATOR, OWNER
 from server.apps.worker.models import QueueMessage
+from server.config.api_schema import api_schema
 
 OPERATIONS = "/api/v1/operation/"
 POLL = f"{OPERATIONS}poll/"
@@ -142,6 +143,15 @@ SELF = "<the device>"
         ({"device": SELF, "kind": "config", "name": "lower", "payload": 1}, "name"),
         ({"device": SELF, "kind": "config", "payload": {"blob": "x" * 70_000}}, "payload"),
         ({"device": SELF, "kind": "command", "payload": "x()", "deadline_seconds": 10**9}, "deadline_seconds"),
+        # A payload is optional only for a kind that takes none or whose payload is optional.
+        ({"device": SELF, "kind": "command"}, "payload"),
+        ({"device": SELF, "kind": "config", "name": "SET_TEMP"}, "payload"),
+        ({"device": SELF, "kind": "desiredstate"}, "payload"),
+        ({"device": SELF, "kind": "reboot"}, "kind"),
+        ({"device": SELF, "kind": "currentstate", "payload": {"x": 1}}, "payload"),
+        ({"device": SELF, "kind": "currentstate", "payload": []}, "payload"),
+        ({"device": SELF, "kind": "currentstate", "payload": None}, "payload"),
+        ({"device": SELF, "kind": "upload", "payload": {"options": {"a": 1}}}, "payload"),
     ],
 )
 def test_bad_requests_are_400_and_save_nothing(device, owner, body, field):
@@ -150,6 +160,41 @@ def test_bad_requests_are_400_and_save_nothing(device, owner, body, field):
     assert response.status_code == 400, response.content
     assert field in str(response.json())
     assert not DeviceOperation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "stored"),
+    [
+        ({"kind": "currentstate"}, {}),
+        ({"kind": "currentstate", "payload": {}}, {}),
+        ({"kind": "upload"}, {"options": {}}),
+        ({"kind": "upload", "payload": {"options": {"info.note": "x"}}}, {"options": {"info.note": "x"}}),
+    ],
+)
+def test_a_kind_that_takes_no_payload_may_leave_it_out(device, owner, body, stored):
+    response = api_client(owner).post(OPERATIONS, {"device": device.slug, **body}, format="json")
+    assert response.status_code == 201, response.content
+    operation = DeviceOperation.objects.get()
+    assert (operation.kind, operation.payload, operation.status) == (body["kind"], stored, OperationStatus.PENDING)
+    assert response.json()["payload"] == stored
+
+
+def test_a_project_wide_inventory_refresh_without_a_payload(device, owner):
+    other = make_device(device.project)
+    body = {"project": device.project.slug, "kind": "currentstate"}
+    response = api_client(owner).post(OPERATIONS, body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["count"] == 2
+    saved = DeviceOperation.objects.filter(batch=response.json()["batch"])
+    assert sorted(saved.values_list("device_id", flat=True)) == sorted([device.pk, other.pk])
+    assert list(saved.values_list("payload", flat=True)) == [{}, {}]
+
+
+def test_the_schema_says_which_kinds_may_leave_the_payload_out():
+    component = api_schema()["components"]["schemas"]["OperationCreateRequest"]
+    assert "payload" in component["properties"]
+    assert "payload" not in component.get("required", [])
+    assert "currentstate" in component["properties"]["payload"]["description"]
 
 
 def test_create_for_every_device_of_a_fleet(device, owner, django_capture_on_commit_callbacks):
