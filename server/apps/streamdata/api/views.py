@@ -62,7 +62,7 @@ def stream_data_page(view, request, queryset, streams: dict[int, StreamId]) -> R
     streamdata database when the first page holds everything, else the page and a count; the page's rows are read
     with their JSON written by PostgreSQL and joined by ``stream_data_json``. The views that answer with it render
     with ``FAST_RENDERERS``."""
-    filterset = StreamDataFilterSet(request.query_params, queryset=with_json_head(queryset), request=request)
+    filterset = StreamDataFilterSet(request.query_params, queryset=with_json_head(queryset, streams), request=request)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
     paginator = ShortFirstPagePagination()

@@ -83,7 +83,7 @@ def rendered(body: dict, rows: list[tuple], streams) -> bytes:
 
 def test_the_json_of_rows_is_the_json_of_their_dicts(streams):
     by_series = {stream.series: stream for stream in streams}
-    queryset = with_json_head(stream_data_for_series(series=list(by_series)))
+    queryset = with_json_head(stream_data_for_series(series=list(by_series)), by_series)
     wire = list(queryset.values_list(*WIRE_COLUMNS))
     assert len(wire) == 2 * len(VALUES)
     assert orjson.dumps(stream_data_json(wire, by_series)) == FastJSONRenderer().render(
@@ -124,7 +124,7 @@ def test_a_row_without_a_timestamp_is_written_as_before(streams):
     plain = streams[0]
     stream_data_bulk_insert(rows=[stream_data_row(series=plain.series, timestamp=None, value=4.5, int_value=None)])
     row = StreamData.objects.get(series=plain.series, timestamp__isnull=True)
-    wire = with_json_head(StreamData.objects.filter(pk=row.pk)).values_list(*WIRE_COLUMNS)
+    wire = with_json_head(StreamData.objects.filter(pk=row.pk), {plain.series: plain}).values_list(*WIRE_COLUMNS)
     columns = StreamData.objects.filter(pk=row.pk).values_list(*ROW_COLUMNS)
     by_series = {plain.series: plain}
     assert orjson.dumps(stream_data_json(list(wire), by_series)) == FastJSONRenderer().render(
