@@ -65,7 +65,8 @@ class StreamData(models.Model):
 
 
 # The roll-up resolutions, in seconds: a minute, an hour, a day. A chart's bucket width is a whole multiple of one of
-# them (streamdata.selectors.series), and every bucket is aligned on the epoch.
+# them (streamdata.selectors.series), and every bucket is aligned on the epoch. Each is a whole number of minutes:
+# the roll-ups are summed from per-minute sums (streamdata.services.rollup_upsert_sql).
 ROLLUP_RESOLUTIONS = (60, 3600, 86400)
 
 

@@ -95,6 +95,36 @@ def test_ingest_adds_exactly_the_rows_inserted(stream):
     assert_rolled_up(stream.series)
 
 
+def test_readings_on_and_beside_bucket_edges_fall_in_the_buckets_of_the_rows(stream):
+    """The roll-ups are summed from per-minute sums: a reading on an edge, a microsecond before one, before 1970 or
+    at the end of a day lands in the same bucket as the rows' own aggregate puts it, at every resolution."""
+    edges = [
+        datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=datetime.UTC),
+        datetime.datetime(2099, 12, 31, 23, 59, 59, 999999, tzinfo=datetime.UTC),
+        datetime.datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=datetime.UTC),
+        datetime.datetime(1969, 12, 31, 23, 0, tzinfo=datetime.UTC),
+        datetime.datetime(1960, 6, 30, 11, 59, 30, tzinfo=datetime.UTC),
+    ]
+    times = sorted({edge + datetime.timedelta(microseconds=shift) for edge in edges for shift in (-1, 0, 1)})
+    ids = list(range(1, len(times) + 1))
+    readings = TimedReadings(
+        streams=[1] * len(ids),
+        reading_ids=ids,
+        device_timestamps=ids,
+        timestamps=times,
+        int_values=ids,
+        statuses=["cln"] * len(ids),
+        dirty=[False] * len(ids),
+    )
+    rows = CopyRows(
+        readings=readings, values=[i * 0.25 for i in ids], stream_columns={1: StreamColumns(stream.series, "Num")}
+    )
+    streamdata_write(report_id=uuid.uuid4(), streamer_id=1, streamer_slug="t--x", rows=rows)
+    assert_rolled_up(stream.series)
+    assert len(kept(stream.series)) == len(fresh(stream.series)) > len(edges) * len(ROLLUP_RESOLUTIONS)
+
+
 def test_the_api_and_bulk_inserts_add_only_new_readings(stream):
     owner = stream.org.created_by
     points = [
