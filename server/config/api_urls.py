@@ -5,6 +5,7 @@ from django.utils.text import format_lazy
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from server.apps.core.middleware import allow_inline_scripts
+from server.apps.telemetry.api.urls import telemetry_first
 from server.config.api_schema import SchemaView
 
 API_APPS = [
@@ -45,6 +46,7 @@ API_APPS = [
 SCHEMA_JSON_URL = format_lazy("{}?format=json", reverse_lazy("api-schema"))
 
 urlpatterns = [
+    telemetry_first,
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", allow_inline_scripts(SpectacularSwaggerView.as_view(url=SCHEMA_JSON_URL)), name="api-docs"),
     path("redoc/", allow_inline_scripts(SpectacularRedocView.as_view(url=SCHEMA_JSON_URL)), name="api-redoc"),

@@ -64,7 +64,7 @@ class RawMessage(models.Model):
     status = models.CharField(max_length=8, choices=RawMessageStatus.choices)
     error = models.TextField(blank=True)
     data_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
-    values_pending = models.BooleanField(default=False)
+    values_pending = models.BooleanField(default=False, db_default=False)
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"

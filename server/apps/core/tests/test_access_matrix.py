@@ -56,6 +56,7 @@ PUBLIC = {
 SIGNED_LINKS = {
     "stores:download": "a signed, expiring file link (ota/script/<z>/file/ answers it)",
     "telemetry": "ThingsBoard's device API: the device token in the path is the credential (docs/telemetry.md)",
+    "telemetry-any-token": "the same, for a path whose token is not even shaped like one (a 401)",
 }
 PUBLIC.update(SIGNED_LINKS)
 # Reads a member of the object's own organisation is refused, with the reason.

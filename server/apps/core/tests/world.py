@@ -293,6 +293,7 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("ota", "slug"): _ota_slug,
         # ThingsBoard's telemetry path starts with the device token: as the URL conf and as the schema write it.
         ("(?P<token>[A-Za-z0-9_.-]+)", "token"): world.device_token,
+        (r"(?P<token>[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)", "token"): world.device_token,
         ("{token}", "token"): world.device_token,
         ("ttn", "integration"): world.integration.id,
         ("rawmessage", "correlation_id"): world.raw_message.correlation_id,

@@ -18,9 +18,18 @@ router.register("ld", LogicalDeviceViewSet, basename="logicaldevice")
 router.register("map", MappingViewSet, basename="devicemapping")
 router.register("integration", TtnIntegrationViewSet, basename="ttnintegration")
 
+# A device token is a JWT: three dot-separated parts, which no other route's path segment holds. So a device's post
+# is matched before every other app's routes are tried (server/config/api_urls.py), the hot path's share of URL
+# resolution; any other token is tried in the app's turn below, and answered 401.
+telemetry_first = re_path(
+    r"^(?P<token>[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)/telemetry/?$",
+    TelemetryView.as_view(),
+    name="telemetry",
+)
+
 urlpatterns = [
     # ThingsBoard's path has no trailing slash; both are taken.
-    re_path(r"^(?P<token>[A-Za-z0-9_.-]+)/telemetry/?$", TelemetryView.as_view(), name="telemetry"),
+    re_path(r"^(?P<token>[A-Za-z0-9_.-]+)/telemetry/?$", TelemetryView.as_view(), name="telemetry-any-token"),
     path("ttn/<str:integration>/up/", TtnUplinkView.as_view(), name="ttn-uplink"),
     *router.urls,
 ]
