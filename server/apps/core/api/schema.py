@@ -44,12 +44,14 @@ class AutoSchema(openapi.AutoSchema):
         return meta
 
 
-def write_schemas(*, create: Any, update: Any, response: Any, **more: Any) -> Any:
+def write_schemas(*, create: Any = None, update: Any = None, response: Any, created: Any = None, **more: Any) -> Any:
     """The schema of a viewset whose writes take their own serializers and answer with ``response``: ``create``
-    (201) and ``update`` (also the partial update) as request bodies; ``more`` adds other actions' schemas."""
-    return extend_schema_view(
-        create=extend_schema(request=create, responses={201: response}),
-        update=extend_schema(request=update, responses=response),
-        partial_update=extend_schema(request=update, responses=response),
-        **more,
-    )
+    (201, answered with ``created`` where that differs) and ``update`` (also the partial update) as request bodies,
+    each left out for a viewset that has no such write; ``more`` adds other actions' schemas."""
+    schemas = dict(more)
+    if create is not None:
+        schemas["create"] = extend_schema(request=create, responses={201: created or response})
+    if update is not None:
+        schemas["update"] = extend_schema(request=update, responses=response)
+        schemas["partial_update"] = extend_schema(request=update, responses=response)
+    return extend_schema_view(**schemas)

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 
+from server.apps.core.api.schema import write_schemas
 from server.apps.core.api.viewsets import ScopedModelViewSet
 from server.apps.core.errors import ApplicationError
 from server.apps.datablock import selectors, services
@@ -13,14 +13,11 @@ from server.apps.datablock.models import DataBlock
 from server.apps.device.selectors import device_get
 
 
-@extend_schema_view(
-    create=extend_schema(
-        request=serializers.DataBlockCreateSerializer, responses={201: serializers.DataBlockCreatedSerializer}
-    ),
-    update=extend_schema(request=serializers.DataBlockUpdateSerializer, responses=serializers.DataBlockSerializer),
-    partial_update=extend_schema(
-        request=serializers.DataBlockUpdateSerializer, responses=serializers.DataBlockSerializer
-    ),
+@write_schemas(
+    create=serializers.DataBlockCreateSerializer,
+    created=serializers.DataBlockCreatedSerializer,
+    update=serializers.DataBlockUpdateSerializer,
+    response=serializers.DataBlockSerializer,
 )
 class DataBlockViewSet(ScopedModelViewSet):
     """Data blocks: a device's data archived under a ``b--`` slug. Reading needs ``can_access_datablock``;

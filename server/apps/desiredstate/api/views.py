@@ -4,12 +4,13 @@ inventories devices reported (``currentstate/``)."""
 from __future__ import annotations
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from server.apps.core.api.schema import write_schemas
 from server.apps.core.api.viewsets import ScopedReadOnlyViewSet, ScopedViewSetMixin
 from server.apps.core.errors import ApplicationError
 from server.apps.core.inputs import parse_id
@@ -26,11 +27,7 @@ from server.apps.operation.models import Transport
 from server.apps.operation.wire import MessageError
 
 
-@extend_schema_view(
-    create=extend_schema(
-        request=serializers.DesiredStateCreateSerializer, responses={201: serializers.DesiredStateSerializer}
-    ),
-)
+@write_schemas(create=serializers.DesiredStateCreateSerializer, response=serializers.DesiredStateSerializer)
 class DesiredStateViewSet(
     ScopedViewSetMixin,
     mixins.CreateModelMixin,

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from server.apps.core.api.schema import write_schemas
 from server.apps.core.api.viewsets import ScopedViewSetMixin
 from server.apps.core.errors import ApplicationError, NotFoundError
 from server.apps.core.inputs import parse_id, parse_uuid
@@ -106,13 +107,10 @@ class DeviceUploadViewSet(
         return Response({"outcome": outcome.outcome, "status": outcome.operation.status if outcome.operation else None})
 
 
-@extend_schema_view(
-    create=extend_schema(
-        request=serializers.UploadScheduleCreateSerializer, responses={201: serializers.UploadScheduleSerializer}
-    ),
-    partial_update=extend_schema(
-        request=serializers.UploadScheduleUpdateSerializer, responses={200: serializers.UploadScheduleSerializer}
-    ),
+@write_schemas(
+    create=serializers.UploadScheduleCreateSerializer,
+    update=serializers.UploadScheduleUpdateSerializer,
+    response=serializers.UploadScheduleSerializer,
 )
 class UploadScheduleViewSet(
     ScopedViewSetMixin,

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from server.apps.core.api.schema import write_schemas
 from server.apps.core.api.viewsets import ScopedModelViewSet
 from server.apps.device.selectors import visible_device
 from server.apps.fleet import selectors, services
@@ -16,10 +17,10 @@ from server.apps.fleet.filtersets import FleetFilterSet
 from server.apps.fleet.models import Fleet
 
 
-@extend_schema_view(
-    create=extend_schema(request=serializers.FleetCreateSerializer, responses={201: serializers.FleetSerializer}),
-    update=extend_schema(request=serializers.FleetUpdateSerializer, responses=serializers.FleetSerializer),
-    partial_update=extend_schema(request=serializers.FleetUpdateSerializer, responses=serializers.FleetSerializer),
+@write_schemas(
+    create=serializers.FleetCreateSerializer,
+    update=serializers.FleetUpdateSerializer,
+    response=serializers.FleetSerializer,
 )
 class FleetViewSet(ScopedModelViewSet):
     """Fleets of devices. ``?device=<d-->`` lists the fleets a device is in. Writes need ``can_manage_ota``."""

@@ -4,9 +4,9 @@ which owners and administrators set (``PATCH``)."""
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.response import Response
 
+from server.apps.core.api.schema import write_schemas
 from server.apps.core.api.viewsets import ScopedReadUpdateViewSet
 from server.apps.core.lookups import device_id_from
 from server.apps.device.selectors import device_list
@@ -16,14 +16,7 @@ from server.apps.health.models import DeviceHealth
 from server.apps.health.services import device_health_update
 
 
-@extend_schema_view(
-    update=extend_schema(
-        request=serializers.DeviceHealthUpdateSerializer, responses=serializers.DeviceHealthSerializer
-    ),
-    partial_update=extend_schema(
-        request=serializers.DeviceHealthUpdateSerializer, responses=serializers.DeviceHealthSerializer
-    ),
-)
+@write_schemas(update=serializers.DeviceHealthUpdateSerializer, response=serializers.DeviceHealthSerializer)
 class DeviceHealthViewSet(ScopedReadUpdateViewSet):
     """A device's health by its ``d--`` slug: ``status`` (OK, FAIL, UNK), ``changed_on``, ``period`` (seconds) and
     ``recipients``. A watched device the check has not reached yet shows the defaults."""

@@ -4,7 +4,7 @@ report (``ota/version/``)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -124,11 +124,7 @@ class DeploymentRequestViewSet(ScopedModelViewSet):
         return Response(serializers.DeploymentRequestSerializer(deployment).data)
 
 
-@extend_schema_view(
-    create=extend_schema(
-        request=serializers.DeploymentActionCreateSerializer, responses={201: serializers.DeploymentActionSerializer}
-    ),
-)
+@write_schemas(create=serializers.DeploymentActionCreateSerializer, response=serializers.DeploymentActionSerializer)
 class DeploymentActionViewSet(
     ScopedViewSetMixin,
     mixins.CreateModelMixin,

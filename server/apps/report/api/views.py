@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from server.apps.core.api.schema import write_schemas
 from server.apps.core.api.viewsets import ScopedModelViewSet, ScopedViewSetMixin
 from server.apps.core.errors import ApplicationError, ConflictError
 from server.apps.core.inputs import parse_id, parse_uuid
@@ -33,14 +34,10 @@ def export_response(*, user, project) -> StreamingHttpResponse:
     return response
 
 
-@extend_schema_view(
-    create=extend_schema(
-        request=serializers.UserReportWriteSerializer, responses={201: serializers.UserReportSerializer}
-    ),
-    update=extend_schema(request=serializers.UserReportUpdateSerializer, responses=serializers.UserReportSerializer),
-    partial_update=extend_schema(
-        request=serializers.UserReportUpdateSerializer, responses=serializers.UserReportSerializer
-    ),
+@write_schemas(
+    create=serializers.UserReportWriteSerializer,
+    update=serializers.UserReportUpdateSerializer,
+    response=serializers.UserReportSerializer,
 )
 class UserReportViewSet(ScopedModelViewSet):
     """Report templates: which of a project's streams (``sources``, empty for all), over which window

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from server.apps.core.api.pagination import ExtraLargePagination, LargePagination, ShortFirstPagePagination
 from server.apps.core.api.renderers import FAST_RENDERERS
+from server.apps.core.api.schema import write_schemas
 from server.apps.core.api.viewsets import ScopedModelViewSet
 from server.apps.core.errors import ApplicationError
 from server.apps.device.selectors import device_get, visible_project
@@ -21,10 +22,10 @@ from server.apps.streamdata.api.views import DATA_PARAMETERS, stream_data_page
 from server.apps.streamdata.selectors.rows import stream_data_for_series
 
 
-@extend_schema_view(
-    create=extend_schema(request=serializers.VariableCreateSerializer, responses={201: serializers.VariableSerializer}),
-    update=extend_schema(request=serializers.VariableWriteSerializer, responses=serializers.VariableSerializer),
-    partial_update=extend_schema(request=serializers.VariableWriteSerializer, responses=serializers.VariableSerializer),
+@write_schemas(
+    create=serializers.VariableCreateSerializer,
+    update=serializers.VariableWriteSerializer,
+    response=serializers.VariableSerializer,
 )
 class VariableViewSet(ScopedModelViewSet):
     """A project's stream variables (``v--`` slugs); writes need ``can_modify_stream_ids``."""
@@ -62,10 +63,10 @@ class VariableViewSet(ScopedModelViewSet):
         services.variable_delete(variable=instance)
 
 
-@extend_schema_view(
-    create=extend_schema(request=serializers.StreamCreateSerializer, responses={201: serializers.StreamSerializer}),
-    update=extend_schema(request=serializers.StreamWriteSerializer, responses=serializers.StreamSerializer),
-    partial_update=extend_schema(request=serializers.StreamWriteSerializer, responses=serializers.StreamSerializer),
+@write_schemas(
+    create=serializers.StreamCreateSerializer,
+    update=serializers.StreamWriteSerializer,
+    response=serializers.StreamSerializer,
 )
 class StreamViewSet(ScopedModelViewSet):
     """Streams (``s--`` slugs): a variable of a device (or of a data block, or of the project itself).

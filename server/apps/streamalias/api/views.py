@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 
+from server.apps.core.api.schema import write_schemas
 from server.apps.core.api.viewsets import ScopedModelViewSet
 from server.apps.core.errors import ApplicationError
 from server.apps.core.slugs import SlugError
@@ -16,14 +16,10 @@ from server.apps.streamalias.filtersets import StreamAliasFilterSet, StreamAlias
 from server.apps.streamalias.models import StreamAlias, StreamAliasTap
 
 
-@extend_schema_view(
-    create=extend_schema(
-        request=serializers.StreamAliasCreateSerializer, responses={201: serializers.StreamAliasSerializer}
-    ),
-    update=extend_schema(request=serializers.StreamAliasUpdateSerializer, responses=serializers.StreamAliasSerializer),
-    partial_update=extend_schema(
-        request=serializers.StreamAliasUpdateSerializer, responses=serializers.StreamAliasSerializer
-    ),
+@write_schemas(
+    create=serializers.StreamAliasCreateSerializer,
+    update=serializers.StreamAliasUpdateSerializer,
+    response=serializers.StreamAliasSerializer,
 )
 class StreamAliasViewSet(ScopedModelViewSet):
     """Stream aliases (``a--``): virtual streams read through ``data/?filter=a--…``. Writes need
@@ -70,16 +66,10 @@ def _visible_stream(user, value: str):
     return stream
 
 
-@extend_schema_view(
-    create=extend_schema(
-        request=serializers.StreamAliasTapCreateSerializer, responses={201: serializers.StreamAliasTapSerializer}
-    ),
-    update=extend_schema(
-        request=serializers.StreamAliasTapUpdateSerializer, responses=serializers.StreamAliasTapSerializer
-    ),
-    partial_update=extend_schema(
-        request=serializers.StreamAliasTapUpdateSerializer, responses=serializers.StreamAliasTapSerializer
-    ),
+@write_schemas(
+    create=serializers.StreamAliasTapCreateSerializer,
+    update=serializers.StreamAliasTapUpdateSerializer,
+    response=serializers.StreamAliasTapSerializer,
 )
 class StreamAliasTapViewSet(ScopedModelViewSet):
     """Taps of stream aliases, by id; ``?target=<a-- slug>`` lists one alias's taps, oldest first."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from server.apps.core.api.schema import write_schemas
 from server.apps.core.api.viewsets import ScopedModelViewSet, ScopedReadOnlyViewSet
 from server.apps.core.errors import ApplicationError
 from server.apps.core.inputs import parse_id
@@ -51,16 +52,10 @@ def _machine(user, data: dict[str, Any]) -> dict[str, Any]:
     return {"states": states, "transitions": data.get("transitions")}
 
 
-@extend_schema_view(
-    create=extend_schema(
-        request=serializers.StreamFilterCreateSerializer, responses={201: serializers.StreamFilterSerializer}
-    ),
-    update=extend_schema(
-        request=serializers.StreamFilterUpdateSerializer, responses=serializers.StreamFilterSerializer
-    ),
-    partial_update=extend_schema(
-        request=serializers.StreamFilterUpdateSerializer, responses=serializers.StreamFilterSerializer
-    ),
+@write_schemas(
+    create=serializers.StreamFilterCreateSerializer,
+    update=serializers.StreamFilterUpdateSerializer,
+    response=serializers.StreamFilterSerializer,
 )
 class StreamFilterViewSet(ScopedModelViewSet):
     """Stream filters: state machines over a variable's streams in a project (or one device's stream). Reading

@@ -283,8 +283,9 @@ def _one_side(user: Any, data: dict[str, Any]) -> dict[str, Any]:
     return {"logical": selectors.visible_logical_device(user=user, value=data["ld"])}
 
 
-@extend_schema_view(
-    create=extend_schema(request=serializers.MappingStartSerializer, responses={201: serializers.MappingSerializer}),
+@write_schemas(
+    create=serializers.MappingStartSerializer,
+    response=serializers.MappingSerializer,
     end=extend_schema(request=serializers.MappingEndSerializer, responses=serializers.MappingSerializer),
     toggle=extend_schema(request=serializers.MappingToggleSerializer, responses=serializers.MappingSerializer),
 )
@@ -335,11 +336,7 @@ class MappingViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
         return Response(serializers.MappingSerializer(mapping).data)
 
 
-@extend_schema_view(
-    create=extend_schema(
-        request=serializers.TtnIntegrationCreateSerializer, responses={201: serializers.TtnIntegrationSerializer}
-    ),
-)
+@write_schemas(create=serializers.TtnIntegrationCreateSerializer, response=serializers.TtnIntegrationSerializer)
 class TtnIntegrationViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, ScopedReadOnlyViewSet):
     """The Things Stack integrations: each is a webhook into one project, with its own secret."""
 
