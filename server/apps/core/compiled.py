@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.db import connections
@@ -25,9 +26,11 @@ from django.db.models.query import ValuesListIterable
 
 M = TypeVar("M", bound=Model)
 
-# Placeholder values: integers no id reaches, strings no slug holds.
+# Placeholder values: integers no id reaches, strings no slug holds, instants of the first day of year 1.
 _INT_PLACEHOLDER = -(1 << 62)
 _STR_PLACEHOLDER = "\x1fplaceholder-{}\x1f"
+_DATETIME_PLACEHOLDER = datetime(1, 1, 1, tzinfo=UTC)
+_PLACEHOLDER_TYPES = (int, str, datetime)
 
 
 @dataclass(frozen=True)
@@ -47,15 +50,18 @@ def _placeholder(kind: type, number: int) -> Any:
         return _INT_PLACEHOLDER - number
     if kind is str:
         return _STR_PLACEHOLDER.format(number)
-    raise TypeError(f"a placeholder is an int or a str, not {kind.__name__}")
+    if kind is datetime:
+        return _DATETIME_PLACEHOLDER + timedelta(seconds=number)
+    raise TypeError(f"a placeholder is an int, a str or a datetime, not {kind.__name__}")
 
 
 class CompiledQuery:
     """A ``values_list`` queryset compiled once, then run with new values for its named placeholders.
 
-    ``build`` receives one placeholder per keyword of ``kinds`` (``user_id=int, slug=str``) and returns the queryset;
-    :meth:`rows` runs it with real values and answers its rows as tuples, in the order of the ``values_list``
-    fields, converted as the queryset would convert them. One query, and no compiling after the first call.
+    ``build`` receives one placeholder per keyword of ``kinds`` (``user_id=int, slug=str, start=datetime``) and
+    returns the queryset; :meth:`rows` runs it with real values and answers its rows as tuples, in the order of the
+    ``values_list`` fields, converted as the queryset would convert them. One query, and no compiling after the first
+    call. :meth:`statement` answers the SQL and its parameters instead, for a caller that runs it inside its own.
     """
 
     def __init__(self, build: Callable[..., QuerySet], **kinds: type) -> None:
@@ -73,7 +79,7 @@ class CompiledQuery:
         slots = {value: name for name, value in placeholders.items()}
         params = []
         for value in compiled_params:
-            name = slots.get(value) if type(value) in (int, str) else None
+            name = slots.get(value) if type(value) in _PLACEHOLDER_TYPES else None
             params.append(("slot", name) if name is not None else ("value", value))
         for name, value in placeholders.items():
             # A placeholder may go unused (staff see every stream, so no account id), but never in disguise.
@@ -91,11 +97,24 @@ class CompiledQuery:
             converters=compiler.get_converters([column for column, _, _ in compiler.select]),
         )
 
-    def rows(self, **values: Any) -> list[tuple[Any, ...]]:
+    def _compiled(self) -> _Statement:
         statement = self._statement
         if statement is None:
             statement = self._statement = self._compile()
-        params = [values[item] if kind == "slot" else item for kind, item in statement.params]
+        return statement
+
+    def statement(self, **values: Any) -> tuple[str, str, list[Any]]:
+        """The database alias, the SQL and its parameters with these values; its columns are in select order."""
+        statement = self._compiled()
+        return (
+            statement.using,
+            statement.sql,
+            [values[item] if kind == "slot" else item for kind, item in statement.params],
+        )
+
+    def rows(self, **values: Any) -> list[tuple[Any, ...]]:
+        statement = self._compiled()
+        _, _, params = self.statement(**values)
         connection = connections[statement.using]
         with connection.cursor() as cursor:
             cursor.execute(statement.sql, params)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from server.apps.core.compiled import CompiledQuery, instance_from_columns
@@ -59,3 +61,24 @@ def test_an_instance_from_some_columns_defers_the_rest():
         assert (loaded.pk, loaded.role) == (membership.pk, membership.role)
     with assert_query_count(1):  # a deferred field loads on use, as with only()
         assert loaded.org_id == org.pk
+
+
+@pytest.mark.django_db
+def test_a_datetime_placeholder_and_the_statement_for_a_caller_to_run():
+    org = make_org()
+    member = make_member(org, MEMBER)
+    joined = OrgMembership.objects.get(user=member).created_on
+
+    def since(start):
+        return OrgMembership.objects.filter(user_id=member.pk, created_on__gte=start).values_list("role")
+
+    compiled = CompiledQuery(since, start=datetime)
+    assert compiled.rows(start=joined) == [(MEMBER,)]
+    assert compiled.rows(start=joined + timedelta(microseconds=1)) == []
+    using, sql, params = compiled.statement(start=joined)
+    assert (using, params.count(joined)) == ("default", 1)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        assert cursor.fetchall() == [(MEMBER,)]
+    with pytest.raises(TypeError, match="an int, a str or a datetime"):
+        CompiledQuery(since, start=float).rows(start=1.0)

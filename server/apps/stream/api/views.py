@@ -19,7 +19,6 @@ from server.apps.stream.filtersets import StreamFilterSet, VariableFilterSet
 from server.apps.stream.models import StreamId, StreamVariable
 from server.apps.streamdata.api.serializers import StreamDataSerializer
 from server.apps.streamdata.api.views import DATA_PARAMETERS, stream_data_page
-from server.apps.streamdata.selectors.rows import stream_data_for_series
 
 
 @write_schemas(
@@ -133,4 +132,4 @@ class StreamViewSet(ScopedModelViewSet):
     def data(self, request, slug=None):
         """The stream's data, oldest first: ``start``/``end`` (ISO; start inclusive, end exclusive), ``lastn``."""
         stream = self.get_object()
-        return stream_data_page(self, request, stream_data_for_series(series=[stream.series]), {stream.series: stream})
+        return stream_data_page(self, request, {stream.series: stream})

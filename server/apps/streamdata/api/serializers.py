@@ -65,22 +65,28 @@ ROW_JSON_SQL = (
 WIRE_COLUMNS = ("series", "json_head", "value")
 
 
-def _slugs_json(stream: StreamId) -> str:
-    slug, project, device, variable = _shape(stream)[:4]
-    return ",".join(
-        f'"{key}":{orjson.dumps(value).decode()}'
-        for key, value in (("stream", slug), ("project", project), ("device", device), ("variable", variable))
-    )
+def slugs_json(streams: dict[int, StreamId]) -> dict[int, str]:
+    """Each stream's slugs as a row shows them, by series: ``"stream":…,"project":…,"device":…,"variable":…``."""
+    found = {}
+    for series, stream in streams.items():
+        slug, project, device, variable = _shape(stream)[:4]
+        found[series] = ",".join(
+            f'"{key}":{orjson.dumps(value).decode()}'
+            for key, value in (("stream", slug), ("project", project), ("device", device), ("variable", variable))
+        )
+    return found
 
 
-def with_json_head(queryset: QuerySet[StreamData], streams: dict[int, StreamId]) -> QuerySet[StreamData]:
-    """``queryset`` with each row's ``json_head`` (``ROW_JSON_SQL``), to be read as ``WIRE_COLUMNS``."""
-    if len(streams) <= 1:  # no streams, no rows
-        slugs, params = "%s", [_slugs_json(stream) for stream in streams.values()] or [""]
+def with_json_head(queryset: QuerySet[StreamData], slugs: dict[int, str]) -> QuerySet[StreamData]:
+    """``queryset`` with each row's ``json_head`` (``ROW_JSON_SQL``, with the ``slugs_json`` of its streams), to be
+    read as ``WIRE_COLUMNS``."""
+    params: list[int | str]
+    if len(slugs) <= 1:  # no streams, no rows
+        sql, params = "%s", [*slugs.values()] or [""]
     else:
-        slugs = 'CASE "series"' + " WHEN %s THEN %s" * len(streams) + " END"
-        params = [item for series, stream in streams.items() for item in (series, _slugs_json(stream))]
-    return queryset.annotate(json_head=RawSQL(ROW_JSON_SQL % {"slugs": slugs}, params))
+        sql = 'CASE "series"' + " WHEN %s THEN %s" * len(slugs) + " END"
+        params = [item for series, text in slugs.items() for item in (series, text)]
+    return queryset.annotate(json_head=RawSQL(ROW_JSON_SQL % {"slugs": sql}, params))
 
 
 def iso_utc(value: datetime | None) -> str | None:

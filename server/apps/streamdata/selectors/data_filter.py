@@ -37,10 +37,11 @@ FILTER_HELP = "a stream (s--), device (d--), variable (v--), data block (b--) or
 @dataclass(frozen=True)
 class DataSelection:
     """The rows a ``?filter=`` names, and the streams they belong to by series id (for their slugs and output
-    units)."""
+    units); ``whole_streams`` when the rows are all of those streams' (every filter but an alias's)."""
 
     rows: QuerySet[StreamData]
     streams: dict[int, StreamId]
+    whole_streams: bool = True
 
 
 READ_DATA_DENIED = "You may not read stream data in this organisation."
@@ -105,9 +106,9 @@ def _alias_data(*, user, value: str) -> DataSelection:
     _check_read_data(user, alias.org)
     ranges = alias_tap_ranges(alias=alias)
     if not ranges:
-        return DataSelection(rows=StreamData.objects.none(), streams={})
+        return DataSelection(rows=StreamData.objects.none(), streams={}, whole_streams=False)
     rows = alias_data_rows(ranges=ranges).order_by(*DATA_ORDERING)
-    return DataSelection(rows=rows, streams={tap.stream.series: tap.stream for tap in ranges})
+    return DataSelection(rows=rows, streams={tap.stream.series: tap.stream for tap in ranges}, whole_streams=False)
 
 
 def stream_data_for_filter(*, user, value: str | None) -> DataSelection:

@@ -75,21 +75,37 @@ def stream_data_bounds(
     return found["first"], found["last"]
 
 
+def newest_first(queryset: QuerySet[StreamData], columns: Iterable[str]) -> QuerySet[StreamData]:
+    """The rows newest first, as tuples of ``columns`` and the ordering columns: what :class:`NewestRows` reads the
+    newest N of."""
+    columns = tuple(columns)
+    inner = (*columns, *(field for field in DATA_ORDERING if field not in columns))
+    return queryset.order_by(*(f"-{field}" for field in DATA_ORDERING)).values_list(*inner)
+
+
 class NewestRows:
     """The newest ``count`` rows of ``queryset`` by ``DATA_ORDERING``, listed oldest first as tuples of ``columns``;
     sliced and counted as Django's paginator does, or iterated whole.
 
     One query: the newest rows are read from the end of their ``(series, timestamp)`` index range, then put back in
     time order, ``SELECT … FROM (the newest N) ORDER BY timestamp, id``. (A filter ``id IN (the newest N ids)``
-    would look each row up once more by its id.)"""
+    would look each row up once more by its id.) ``newest_first`` gives the inner statement; it may be compiled once
+    and run with other values (``core.compiled``, as the stream-data lists do), or compiled each time
+    (:meth:`of_queryset`)."""
 
-    def __init__(self, queryset: QuerySet[StreamData], count: int, columns: Iterable[str]) -> None:
+    def __init__(self, using: str, newest: tuple[str, list[Any]], count: int, columns: Iterable[str]) -> None:
+        """``newest``: the SQL and parameters of ``newest_first`` of the rows, without a limit."""
         self.columns = tuple(columns)
-        inner = (*self.columns, *(field for field in DATA_ORDERING if field not in self.columns))
-        newest = queryset.order_by(*(f"-{field}" for field in DATA_ORDERING)).values_list(*inner)[:count]
-        self.using = newest.db
+        self.using = using
+        sql, params = newest
+        self.newest_sql, self.params = f"({sql} LIMIT %s) AS newest", [*params, count]
+
+    @classmethod
+    def of_queryset(cls, queryset: QuerySet[StreamData], count: int, columns: Iterable[str]) -> NewestRows:
+        columns = tuple(columns)
+        newest = newest_first(queryset, columns)
         sql, params = newest.query.sql_with_params()
-        self.newest_sql, self.params = f"({sql}) AS newest", list(params)
+        return cls(newest.db, (sql, list(params)), count, columns)
 
     def _select(self, select: str, tail: str = "", tail_params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         with connections[self.using].cursor() as cursor:

@@ -16,6 +16,7 @@ from server.apps.device.tests.factories import T0, make_device, make_project, ma
 from server.apps.streamdata.api.serializers import (
     ROW_COLUMNS,
     WIRE_COLUMNS,
+    slugs_json,
     stream_data_json,
     stream_data_rows,
     with_json_head,
@@ -83,7 +84,7 @@ def rendered(body: dict, rows: list[tuple], streams) -> bytes:
 
 def test_the_json_of_rows_is_the_json_of_their_dicts(streams):
     by_series = {stream.series: stream for stream in streams}
-    queryset = with_json_head(stream_data_for_series(series=list(by_series)), by_series)
+    queryset = with_json_head(stream_data_for_series(series=list(by_series)), slugs_json(by_series))
     wire = list(queryset.values_list(*WIRE_COLUMNS))
     assert len(wire) == 2 * len(VALUES)
     assert orjson.dumps(stream_data_json(wire, by_series)) == FastJSONRenderer().render(
@@ -113,6 +114,11 @@ def test_every_page_of_the_lists_is_written_as_before(device, streams):
     newest = expected_results([converted])[-3:]
     check(f"/api/v1/stream/{converted.slug}/data/", {"lastn": 3}, newest, [converted])
     check(f"/api/v1/stream/{plain.slug}/data/", {"lastn": 0}, [], [plain])
+    # lastn with other filters, on several streams: one statement per shape, run again with other values.
+    for first_id, since in ((3, start), (6, T0 + timedelta(minutes=4))):
+        params = {"filter": device.slug, "lastn": 5, "streamer_id_0": first_id, "start": since.isoformat()}
+        rows = expected_results(streams, streamer_local_id__gte=first_id, timestamp__gte=since)[-5:]
+        check("/api/v1/data/", params, rows, streams)
     assert everything[0][2] == datetime(1969, 7, 20, 20, 17, 40, 1, tzinfo=UTC)  # the rows are the mixed ones
     # The browsable API shows the same list.
     page = client.get("/api/v1/data/", {"filter": device.slug}, HTTP_ACCEPT="text/html")
@@ -124,7 +130,9 @@ def test_a_row_without_a_timestamp_is_written_as_before(streams):
     plain = streams[0]
     stream_data_bulk_insert(rows=[stream_data_row(series=plain.series, timestamp=None, value=4.5, int_value=None)])
     row = StreamData.objects.get(series=plain.series, timestamp__isnull=True)
-    wire = with_json_head(StreamData.objects.filter(pk=row.pk), {plain.series: plain}).values_list(*WIRE_COLUMNS)
+    wire = with_json_head(StreamData.objects.filter(pk=row.pk), slugs_json({plain.series: plain})).values_list(
+        *WIRE_COLUMNS
+    )
     columns = StreamData.objects.filter(pk=row.pk).values_list(*ROW_COLUMNS)
     by_series = {plain.series: plain}
     assert orjson.dumps(stream_data_json(list(wire), by_series)) == FastJSONRenderer().render(
