@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Sum
 
 from server.apps.core.errors import (
     ApplicationError,
@@ -19,7 +19,6 @@ from server.apps.core.errors import (
     PermissionDeniedError,
     ServiceUnavailableError,
 )
-from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.core.slugs import device_slug, streamer_slug
 from server.apps.device.models import Device
 from server.apps.deviceauth.selectors import report_root_keys
@@ -36,6 +35,7 @@ from server.apps.streamer.reports import (
     peek_header,
 )
 from server.apps.streamer.reports.timestamps import as_utc
+from server.apps.streamer.selectors import device_for_upload
 from server.apps.worker.queue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -60,23 +60,17 @@ def _upload_device(*, user, header: ReportHeader) -> Device:
     """The device the report names, if ``user`` may upload its data. A device the user cannot see is "not found",
     whether it exists or not; an unclaimed device belongs to nobody, so saying so reveals nothing."""
     slug = device_slug(header.device_id)
-    visible = Device.objects.restrict(user, "view").filter(pk=OuterRef("pk"))
-    device = (
-        Device.objects.select_related("org", "project")
-        .filter(id=header.device_id)
-        .annotate(visible=Exists(visible))  # one round trip for the device and whether the user sees it
-        .first()
-    )
-    if device is not None and device.project_id is None:
+    found = device_for_upload(user=user, device_id=header.device_id)
+    if found is not None and found.device.project_id is None:
         raise ApplicationError(
             f"Device {slug} is not claimed: claim it into a project before uploading its reports.",
             {"device": [f"Unclaimed device: {slug}."]},
         )
-    if device is None or not device.visible:
+    if found is None or not found.visible:
         raise NotFoundError(f"Device {slug} not found.", {"device": [f"Unknown device: {slug}."]})
-    if not user_has_org_permission(user, device.org, permission_for(StreamerReport, "add")):
+    if not found.may_upload:
         raise PermissionDeniedError(f"You may not upload data for device {slug}.")
-    return device
+    return found.device
 
 
 def _parse_for_count(content: bytes, name: str, header: ReportHeader, device_id: int) -> ParsedReport | None:
