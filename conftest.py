@@ -56,6 +56,42 @@ def pytest_xdist_make_scheduler(config, log):
     return Scheduling(config, log)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    tmp_path_factory,
+    django_test_environment,
+    django_db_blocker,
+    django_db_use_migrations,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """pytest-django's, except that the databases are migrated once per run and copied for each process
+    (``server/apps/core/testing_databases.py``, docs/testing.md)."""
+    from pytest_django.fixtures import _get_databases_for_setup
+
+    from server.apps.core.testing_databases import TemplateDatabases
+
+    if not django_db_use_migrations:
+        pytest.exit("--nomigrations cannot build the schema: partitioned tables are made by migrations", returncode=4)
+    worker = getattr(request.config, "workerinput", None)
+    databases = TemplateDatabases(
+        # The folder a run's xdist workers share (each has its own below it), or this process's own.
+        run_dir=tmp_path_factory.getbasetemp().parent if worker else tmp_path_factory.getbasetemp(),
+        suffix=worker["workerid"] if worker else "",
+        reuse=django_db_keepdb,
+        rebuild=django_db_createdb,
+        verbosity=request.config.option.verbose,
+    )
+    _, serialized_aliases = _get_databases_for_setup(request.session.items)
+    with django_db_blocker.unblock():
+        databases.set_up(serialized_aliases)
+    yield
+    with django_db_blocker.unblock():
+        databases.tear_down()
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         marker = item.get_closest_marker("django_db")

@@ -12,8 +12,10 @@ import psycopg2
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.db.migrations.executor import MigrationExecutor
 
 from conftest import skip_or_fail
+from server.apps.core.testing_databases import ALIASES, migration_files, migrations_digest, template_name
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 
@@ -34,9 +36,48 @@ def test_embedded_cluster_holds_both_databases(db):
             assert cursor.fetchone()[0] == connections[alias].settings_dict["NAME"]
 
 
+def test_each_process_runs_on_a_fully_migrated_copy_of_the_run_template(db):
+    suffix = f"_{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else ""
+    digest = migrations_digest(migration_files())
+    for alias in ALIASES:
+        connection = connections[alias]
+        name = connection.settings_dict["NAME"]
+        assert name == connection.settings_dict["TEST"]["NAME"]
+        assert name.startswith("test_")
+        assert name.endswith(suffix)
+        executor = MigrationExecutor(connection)
+        assert executor.migration_plan(executor.loader.graph.leaf_nodes()) == []
+        with connection.cursor() as cursor:
+            # Read from pg_database only: a connection to the template would stop another process copying it.
+            cursor.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s",
+                [template_name(name.removesuffix(suffix), digest)],
+            )
+            assert cursor.fetchone() == (1,)
+
+
+def test_the_digest_follows_the_migrations_and_the_modules_they_import(tmp_path):
+    files = migration_files()
+    assert REPO_ROOT / "server/apps/streamdata/partitions.py" in files
+    assert REPO_ROOT / "server/apps/stream/migrations/0001_initial.py" in files
+    copies = []
+    for path in files[:3]:
+        copy = tmp_path / path.parent.name / path.name
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_bytes(path.read_bytes())
+        copies.append(copy)
+    digest = migrations_digest(copies)
+    assert migrations_digest(list(copies)) == digest
+    copies[1].write_bytes(copies[1].read_bytes() + b"\n# changed\n")
+    assert migrations_digest(copies) != digest
+    assert migrations_digest(copies[:2]) != migrations_digest(copies)
+
+
 @pytest.mark.services
 def test_configured_servers_run_the_router_tests():
-    """Run the routing tests in a subprocess whose settings point at a configured PostgreSQL server."""
+    """Run the routing tests in two processes whose settings point at a configured PostgreSQL server, on databases
+    no run has made: their template is migrated from scratch whatever the flags of this run (docs/testing.md), and
+    neither it nor the copies are left on the server afterwards."""
     server_url = os.environ.get("IOTILE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     try:
         psycopg2.connect(server_url, connect_timeout=3).close()
@@ -58,7 +99,8 @@ def test_configured_servers_run_the_router_tests():
             "-q",
             "-p",
             "no:cacheprovider",
-            "--create-db",
+            "-n",
+            "2",
             "server/apps/core/tests/test_router.py",
         ],
         cwd=REPO_ROOT,
@@ -69,3 +111,6 @@ def test_configured_servers_run_the_router_tests():
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "passed" in result.stdout
+    with psycopg2.connect(server_url) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [f"%{suffix}%"])
+        assert cursor.fetchall() == []
