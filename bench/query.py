@@ -16,9 +16,9 @@ HTTP connection (kept alive where the server keeps it) with the member's JWT:
 - ``stream/<s>/data/?lastn=1000``: the same through the stream's own endpoint;
 - ``data/?filter=<s>&start=…&end=…&page_size=10000``: a range of 10,000 readings (about a week);
 
-each beside **bare SQL**: the statement the API runs for the page of the same parameters (captured as PostgreSQL
-receives it: the same rows, the same columns), executed and fetched with psycopg2 in this process, and the ratio of
-the two; and beside Django's test client in this
+each beside **bare SQL**: the plain statement for the page of the same parameters (captured as PostgreSQL receives
+it: the same rows, the same columns as typed values, where the API has PostgreSQL write most of each row's JSON),
+executed and fetched with psycopg2 in this process, and the ratio of the two; and beside Django's test client in this
 process (the whole request without the HTTP server); with ``--baseline-tree``, beside the same request to a second
 server of the same kind running an earlier checkout (``git archive main | tar -x -C DIR``) on the same databases,
 the two servers taking turns. It prints p50, p99 and the mean in milliseconds, and the load average (the machine may
@@ -172,8 +172,8 @@ def main() -> None:
         sys.exit(f"each series needs at least {RANGE_POINTS} readings: raise --rows or lower --streams")
 
     def page_sql(stream, params: dict) -> str:
-        """The statement the API runs for the page of these parameters (the same filterset, the same slice of one
-        row more than the page), as PostgreSQL receives it."""
+        """The plain statement for the page of these parameters (the same filters, the same slice of one row more
+        than the page, the row's columns as typed values), as PostgreSQL receives it."""
         request = Request(APIRequestFactory().get("/", params))
         filterset = StreamDataFilterSet(request.query_params, queryset=stream_data_for_series(series=[stream.series]))
         assert filterset.is_valid(), filterset.errors

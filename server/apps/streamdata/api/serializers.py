@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -146,7 +147,7 @@ def _json_texts(values: list[Any]) -> list[str]:
 def stream_data_json(rows: list[tuple[Any, ...]], streams: dict[int, StreamId]) -> orjson.Fragment:
     """Rows read as ``WIRE_COLUMNS`` tuples, as the JSON list the dicts of :func:`stream_data_rows` render to."""
     shapes = {series: _shape(stream)[4:] for series, stream in streams.items()}
-    values = [value for _, _, value in rows]
+    values = list(map(itemgetter(2), rows))
     outputs = values
     if any(convert is not None for convert, _ in shapes.values()):
         outputs = [
@@ -167,7 +168,7 @@ def stream_data_json(rows: list[tuple[Any, ...]], streams: dict[int, StreamId]) 
     output_texts = value_texts if outputs is values else _json_texts(outputs)
     # The pieces of each row joined in C: no Python code runs per row here.
     pieces = zip(
-        (head for _, head, _ in rows),
+        map(itemgetter(1), rows),
         repeat(',"value":'),
         value_texts,
         repeat(',"output_value":'),
