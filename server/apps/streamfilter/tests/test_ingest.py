@@ -29,7 +29,7 @@ from server.apps.streamer.tests.factories import make_ingest, process, signed_re
 from server.apps.streamfilter.machine import Transition
 from server.apps.streamfilter.models import StreamFilterAlert, StreamFilterSeriesCursor, StreamFilterSeriesState
 from server.apps.streamfilter.selectors import active_filters
-from server.apps.streamfilter.services import FilterRows, filters_evaluate
+from server.apps.streamfilter.services import FilterRows, filter_update, filters_evaluate
 from server.apps.streamfilter.tests.factories import make_filter, numbers, reference_run, transitions_strategy
 from server.apps.streamnote.models import NoteType, StreamNote
 from server.apps.worker.models import DeadLetter, QueueMessage
@@ -254,6 +254,19 @@ def test_with_filters_a_batch_adds_a_fixed_number_of_queries(db):
     with assert_query_count(3 + 4 + 2):
         assert [error for _, error in streamer_reports_process(report_ids=[report_id])] == [None]
     assert alerts()[-1] == ("high", "normal", 10.0, 503)
+
+
+def test_a_process_keeps_its_compiled_filters_until_a_filter_changes(db, django_capture_on_commit_callbacks):
+    ingest, stream_filter, _ = make_world()
+    project = str(ingest.project.id)
+    first = active_filters(project_ids=[ingest.project.id])[project]
+    # The cache holds the definitions' digest; the filters are this process's own objects, not unpickled again.
+    with assert_query_count(0):
+        assert active_filters(project_ids=[ingest.project.id])[project] is first
+    with django_capture_on_commit_callbacks(execute=True):
+        filter_update(stream_filter=stream_filter, name="Renamed")
+    with assert_query_count(1):
+        assert [compiled.name for compiled in active_filters(project_ids=[ingest.project.id])[project]] == ["Renamed"]
 
 
 def test_a_batch_that_moves_no_series_writes_only_the_cursor(db):
