@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import sys
 import tempfile
 import time
@@ -111,12 +112,18 @@ def main() -> None:
             for filters in order:
                 with bench_databases():
                     result = run_once(options.readings, options.report_size, filters, data_dir)
-                print(f"round {round_number + 1}: {filters} filters, {result['seconds']:.2f} s", file=sys.stderr)
+                load = os.getloadavg()[0]
+                result["load"] = load
+                print(
+                    f"round {round_number + 1}: {filters} filters, {result['seconds']:.2f} s, "
+                    f"{options.readings / result['seconds']:,.0f} rows/s, load (1 min) {load:.1f}",
+                    file=sys.stderr,
+                )
                 if filters not in best or result["seconds"] < best[filters]["seconds"]:
                     best[filters] = result
 
     baseline = options.readings / best[0]["seconds"]
-    rows = [["active filters", "reports", "worker rows/s", "alerts", "peak RSS", "rows/s against 0 filters"]]
+    rows = [["active filters", "reports", "worker rows/s", "alerts", "peak RSS", "load (1 min)", "against 0 filters"]]
     for filters in (0, options.filters):
         result = best[filters]
         rate = options.readings / result["seconds"]
@@ -127,6 +134,7 @@ def main() -> None:
                 f"{rate:,.0f}",
                 f"{result['alerts']:,}",
                 f"{result['peak']:.0f} MiB",
+                f"{result['load']:.1f}",
                 f"{rate / baseline:.2f}x",
             ]
         )

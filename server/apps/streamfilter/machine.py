@@ -135,11 +135,6 @@ class CompiledFilter:
     # State label → the actions run on entering it.
     actions: Mapping[str, tuple[ActionSpec, ...]] = field(default_factory=dict)
 
-    def watches(self, stream: Any) -> bool:
-        return str(stream.variable_id) == self.variable_id and (
-            self.device_id is None or stream.device_id == self.device_id
-        )
-
     @cached_property
     def state_labels(self) -> frozenset[str]:
         """The states the machine can be in (a series in another was left by a redefinition)."""
@@ -153,11 +148,15 @@ class CompiledFilter:
             found.setdefault(transition.src, []).append(transition)
         return {state: tuple(transitions) for state, transitions in found.items()}
 
+    def may_move(self, state: str, low: float, high: float) -> bool:
+        """Whether a transition out of ``state`` can fire for a value between ``low`` and ``high``: when none can, a
+        series in ``state`` whose values lie there stays in it."""
+        return any(transition.may_fire(low, high) for transition in self.outgoing.get(state, ()))
+
     def run(self, state: str, series: SeriesValues) -> tuple[str, list[Move]]:
         """``machine_run`` from ``state`` over the series' values; a few comparisons only, and no sort, when no
         transition out of ``state`` can fire between the values' bounds (then the series stays where it is)."""
-        low, high = series.low, series.high
-        if not any(transition.may_fire(low, high) for transition in self.outgoing.get(state, ())):
+        if not self.may_move(state, series.low, series.high):
             return state, []
         return machine_run(transitions=self.transitions, state=state, values=series.values, index=series.index)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 
 from django.core.cache import cache
@@ -21,6 +23,11 @@ from server.apps.streamfilter.models import (
 # How long a worker keeps a project's compiled filters. Filter writes drop the entry when they commit; with the
 # per-process local-memory cache (no REDIS_URL) other processes see a change within this time.
 ACTIVE_FILTERS_TIMEOUT = 30
+
+# The compiled filters this process holds, by project id (as text), with the digest of the definitions they were
+# compiled from. The cache holds only the digest: a batch reads a short string, not its projects' filters
+# unpickled again, and keeps this process's objects while the digest in the cache is theirs.
+_compiled: dict[str, tuple[str, list[CompiledFilter]]] = {}
 
 
 def active_filters_key(project_id) -> str:
@@ -51,23 +58,36 @@ def _active_filters_sql() -> str:
 
 
 def active_filters(*, project_ids: Iterable) -> dict[str, list[CompiledFilter]]:
-    """The active filters of these projects, compiled, by project id (as text). From the cache; the projects it
-    lacks cost one query for all of them together, and a project without filters is cached too (an empty list),
-    so ingest into projects without filters makes no query at all once warm."""
+    """The active filters of these projects, compiled, by project id (as text). One cache read for all of them (the
+    digest of each project's definitions: the filters themselves stay in this process's memory); the projects the
+    cache lacks, or whose digest is not the one this process compiled, cost one query for all of them together. A
+    project without filters is cached too (the digest of none), so ingest into projects without filters makes no
+    query at all once warm. The digest is of the definitions, so processes that load the same ones agree on it."""
     keys = {active_filters_key(project_id): str(project_id) for project_id in set(project_ids) if project_id}
     if not keys:
         return {}
-    cached = cache.get_many(list(keys))
-    found: dict[str, list[CompiledFilter]] = {keys[key]: value for key, value in cached.items()}
-    missing = [project for key, project in keys.items() if key not in cached]
+    digests = cache.get_many(list(keys))
+    found: dict[str, list[CompiledFilter]] = {}
+    missing = []
+    for key, project in keys.items():
+        held = _compiled.get(project)
+        if held is not None and key in digests and digests[key] == held[0]:
+            found[project] = held[1]
+        else:
+            missing.append(project)
     if missing:
-        loaded: dict[str, list[CompiledFilter]] = {project: [] for project in missing}
+        rows: dict[str, list] = {project: [] for project in missing}
         with connection.cursor() as cursor:
             cursor.execute(_active_filters_sql(), [missing])
             for row in cursor.fetchall():
-                compiled = CompiledFilter.from_row(row)
-                loaded[compiled.project_id].append(compiled)
-        cache.set_many({active_filters_key(p): filters for p, filters in loaded.items()}, ACTIVE_FILTERS_TIMEOUT)
+                rows[str(row[3])].append(row)
+        loaded = {}
+        for project, project_rows in rows.items():
+            digest = hashlib.blake2b(json.dumps(project_rows, default=str).encode(), digest_size=16).hexdigest()
+            loaded[project] = [CompiledFilter.from_row(row) for row in project_rows]
+            _compiled[project] = (digest, loaded[project])
+            digests[active_filters_key(project)] = digest
+        cache.set_many({active_filters_key(p): digests[active_filters_key(p)] for p in loaded}, ACTIVE_FILTERS_TIMEOUT)
         found.update(loaded)
     return found
 

@@ -348,60 +348,84 @@ def _alerts_insert(*, alerts: Sequence[tuple], states: Sequence[tuple]) -> list[
 SERIES_LOCK_NAMESPACE = 0x5346  # "SF"
 
 
-@dataclass
-class _Watched:
-    """One stream of the rows, the filters that watch it, where its rows are and their streamer ids, and how far
-    they reach (the highest id, and the latest time of the readings without one)."""
-
-    stream: StreamId
-    filters: list[CompiledFilter]
-    positions: list[int]
-    ids: list[int]
-    last_id: int
-    last_time: datetime.datetime | None
-
-    @classmethod
-    def of(cls, stream: StreamId, filters: list[CompiledFilter], positions: list[int], rows: FilterRows) -> _Watched:
-        ids = list(map(rows.streamer_local_ids.__getitem__, positions))
-        last_time = None
-        if 0 in ids:  # readings without an id move the cursor's time
-            last_time = max(rows.timestamps[p] for p, i in zip(positions, ids, strict=True) if not i)
-        return cls(stream, filters, positions, ids, max(ids), last_time)
-
-
-def _watched(rows: FilterRows, filters: Sequence[CompiledFilter]) -> list[_Watched]:
-    by_variable: dict[str, list[CompiledFilter]] = {}
-    for compiled in filters:
-        by_variable.setdefault(compiled.variable_id, []).append(compiled)
-    keys = rows.stream_keys
-    watched = []
-    for key, stream in rows.streams.items():
-        found = [compiled for compiled in by_variable.get(str(stream.variable_id), ()) if compiled.watches(stream)]
-        if found:
-            # One C-speed pass over the rows' stream column per watched stream.
-            positions = list(compress(count(), map(operator.eq, keys, repeat(key))))
-            if positions:
-                watched.append(_Watched.of(stream, found, positions, rows))
-    return watched
-
-
 @dataclass(frozen=True, slots=True)
 class _Cursor:
     last_id: int
     last_time: datetime.datetime | None
 
 
+@dataclass
+class _Watched:
+    """One stream of the rows, the filters that watch it, and how far its rows reach: the lowest and highest id
+    (``first_id`` is 0 when a reading has none) and the latest time of the readings without one. Where the rows
+    are is found only when needed (``rows_of``)."""
+
+    key: Any
+    stream: StreamId
+    filters: list[CompiledFilter]
+    first_id: int
+    last_id: int
+    last_time: datetime.datetime | None = None
+    positions: list[int] | None = None
+    ids: list[int] | None = None
+
+    def rows_of(self, rows: FilterRows) -> tuple[list[int], list[int]]:
+        """The positions of the stream's rows and their ids: one C-speed pass over the rows' stream column."""
+        if self.positions is None or self.ids is None:
+            self.positions = list(compress(count(), map(operator.eq, rows.stream_keys, repeat(self.key))))
+            self.ids = list(map(rows.streamer_local_ids.__getitem__, self.positions))
+        return self.positions, self.ids
+
+    def new_to(self, cursor: _Cursor | None) -> bool:
+        """Whether every row is after the cursor (the usual batch: no reading of it was evaluated before)."""
+        return cursor is None or (not cursor.last_id and cursor.last_time is None) or self.first_id > cursor.last_id
+
+
+def _in_id_order(ids: Sequence[int]) -> bool:
+    """Whether every row has a streamer id, in order (as ingest hands a report over): a stream's first and last
+    rows then hold its lowest and highest ids. Two C-speed passes."""
+    listed = ids if isinstance(ids, list) else list(ids)
+    return bool(listed) and listed[0] > 0 and sorted(listed) == listed
+
+
+def _watched(rows: FilterRows, filters: Sequence[CompiledFilter]) -> list[_Watched]:
+    by_variable: dict[str, list[CompiledFilter]] = {}
+    for compiled in filters:
+        by_variable.setdefault(compiled.variable_id, []).append(compiled)
+    keys, ids = rows.stream_keys, rows.streamer_local_ids
+    ordered = _in_id_order(ids)
+    listed = keys if isinstance(keys, list) else list(keys)
+    backwards = listed[::-1] if ordered else []
+    watched = []
+    for key, stream in rows.streams.items():
+        # The filters on the stream's variable, of every device or of the stream's.
+        variable, device = str(stream.variable_id), stream.device_id
+        found = [c for c in by_variable.get(variable, ()) if c.device_id is None or c.device_id == device]
+        if not found or key not in listed:
+            continue
+        if ordered:  # the stream's first and last rows, found from both ends
+            first, last = listed.index(key), len(listed) - 1 - backwards.index(key)
+            watched.append(_Watched(key, stream, found, ids[first], ids[last]))
+            continue
+        item = _Watched(key, stream, found, 0, 0)
+        positions, found_ids = item.rows_of(rows)
+        item.first_id, item.last_id = min(found_ids), max(found_ids)
+        if 0 in found_ids:  # readings without an id move the cursor's time
+            item.last_time = max(rows.timestamps[p] for p, i in zip(positions, found_ids, strict=True) if not i)
+        watched.append(item)
+    return watched
+
+
 def _unseen(item: _Watched, rows: FilterRows, cursor: _Cursor | None) -> list[int]:
     """The rows of a series after the last reading its filters have evaluated."""
-    positions = item.positions
-    if cursor is None or (not cursor.last_id and cursor.last_time is None):
+    positions, found_ids = item.rows_of(rows)
+    if item.new_to(cursor):
         return positions
-    if min(item.ids) > cursor.last_id:  # every reading has an id, all after the cursor: the usual batch
-        return positions
+    assert cursor is not None, "new_to is true without a cursor"
     ids, timestamps = rows.streamer_local_ids, rows.timestamps
     last_id, last_time = cursor.last_id, cursor.last_time
-    if 0 not in item.ids:  # every reading has an id: compare them at C speed
-        return list(compress(positions, map(operator.lt, repeat(last_id), item.ids)))
+    if 0 not in found_ids:  # every reading has an id: compare them at C speed
+        return list(compress(positions, map(operator.lt, repeat(last_id), found_ids)))
     return [
         position
         for position in positions
@@ -476,16 +500,27 @@ def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | No
     changed: list[tuple] = []
     alerts: list[tuple] = []
     entered: list[tuple[CompiledFilter, StreamId, str]] = []
+    # The lowest and highest value of the whole batch: when no filter of a series whose rows are all new can move
+    # between them, the series is passed by without finding its rows.
+    batch_bounds: tuple[float, float] | None = None
     for item in watched:
         stream = item.stream
-        positions = _unseen(item, rows, cursors.get(stream.series))
-        if not positions:
-            continue
-        series = SeriesValues.of(list(map(values.__getitem__, positions)))
+        cursor = cursors.get(stream.series)
+        current_states = []
         for compiled in item.filters:
             current = states.get((compiled.id, stream.series), compiled.initial_state)
             if current not in compiled.state_labels:
                 current = compiled.initial_state  # the machine was redefined without the series' state
+            current_states.append((compiled, current))
+        if item.new_to(cursor):
+            batch_bounds = batch_bounds or (min(values), max(values))
+            if not any(compiled.may_move(current, *batch_bounds) for compiled, current in current_states):
+                continue
+        positions = _unseen(item, rows, cursor)
+        if not positions:
+            continue
+        series = SeriesValues.of(list(map(values.__getitem__, positions)))
+        for compiled, current in current_states:
             final, moves = compiled.run(current, series)
             for move in moves:
                 position = positions[move.position]

@@ -3,15 +3,20 @@ e-mails, webhooks and derived rows checked as saved; exactly one alert per trans
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from itertools import pairwise
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models.functions import Now
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from server.apps.core.testing import assert_query_count
 from server.apps.device.tests.factories import make_device, make_stream, make_variable
@@ -21,9 +26,11 @@ from server.apps.streamer.models import ReportStatus, StreamerReport
 from server.apps.streamer.services import processing
 from server.apps.streamer.services.processing import streamer_reports_process
 from server.apps.streamer.tests.factories import make_ingest, process, signed_report, upload
+from server.apps.streamfilter.machine import Transition
 from server.apps.streamfilter.models import StreamFilterAlert, StreamFilterSeriesCursor, StreamFilterSeriesState
-from server.apps.streamfilter.services import FilterRows, filters_evaluate
-from server.apps.streamfilter.tests.factories import make_filter
+from server.apps.streamfilter.selectors import active_filters
+from server.apps.streamfilter.services import FilterRows, filter_update, filters_evaluate
+from server.apps.streamfilter.tests.factories import make_filter, numbers, reference_run, transitions_strategy
 from server.apps.streamnote.models import NoteType, StreamNote
 from server.apps.worker.models import DeadLetter, QueueMessage
 
@@ -249,6 +256,19 @@ def test_with_filters_a_batch_adds_a_fixed_number_of_queries(db):
     assert alerts()[-1] == ("high", "normal", 10.0, 503)
 
 
+def test_a_process_keeps_its_compiled_filters_until_a_filter_changes(db, django_capture_on_commit_callbacks):
+    ingest, stream_filter, _ = make_world()
+    project = str(ingest.project.id)
+    first = active_filters(project_ids=[ingest.project.id])[project]
+    # The cache holds the definitions' digest; the filters are this process's own objects, not unpickled again.
+    with assert_query_count(0):
+        assert active_filters(project_ids=[ingest.project.id])[project] is first
+    with django_capture_on_commit_callbacks(execute=True):
+        filter_update(stream_filter=stream_filter, name="Renamed")
+    with assert_query_count(1):
+        assert [compiled.name for compiled in active_filters(project_ids=[ingest.project.id])[project]] == ["Renamed"]
+
+
 def test_a_batch_that_moves_no_series_writes_only_the_cursor(db):
     ingest, stream_filter, _ = make_world()
     ingest_rows(ingest, [10, 40], first_id=1)
@@ -315,3 +335,68 @@ def test_two_evaluations_of_one_series_run_one_after_the_other(transactional_db)
     assert raised["second"] == []
     assert alerts() == [("normal", "high", 40.0, 2)]
     assert StreamFilterSeriesCursor.objects.get().last_streamer_local_id == 3
+
+
+OTHER, UNWATCHED = 0x5002, 0x5003
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    machines=st.lists(st.lists(transitions_strategy, min_size=1, max_size=4), min_size=2, max_size=2),
+    readings=st.lists(
+        st.tuples(st.sampled_from([LEVEL, OTHER, UNWATCHED]), numbers, st.booleans()), min_size=1, max_size=60
+    ),
+    numbered=st.booleans(),
+    cuts=st.lists(st.integers(1, 59), max_size=4),
+    again=st.integers(0, 4),
+)
+def test_batches_raise_the_alerts_and_states_of_the_reading_by_reading_run(
+    db, machines, readings, numbered, cuts, again
+):
+    """Readings of two watched streams and an unwatched one, interleaved, all with a streamer id or some without,
+    cut into batches at random and evaluated one after the other, then one batch evaluated again (a retry): each
+    filter's alerts and stored state are those of a reading-by-reading run over its series."""
+    with transaction.atomic():
+        ingest = make_ingest()
+        streams = {lid: make_stream(ingest.device, lid=lid) for lid in (LEVEL, OTHER, UNWATCHED)}
+        streams = {lid: StreamId.objects.get(pk=stream.pk) for lid, stream in streams.items()}
+        made = [make_filter(ingest.project, streams[lid].variable, name=f"F{lid}") for lid in (LEVEL, OTHER)]
+        cache.clear()
+        compiled = {c.id: c for c in active_filters(project_ids=[ingest.project.id])[str(ingest.project.id)]}
+        filters = [
+            dataclasses.replace(compiled[f.id], transitions=tuple(Transition(a, b, tuple(t)) for a, b, t in machine))
+            for f, machine in zip(made, machines, strict=True)
+        ]
+        start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+        ids = [0 if without_id and not numbered else i + 1 for i, (_, _, without_id) in enumerate(readings)]
+        times = [start + datetime.timedelta(seconds=i) for i in range(len(readings))]
+        edges = sorted({0, len(readings), *(cut for cut in cuts if cut < len(readings))})
+        batches = [
+            FilterRows(
+                streams=streams,
+                stream_keys=[lid for lid, _, _ in readings[a:b]],
+                streamer_local_ids=ids[a:b],
+                timestamps=times[a:b],
+                values=[value for _, value, _ in readings[a:b]],
+            )
+            for a, b in pairwise(edges)
+        ]
+        for batch in [*batches, batches[again % len(batches)]]:
+            filters_evaluate(rows=batch, filters=filters)
+        for compiled_filter, lid in zip(filters, (LEVEL, OTHER), strict=True):
+            series = [(value, time) for (key, value, _), time in zip(readings, times, strict=True) if key == lid]
+            state, moves = reference_run(compiled_filter.transitions, "normal", [value for value, _ in series])
+            raised = StreamFilterAlert.objects.filter(filter_id=compiled_filter.id).order_by("timestamp")
+            assert [(a.src, a.dst, a.value, a.timestamp) for a in raised] == [
+                (move.src, move.dst, *series[move.position]) for move in moves
+            ]
+            stored = StreamFilterSeriesState.objects.filter(filter_id=compiled_filter.id).first()
+            assert (stored.state if stored else "normal") == state
+            # The cursor: the series' highest streamer id, and the latest time of its readings without one.
+            numbered = [i for i, (key, _, _) in zip(ids, readings, strict=True) if key == lid and i]
+            unnumbered = [t for i, t, (key, _, _) in zip(ids, times, readings, strict=True) if key == lid and not i]
+            cursor = StreamFilterSeriesCursor.objects.filter(series=streams[lid].series).first()
+            found = (cursor.last_streamer_local_id, cursor.last_timestamp) if cursor else None
+            expected = (max(numbered, default=0), max(unnumbered, default=None)) if series else None
+            assert found == expected
+        transaction.set_rollback(True)

@@ -19,6 +19,7 @@ from server.apps.streamfilter.machine import (
     ValueIndex,
     machine_run,
 )
+from server.apps.streamfilter.tests.factories import numbers, reference_run, states_strategy, transitions_strategy
 
 HIGH = Transition("normal", "high", (Trigger("gt", 30.0, 1.0),))
 BACK = Transition("high", "normal", (Trigger("lt", 30.0, 1.0),))
@@ -120,56 +121,19 @@ def test_a_trigger_may_hold_between_bounds_only_past_its_dead_band(operator, low
     assert Trigger(operator, 10, 1).may_hold(low, high) is expected
 
 
-def _holds(trigger: Trigger, value: float) -> bool:
-    """A trigger on one reading, as docs/filters.md defines it."""
-    t, d = trigger.threshold, trigger.deadband
-    return {
-        "gt": value > t + d,
-        "gte": value >= t + d,
-        "lt": value < t - d,
-        "lte": value <= t - d,
-        "eq": t - d <= value <= t + d,
-        "ne": not t - d <= value <= t + d,
-    }[trigger.operator]
-
-
-def _reference_run(transitions, state: str, values) -> tuple[str, list[Move]]:
-    """The machine reading by reading: at most one transition per reading, the first declared that fires."""
-    moves = []
-    for position, value in enumerate(values):
-        for transition in transitions:
-            if transition.src == state and all(_holds(trigger, value) for trigger in transition.triggers):
-                moves.append(Move(position, state, transition.dst))
-                state = transition.dst
-                break
-    return state, moves
-
-
-# Small integers and halves, so values land on thresholds and dead-band edges often.
-_numbers = st.integers(-8, 8).map(lambda n: n / 2) | st.floats(-10, 10, allow_nan=False)
-_states = st.sampled_from(["normal", "high", "low"])
-_triggers = st.builds(
-    Trigger,
-    st.sampled_from(["gt", "gte", "lt", "lte", "eq", "ne"]),
-    _numbers,
-    st.integers(0, 4).map(lambda n: n / 2),
-)
-_transitions = st.tuples(_states, _states, st.lists(_triggers, min_size=1, max_size=3)).filter(lambda t: t[0] != t[1])
-
-
 @settings(max_examples=400, deadline=None)
 @given(
-    transitions=st.lists(_transitions, min_size=1, max_size=5),
-    state=_states,
-    values=st.lists(_numbers, min_size=1, max_size=40),
+    transitions=st.lists(transitions_strategy, min_size=1, max_size=5),
+    state=states_strategy,
+    values=st.lists(numbers, min_size=1, max_size=40),
     cuts=st.lists(st.integers(1, 39), max_size=4),
 )
-def test_batch_evaluation_takes_the_transitions_of_the_reading_by_reading_run(transitions, state, values, cuts):
+def test_batch_evaluation_takes_thetransitions_strategy_of_the_reading_by_reading_run(transitions, state, values, cuts):
     """The values cut into batches at random, each run with the bounds and the bisections from the state the
     previous batch left: the same moves, at the same readings, and the same final state, as one reading-by-reading
     run over the whole series."""
     machine = compiled([Transition(src, dst, tuple(triggers)) for src, dst, triggers in transitions])
-    expected = _reference_run(machine.transitions, state, values)
+    expected = reference_run(machine.transitions, state, values)
     edges = sorted({0, len(values), *(cut for cut in cuts if cut < len(values))})
     moves, current = [], state
     for start, end in pairwise(edges):
