@@ -40,7 +40,7 @@ def _empty_cache():
 
 # Files whose tests xdist may run in different processes (`--dist loadfile` keeps every other file in one): each test
 # there is long and sets up its own data, so the file is not one long tail on one worker.
-SPREAD_FILES = ("server/apps/core/tests/test_api_fuzz.py::",)
+SPREAD_FILES = ("server/apps/core/tests/test_api_fuzz.py::", "server/apps/core/tests/test_access_matrix.py::")
 
 
 def pytest_xdist_make_scheduler(config, log):

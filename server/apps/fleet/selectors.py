@@ -17,7 +17,8 @@ def fleet_lookup(value: str | int) -> dict:
     """Filter keywords for a fleet named by its ``g--`` slug in any lenient form, or its integer id written in
     decimal; raises ``SlugError``."""
     text = str(value).strip()
-    number = int(text) if text.isdecimal() else parse_fleet_slug(text)
+    # ASCII digits only: int() reads the digits of any script, and an Arabic-Indic one must not name fleet 1.
+    number = int(text) if text.isascii() and text.isdecimal() else parse_fleet_slug(text)
     return {"slug": fleet_slug(number)}
 
 

@@ -84,6 +84,9 @@ OWN_READ_REFUSED = {
 # Routes only staff reach; anyone else gets a 404 (or 403).
 STAFF_ONLY_PREFIXES = ("staff/",)
 WRITE_METHODS = ("post", "put", "patch", "delete")
+# The routes are split into this many tests, which xdist may run in different processes (SPREAD_FILES in the root
+# conftest.py): the matrix was the suite's longest test.
+SHARDS = 4
 
 
 @dataclass
@@ -156,11 +159,24 @@ def test_the_routes_are_all_in_the_matrix(db, folder_stores):
     )
 
 
-def test_access_matrix(db, folder_stores, quiet):
+def _matrix_routes() -> list[Route]:
+    routes = [r for r in all_routes() if not any(r.route.startswith(p) for p in EXEMPT_PREFIXES)]
+    return sorted(routes, key=lambda route: (route.route, route.name))
+
+
+def test_the_shards_take_every_route_once():
+    shards = [route for shard in range(SHARDS) for route in _matrix_routes()[shard::SHARDS]]
+    assert sorted(shards, key=lambda route: (route.route, route.name)) == _matrix_routes()
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_access_matrix(shard, db, folder_stores, quiet):
     own, other, catalog = make_world("Own"), make_world("Other"), make_catalog()
     people = {"anonymous": None, "member": own.member, "owner": own.owner, "staff": catalog.staff}
     answers: list[Answer] = []
-    routes = [r for r in all_routes() if not any(r.route.startswith(p) for p in EXEMPT_PREFIXES)]
+    # Every SHARDS-th route: the shards together take every route once, and xdist runs them side by side.
+    routes = _matrix_routes()[shard::SHARDS]
+    assert routes
     for route in routes:
         api = route.route.startswith("api/v1/")
         own_url, other_url = _url(route, own, catalog), _url(route, other, catalog)
@@ -192,7 +208,9 @@ def test_access_matrix(db, folder_stores, quiet):
                     )
     failures = _judge(answers, other)
     counts = Counter(answer.status for answer in answers)
-    print(f"\naccess matrix: {len(routes)} routes, {len(answers)} requests: {dict(sorted(counts.items()))}")
+    print(
+        f"\naccess matrix, shard {shard}: {len(routes)} routes, {len(answers)} requests: {dict(sorted(counts.items()))}"
+    )
     assert not failures, f"{len(failures)} answers break the access rules:\n" + "\n".join(failures[:60])
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from server.apps.core.testing import ScopedEndpointCases, api_client, assert_query_count, make_org
@@ -107,6 +109,9 @@ def test_fleets_of_a_device_and_lenient_lookups(org):
         assert client.get(f"{FLEETS}{value}/").json()["slug"] == network.slug
     assert client.get(FLEETS, {"device": "d--zz"}).status_code == 400
     assert client.get(f"{FLEETS}g--zz/").status_code == 404
+    # The id in Arabic-Indic digits is no id: int() would read it as the same number.
+    arabic = "".join(chr(0x0660 + int(digit)) for digit in str(network.id))
+    assert client.get(f"{FLEETS}{quote(arabic)}/").status_code == 404
 
 
 def test_register_sets_flags_and_deregister_removes(org):
