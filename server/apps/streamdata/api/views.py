@@ -63,7 +63,9 @@ DATA_PARAMETERS = [
 
 
 # The statement of a lastn page, compiled once per shape (how many streams, which other filters): building and
-# compiling its queryset cost more than PostgreSQL's reading of a thousand rows (core/compiled.py).
+# compiling its queryset cost more than PostgreSQL's reading of a thousand rows (core/compiled.py). Up to
+# COMPILED_STREAMS_MAX streams, so that the shapes kept stay few; more are compiled per request.
+COMPILED_STREAMS_MAX = 16
 _NEWEST_STATEMENTS: dict[tuple[int, tuple[str, ...]], CompiledQuery] = {}
 _FILTER_KINDS = {"start": datetime, "end": datetime, "streamer_id_0": int, "streamer_id_1": int}
 
@@ -88,7 +90,7 @@ def _page_rows(values: dict[str, Any], streams: dict[int, StreamId], rows: Query
     """The rows the filters' ``values`` leave of ``rows`` (None: all of the streams'), read as ``WIRE_COLUMNS``."""
     slugs = slugs_json(streams)
     count = min(int(values["lastn"] or 0), LASTN_LIMIT) if values.get("lastn") is not None else None
-    if rows is not None or not count or not streams:
+    if rows is not None or not count or not 0 < len(streams) <= COMPILED_STREAMS_MAX:
         rows = stream_data_for_series(series=list(streams)) if rows is None else rows
         return filtered_rows(with_json_head(rows, slugs), values, WIRE_COLUMNS)
     filters = tuple(name for name, value in values.items() if name != "lastn" and value is not None)

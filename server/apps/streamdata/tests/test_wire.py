@@ -13,6 +13,7 @@ import pytest
 from server.apps.core.api.renderers import FastJSONRenderer
 from server.apps.core.testing import api_client
 from server.apps.device.tests.factories import T0, make_device, make_project, make_stream
+from server.apps.streamdata.api import views
 from server.apps.streamdata.api.serializers import (
     ROW_COLUMNS,
     WIRE_COLUMNS,
@@ -138,3 +139,12 @@ def test_a_row_without_a_timestamp_is_written_as_before(streams):
     assert orjson.dumps(stream_data_json(list(wire), by_series)) == FastJSONRenderer().render(
         stream_data_rows(list(columns), by_series)
     )
+
+
+def test_lastn_over_more_streams_than_are_compiled_is_read_the_same(device, streams, monkeypatch):
+    monkeypatch.setattr(views, "COMPILED_STREAMS_MAX", 1)
+    client = api_client(streams[0].project.org.created_by)
+    response = client.get("/api/v1/data/", {"filter": device.slug, "lastn": 4, "streamer_id_1": 9})
+    rows = expected_results(streams, streamer_local_id__lte=9)[-4:]
+    assert response.content == rendered(response.json(), rows, streams)
+    assert len(rows) == 4
