@@ -93,7 +93,7 @@ def parse_criterion(text: object) -> Criterion:
         raise _invalid(text, f"the operator must be one of {', '.join(OPERATORS)}")
     value: int | Version | str
     if attribute in TAG_ATTRIBUTES:
-        if not raw.isdecimal() or int(raw) >= 1 << 20:
+        if not (raw.isascii() and raw.isdecimal()) or int(raw) >= 1 << 20:
             raise _invalid(text, "a tag is a whole number below 2^20")
         value = int(raw)
     elif attribute in VERSION_ATTRIBUTES:

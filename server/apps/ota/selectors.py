@@ -50,7 +50,8 @@ def deployment_list(*, user, action: str = "view") -> QuerySet[DeploymentRequest
 def visible_deployment(*, user, value: Any, field: str = "deployment") -> DeploymentRequest:
     """A deployment named by its id in a body field: malformed, unknown and out of scope are the same 400."""
     text = str(value).strip()
-    deployment = deployment_list(user=user).filter(pk=int(text)).first() if text.isdecimal() else None
+    number = int(text) if text.isascii() and text.isdecimal() else None
+    deployment = deployment_list(user=user).filter(pk=number).first() if number is not None else None
     if deployment is None:
         raise ApplicationError(f"Unknown deployment '{value}'.", {field: [f"Unknown deployment: {value}."]})
     return deployment

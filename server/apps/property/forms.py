@@ -31,7 +31,7 @@ class PropertyForm(DashboardForm):
         text = value.strip()
         if text.lower() in ("true", "false"):
             return text.lower() == "true"
-        if text.lstrip("-").isdigit():
+        if text.isascii() and text.lstrip("-").isdecimal():
             return int(text)
         return value
 

@@ -19,7 +19,7 @@ def _device_or_block(value: str) -> dict:
 
 def _block(value: str) -> dict:
     """A data block by its ``b--`` slug (or the four-group ``d--`` form), or by its integer id."""
-    if value.strip().isdecimal():
+    if value.strip().isascii() and value.strip().isdecimal():
         return {"block_id": int(value)}
     device_id, block = parse_block_slug(value)
     return {"block__device_id": device_id, "block__block": block}

@@ -64,6 +64,12 @@ def test_adding_a_property_types_it_from_the_value(device):
     assert (prop.type, prop.value, prop.created_by) == ("int", 12, device.org.created_by)
     client.post(url(device, "create"), {"name": "serviced", "value": "true", "type": ""})
     assert GenericProperty.objects.get(target=device.slug, name="serviced").value is True
+    # Digits other than 0-9 (a superscript two, Arabic-Indic digits) are text, not a number or a server error.
+    for name, value in (("squared", "\u00b2"), ("arabic", "\u0661\u0662")):
+        response = client.post(url(device, "create"), {"name": name, "value": value, "type": ""})
+        assert response.status_code == 302
+        prop = GenericProperty.objects.get(target=device.slug, name=name)
+        assert (prop.type, prop.value) == ("str", value)
 
 
 def test_service_errors_show_on_the_form_and_nothing_is_written(device):

@@ -233,6 +233,9 @@ def test_stream_filters(project, owner):
     assert slugs(project=project.slug, all=1) == sorted([a.slug, b.slug, c.slug])
     assert elsewhere.slug in slugs(org=project.org.slug)
     assert client.get(STREAMS, {"device": "d--xyz"}).status_code == 400
+    # A block by its integer id; digits other than 0-9 do not name one.
+    assert slugs(block=str(block.id), all=1) == [archived.slug]
+    assert client.get(STREAMS, {"block": "\u0661", "all": 1}).status_code == 400
 
 
 def test_stream_list_query_count_is_constant(project, owner):
