@@ -16,6 +16,10 @@ long-running ``manage.py worker`` on throw-away ``bench_*`` databases (see _setu
 - **enqueue → start**: from the commit of a message to the worker starting it (``WorkerRun.started_at``), p50/p99
   over ``--messages`` messages sent at random moments.
 
+With ``--baseline-tree DIR --turns N`` the end to end at each size is also measured through DIR's own web server and
+worker (a checkout of an earlier commit), taking turns with this tree's, N rounds each: old and new code in the
+same run.
+
 With ``--compare-polling`` each measurement is repeated with the worker as it was before ``LISTEN/NOTIFY``: it
 polls the queue once a second (``WORKER_POLL_INTERVAL`` 1, no ``LISTEN``). Prints the load average too: on a shared
 machine compare figures within one run.
@@ -167,7 +171,7 @@ class Bench:
             cursor.execute("SELECT coalesce(max(id), 0) FROM streamdata_streamdata")
             return cursor.fetchone()[0]
 
-    def end_to_end(self, total: int) -> tuple[float, int]:
+    def end_to_end(self, total: int, base_url: str | None = None) -> tuple[float, int]:
         """Seconds from the first upload's request to the acknowledgement of reading ``total`` of a new device; and
         the highest row id before (the run's rows are above it)."""
         device = self.device()
@@ -175,7 +179,7 @@ class Bench:
         before = self.highest_row_id()
         start = time.perf_counter()
         for number, content in enumerate(files):
-            self.upload(content, number)
+            self.upload(content, number, base_url)
         deadline = time.monotonic() + ACK_TIMEOUT
         while self.acknowledged(device.id) < total:
             if time.monotonic() > deadline:
@@ -263,21 +267,45 @@ def measure(bench: Bench, totals: list[int], lone: int, messages: int) -> dict:
     return results
 
 
-def run_worker_and_measure(bench, env, data_dir, totals, lone, messages, polling: bool) -> dict:
+@contextmanager
+def running_worker(env, data_dir: Path, polling: bool = False, tree: Path = ROOT, name: str = "worker"):
+    """A long-running ``manage.py worker`` of ``tree``, its connections opened (as a long-running worker has them)."""
     env = {**env, **WORKER_SETTINGS}
     if polling:
         env.update({"BENCH_POLLING": "1", "WORKER_POLL_INTERVAL": "1"})
-    log = data_dir / f"worker{'-polling' if polling else ''}.log"
-    command = [sys.executable, str(ROOT / "bench" / "worker_process.py"), "worker", "--no-scheduler"]
-    with started(command, env, log) as worker:
+    log = data_dir / f"{name}{'-polling' if polling else ''}.log"
+    command = [sys.executable, str(tree / "bench" / "worker_process.py"), "worker", "--no-scheduler"]
+    with started(command, env, log, cwd=tree) as worker:
         from server.apps.worker.jobs import WorkerSelfTest
         from server.apps.worker.models import WorkerRun
         from server.apps.worker.queue import enqueue
 
-        enqueue(WorkerSelfTest.name, {})  # opens the worker's connections, as a long-running worker has them
+        enqueue(WorkerSelfTest.name, {})  # opens the worker's connections
         wait_for(lambda: WorkerRun.objects.filter(action=WorkerSelfTest.name).exists(), "the worker", worker, log)
         WorkerRun.objects.filter(action=WorkerSelfTest.name).delete()
+        yield
+
+
+def run_worker_and_measure(bench, env, data_dir, totals, lone, messages, polling: bool) -> dict:
+    with running_worker(env, data_dir, polling):
         return measure(bench, totals, lone, messages)
+
+
+def end_to_end_turns(bench, env, data_dir, totals, servers: dict[str, tuple[Path, str]], turns: int) -> dict:
+    """End to end / raw COPY at each size through each tree's own web server and worker, the trees taking turns
+    (``turns`` rounds each, the order alternating); each worker is warmed up with one report first."""
+    ratios: dict[str, dict[int, list[float]]] = {name: {total: [] for total in totals} for name in servers}
+    for turn in range(turns):
+        for name in list(servers) if turn % 2 == 0 else list(servers)[::-1]:
+            tree, url = servers[name]
+            with running_worker(env, data_dir, tree=tree, name=f"worker-{name.replace(' ', '-')}"):
+                bench.end_to_end(REPORT_SIZE, url)
+                for total in totals:
+                    seconds, before = bench.end_to_end(total, url)
+                    ratios[name][total].append(bench.copy_seconds(before, total) / seconds)
+            print(f"done: turn {turn + 1} of {name}", file=sys.stderr, flush=True)
+    bench.upload_times.clear()
+    return ratios
 
 
 def main() -> None:
@@ -293,6 +321,13 @@ def main() -> None:
         "are timed beside this tree's, taking turns",
     )
     parser.add_argument("--uploads", type=int, default=50, help="uploads to each server for --baseline-tree")
+    parser.add_argument(
+        "--turns",
+        type=int,
+        default=0,
+        help="with --baseline-tree: also end to end / COPY at each size through each tree's own server and worker, "
+        "taking turns, this many rounds each",
+    )
     options = parser.parse_args()
     totals = [int(value) for value in options.readings.split(",")]
 
@@ -308,6 +343,7 @@ def main() -> None:
     sample = None
     modes = {}
     comparison = None
+    turns: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as folder, bench_databases():
         data_dir = Path(folder)
         settings.STORES = parse_store_configuration("", data_dir=data_dir)
@@ -334,6 +370,10 @@ def main() -> None:
                     baseline_url = f"http://127.0.0.1:{baseline_port}"
                     wait_for(lambda: answers(f"{baseline_url}/api/v1/"), "the baseline server", baseline, baseline_log)
                     comparison = bench.upload_comparison(baseline_url, options.uploads)
+                    if options.turns:
+                        baseline_tree = Path(options.baseline_tree)
+                        servers = {"this tree": (ROOT, base_url), "baseline": (baseline_tree, baseline_url)}
+                        turns = end_to_end_turns(bench, env, data_dir, totals, servers, options.turns)
             for polling in (False, True) if options.compare_polling else (False,):
                 modes["polling" if polling else "notify"] = run_worker_and_measure(
                     bench, env, data_dir, totals, options.lone, options.messages, polling
@@ -388,6 +428,13 @@ def main() -> None:
         for name, times in zip(("this tree", f"baseline {options.baseline_tree}"), comparison, strict=True):
             p50, p99 = percentile(times, 0.5) * 1000, percentile(times, 0.99) * 1000
             rows.append([name, f"{p50:.1f} ms", f"{p99:.1f} ms", str(len(times))])
+        print(table(rows))
+    if turns:
+        rows = [["end to end / raw COPY, taking turns", "readings", "median", "each run"]]
+        for name, by_total in turns.items():
+            for total, ratios in by_total.items():
+                each = " ".join(f"{ratio:.2f}" for ratio in ratios)
+                rows.append([name, f"{total:,}", f"{statistics.median(ratios):.2f}x", each])
         print(table(rows))
     print()
     rows = [["worker", "enqueue -> start p50", "p99", "max", "messages"]]
