@@ -25,6 +25,9 @@ Everything runs on this machine, on throw-away ``bench_*`` databases (see _setup
 ``--forward`` adds a file destination to the organisation and maps every device to a logical device, so each
 message is also routed and put in the forwarding outbox in the same transaction (docs/forwarding.md).
 
+``bench CPU ms/msg`` is this process's own CPU per message: the HTTP clients share the machine with the server, and
+this says how much of it they take.
+
 Throttling is off (the test settings); rates are messages per second and data points per second (3 per message), the
 ratio is against ThingsBoard's published single-node figure: 5,000 messages/s of 3 data points (15,000 data
 points/s) on an m6a.large (2 vCPU, 8 GB) with PostgreSQL and Kafka at 95 % CPU (its published AWS sizing). That

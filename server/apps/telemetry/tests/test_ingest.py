@@ -15,6 +15,7 @@ from server.apps.device.tests.factories import make_project
 from server.apps.operation.services.inbound import MqttMessage
 from server.apps.operation.topics import DeviceTopicMessage
 from server.apps.streamdata.models import StreamData
+from server.apps.streamdata.services import WRITE_CLAIM_TABLE
 from server.apps.telemetry.models import RawMessage, RawMessageStatus
 from server.apps.telemetry.mqtt import TELEMETRY_SUFFIX, telemetry_mqtt_messages_ingest
 from server.apps.telemetry.services import ingest
@@ -164,3 +165,24 @@ def test_a_request_costs_the_same_queries_whatever_its_number_of_values(posting,
         response = post(token, body)
     assert response.json()["stored"] == 3 * entries
     assert StreamData.objects.count() == 3 + 3 * entries
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "streamdata"])
+def test_outside_a_transaction_the_values_commit_with_their_own_statement(posting, django_assert_num_queries):
+    """As served: 7 round trips. Default database: the token, then BEGIN, the streams with the mapping, the raw rows,
+    COMMIT. Streamdata: the ids, then the values as one query string that PostgreSQL commits on its own, claims and
+    all (no BEGIN or COMMIT)."""
+    _device, token = posting
+    assert post(token, BODY).status_code == 200  # the streams exist from here on
+    body = {"ts": TS + 1000, "values": {"temperature": 1, "humidity": 2, "pressure": 3}}
+    with (
+        django_assert_num_queries(5),
+        django_assert_num_queries(2, connection=connections["streamdata"]),
+    ):
+        assert post(token, body).json()["stored"] == 3
+    assert sorted(row_id for raw in RawMessage.objects.all() for row_id in raw.data_ids) == [
+        row_id for row_id, _, _ in stored_values()
+    ]
+    with connections["streamdata"].cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {WRITE_CLAIM_TABLE}")
+        assert cursor.fetchone() == (0,)

@@ -29,6 +29,7 @@ PLATFORM_JOBS = {
     "ForwardingSweep",
     "ForwardingCleanup",
     "RunUploadSchedules",
+    "MendTelemetryValues",
 }
 
 
