@@ -237,10 +237,11 @@ def test(c, path="", k="", workers=None):
     lint(c)
     selector = f" -k '{k}'" if k else ""
     whole = not path and not k
-    coverage = " --cov --cov-report=" if whole else ""
+    # The whole suite lists its slowest tests, so a run's tail can be found from its log.
+    whole_options = " --cov --cov-report= --durations=25" if whole else ""
     processes = int(workers) if workers is not None else (4 if whole else 0)
     spread = f" -n {processes} --dist loadfile" if processes else ""
-    c.run(f"{PYTHON} -m pytest{coverage}{spread} {path}{selector}", pty=False)
+    c.run(f"{PYTHON} -m pytest{whole_options}{spread} {path}{selector}", pty=False)
     if whole:
         _coverage_check(c)
 

@@ -171,9 +171,13 @@ class TemplateDatabases:
     def tear_down(self) -> None:
         """Drop this process's copies (kept with ``--reuse-db``); the run's last process drops the templates."""
         for alias in ALIASES:
-            connections[alias].creation.destroy_test_db(
-                self.original_names[alias], verbosity=self.verbosity, keepdb=self.reuse
-            )
+            connection = connections[alias]
+            connection.close()
+            settings.DATABASES[alias]["NAME"] = connection.settings_dict["NAME"] = self.original_names[alias]
+            if not self.reuse:
+                # A child process that a test started, or killed, may still hold a session: FORCE ends it, where a
+                # plain DROP would fail the run's last test at teardown.
+                _on_server(alias, f"DROP DATABASE IF EXISTS {_quoted(alias, self.names[alias])} WITH (FORCE)")
         built, users = self._marker("built"), self._marker("users")
         with _locked(self.run_dir / LOCK_FILE):
             left = int(users.read_text()) - 1
