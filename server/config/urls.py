@@ -32,7 +32,5 @@ urlpatterns = [
     path("", include("server.apps.telemetry.urls")),
 ]
 
-# A path under /api/ that no route matches is the API's JSON 404; elsewhere the dashboard's 404 page.
-handler404 = "server.apps.core.api.exceptions.page_not_found"
 # allauth's own rate limits (sign-up, password reset, e-mail changes) answer with this page: a 429 with Retry-After.
 handler429 = "server.apps.core.limits.rate_limited_page"

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
+from rest_framework import exceptions
+from rest_framework.response import Response
 
 from server.apps.core import logs
 from server.apps.core.errors import ServiceUnavailableError
@@ -169,3 +171,25 @@ class BadTextMiddleware:
                     return JsonResponse({"detail": reason}, status=400)
                 return HttpResponseBadRequest(reason, content_type="text/plain")
         return self.get_response(request)
+
+
+class ApiNotFoundMiddleware:
+    """A path under ``/api/`` that no route matches gets the API's JSON 404, as an object that is not there does: a
+    route whose id is digits only does not match ``-1`` or a word, and a client must not get an HTML page for it,
+    the dashboard's or, with ``DEBUG`` on (``inv run-local``), Django's debug page. It sits outside Django's
+    ``CommonMiddleware``, so a path missing its slash is still redirected first; the API's own answers (a DRF
+    ``Response``, JSON already) pass untouched, and the dashboard keeps its 404 page."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and request.path_info.startswith("/api/")
+            and not isinstance(response, Response)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return JsonResponse({"detail": exceptions.NotFound.default_detail}, status=404)
+        return response

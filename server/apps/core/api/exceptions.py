@@ -1,6 +1,5 @@
 """The one API error handler: domain errors and Django validation errors become 4xx JSON; an outage of a service
-the platform relies on (a file store) becomes a 503 with ``Retry-After``, logged with its cause. A path under
-``/api/`` that no route matches gets the same JSON 404 as an object that is not there (``page_not_found``).
+the platform relies on (a file store) becomes a 503 with ``Retry-After``, logged with its cause.
 
 Unexpected exceptions are left alone, so they stay 500s and reach the logs.
 """
@@ -11,8 +10,6 @@ import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -43,12 +40,3 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             response.status_code = status.HTTP_401_UNAUTHORIZED
         return response
     return exception_handler(exc, context)
-
-
-def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """Django's answer to a path no route matches (``handler404`` in the root URL conf). Under ``/api/`` it is the
-    API's JSON 404, as for an object that is not there: a route whose id is digits only does not match ``-1`` or a
-    word, and a client must not get the dashboard's HTML page for it. Elsewhere it is the dashboard's 404 page."""
-    if request.path_info.startswith("/api/"):
-        return JsonResponse({"detail": exceptions.NotFound.default_detail}, status=status.HTTP_404_NOT_FOUND)
-    return defaults.page_not_found(request, exception)

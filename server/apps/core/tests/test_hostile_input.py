@@ -199,6 +199,24 @@ def test_anonymous_gets_the_apis_json_404_for_a_path_no_route_matches(db):
     assert response.json() == {"detail": "Not found."}
 
 
+def test_with_debug_on_the_api_still_answers_json_and_the_dashboard_its_debug_page(member, settings):
+    # inv run-local runs with DEBUG on, where Django would answer its own HTML debug page.
+    settings.DEBUG = True
+    org, _, client = member
+    for url in ("/api/v1/uploadschedule/-1/", "/api/v1/nothing/", "/api/v1/device/d--0000-0000-0000-0001/nothing/"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert response.json() == {"detail": "Not found."}
+    # An object that is not there keeps the API's own answer.
+    response = client.get("/api/v1/uploadschedule/999999/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    client.force_login(org.created_by)
+    response = client.get("/nothing/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
 @pytest.mark.parametrize("url", ["/nothing/", "/org/{org}/nothing/", "/apix/"])
 def test_the_dashboard_keeps_its_html_404(member, url):
     org, _, client = member
