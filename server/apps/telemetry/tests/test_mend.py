@@ -3,13 +3,11 @@ exactly the missing values, once, however it meets a second run or a redelivery;
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connections
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from server.apps.device.tests.factories import make_project
 from server.apps.streamdata.models import StreamData
@@ -24,30 +22,14 @@ from server.apps.telemetry.tests.factories import (
     make_physical_of,
     make_token_device,
     routed_consumer,
-    telemetry_url,
 )
-from server.apps.telemetry.tests.test_ingest import mqtt_batch
+from server.apps.telemetry.tests.test_ingest import BODY, TS, Crash, mqtt_batch, post, stored_values
 from server.apps.worker.queue import enqueue
 from server.apps.worker.runner import run_worker
 
 pytestmark = pytest.mark.django_db(databases=["default", "streamdata"])
 
-TS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
-BODY = {"ts": TS, "values": {"temperature": 21.5, "humidity": 40, "pressure": 1013}}
-
-
-class Crash(Exception):
-    pass
-
-
-def post(token: str, body, **headers):
-    client = APIClient(raise_request_exception=False)
-    return client.post(telemetry_url(token), data=json.dumps(body), content_type="application/json", **headers)
-
-
-def stored_values() -> list[tuple[int, datetime, float]]:
-    return sorted(StreamData.objects.values_list("id", "timestamp", "value"))
 
 
 def expected_values(raw: RawMessage, values: list[float], when: datetime = WHEN) -> list[tuple[int, datetime, float]]:
