@@ -1,5 +1,5 @@
-"""Query-string filters shared by the apps: ISO 8601 times read as UTC, and a base for timestamped rows (notes,
-locations) with ``start``, ``end`` and ``lastn``."""
+"""Query-string filters shared by the apps: ISO 8601 times read as UTC, ``lastn`` read as a whole number within its
+cap, and a base for timestamped rows (notes, locations) with ``start``, ``end`` and ``lastn``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 
@@ -28,13 +29,32 @@ class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UTCIsoDateTimeField
 
 
+class LastNField(forms.IntegerField):
+    """A whole number of rows, 0 or more; above ``LASTN_LIMIT`` it is read as ``LASTN_LIMIT``, the documented cap
+    (iotile.cloud's too). A fraction, an exponent (``1e30``) or a number of thousands of digits is a 400."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 0)
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> int | None:
+        count = super().clean(value)
+        return None if count is None else min(count, LASTN_LIMIT)
+
+
+class LastNFilter(django_filters.NumberFilter):
+    """``lastn``: keep the newest N rows (its filterset's ``method``), N as :class:`LastNField` reads it."""
+
+    field_class = LastNField
+
+
 class TimeWindowFilterSet(django_filters.FilterSet):
     """``start`` (inclusive) and ``end`` (exclusive) are ISO 8601; ``lastn`` keeps the newest N of what the other
     filters left, still oldest first. Subclasses set ``Meta.model``; the model needs a ``timestamp`` field."""
 
     start = IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="start (ISO, inclusive)")
     end = IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="end (ISO, exclusive)")
-    lastn = django_filters.NumberFilter(method="last_n", min_value=0, label=f"the last N (at most {LASTN_LIMIT})")
+    lastn = LastNFilter(method="last_n", label=f"the last N (at most {LASTN_LIMIT})")
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         """Every other filter first, whatever the order subclasses declare them in; then ``lastn``."""
@@ -44,7 +64,6 @@ class TimeWindowFilterSet(django_filters.FilterSet):
                 queryset = self.filters[name].filter(queryset, value)
         return self.filters["lastn"].filter(queryset, values.get("lastn"))
 
-    def last_n(self, queryset: QuerySet, name: str, value) -> QuerySet:
-        count = min(int(value), LASTN_LIMIT)
-        newest = queryset.order_by(*(f"-{field}" for field in TIME_ORDERING)).values("pk")[:count]
+    def last_n(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
+        newest = queryset.order_by(*(f"-{field}" for field in TIME_ORDERING)).values("pk")[:value]
         return queryset.filter(pk__in=newest).order_by(*TIME_ORDERING)

@@ -10,11 +10,9 @@ from django.db.models import QuerySet
 from django.forms import Form
 from django.http import QueryDict
 
-from server.apps.core.filtersets import IsoDateTimeFilter
+from server.apps.core.filtersets import LASTN_LIMIT, IsoDateTimeFilter, LastNFilter
 from server.apps.streamdata.models import StreamData
 from server.apps.streamdata.selectors.rows import DATA_ORDERING, NewestRows
-
-LASTN_LIMIT = 100_000
 
 
 class StreamDataFilterSet(django_filters.FilterSet):
@@ -23,9 +21,7 @@ class StreamDataFilterSet(django_filters.FilterSet):
     streamer_id_0 = django_filters.NumberFilter(field_name="streamer_local_id", lookup_expr="gte")
     streamer_id_1 = django_filters.NumberFilter(field_name="streamer_local_id", lookup_expr="lte")
     # Declared last: it windows what the other filters left.
-    lastn = django_filters.NumberFilter(
-        method="last_n", min_value=0, label=f"the last N readings (at most {LASTN_LIMIT})"
-    )
+    lastn = LastNFilter(method="last_n", label=f"the last N readings (at most {LASTN_LIMIT})")
 
     class Meta:
         model = StreamData
@@ -41,10 +37,9 @@ class StreamDataFilterSet(django_filters.FilterSet):
             cls._form_class = form_class
         return form_class
 
-    def last_n(self, queryset: QuerySet[StreamData], name: str, value) -> QuerySet[StreamData]:
+    def last_n(self, queryset: QuerySet[StreamData], name: str, value: int) -> QuerySet[StreamData]:
         """The last N readings by timestamp, still listed oldest first."""
-        count = min(int(value), LASTN_LIMIT)
-        newest = queryset.order_by(*(f"-{field}" for field in DATA_ORDERING)).values("pk")[:count]
+        newest = queryset.order_by(*(f"-{field}" for field in DATA_ORDERING)).values("pk")[:value]
         return StreamData.objects.filter(pk__in=newest).order_by(*DATA_ORDERING)
 
     @classmethod
@@ -76,5 +71,5 @@ def filtered_rows(
     queryset = filtered(queryset, values)
     if values.get("lastn") is None:
         return queryset.values_list(*columns)
-    count = min(int(values["lastn"]), LASTN_LIMIT)
+    count = values["lastn"]
     return NewestRows.of_queryset(queryset, count, columns) if count else queryset.none().values_list(*columns)

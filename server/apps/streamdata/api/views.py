@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from server.apps.core.api.pagination import ShortFirstPagePagination
 from server.apps.core.api.renderers import FAST_RENDERERS
 from server.apps.core.compiled import CompiledQuery
+from server.apps.core.filtersets import LASTN_LIMIT
 from server.apps.stream.models import StreamId
 from server.apps.stream.selectors import stream_list
 from server.apps.streamdata import services
@@ -35,7 +36,7 @@ from server.apps.streamdata.api.serializers import (
     stream_data_json,
     with_json_head,
 )
-from server.apps.streamdata.filtersets import LASTN_LIMIT, StreamDataFilterSet, filtered, filtered_rows
+from server.apps.streamdata.filtersets import StreamDataFilterSet, filtered, filtered_rows
 from server.apps.streamdata.models import StreamData
 from server.apps.streamdata.selectors.data_filter import stream_data_for_filter
 from server.apps.streamdata.selectors.rows import NewestRows, newest_first, stream_data_for_series
@@ -58,7 +59,12 @@ DATA_PARAMETERS = [
     OpenApiParameter("end", OpenApiTypes.DATETIME, required=False, description="ISO; readings before it."),
     OpenApiParameter("streamer_id_0", OpenApiTypes.INT, required=False, description="Lowest streamer id."),
     OpenApiParameter("streamer_id_1", OpenApiTypes.INT, required=False, description="Highest streamer id."),
-    OpenApiParameter("lastn", OpenApiTypes.INT, required=False, description="Only the last N readings (≤100000)."),
+    OpenApiParameter(
+        "lastn",
+        OpenApiTypes.INT,
+        required=False,
+        description=f"Only the last N readings: a whole number, at most {LASTN_LIMIT} (more reads {LASTN_LIMIT}).",
+    ),
 ]
 
 
@@ -89,7 +95,7 @@ def _newest_statement(streams: int, filters: tuple[str, ...]) -> CompiledQuery:
 def _page_rows(values: dict[str, Any], streams: dict[int, StreamId], rows: QuerySet | None) -> QuerySet | NewestRows:
     """The rows the filters' ``values`` leave of ``rows`` (None: all of the streams'), read as ``WIRE_COLUMNS``."""
     slugs = slugs_json(streams)
-    count = min(int(values["lastn"] or 0), LASTN_LIMIT) if values.get("lastn") is not None else None
+    count = values.get("lastn")
     if rows is not None or not count or not 0 < len(streams) <= COMPILED_STREAMS_MAX:
         rows = stream_data_for_series(series=list(streams)) if rows is None else rows
         return filtered_rows(with_json_head(rows, slugs), values, WIRE_COLUMNS)

@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.http import QueryDict
 
+from server.apps.core.filtersets import LASTN_LIMIT
 from server.apps.core.testing import ScopedEndpointCases, api_client, assert_query_count, make_member, make_org
 from server.apps.device.services import device_unclaim
 from server.apps.device.tests.factories import (
@@ -19,6 +21,7 @@ from server.apps.org.models import OrgMembership
 from server.apps.org.roles import MEMBER, OPERATOR
 from server.apps.stream.models import StreamId
 from server.apps.stream.services import stream_update
+from server.apps.streamdata.filtersets import StreamDataFilterSet
 from server.apps.streamdata.models import StreamData
 from server.apps.vartype.models import VarType, VarTypeInputUnit, VarTypeOutputUnit
 
@@ -176,6 +179,30 @@ def test_pagination_start_end_lastn(owner, stream):
     assert client.get(url, {"start": "yesterday"}).status_code == 400
     assert client.get(url, {"lastn": "many"}).status_code == 400
     assert client.get(url, {"lastn": -1}).status_code == 400
+
+
+@pytest.mark.parametrize("lastn", ["1.5", "1e30", "1e999999", "NaN", "Infinity", "-1", "9" * 5000])
+def test_lastn_that_is_not_a_whole_number_of_rows_is_400(owner, stream, lastn):
+    add_data(stream, 3)
+    client = api_client(owner)
+    for url, params in ((DATA, {"filter": stream.slug}), (stream_data_url(stream), {})):
+        response = client.get(url, {**params, "lastn": lastn})
+        assert response.status_code == 400, response.content
+        assert list(response.json()) == ["lastn"]
+
+
+def test_lastn_and_page_size_beyond_their_caps_read_the_caps(owner, stream):
+    """A huge ``lastn`` is the newest LASTN_LIMIT readings (iotile.cloud's cap), a huge ``page_size`` the largest
+    page; neither is a 500 nor an error."""
+    add_data(stream, 5)
+    client = api_client(owner)
+    huge = "1" + "0" * 30
+    for params in ({"lastn": huge}, {"page_size": huge}, {"lastn": huge, "page_size": huge}):
+        body = client.get(DATA, {"filter": stream.slug, **params}).json()
+        assert (body["count"], [row["value"] for row in body["results"]]) == (5, [0.0, 1.0, 2.0, 3.0, 4.0])
+    form = StreamDataFilterSet.bound_form(QueryDict(f"lastn={huge}"))
+    assert form.is_valid()
+    assert form.cleaned_data["lastn"] == LASTN_LIMIT
 
 
 def test_device_and_variable_filters(project, owner):
