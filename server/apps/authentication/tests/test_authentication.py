@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -130,6 +131,51 @@ def test_logout_revokes_every_token(db):
     assert get_with(f"jwt {token}").status_code == 401
     assert get_with(f"Token {key}").status_code == 401
     assert get_with(f"jwt {jwt_encode(user)}").status_code == 200
+
+
+def test_a_token_used_before_fails_at_once_when_revoked_or_its_account_goes(db):
+    """Each process keeps the claims of tokens it has decoded; the account is still read on every request."""
+    user = make_user()
+    token = jwt_encode(user)
+    assert get_with(f"jwt {token}").status_code == 200
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert get_with(f"jwt {token}").json()["detail"] == "User inactive or deleted."
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    assert get_with(f"jwt {token}").status_code == 200
+    auth_logout(account=user)
+    assert get_with(f"jwt {token}").json()["detail"] == "Token has been revoked; log in again."
+    token = jwt_encode(user)
+    assert get_with(f"jwt {token}").status_code == 200
+    user.delete()
+    assert get_with(f"jwt {token}").json()["detail"] == "User inactive or deleted."
+
+
+def test_a_token_used_before_still_expires(db, monkeypatch):
+    user = make_user()
+    expires = datetime.now(UTC) + timedelta(minutes=5)
+    token = craft(user, exp=expires)
+    assert get_with(f"jwt {token}").status_code == 200
+    monkeypatch.setattr(time, "time", lambda: expires.timestamp())
+    with pytest.raises(exceptions.AuthenticationFailed, match="Signature has expired"):
+        jwt_decode(token)
+    monkeypatch.undo()
+    assert jwt_decode(token)["user_id"] == user.pk
+
+
+def test_a_token_used_before_fails_under_another_secret_key(db, settings):
+    user = make_user()
+    token = jwt_encode(user)
+    assert get_with(f"jwt {token}").status_code == 200
+    settings.SECRET_KEY = "another-secret-key-long-enough-for-hs256-0123456789"
+    assert get_with(f"jwt {token}").json()["detail"] == "Invalid token."
+
+
+def test_decoded_claims_are_a_copy(db):
+    token = jwt_encode(make_user())
+    jwt_decode(token)["gen"] = 99
+    assert jwt_decode(token)["gen"] == 0
 
 
 def test_session_still_works_for_the_browsable_api(db):
