@@ -20,9 +20,9 @@ each beside **bare SQL**: the plain statement for the page of the same parameter
 it: the same rows, the same columns as typed values, where the API has PostgreSQL write most of each row's JSON),
 executed and fetched with psycopg2 in this process, and the ratio of the two; and beside Django's test client in this
 process (the whole request without the HTTP server); with ``--baseline-tree``, beside the same request to a second
-server of the same kind running an earlier checkout (``git archive main | tar -x -C DIR``) on the same databases,
-the two servers taking turns. It prints p50, p99 and the mean in milliseconds, and the load average (the machine may
-be shared). Figures vary from run to run; compare them within a run.
+server of the same kind running an earlier checkout (``git archive main | tar -x -C DIR``) on the same databases.
+The paths take turns at going first. It prints p50, p99 and the mean in milliseconds, and the load average (the
+machine may be shared). Figures vary from run to run; compare them within a run.
 """
 
 from __future__ import annotations
@@ -254,8 +254,11 @@ def main() -> None:
                         ("test client", in_process, (path, params)),
                         ("bare SQL", bare_sql, (page_sql(stream, params),)),
                     ]
-                    if baseline_web is not None:  # the two servers take turns at going first
-                        runs.insert(iteration % 2, ("baseline http", over_http, (path, params, baseline_web)))
+                    if baseline_web is not None:
+                        runs.insert(0, ("baseline http", over_http, (path, params, baseline_web)))
+                    # The paths take turns at going first: the first to read a range of rows may find fewer of its
+                    # pages in PostgreSQL's cache than those after it.
+                    runs = runs[iteration % len(runs) :] + runs[: iteration % len(runs)]
                     for kind, run, arguments in runs:
                         started = time.perf_counter()
                         outcome = run(*arguments)
