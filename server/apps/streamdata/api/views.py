@@ -149,7 +149,7 @@ class StreamDataViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def list(self, request, *args, **kwargs):
         selection = stream_data_for_filter(user=request.user, value=request.query_params.get("filter"))
-        return stream_data_page(self, request, selection.streams, None if selection.whole_streams else selection.rows)
+        return stream_data_page(self, request, selection.streams, selection.alias_rows)
 
     def create(self, request, *args, **kwargs):
         many = isinstance(request.data, list)

@@ -36,12 +36,18 @@ FILTER_HELP = "a stream (s--), device (d--), variable (v--), data block (b--) or
 
 @dataclass(frozen=True)
 class DataSelection:
-    """The rows a ``?filter=`` names, and the streams they belong to by series id (for their slugs and output
-    units); ``whole_streams`` when the rows are all of those streams' (every filter but an alias's)."""
+    """The streams a ``?filter=`` names, by series id (for their slugs and output units), and the rows it reads of
+    them: an alias's ``alias_rows`` (time ranges of its streams), or else the streams' whole rows."""
 
-    rows: QuerySet[StreamData]
     streams: dict[int, StreamId]
-    whole_streams: bool = True
+    alias_rows: QuerySet[StreamData] | None = None
+
+    @property
+    def rows(self) -> QuerySet[StreamData]:
+        """The rows, in time order. Built when asked: a page of whole streams reads them its own way."""
+        if self.alias_rows is not None:
+            return self.alias_rows
+        return stream_data_for_series(series=list(self.streams))
 
 
 READ_DATA_DENIED = "You may not read stream data in this organisation."
@@ -106,9 +112,9 @@ def _alias_data(*, user, value: str) -> DataSelection:
     _check_read_data(user, alias.org)
     ranges = alias_tap_ranges(alias=alias)
     if not ranges:
-        return DataSelection(rows=StreamData.objects.none(), streams={}, whole_streams=False)
+        return DataSelection(streams={}, alias_rows=StreamData.objects.none())
     rows = alias_data_rows(ranges=ranges).order_by(*DATA_ORDERING)
-    return DataSelection(rows=rows, streams={tap.stream.series: tap.stream for tap in ranges}, whole_streams=False)
+    return DataSelection(streams={tap.stream.series: tap.stream for tap in ranges}, alias_rows=rows)
 
 
 def stream_data_for_filter(*, user, value: str | None) -> DataSelection:
@@ -116,8 +122,4 @@ def stream_data_for_filter(*, user, value: str | None) -> DataSelection:
     ``can_read_stream_data`` a 403; a missing or malformed filter a 400."""
     if value and slug_kind(value) == "a":
         return _alias_data(user=user, value=value)
-    streams = streams_for_data_filter(user=user, value=value)
-    return DataSelection(
-        rows=stream_data_for_series(series=[stream.series for stream in streams]),
-        streams={stream.series: stream for stream in streams},
-    )
+    return DataSelection(streams={stream.series: stream for stream in streams_for_data_filter(user=user, value=value)})
