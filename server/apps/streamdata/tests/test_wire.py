@@ -141,6 +141,21 @@ def test_a_row_without_a_timestamp_is_written_as_before(streams):
     )
 
 
+def test_a_status_or_type_outside_the_choices_is_written_as_before(streams):
+    """PostgreSQL writes the model's choices from a list of their JSON; anything else a row holds (nothing the API
+    or the worker writes) is escaped by to_json, as orjson escapes it."""
+    plain = streams[0]
+    by_series = {plain.series: plain}
+    stream_data_bulk_insert(rows=[stream_data_row(series=plain.series, timestamp=T0, value=1.0, streamer_local_id=99)])
+    odd = StreamData.objects.filter(series=plain.series, streamer_local_id=99)
+    odd.update(status='a"\\', type="é\n")
+    wire = with_json_head(odd, slugs_json(by_series)).values_list(*WIRE_COLUMNS)
+    assert orjson.dumps(stream_data_json(list(wire), by_series)) == FastJSONRenderer().render(
+        stream_data_rows(list(odd.values_list(*ROW_COLUMNS)), by_series)
+    )
+    assert b'"status":"a\\"\\\\"' in orjson.dumps(stream_data_json(list(wire), by_series))
+
+
 def test_lastn_over_more_streams_than_are_compiled_is_read_the_same(device, streams, monkeypatch):
     monkeypatch.setattr(views, "COMPILED_STREAMS_MAX", 1)
     client = api_client(streams[0].project.org.created_by)
