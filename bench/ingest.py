@@ -64,8 +64,11 @@ def empty_tables() -> None:
         cursor.execute("TRUNCATE streamdata_streamdata, streamer_ingestedreport RESTART IDENTITY")
 
 
-def run_workers(data_dir: Path, workers: int, batch_size: int | None, profile: str | None = None) -> float:
-    """Drain the queue with ``workers`` worker processes at once; returns the largest peak RSS in MiB."""
+def run_workers(
+    data_dir: Path, workers: int, batch_size: int | None, profile: str | None = None, tree: Path = ROOT
+) -> float:
+    """Drain the queue with ``workers`` worker processes at once, of the checkout ``tree`` (this one unless given);
+    returns the largest peak RSS in MiB."""
     env = subprocess_env(data_dir)
     env.update(WORKER_SETTINGS)
     if profile:
@@ -73,8 +76,8 @@ def run_workers(data_dir: Path, workers: int, batch_size: int | None, profile: s
     options = ["--batch-size", str(batch_size)] if batch_size else []
     processes = [
         subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "worker_process.py"), "worker", "--burst", *options],
-            cwd=ROOT,
+            [sys.executable, str(tree / "bench" / "worker_process.py"), "worker", "--burst", *options],
+            cwd=tree,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

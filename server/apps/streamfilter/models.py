@@ -157,6 +157,21 @@ class StreamFilterAction(models.Model):
         return self.type
 
 
+class StreamFilterRevision(models.Model):
+    """How many times a project's filters were written (created, changed, deleted, by the services or by a cascade):
+    a worker keeps the filters it compiled while the number stays, and reads it with the batch's reports. A
+    trigger on the filter table moves it in the writing transaction (migration 0003); a project whose filters were
+    never written has no row."""
+
+    project = models.OneToOneField(
+        "project.Project", on_delete=models.CASCADE, primary_key=True, related_name="stream_filter_revision"
+    )
+    number = models.BigIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.project_id}: {self.number}"
+
+
 class StreamFilterSeriesState(models.Model):
     """Where one series stands in a filter. A row is written when a transition leaves the series in another state
     than it stood in; without one the series is in the filter's initial state."""

@@ -1,12 +1,11 @@
-"""Reads on stream filters and alerts, already scoped to a user; and the active filters ingest evaluates, cached."""
+"""Reads on stream filters and alerts, already scoped to a user; and the active filters ingest evaluates, kept
+compiled in the process while their project's filter revision stays."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
@@ -20,18 +19,16 @@ from server.apps.streamfilter.models import (
     StreamFilterTrigger,
 )
 
-# How long a worker keeps a project's compiled filters. Filter writes drop the entry when they commit; with the
-# per-process local-memory cache (no REDIS_URL) other processes see a change within this time.
-ACTIVE_FILTERS_TIMEOUT = 30
+if TYPE_CHECKING:
+    from server.apps.project.models import Project
 
-# The compiled filters this process holds, by project id (as text), with the digest of the definitions they were
-# compiled from. The cache holds only the digest: a batch reads a short string, not its projects' filters
-# unpickled again, and keeps this process's objects while the digest in the cache is theirs.
-_compiled: dict[str, tuple[str, list[CompiledFilter]]] = {}
+# The compiled filters this process holds, by project id (as text), with the project's filter revision they were
+# compiled at (``StreamFilterRevision``): a batch reads the revisions with its reports and keeps these objects while
+# they are current.
+_compiled: dict[str, tuple[int, list[CompiledFilter]]] = {}
 
-
-def active_filters_key(project_id) -> str:
-    return f"streamfilter:active:{project_id}"
+# The path from a project to its filter revision, for ``select_related`` (``active_filters`` reads it there).
+PROJECT_REVISION = "stream_filter_revision"
 
 
 def _active_filters_sql() -> str:
@@ -57,38 +54,35 @@ def _active_filters_sql() -> str:
     )
 
 
-def active_filters(*, project_ids: Iterable) -> dict[str, list[CompiledFilter]]:
-    """The active filters of these projects, compiled, by project id (as text). One cache read for all of them (the
-    digest of each project's definitions: the filters themselves stay in this process's memory); the projects the
-    cache lacks, or whose digest is not the one this process compiled, cost one query for all of them together. A
-    project without filters is cached too (the digest of none), so ingest into projects without filters makes no
-    query at all once warm. The digest is of the definitions, so processes that load the same ones agree on it."""
-    keys = {active_filters_key(project_id): str(project_id) for project_id in set(project_ids) if project_id}
-    if not keys:
-        return {}
-    digests = cache.get_many(list(keys))
+def active_filters(*, projects: Iterable[Project | None]) -> dict[str, list[CompiledFilter]]:
+    """The active filters of these projects, compiled, by project id (as text). Each project's filter revision is
+    read from the project (``select_related`` it, ``PROJECT_REVISION``: ingest loads it with the batch's reports, so
+    a check costs no query): a project whose filters were never written has none, and no filter; a project whose
+    revision is the one this process compiled at keeps its compiled filters. The others cost one query for all of
+    them together. A filter write moves the revision in its own transaction, so the next batch sees it."""
+    revisions: dict[str, int] = {}
+    for project in projects:
+        if project is not None:
+            revision = getattr(project, PROJECT_REVISION, None)  # None: no row (an AttributeError)
+            if revision is not None:
+                revisions[str(project.pk)] = revision.number
     found: dict[str, list[CompiledFilter]] = {}
     missing = []
-    for key, project in keys.items():
-        held = _compiled.get(project)
-        if held is not None and key in digests and digests[key] == held[0]:
-            found[project] = held[1]
+    for project_id, number in revisions.items():
+        held = _compiled.get(project_id)
+        if held is not None and held[0] == number:
+            found[project_id] = held[1]
         else:
-            missing.append(project)
+            missing.append(project_id)
     if missing:
-        rows: dict[str, list] = {project: [] for project in missing}
+        rows: dict[str, list] = {project_id: [] for project_id in missing}
         with connection.cursor() as cursor:
             cursor.execute(_active_filters_sql(), [missing])
             for row in cursor.fetchall():
                 rows[str(row[3])].append(row)
-        loaded = {}
-        for project, project_rows in rows.items():
-            digest = hashlib.blake2b(json.dumps(project_rows, default=str).encode(), digest_size=16).hexdigest()
-            loaded[project] = [CompiledFilter.from_row(row) for row in project_rows]
-            _compiled[project] = (digest, loaded[project])
-            digests[active_filters_key(project)] = digest
-        cache.set_many({active_filters_key(p): digests[active_filters_key(p)] for p in loaded}, ACTIVE_FILTERS_TIMEOUT)
-        found.update(loaded)
+        for project_id, project_rows in rows.items():
+            found[project_id] = [CompiledFilter.from_row(row) for row in project_rows]
+            _compiled[project_id] = (revisions[project_id], found[project_id])
     return found
 
 

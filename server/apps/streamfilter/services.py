@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from itertools import compress, count, repeat
 from typing import Any
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import connection, transaction
@@ -20,6 +19,7 @@ from django.utils import timezone
 from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.outbound import outbound_url_check
 from server.apps.core.scoping import permission_for, user_has_org_permission
+from server.apps.project.models import Project
 from server.apps.stream.models import StreamId
 from server.apps.streamfilter.machine import CompiledFilter, SeriesValues
 from server.apps.streamfilter.models import (
@@ -35,7 +35,7 @@ from server.apps.streamfilter.models import (
     StreamFilterTrigger,
     TriggerOperator,
 )
-from server.apps.streamfilter.selectors import active_filters, active_filters_key
+from server.apps.streamfilter.selectors import PROJECT_REVISION, active_filters
 from server.apps.streamnote.models import NoteType
 from server.apps.streamnote.services import system_note_create
 from server.apps.worker.queue import enqueue_on_commit
@@ -144,10 +144,6 @@ def _write_definition(
             )
 
 
-def _forget_compiled(project_id) -> None:
-    transaction.on_commit(lambda: cache.delete(active_filters_key(project_id)))
-
-
 def _check_manage(user, org) -> None:
     if not user_has_org_permission(user, org, permission_for(StreamFilter, "add")):
         raise PermissionDeniedError("You may not manage stream filters in this organisation.")
@@ -192,7 +188,6 @@ def filter_create(
     stream_filter.full_clean()
     stream_filter.save()
     _write_definition(stream_filter, states, transitions)
-    _forget_compiled(project.id)
     return stream_filter
 
 
@@ -228,16 +223,13 @@ def filter_update(
     stream_filter.save()
     if states is not None and transitions is not None:
         _write_definition(stream_filter, states, transitions)
-    _forget_compiled(stream_filter.project_id)
     return stream_filter
 
 
 @transaction.atomic
 def filter_delete(*, stream_filter: StreamFilter) -> None:
     """Delete the filter and its machine; its alerts stay, as history."""
-    project_id = stream_filter.project_id
     stream_filter.delete()
-    _forget_compiled(project_id)
 
 
 # Alerts -----------------------------------------------------------------------------------------------------------
@@ -487,8 +479,10 @@ def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | No
     time without one): evaluating the same rows again raises none.
     """
     if filters is None:
-        projects = {stream.project_id for stream in rows.streams.values()}
-        filters = [compiled for found in active_filters(project_ids=projects).values() for compiled in found]
+        projects = Project.objects.select_related(PROJECT_REVISION).filter(
+            pk__in={stream.project_id for stream in rows.streams.values()}
+        )
+        filters = [compiled for found in active_filters(projects=projects).values() for compiled in found]
     if not filters:
         return []
     watched = _watched(rows, filters)

@@ -35,7 +35,7 @@ from server.apps.streamer.services.upload import REPORT_STORE
 from server.apps.streamer.writer import BackgroundWriter, PendingWrite, WriteResult
 from server.apps.streamevent.services import EVENT_STORE, stream_events_bulk_insert
 from server.apps.streamfilter.machine import CompiledFilter
-from server.apps.streamfilter.selectors import active_filters
+from server.apps.streamfilter.selectors import PROJECT_REVISION, active_filters
 from server.apps.streamfilter.services import FilterRows, filters_evaluate
 from server.apps.worker.queue import enqueue
 
@@ -384,10 +384,12 @@ def streamer_reports_process(*, report_ids: Sequence[str]) -> Iterator[Outcome]:
     StreamerReport.objects.filter(pk__in=[i for i in ids if i], status=ReportStatus.SCHEDULED).update(
         message_seen_on=Now()
     )
-    reports = StreamerReport.objects.select_related("streamer__device__project").in_bulk([i for i in ids if i])
+    reports = StreamerReport.objects.select_related(f"streamer__device__project__{PROJECT_REVISION}").in_bulk(
+        [i for i in ids if i]
+    )
     known_streams: dict[int, dict[int, StreamId]] = {}
-    # The batch's one look-up of stream filters (cached: none at all while the cache holds the projects).
-    filters = active_filters(project_ids={report.streamer.device.project_id for report in reports.values()})
+    # The batch's stream filters: no query while this process holds its projects' current filter revisions.
+    filters = active_filters(projects={report.streamer.device.project for report in reports.values()})
     with BackgroundWriter() as writer:
         pipeline = _Pipeline(writer)
         for position, (report_id, pk) in enumerate(zip(report_ids, ids, strict=True)):

@@ -12,7 +12,6 @@ from itertools import pairwise
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models.functions import Now
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 
 from server.apps.core.testing import assert_query_count
 from server.apps.device.tests.factories import make_device, make_stream, make_variable
+from server.apps.project.models import Project
 from server.apps.stream.models import StreamId
 from server.apps.streamdata.models import StreamData
 from server.apps.streamer.models import ReportStatus, StreamerReport
@@ -27,10 +27,22 @@ from server.apps.streamer.services import processing
 from server.apps.streamer.services.processing import streamer_reports_process
 from server.apps.streamer.tests.factories import make_ingest, process, signed_report, upload
 from server.apps.streamfilter.machine import Transition
-from server.apps.streamfilter.models import StreamFilterAlert, StreamFilterSeriesCursor, StreamFilterSeriesState
-from server.apps.streamfilter.selectors import active_filters
-from server.apps.streamfilter.services import FilterRows, filter_update, filters_evaluate
-from server.apps.streamfilter.tests.factories import make_filter, numbers, reference_run, transitions_strategy
+from server.apps.streamfilter.models import (
+    StreamFilter,
+    StreamFilterAlert,
+    StreamFilterRevision,
+    StreamFilterSeriesCursor,
+    StreamFilterSeriesState,
+)
+from server.apps.streamfilter.selectors import PROJECT_REVISION, active_filters
+from server.apps.streamfilter.services import FilterRows, filter_delete, filter_update, filters_evaluate
+from server.apps.streamfilter.tests.factories import (
+    make_filter,
+    numbers,
+    reference_run,
+    threshold_definition,
+    transitions_strategy,
+)
 from server.apps.streamnote.models import NoteType, StreamNote
 from server.apps.worker.models import DeadLetter, QueueMessage
 
@@ -256,17 +268,99 @@ def test_with_filters_a_batch_adds_a_fixed_number_of_queries(db):
     assert alerts()[-1] == ("high", "normal", 10.0, 503)
 
 
-def test_a_process_keeps_its_compiled_filters_until_a_filter_changes(db, django_capture_on_commit_callbacks):
+def _projects(project_id) -> list[Project]:
+    """The project as a batch loads it: with its filter revision."""
+    return list(Project.objects.select_related(PROJECT_REVISION).filter(pk=project_id))
+
+
+def test_a_process_keeps_its_compiled_filters_until_a_filter_changes(db):
     ingest, stream_filter, _ = make_world()
     project = str(ingest.project.id)
-    first = active_filters(project_ids=[ingest.project.id])[project]
-    # The cache holds the definitions' digest; the filters are this process's own objects, not unpickled again.
+    first = active_filters(projects=_projects(ingest.project.id))[project]
+    # The revision read with the projects is the one these were compiled at: the process's own objects, no query.
+    again = _projects(ingest.project.id) * 2
     with assert_query_count(0):
-        assert active_filters(project_ids=[ingest.project.id])[project] is first
-    with django_capture_on_commit_callbacks(execute=True):
-        filter_update(stream_filter=stream_filter, name="Renamed")
+        assert active_filters(projects=again)[project] is first
+    filter_update(stream_filter=stream_filter, name="Renamed")
+    changed = _projects(ingest.project.id)
     with assert_query_count(1):
-        assert [compiled.name for compiled in active_filters(project_ids=[ingest.project.id])[project]] == ["Renamed"]
+        assert [compiled.name for compiled in active_filters(projects=changed)[project]] == ["Renamed"]
+
+
+def test_a_project_whose_filters_were_never_written_has_no_revision_and_costs_no_query(db):
+    ingest = make_ingest()
+    assert not StreamFilterRevision.objects.exists()
+    projects = [*_projects(ingest.project.id), None]
+    with assert_query_count(0):
+        assert active_filters(projects=projects) == {}
+
+
+def _revision(project) -> int:
+    return StreamFilterRevision.objects.get(project=project).number
+
+
+def test_every_filter_write_moves_the_projects_revision_in_its_transaction(db):
+    """The services, a plain update of the table, and cascades that change a project's filters without them: a
+    deleted output stream (the action goes), a deleted variable (its filters go)."""
+    ingest, stream_filter, output = make_world()  # the filter and its three actions
+    other = make_ingest()
+    seen = [_revision(ingest.project)]
+
+    def moved() -> bool:
+        seen.append(_revision(ingest.project))
+        return seen[-1] > seen[-2]
+
+    filter_update(stream_filter=stream_filter, active=False)
+    assert moved()
+    StreamFilter.objects.filter(pk=stream_filter.pk).update(active=True)
+    assert moved()
+    output.delete()
+    assert moved()
+    assert not stream_filter.states.filter(actions__type="drv").exists()
+    stream_filter.variable.delete()
+    assert moved()
+    assert not StreamFilter.objects.exists()
+    with transaction.atomic():
+        make_filter(ingest.project, make_variable(ingest.project, lid=LEVEL))
+        transaction.set_rollback(True)
+    assert not moved()
+    assert not StreamFilterRevision.objects.filter(project=other.project).exists()
+    # A project deleted with its filters takes its revision with it.
+    make_filter(other.project, make_variable(other.project, lid=LEVEL))
+    assert _revision(other.project) == 1
+    other.project.delete()
+    assert not StreamFilterRevision.objects.filter(project_id=other.project.pk).exists()
+
+
+def test_the_next_batch_sees_a_filter_change(db):
+    """A worker holding a project's compiled filters: a filter created, changed, then deleted between two batches
+    is what the next batch evaluates."""
+    ingest = make_ingest()
+    variable = make_variable(ingest.project, lid=LEVEL)
+    ingest_rows(ingest, [10, 40], first_id=1)
+    process()  # the project has no filter
+    stream_filter = make_filter(ingest.project, variable)
+    ingest_rows(ingest, [10, 40], first_id=3)
+    process()
+    assert alerts() == [("normal", "high", 40.0, 4)]
+    filter_update(stream_filter=stream_filter, **threshold_definition(threshold=60.0))
+    ingest_rows(ingest, [10, 50], first_id=5)
+    process()
+    assert alerts()[1:] == [("high", "normal", 10.0, 5)]  # 50 no longer moves it
+    StreamFilter.objects.filter(pk=stream_filter.pk).update(name="Renamed")
+    ingest_rows(ingest, [70], first_id=7)
+    process()
+    assert alerts()[2:] == [("normal", "high", 70.0, 7)]
+    assert StreamFilterAlert.objects.get(streamer_local_id=7).filter_name == "Renamed"
+    # Changed after the upload, before the worker took the report.
+    ingest_rows(ingest, [10], first_id=8)
+    filter_update(stream_filter=stream_filter, name="Renamed again")
+    process()
+    assert StreamFilterAlert.objects.get(streamer_local_id=8).filter_name == "Renamed again"
+    filter_delete(stream_filter=stream_filter)
+    ingest_rows(ingest, [90], first_id=9)
+    process()
+    assert len(alerts()) == 4
 
 
 def test_a_batch_that_moves_no_series_writes_only_the_cursor(db):
@@ -361,8 +455,7 @@ def test_batches_raise_the_alerts_and_states_of_the_reading_by_reading_run(
         streams = {lid: make_stream(ingest.device, lid=lid) for lid in (LEVEL, OTHER, UNWATCHED)}
         streams = {lid: StreamId.objects.get(pk=stream.pk) for lid, stream in streams.items()}
         made = [make_filter(ingest.project, streams[lid].variable, name=f"F{lid}") for lid in (LEVEL, OTHER)]
-        cache.clear()
-        compiled = {c.id: c for c in active_filters(project_ids=[ingest.project.id])[str(ingest.project.id)]}
+        compiled = {c.id: c for c in active_filters(projects=_projects(ingest.project.id))[str(ingest.project.id)]}
         filters = [
             dataclasses.replace(compiled[f.id], transitions=tuple(Transition(a, b, tuple(t)) for a, b, t in machine))
             for f, machine in zip(made, machines, strict=True)
