@@ -34,6 +34,7 @@ between the parts' commits leaves the retry only the parts that did not commit.
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -137,13 +138,13 @@ def _copy_skipping_conflicts(cursor, rows: CopyRows) -> tuple[int, int, int]:
     return cursor.fetchone()
 
 
-def _roll_up_copied(cursor, rows: CopyRows) -> None:
+def _roll_up_copied_sql(rows: CopyRows) -> tuple[str, list]:
     """Add the rows the fast path has just copied to the roll-ups: the report's series in its id range."""
     copied = (
         f"(SELECT series, timestamp, value FROM {_table()} WHERE series = ANY(%s) AND streamer_local_id > 0 "
         "AND streamer_local_id BETWEEN %s AND %s)"
     )
-    cursor.execute(rollup_upsert_sql(copied), [rows.series_ids(), rows.first_id, rows.last_id])
+    return rollup_upsert_sql(copied), [rows.series_ids(), rows.first_id, rows.last_id]
 
 
 class _FastPathConflict(Exception):
@@ -168,31 +169,45 @@ def _write(report_id, part: int, streamer_id: int, streamer_slug: str, rows: Cop
             return WriteResult(
                 mark.new_reading_count, mark.duplicate_reading_count, mark.first_id, mark.last_id, already_written=True
             )
-        conflict_path = False
         if not len(rows):
-            inserted, first_id, last_id = 0, 0, 0
+            result = WriteResult(0, 0, 0, 0)
+            cursor.execute(*_mark_sql(report_id, part, streamer_slug, result))
         elif fast and not may_conflict and not rows.unnumbered and not rows.repeats_an_id:
             try:
                 _copy(cursor, _table(), rows)
             except IntegrityError as exc:
                 # Leaving the block rolls the transaction back (lock included); the caller starts again.
                 raise _FastPathConflict from exc
-            _roll_up_copied(cursor, rows)
-            inserted, first_id, last_id = len(rows), rows.first_id, rows.last_id
+            result = WriteResult(len(rows), 0, rows.first_id, rows.last_id)
+            # The roll-ups and the mark in one round trip.
+            rollup, rollup_params = _roll_up_copied_sql(rows)
+            marking, marking_params = _mark_sql(report_id, part, streamer_slug, result)
+            cursor.execute(f"{rollup}; {marking}", [*rollup_params, *marking_params])
         else:
-            conflict_path = True
             inserted, first_id, last_id = _copy_skipping_conflicts(cursor, rows)
-        result = WriteResult(inserted, len(rows) - inserted, first_id, last_id, conflict_path)
-        IngestedReport.objects.using(alias).create(
-            report_id=report_id,
-            part=part,
-            streamer_slug=streamer_slug,
-            new_reading_count=result.new_reading_count,
-            duplicate_reading_count=result.duplicate_reading_count,
-            first_id=first_id,
-            last_id=last_id,
-        )
+            result = WriteResult(inserted, len(rows) - inserted, first_id, last_id, conflict_path=True)
+            cursor.execute(*_mark_sql(report_id, part, streamer_slug, result))
     return result
+
+
+def _mark_sql(report_id, part: int, streamer_slug: str, result: WriteResult) -> tuple[str, list]:
+    """The part's :class:`IngestedReport` mark, as one plain statement (no model instance per part)."""
+    columns = (
+        "id, report_id, part, streamer_slug, new_reading_count, duplicate_reading_count, first_id, last_id, created_on"
+    )
+    return (
+        f"INSERT INTO {IngestedReport._meta.db_table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now())",
+        [
+            uuid.uuid4(),
+            report_id,
+            part,
+            streamer_slug,
+            result.new_reading_count,
+            result.duplicate_reading_count,
+            result.first_id,
+            result.last_id,
+        ],
+    )
 
 
 def combined(results: list[WriteResult]) -> WriteResult:
@@ -261,57 +276,74 @@ def close_write_connections() -> None:
 
 
 class BackgroundWriter:
-    """Runs a report's :func:`streamdata_write` in threads of their own: the caller's streamdata connection writes
-    it (its transaction state included, so a test's transaction holds it too), and a report of at least
-    ``PARALLEL_WRITE_MIN_ROWS`` rows is cut into ``STREAMDATA_WRITE_CONNECTIONS`` parts written side by side, the
-    others on extra connections of this process. Each part is its own transaction with its own mark. While a write is
-    in flight the caller must not use its streamdata connection; leaving the block on an error cancels the writes in
-    flight, which roll back, and waits for them.
+    """Runs a report's :func:`streamdata_write` in threads of their own, one thread per write connection (a *lane*):
+    the caller's streamdata connection (its transaction state included, so a test's transaction holds it too), and
+    extra connections of this process. A report of at least ``PARALLEL_WRITE_MIN_ROWS`` rows is cut into
+    ``STREAMDATA_WRITE_CONNECTIONS`` parts written side by side, one per lane; a smaller one goes to the lane with
+    the least rows queued. Each part is its own transaction with its own mark. A report submitted while another is
+    being written queues its parts behind that one's, lane by lane, so a lane that finishes its part starts the next
+    report's at once instead of waiting for the other lanes. While writes are in flight the caller must not use its
+    streamdata connection; leaving the block on an error cancels the writes in flight (they roll back) and the
+    queued ones, and waits for them.
 
     Use::
 
         with BackgroundWriter() as writer:
             pending = writer.submit(report_id=..., streamer_id=..., streamer_slug=..., rows=...)
-            ...  # other work, on other connections
+            ...  # other work, on other connections; submit the next report
             result = pending.result()
     """
 
     def __init__(self) -> None:
         self.alias = router.db_for_write(StreamData)
         self.connections = _write_connections(self.alias, max(1, settings.STREAMDATA_WRITE_CONNECTIONS))
-        self._executor: ThreadPoolExecutor | None = None
-        self._in_flight: PendingWrite | None = None
+        self._lanes: list[ThreadPoolExecutor] = []
+        # The parts submitted and not written yet: (lane, rows, future).
+        self._parts: list[tuple[int, int, Future[WriteResult]]] = []
 
     def __enter__(self) -> BackgroundWriter:
         for connection in self.connections:
             connection.inc_thread_sharing()
-        self._executor = ThreadPoolExecutor(max_workers=len(self.connections), thread_name_prefix="streamdata-writer")
+        self._lanes = [
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"streamdata-writer-{lane}")
+            for lane in range(len(self.connections))
+        ]
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:
         try:
-            if exc_type is not None and self._in_flight is not None and not self._in_flight.done():
+            if exc_type is not None and not all(future.done() for _, _, future in self._parts):
+                for _, _, future in self._parts:
+                    future.cancel()  # a part not started yet never starts
                 self._cancel()
-            if self._executor is not None:
-                self._executor.shutdown(wait=True, cancel_futures=True)
+            for lane in self._lanes:
+                lane.shutdown(wait=True, cancel_futures=True)
         finally:
             for connection in self.connections:
                 connection.dec_thread_sharing()
 
     def submit(self, *, rows: CopyRows, **write) -> PendingWrite:
-        """Start the report's write; its figures (or error) come from the returned :class:`PendingWrite`."""
-        assert self._executor is not None, "submit() is called inside the writer's with block"
-        parts = rows.split(len(self.connections)) if len(rows) >= PARALLEL_WRITE_MIN_ROWS else [rows]
-        self._in_flight = PendingWrite(
-            [
-                self._executor.submit(self._write, connection, {**write, "part": number, "rows": part})
-                for number, (connection, part) in enumerate(zip(self.connections, parts, strict=False))
-            ]
-        )
-        return self._in_flight
+        """Queue the report's write behind those in flight; its figures (or error) come from the returned
+        :class:`PendingWrite`."""
+        assert self._lanes, "submit() is called inside the writer's with block"
+        self._parts = [part for part in self._parts if not part[2].done()]
+        if len(rows) >= PARALLEL_WRITE_MIN_ROWS:
+            lanes = list(range(len(self._lanes)))
+            parts = rows.split(len(lanes))
+        else:
+            queued = [0] * len(self._lanes)
+            for lane, size, _ in self._parts:
+                queued[lane] += size
+            lanes, parts = [min(range(len(self._lanes)), key=queued.__getitem__)], [rows]
+        futures = []
+        for number, (lane, part) in enumerate(zip(lanes, parts, strict=False)):
+            future = self._lanes[lane].submit(self._write, lane, {**write, "part": number, "rows": part})
+            self._parts.append((lane, len(part), future))
+            futures.append(future)
+        return PendingWrite(futures)
 
-    def _write(self, connection, write: dict) -> WriteResult:
-        connections[self.alias] = connection  # this thread's handle on its connection
+    def _write(self, lane: int, write: dict) -> WriteResult:
+        connections[self.alias] = self.connections[lane]  # this thread's handle on its lane's connection
         return streamdata_write(**write)
 
     def _cancel(self) -> None:

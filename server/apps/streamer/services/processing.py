@@ -277,8 +277,9 @@ class DevicesSeen:
 
 
 class _Pipeline:
-    """Reports through the write, one in flight at a time: while the writer's thread stores one report's rows,
-    this thread loads the next report and acknowledges the previous one. Outcomes collect in ``done``."""
+    """Reports through the write: while the writer's threads store one report's rows, this thread loads the next
+    report, queues its write behind the first one's (each write connection starts it as soon as its own part of the
+    first is done), then acknowledges the first. Outcomes collect in ``done``."""
 
     def __init__(self, writer: BackgroundWriter) -> None:
         self.writer = writer
@@ -287,9 +288,8 @@ class _Pipeline:
         self.seen = DevicesSeen()
 
     def start(self, position: int, work: _ReportWork) -> None:
-        """Wait for the write in flight, start ``work``'s, then acknowledge the earlier report while it runs."""
-        previous, self.in_flight = self.in_flight, None
-        written = _write_outcome(previous[2]) if previous else None
+        """Queue ``work``'s write behind the one in flight, then wait for that one and acknowledge it while
+        ``work``'s runs."""
         report = work.report
         pending = self.writer.submit(
             report_id=report.pk,
@@ -297,9 +297,9 @@ class _Pipeline:
             streamer_slug=report.streamer.slug,
             rows=work.rows.readings,
         )
-        self.in_flight = (position, work, pending)
-        if previous is not None and written is not None:
-            self._finish(previous[0], previous[1], written)
+        previous, self.in_flight = self.in_flight, (position, work, pending)
+        if previous is not None:
+            self._finish(previous[0], previous[1], _write_outcome(previous[2]))
 
     def settle(self) -> None:
         """Finish the report in flight: wait for its write, then acknowledge it."""

@@ -153,9 +153,9 @@ def test_batch_query_counts(db):
     # Default: the delivery mark, the reports, the device's streams (once a batch), then an acknowledgement per
     # report (the savepoint, the report's figures under the streamer's lock, the streamer and the device, the
     # release).
-    # Streamdata, per report: the savepoint, the lock with the mark and overlap probe, the COPY, the roll-ups, the
-    # mark, the release.
-    with assert_query_count(3 + 4 * 4), assert_query_count(6 * 4, using="streamdata"):
+    # Streamdata, per report: the savepoint, the lock with the mark and overlap probe, the COPY, the roll-ups with
+    # the mark, the release.
+    with assert_query_count(3 + 4 * 4), assert_query_count(5 * 4, using="streamdata"):
         assert [error for _, error in streamer_reports_process(report_ids=ids)] == [None] * 4
     assert len(stored()) == 500
 
