@@ -181,3 +181,26 @@ def test_the_dashboard_page_query_count_does_not_grow(org):
         make_fleet(org)
     with assert_query_count(len(first.captured_queries)):
         client.get(f"/org/{org.slug}/audit/")
+
+
+def test_a_key_secret_shows_in_no_part_in_the_log_nor_its_export(org, device):
+    """django-auditlog's own masking keeps the second half of the value: half a device key for every owner."""
+    staff = make_member(org, OWNER, is_staff=True)
+    secret = "0123456789abcdef" * 4
+    response = api_client(staff).post(
+        f"/api/v1/device/{device.slug}/keys/", {"type": "USR", "secret": secret}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    rotated = api_client(staff).post(f"/api/v1/device/{device.slug}/keys/USR/rotate/")
+    assert rotated.status_code in (200, 201), rotated.content
+    key = DeviceKey.objects.get(device=device, type="USR")
+    assert key.secret != secret
+    created, updated = entries_for(key)
+    assert created.changes["secret"] == ["None", "********"]
+    assert updated.changes == {"secret": ["********", "********"]}
+    owner = api_client(org.created_by)
+    listed = owner.get(AUDIT, {"model": "deviceauth.devicekey"}).content.decode()
+    exported = b"".join(owner.get(f"{AUDIT}export/", {"model": "deviceauth.devicekey"}).streaming_content).decode()
+    for text in (listed, exported):
+        for value in (secret, key.secret):
+            assert value[-8:] not in text
