@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.test import Client
 
 from server.apps.audit.models import AuditEntry
@@ -204,3 +206,32 @@ def test_a_key_secret_shows_in_no_part_in_the_log_nor_its_export(org, device):
     for text in (listed, exported):
         for value in (secret, key.secret):
             assert value[-8:] not in text
+
+
+def test_the_migration_masks_secrets_recorded_before(org, device):
+    """Entries written with django-auditlog's half mask lose the half they kept; other fields and models stay."""
+    migration = importlib.import_module("server.apps.audit.migrations.0002_mask_recorded_secrets")
+    key = DeviceKey.objects.create(device=device, type="USR", secret="ab" * 32)
+    [entry] = entries_for(key)
+    half = ["**ne", "*" * 32 + "ab" * 16]
+    AuditEntry.objects.filter(pk=entry.pk).update(changes={"secret": half, "type": [None, "USR"]})
+    rotated = AuditEntry.objects.create(
+        content_type=entry.content_type,
+        object_pk=entry.object_pk,
+        object_repr="key",
+        action=1,
+        changes={"secret": ["*" * 32 + "ab" * 16, "*" * 32 + "cd" * 16]},
+    )
+    # A field of another model that happens to be called secret is not the log's to rewrite.
+    other = AuditEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(Org),
+        object_pk=str(org.pk),
+        object_repr="org",
+        action=1,
+        changes={"secret": ["a", "b"]},
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(migration.MASK_SECRETS)
+    assert AuditEntry.objects.get(pk=entry.pk).changes == {"secret": ["None", "********"], "type": [None, "USR"]}
+    assert AuditEntry.objects.get(pk=rotated.pk).changes == {"secret": ["********", "********"]}
+    assert AuditEntry.objects.get(pk=other.pk).changes == {"secret": ["a", "b"]}
