@@ -56,6 +56,17 @@ AUDITED: tuple[Audited, ...] = (
 _ORG_PATHS: dict[str, str] = {}
 
 
+# What an entry shows for a masked field's value: never a part of the secret, nor its length.
+SECRET_MASK = "********"
+
+
+def secret_mask(value: str) -> str:
+    """django-auditlog's masking of ``mask_fields`` (it hands over ``str(value)``). Its default shows the second half
+    of the value, half of a device key or a webhook secret to whoever reads the log; this shows only whether one
+    was set."""
+    return value if value in ("", "None") else SECRET_MASK
+
+
 def register_audited_models() -> None:
     for audited in AUDITED:
         model = apps.get_model(audited.label)
@@ -64,6 +75,7 @@ def register_audited_models() -> None:
             model,
             exclude_fields=list(audited.exclude_fields),
             mask_fields=list(audited.mask_fields),
+            mask_callable=f"{__name__}.secret_mask",
             m2m_fields=set(),
         )
 

@@ -108,8 +108,21 @@ def partition_create(cursor, table: str, month: datetime.datetime) -> bool:
         f"INSERT INTO {name} SELECT * FROM moved",
         bounds,
     )
+    default_partition_truncate_if_empty(cursor, table)
     cursor.execute(f"ALTER TABLE {table} ATTACH PARTITION {default} DEFAULT")
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    return True
+
+
+def default_partition_truncate_if_empty(cursor, table: str) -> bool:
+    """Truncate the DEFAULT partition when no row is left in it, so the space of the rows deleted or moved out of it
+    goes back to the file system at the commit, its indexes' too (deleted rows leave a table as large as before, and
+    a vacuum never shrinks an index). The caller holds the locks that keep rows from coming in meanwhile."""
+    default = default_partition_name(table)
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {default})")
+    if cursor.fetchone()[0]:
+        return False
+    cursor.execute(f"TRUNCATE {default}")
     return True
 
 
@@ -228,7 +241,15 @@ def partitions_retention_apply(
         with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
             removing(cursor, partition, condition, params)
             cursor.execute(f"DELETE FROM {partition.name} WHERE {condition}", params)
-            deleted += cursor.rowcount
+            removed = cursor.rowcount
+        deleted += removed
+        if partition.month is None and removed:
+            # The DEFAULT partition is never dropped: emptied, it is truncated, under the locks a drop takes (a row
+            # that came in meanwhile keeps it), so readings written with old clocks free their disk too.
+            with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{RETENTION_LOCK_TIMEOUT}'")
+                cursor.execute(f"LOCK TABLE {table}, {partition.name} IN ACCESS EXCLUSIVE MODE")
+                default_partition_truncate_if_empty(cursor, table)
     return RetentionResult(dropped, deleted)
 
 

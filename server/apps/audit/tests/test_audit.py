@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.test import Client
 
 from server.apps.audit.models import AuditEntry
@@ -181,3 +183,55 @@ def test_the_dashboard_page_query_count_does_not_grow(org):
         make_fleet(org)
     with assert_query_count(len(first.captured_queries)):
         client.get(f"/org/{org.slug}/audit/")
+
+
+def test_a_key_secret_shows_in_no_part_in_the_log_nor_its_export(org, device):
+    """django-auditlog's own masking keeps the second half of the value: half a device key for every owner."""
+    staff = make_member(org, OWNER, is_staff=True)
+    secret = "0123456789abcdef" * 4
+    response = api_client(staff).post(
+        f"/api/v1/device/{device.slug}/keys/", {"type": "USR", "secret": secret}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    rotated = api_client(staff).post(f"/api/v1/device/{device.slug}/keys/USR/rotate/")
+    assert rotated.status_code in (200, 201), rotated.content
+    key = DeviceKey.objects.get(device=device, type="USR")
+    assert key.secret != secret
+    created, updated = entries_for(key)
+    assert created.changes["secret"] == ["None", "********"]
+    assert updated.changes == {"secret": ["********", "********"]}
+    owner = api_client(org.created_by)
+    listed = owner.get(AUDIT, {"model": "deviceauth.devicekey"}).content.decode()
+    exported = b"".join(owner.get(f"{AUDIT}export/", {"model": "deviceauth.devicekey"}).streaming_content).decode()
+    for text in (listed, exported):
+        for value in (secret, key.secret):
+            assert value[-8:] not in text
+
+
+def test_the_migration_masks_secrets_recorded_before(org, device):
+    """Entries written with django-auditlog's half mask lose the half they kept; other fields and models stay."""
+    migration = importlib.import_module("server.apps.audit.migrations.0002_mask_recorded_secrets")
+    key = DeviceKey.objects.create(device=device, type="USR", secret="ab" * 32)
+    [entry] = entries_for(key)
+    half = ["**ne", "*" * 32 + "ab" * 16]
+    AuditEntry.objects.filter(pk=entry.pk).update(changes={"secret": half, "type": [None, "USR"]})
+    rotated = AuditEntry.objects.create(
+        content_type=entry.content_type,
+        object_pk=entry.object_pk,
+        object_repr="key",
+        action=1,
+        changes={"secret": ["*" * 32 + "ab" * 16, "*" * 32 + "cd" * 16]},
+    )
+    # A field of another model that happens to be called secret is not the log's to rewrite.
+    other = AuditEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(Org),
+        object_pk=str(org.pk),
+        object_repr="org",
+        action=1,
+        changes={"secret": ["a", "b"]},
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(migration.MASK_SECRETS)
+    assert AuditEntry.objects.get(pk=entry.pk).changes == {"secret": ["None", "********"], "type": [None, "USR"]}
+    assert AuditEntry.objects.get(pk=rotated.pk).changes == {"secret": ["********", "********"]}
+    assert AuditEntry.objects.get(pk=other.pk).changes == {"secret": ["a", "b"]}

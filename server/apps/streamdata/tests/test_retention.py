@@ -231,3 +231,48 @@ def test_the_dropped_partition_frees_its_disk(two_projects):
     with connections["streamdata"].cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s)", [f"{TABLE}_p202602"])
         assert cursor.fetchone()[0] is None
+
+
+def total_size(name: str) -> int:
+    with connections["streamdata"].cursor() as cursor:
+        cursor.execute("SELECT pg_total_relation_size(%s)", [name])
+        return cursor.fetchone()[0]
+
+
+def test_readings_of_months_without_a_partition_free_their_disk_when_they_expire(db):
+    """Readings uploaded today with old clocks wait in the DEFAULT partition until the next partitions run: if
+    retention comes first, their rows are deleted and the partition, emptied, is truncated, its indexes too."""
+    brief, forever = make_project(), make_project()
+    Project.objects.filter(pk=brief.pk).update(data_retention_days=30)
+    short, long = make_stream(make_device(brief)), make_stream(make_device(forever))
+    stream_data_partitions_ensure(now=NOW)
+    default = f"{TABLE}_default"
+    empty = total_size(default)
+    add_data(short, 2000, start=at(2026, 3, 1), step=datetime.timedelta(minutes=1))
+    add_data(short, 10, start=at(2026, 6, 10), first_id=5000)
+    assert rows_in(default) == 2000
+    assert total_size(default) > empty
+
+    result = stream_data_retention_apply(now=NOW)
+
+    assert result.rows_deleted == 2000
+    assert total_size(default) <= empty  # truncated: the table's and its indexes' pages are gone
+    assert [lid for lid, _ in readings(short.series)] == list(range(5000, 5010))
+    assert_rolled_up(short.series)
+    # A DEFAULT partition still holding a reading of a project that keeps it is left as it is.
+    add_data(long, 5, start=at(2026, 3, 1), first_id=1)
+    add_data(short, 5, start=at(2026, 3, 1), first_id=100)
+    assert stream_data_retention_apply(now=NOW).rows_deleted == 5
+    assert [lid for lid, _ in readings(long.series)] == [1, 2, 3, 4, 5]
+
+
+def test_the_default_partition_emptied_by_the_partitions_run_is_truncated(db):
+    stream = make_stream(make_device(make_project()))
+    default = f"{TABLE}_default"
+    empty = total_size(default)
+    add_data(stream, 2000, start=at(2031, 2, 3), step=datetime.timedelta(minutes=1))
+    assert total_size(default) > empty
+    assert f"{TABLE}_p203102" in stream_data_partitions_ensure(now=NOW)
+    assert rows_in(default) == 0
+    assert total_size(default) <= empty
+    assert len(readings(stream.series)) == 2000
