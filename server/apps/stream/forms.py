@@ -56,6 +56,15 @@ def _whole_second(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
+def _just_after(moment: datetime) -> datetime:
+    """The whole second after ``moment``, the end of a window that holds it. A reading in the last second of the
+    year 9999 (the API takes it) has none: the window then ends at the last moment a datetime holds."""
+    try:
+        return _whole_second(moment) + ONE_SECOND
+    except OverflowError:
+        return datetime.max.replace(tzinfo=moment.tzinfo)
+
+
 class StreamRangeForm(forms.Form):
     range = forms.ChoiceField(choices=[(key, label) for key, (label, _) in RANGE_PRESETS.items()], required=False)
     start = core_forms.DateTimeField(required=False)
@@ -77,7 +86,7 @@ class StreamRangeForm(forms.Form):
             return TimeWindow(start, end, None)
         first, last = bounds()
         # The window ends just after the last reading, on a whole second.
-        after_last = _whole_second(last) + ONE_SECOND if last is not None else None
+        after_last = _just_after(last) if last is not None else None
         if start is not None or end is not None:
             # One side given: the other is the stream's own (an empty window when they cross).
             start = start or (_whole_second(first) if first else end)

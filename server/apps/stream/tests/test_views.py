@@ -229,6 +229,22 @@ def test_bad_windows_are_400_for_the_data_endpoints(stream, owner, query):
     assert "detail" in client.get(stream_url(stream, "series"), query).json()
 
 
+def test_readings_at_the_ends_of_the_years_a_datetime_holds_are_shown(stream, owner):
+    # The API stores a reading at 0001-01-01 or in the last second of 9999; the page's window had ended one second
+    # after the last reading, past what a datetime holds: a 500 on every view of the stream.
+    last = datetime(9999, 12, 31, 23, 59, 59, 500_000, tzinfo=UTC)
+    for moment in (datetime(1, 1, 1, tzinfo=UTC), T0, last):
+        add_data(stream, 1, start=moment, first_id=0)
+    client = logged_in(owner)
+    for query in ({}, {"start": "0001-01-01T00:00:00Z"}, {"end": "9999-12-31T23:59:59Z"}, {"range": "24h"}):
+        for name in ENDPOINTS:
+            assert client.get(stream_url(stream, name), query).status_code == 200, (name, query)
+    whole = client.get(stream_url(stream, "series")).json()
+    assert (whole["count"], whole["start"], whole["end"]) == (3, "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z")
+    assert whole["x"] == [datetime(1, 1, 1, tzinfo=UTC).timestamp(), T0.timestamp(), last.timestamp()]
+    assert client.get(stream_url(stream, "series"), {"range": "24h"}).json()["x"] == [last.timestamp()]
+
+
 # The chart's series -----------------------------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import connections, router
 
@@ -29,6 +29,8 @@ SERIES_MAX_POINTS = 1500
 # the epoch) and the chart does not shimmer. Wider windows use whole multiples of a week.
 SERIES_BUCKET_WIDTHS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 WEEK_SECONDS = 7 * 86400
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_SECOND = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,8 @@ def series_buckets(*, series: int, start: datetime, end: datetime, width: int) -
     docstring). Two queries: the roll-ups and the edges (one when the window has no edge, or is not wide enough
     for a whole roll-up bucket and is read from the rows)."""
     resolution = _rollup_resolution(width)
-    first, last = math.ceil(start.timestamp()), math.floor(end.timestamp())
+    # Whole epoch seconds inside the window, in integers: a float's timestamp of the year 9999 rounds up past it.
+    first, last = -((UNIX_EPOCH - start) // ONE_SECOND), (end - UNIX_EPOCH) // ONE_SECOND
     if resolution is None or (inner_start := -(-first // resolution)) >= (inner_end := last // resolution):
         return _row_buckets(series=series, start=start, end=end, width=width)
     inner = (datetime.fromtimestamp(inner_start * resolution, UTC), datetime.fromtimestamp(inner_end * resolution, UTC))

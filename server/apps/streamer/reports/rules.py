@@ -32,6 +32,7 @@ from .model import ParsedReport, ReportFormat, ReportHeader
 from .timestamps import (
     REBOOT_STREAM,
     TimedReadings,
+    Times,
     as_utc,
     time_base,
     timestamps_from_items,
@@ -121,22 +122,14 @@ def prepare_report(
     columns, dropped_readings = _new_in_id_order(columns, last_id)
     streams, reading_ids, raw_times, values = columns[:4]
 
-    if header.format is ReportFormat.FLEXIBLE_DICTIONARY:
-        times = timestamps_from_items(
-            raw_times,
-            columns[4] if len(columns) > 4 else None,
-            received_time=received_time,
-            sent_timestamp=header.sent_timestamp,
-        )
-    else:
-        times = timestamps_from_uptime(
-            streams,
-            raw_times,
-            values,
-            received_time=received_time,
-            sent_timestamp=header.sent_timestamp,
-            previous_time_base=previous_time_base,
-        )
+    try:
+        times = _reading_times(report, columns, received_time, previous_time_base)
+        events, dropped_events = _new_events(report, last_id, received_time)
+        base = time_base(received_time, header.sent_timestamp)
+    except OverflowError:
+        raise _timed_out_of_range(header, received_time) from None
+    if not times.timestamps.representable():
+        raise _timed_out_of_range(header, received_time)
 
     reboots = _positions(streams, REBOOT_STREAM)
     reboot_ids = [reading_ids[i] for i in reboots]
@@ -147,12 +140,11 @@ def prepare_report(
         output = [_without(column, reboots) for column in output]
         removed_reboots = len(reboots)
 
-    events, dropped_events = _new_events(report, last_id, received_time)
     return PreparedReport(
         header=header,
         readings=TimedReadings(*output),
         events=events,
-        time_base=time_base(received_time, header.sent_timestamp),
+        time_base=base,
         dropped_readings=dropped_readings,
         dropped_events=dropped_events,
         removed_reboots=removed_reboots,
@@ -174,6 +166,40 @@ def _new_in_id_order(columns: list[Column], last_id: int) -> tuple[list[Column],
     order = sorted(range(size), key=ids.__getitem__)
     order = [i for i in order if ids[i] == 0 or ids[i] > last_id]
     return [[column[i] for i in order] for column in columns], size - len(order)
+
+
+def _timed_out_of_range(header: ReportHeader, received_time: datetime.datetime) -> ReportRejectedError:
+    """A received time far off (a year 1 or 9999 ``?timestamp=``) would place readings where no datetime reaches:
+    the report fails with the reason rather than breaking the worker or every later read of the stream."""
+    return ReportRejectedError(
+        f"the report's readings would be timed outside the years 1 to 9999 (received {received_time.isoformat()}, "
+        f"sent at uptime {header.sent_timestamp} s): check the upload's ?timestamp="
+    )
+
+
+def _reading_times(
+    report: ParsedReport,
+    columns: list[Column],
+    received_time: datetime.datetime,
+    previous_time_base: datetime.datetime | None,
+) -> Times:
+    """The readings' times: by the items' own times for a dictionary report, by uptime and reboots otherwise."""
+    streams, _, raw_times, values = columns[:4]
+    if report.header.format is ReportFormat.FLEXIBLE_DICTIONARY:
+        return timestamps_from_items(
+            raw_times,
+            columns[4] if len(columns) > 4 else None,
+            received_time=received_time,
+            sent_timestamp=report.header.sent_timestamp,
+        )
+    return timestamps_from_uptime(
+        streams,
+        raw_times,
+        values,
+        received_time=received_time,
+        sent_timestamp=report.header.sent_timestamp,
+        previous_time_base=previous_time_base,
+    )
 
 
 def _new_events(report: ParsedReport, last_id: int, received_time: datetime.datetime) -> tuple[list[TimedEvent], int]:

@@ -89,6 +89,11 @@ def micros_since_y2k(moment: datetime.datetime) -> int:
     return (moment - Y2K) // ONE_MICROSECOND
 
 
+# The times a datetime holds (the years 1 to 9999). PostgreSQL would store later ones, but no read could return them.
+MIN_MICROS = micros_since_y2k(datetime.datetime.min.replace(tzinfo=datetime.UTC))
+MAX_MICROS = micros_since_y2k(datetime.datetime.max.replace(tzinfo=datetime.UTC))
+
+
 class Timestamps(Sequence[datetime.datetime]):
     """A column of UTC times kept as microseconds since 2000-01-01 in an ``array``, made into datetimes only when
     read. A million readings then cost 8 MB and no datetime objects, and the write path sends the integers as they
@@ -106,6 +111,10 @@ class Timestamps(Sequence[datetime.datetime]):
         if isinstance(index, slice):
             return Timestamps(self.micros[index])
         return Y2K + _timedelta(microseconds=self.micros[index])
+
+    def representable(self) -> bool:
+        """Whether every time is one a datetime can hold (times computed as integers may run past the year 9999)."""
+        return not self.micros or (min(self.micros) >= MIN_MICROS and max(self.micros) <= MAX_MICROS)
 
     def __add__(self, other: Timestamps) -> Timestamps:
         return Timestamps(self.micros + other.micros)

@@ -331,6 +331,38 @@ def test_missing_file_and_unclaimed_device_fail_the_report(db):
     assert stored() == []
 
 
+@pytest.mark.parametrize(
+    ("received", "sent", "raw_times"),
+    [
+        # The boot would fall before the year 1.
+        ("0001-01-01T00:00:00", 4_000_000_000, (10, 20)),
+        # Readings timed after the report was sent, past the last second of 9999: one whole datetime computation
+        # overflows, the other is only integers that PostgreSQL would have stored.
+        ("9999-12-31T23:59:59", 5, (100, 200)),
+        ("9999-12-31T23:59:59", 5, (1, 200)),
+    ],
+)
+def test_a_report_timed_outside_the_years_1_to_9999_fails_and_holds_no_acknowledgement(db, received, sent, raw_times):
+    ingest = make_ingest()
+    rows = [(raw, 0x5001, i, i) for i, raw in enumerate(raw_times, 1)]
+    response = upload(ingest.client, signed_report(ingest.device.id, rows, report_id=3, sent=sent), timestamp=received)
+    assert response.status_code == 201, response.content
+    process()
+    report = StreamerReport.objects.get(pk=response.json()["id"])
+    assert report.status == ReportStatus.FAILED
+    assert report.error == (
+        f"the report's readings would be timed outside the years 1 to 9999 (received {received}+00:00, sent at "
+        f"uptime {sent} s): check the upload's ?timestamp="
+    )
+    assert DeadLetter.objects.get().arguments == {"report_id": str(report.pk)}
+    assert stored() == []
+    # The streamer's next report is acknowledged: the failed one holds last_id back no more than a bad file does.
+    later = ingest_report(ingest, signed_report(ingest.device.id, [(5, 0x5001, 9, 4)], report_id=5, sent=10))
+    assert later.status == ReportStatus.SUCCESS
+    assert [(row[1], row[2]) for row in stored()] == [(4, RECEIVED_UTC - seconds(5))]
+    assert Streamer.objects.get().last_id == 4
+
+
 def test_a_processed_report_is_left_alone(db):
     ingest = make_ingest()
     report = ingest_report(ingest, signed_report(ingest.device.id, [(1, 0x5001, 1, 1)], report_id=2))
