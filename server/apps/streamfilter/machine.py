@@ -122,7 +122,8 @@ class ActionSpec:
 
 @dataclass(frozen=True)
 class CompiledFilter:
-    """An active filter as ingest evaluates it (cached between batches; see ``selectors.active_filters``)."""
+    """An active filter as ingest evaluates it (kept between batches while its project's filter revision
+    stays; see ``selectors.active_filters``)."""
 
     id: int
     name: str

@@ -465,8 +465,9 @@ def filters_evaluate(*, rows: FilterRows, filters: Sequence[CompiledFilter] | No
     one that acknowledges the rows, so a crash before that commit leaves no state and no alert behind, and the retry
     evaluates the rows again).
 
-    ``filters`` are the rows' projects' active filters (``selectors.active_filters``, cached: a batch looks them
-    up once); without them they are looked up here. For each watched series: the rows after its cursor (shared by
+    ``filters`` are the rows' projects' active filters (``selectors.active_filters``, kept compiled while the
+    project's filter revision stays: a batch looks them up once); without them they are looked up here (one query
+    for the projects' revisions). For each watched series: the rows after its cursor (shared by
     the filters on it) and their values' bounds; for each filter on it, the stored state (or the filter's initial
     one) and the machine run over those values (a few comparisons when no transition out of the state can fire
     between the bounds); then one alert per transition with the states that changed, and the entered states'

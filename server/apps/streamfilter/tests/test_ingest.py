@@ -244,10 +244,10 @@ def test_a_failing_webhook_is_retried_until_it_answers(db, webhook):
     assert len(StreamFilterAlert.objects.get().delivered_actions) == 3
 
 
-def test_without_filters_a_batch_makes_no_query_beyond_the_cached_check(db):
+def test_without_filters_a_batch_makes_no_query_for_them(db):
     ingest = make_ingest()
     ingest_rows(ingest, [1, 2], first_id=1)
-    process()  # the project's empty filter list is cached now
+    process()  # creates the stream; the project has no filter revision, so no batch looks filters up
     report_id = ingest_rows(ingest, [1, 2], first_id=3)
     # As in the streamer's own pin: the delivery mark, the report, the streams, the acknowledgement's transaction of
     # two.
