@@ -38,20 +38,45 @@ def _empty_cache():
     empty_cache()
 
 
-# Files whose tests xdist may run in different processes (`--dist loadfile` keeps every other file in one): each test
-# there is long and sets up its own data, so the file is not one long tail on one worker.
-SPREAD_FILES = ("server/apps/core/tests/test_api_fuzz.py::", "server/apps/core/tests/test_access_matrix.py::")
+# The suite's longest tests (minutes each in CI; the whole suite's `--durations` lists them), longest first: a prefix
+# of test ids, a file's name ending in "::" for all its tests. Under `--dist loadfile` each is a unit of its own, which
+# xdist may give to any process, and the units are handed out in this order before every other file. xdist would
+# otherwise hand out the units with the fewest tests last, and a test of minutes started last is the run's tail.
+LONG_TESTS = (
+    "server/apps/core/tests/test_api_fuzz.py::",
+    "server/apps/core/tests/test_access_matrix.py::",
+    "server/apps/core/tests/test_databases.py::test_configured_servers_run_the_router_tests",
+    "server/apps/streamdata/tests/test_migrations.py::",
+    "server/apps/report/tests/test_generate.py::test_a_million_readings_in_every_format_match_sql",
+)
+
+
+def long_test_rank(nodeid: str) -> int:
+    """The place of a test in ``LONG_TESTS``; every other test ranks after them all."""
+    return next((rank for rank, prefix in enumerate(LONG_TESTS) if nodeid.startswith(prefix)), len(LONG_TESTS))
 
 
 def pytest_xdist_make_scheduler(config, log):
-    """``--dist loadfile``, except that the tests of ``SPREAD_FILES`` are each a unit of their own."""
+    """``--dist loadfile``, except that the tests of ``LONG_TESTS`` are each a unit of their own, handed out first."""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
 
     class Scheduling(LoadFileScheduling):
         def _split_scope(self, nodeid):
-            return nodeid if nodeid.startswith(SPREAD_FILES) else super()._split_scope(nodeid)
+            return nodeid if long_test_rank(nodeid) < len(LONG_TESTS) else super()._split_scope(nodeid)
+
+        ordered = False
+
+        def _assign_work_unit(self, node):
+            if not self.ordered:
+                # The first unit handed out: xdist has filled its queue (the units with the most tests first). The long
+                # tests go to its front; a stable sort keeps xdist's order among the rest.
+                queue = sorted(self.workqueue.items(), key=lambda unit: long_test_rank(unit[0]))
+                self.workqueue.clear()
+                self.workqueue.update(queue)
+                self.ordered = True
+            super()._assign_work_unit(node)
 
     return Scheduling(config, log)
 

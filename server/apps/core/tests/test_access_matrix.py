@@ -84,8 +84,8 @@ OWN_READ_REFUSED = {
 # Routes only staff reach; anyone else gets a 404 (or 403).
 STAFF_ONLY_PREFIXES = ("staff/",)
 WRITE_METHODS = ("post", "put", "patch", "delete")
-# The routes are split into this many tests, which xdist may run in different processes (SPREAD_FILES in the root
-# conftest.py): the matrix was the suite's longest test.
+# The routes are split into this many tests, which xdist may run in different processes (LONG_TESTS in the root
+# conftest.py): the matrix, and the odd values after it, were each among the suite's longest tests.
 SHARDS = 4
 
 
@@ -164,9 +164,19 @@ def _matrix_routes() -> list[Route]:
     return sorted(routes, key=lambda route: (route.route, route.name))
 
 
+def _shard(routes: list[Route], shard: int) -> list[Route]:
+    """Every SHARDS-th route: the shards together take every route once, and xdist runs them side by side."""
+    return routes[shard::SHARDS]
+
+
+def _routes_with_parameters() -> list[Route]:
+    return [route for route in _matrix_routes() if route.params]
+
+
 def test_the_shards_take_every_route_once():
-    shards = [route for shard in range(SHARDS) for route in _matrix_routes()[shard::SHARDS]]
-    assert sorted(shards, key=lambda route: (route.route, route.name)) == _matrix_routes()
+    for routes in (_matrix_routes(), _routes_with_parameters()):
+        shards = [route for shard in range(SHARDS) for route in _shard(routes, shard)]
+        assert sorted(shards, key=lambda route: (route.route, route.name)) == routes
 
 
 @pytest.mark.parametrize("shard", range(SHARDS))
@@ -174,8 +184,7 @@ def test_access_matrix(shard, db, folder_stores, quiet):
     own, other, catalog = make_world("Own"), make_world("Other"), make_catalog()
     people = {"anonymous": None, "member": own.member, "owner": own.owner, "staff": catalog.staff}
     answers: list[Answer] = []
-    # Every SHARDS-th route: the shards together take every route once, and xdist runs them side by side.
-    routes = _matrix_routes()[shard::SHARDS]
+    routes = _shard(_matrix_routes(), shard)
     assert routes
     for route in routes:
         api = route.route.startswith("api/v1/")
@@ -278,14 +287,15 @@ def test_the_rules_flag_each_kind_of_breach(db):
 ODD_VALUES = ["-1", "99999999999999999999999", "\u0661", "x" * 300, "%ED%A0%80"]
 
 
-def test_odd_ids_and_slugs_name_nothing_in_any_route(db, folder_stores, quiet):
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_odd_ids_and_slugs_name_nothing_in_any_route(shard, db, folder_stores, quiet):
     own, catalog = make_world("Odd"), make_catalog()
     client = _client(own.owner, api=True)
     client.force_login(own.owner)
     failures, requests = [], 0
-    for route in all_routes():
-        if any(route.route.startswith(p) for p in EXEMPT_PREFIXES) or not route.params:
-            continue
+    routes = _shard(_routes_with_parameters(), shard)
+    assert routes
+    for route in routes:
         kwargs = route_kwargs(route.route, list(dict.fromkeys(route.params)), own, catalog)
         url = reverse(route.name, kwargs=kwargs)
         for name, value in kwargs.items():
@@ -300,5 +310,5 @@ def test_odd_ids_and_slugs_name_nothing_in_any_route(db, folder_stores, quiet):
                 elif odd_url.startswith("/api/") and response["Content-Type"] != "application/json":
                     # The API's error contract holds where no route matches too (a digits-only id and "-1").
                     failures.append(f"GET {odd_url} ({route.name}, {name}={odd!r}): {response['Content-Type']}")
-    print(f"\nodd ids and slugs: {requests} requests")
+    print(f"\nodd ids and slugs, shard {shard}: {len(routes)} routes, {requests} requests")
     assert not failures, "\n".join(failures[:60])

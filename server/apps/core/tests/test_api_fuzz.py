@@ -37,7 +37,7 @@ from server.config.wsgi import application
 EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "3"))
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, response_headers_conformance]
 MODES = [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
-# The operations are split into this many tests per role, which xdist may run in different processes (SPREAD_FILES in
+# The operations are split into this many tests per role, which xdist may run in different processes (LONG_TESTS in
 # the root conftest.py), so the run is spread over the workers instead of being one file's long tail on one of them.
 SHARDS = 4
 
