@@ -71,9 +71,12 @@ def register_audited_models() -> None:
     for audited in AUDITED:
         model = apps.get_model(audited.label)
         _ORG_PATHS[model._meta.label] = audited.org_path
+        # The rows pointing at this one (a device's streams, a filter's states) are not its fields: django-auditlog
+        # would record each as "<model>.None" in every create and delete entry.
+        reverse = [field.name for field in model._meta.get_fields() if field.auto_created and not field.concrete]
         auditlog.register(
             model,
-            exclude_fields=list(audited.exclude_fields),
+            exclude_fields=[*audited.exclude_fields, *reverse],
             mask_fields=list(audited.mask_fields),
             mask_callable=f"{__name__}.secret_mask",
             m2m_fields=set(),

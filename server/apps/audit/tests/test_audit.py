@@ -11,6 +11,7 @@ from django.test import Client
 
 from server.apps.audit.models import AuditEntry
 from server.apps.core.testing import ScopedEndpointCases, api_client, assert_query_count, make_member, make_org
+from server.apps.device.models import Device
 from server.apps.device.tests.factories import make_device, make_project
 from server.apps.deviceauth.models import DeviceKey
 from server.apps.fleet.tests.factories import make_fleet
@@ -235,3 +236,20 @@ def test_the_migration_masks_secrets_recorded_before(org, device):
     assert AuditEntry.objects.get(pk=entry.pk).changes == {"secret": ["None", "********"], "type": [None, "USR"]}
     assert AuditEntry.objects.get(pk=rotated.pk).changes == {"secret": ["********", "********"]}
     assert AuditEntry.objects.get(pk=other.pk).changes == {"secret": ["a", "b"]}
+
+
+def test_create_and_delete_entries_hold_the_row_s_own_fields_only(org):
+    """No "<model>.None" entry for each kind of row that may point at the new one (streams, keys, filters...)."""
+    staff = make_member(org, OWNER, is_staff=True)
+    response = api_client(staff).post("/api/v1/device/", {"label": "Fresh"}, format="json")
+    assert response.status_code == 201, response.content
+    device = Device.objects.get(slug=response.json()["slug"])
+    [created] = entries_for(device)
+    concrete = {field.name for field in Device._meta.concrete_fields}
+    assert set(created.changes) <= concrete
+    assert created.changes["label"] == [None, "Fresh"]
+    assert not any(str(after).endswith(".None") for _, after in created.changes.values())
+    device_id = device.pk
+    device.delete()
+    deleted = AuditEntry.objects.filter(object_pk=str(device_id), action=AuditEntry.Action.DELETE).get()
+    assert set(deleted.changes) <= concrete
