@@ -94,16 +94,20 @@ def slugs_json(streams: dict[int, StreamId]) -> dict[int, str]:
     return found
 
 
-def with_json_head(queryset: QuerySet[StreamData], slugs: dict[int, str]) -> QuerySet[StreamData]:
-    """``queryset`` with each row's ``json_head`` (``ROW_JSON_SQL``, with the ``slugs_json`` of its streams), to be
-    read as ``WIRE_COLUMNS``."""
+def json_head_sql(slugs: dict[int, str]) -> tuple[str, list[int | str]]:
+    """``ROW_JSON_SQL`` with the ``slugs_json`` of its streams, and its parameters."""
     params: list[int | str]
     if len(slugs) <= 1:  # no streams, no rows
         sql, params = "%s", [*slugs.values()] or [""]
     else:
         sql = 'CASE "series"' + " WHEN %s THEN %s" * len(slugs) + " END"
         params = [item for series, text in slugs.items() for item in (series, text)]
-    return queryset.annotate(json_head=RawSQL(ROW_JSON_SQL % {"slugs": sql}, params))
+    return ROW_JSON_SQL % {"slugs": sql}, params
+
+
+def with_json_head(queryset: QuerySet[StreamData], slugs: dict[int, str]) -> QuerySet[StreamData]:
+    """``queryset`` with each row's ``json_head`` (``json_head_sql``), to be read as ``WIRE_COLUMNS``."""
+    return queryset.annotate(json_head=RawSQL(*json_head_sql(slugs)))
 
 
 def iso_utc(value: datetime | None) -> str | None:

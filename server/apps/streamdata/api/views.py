@@ -27,11 +27,13 @@ from server.apps.stream.models import StreamId
 from server.apps.stream.selectors import stream_list
 from server.apps.streamdata import services
 from server.apps.streamdata.api.serializers import (
+    ROW_COLUMNS,
     WIRE_COLUMNS,
     StreamDataCountSerializer,
     StreamDataPointSerializer,
     StreamDataSerializer,
     iso_utc,
+    json_head_sql,
     slugs_json,
     stream_data_json,
     with_json_head,
@@ -70,7 +72,8 @@ DATA_PARAMETERS = [
 
 # The statement of a lastn page, compiled once per shape (how many streams, which other filters): building and
 # compiling its queryset cost more than PostgreSQL's reading of a thousand rows (core/compiled.py). Up to
-# COMPILED_STREAMS_MAX streams, so that the shapes kept stay few; more are compiled per request.
+# COMPILED_STREAMS_MAX streams, so that the shapes kept stay few; more are compiled per request. It selects the rows'
+# plain columns, and their JSON is written over the N rows it chose (NewestRows' computed columns).
 COMPILED_STREAMS_MAX = 16
 _NEWEST_STATEMENTS: dict[tuple[int, tuple[str, ...]], CompiledQuery] = {}
 _FILTER_KINDS = {"start": datetime, "end": datetime, "streamer_id_0": int, "streamer_id_1": int}
@@ -81,13 +84,11 @@ def _newest_statement(streams: int, filters: tuple[str, ...]) -> CompiledQuery:
     if compiled is None:
 
         def build(**values) -> QuerySet[StreamData]:
-            slugs = {values[f"series_{number}"]: values[f"slugs_{number}"] for number in range(streams)}
-            rows = with_json_head(stream_data_for_series(series=list(slugs)), slugs)
-            return newest_first(filtered(rows, {name: values[name] for name in filters}), WIRE_COLUMNS)
+            rows = stream_data_for_series(series=[values[f"series_{number}"] for number in range(streams)])
+            return newest_first(filtered(rows, {name: values[name] for name in filters}), ROW_COLUMNS)
 
         kinds = {name: _FILTER_KINDS[name] for name in filters}
-        for number in range(streams):
-            kinds.update({f"series_{number}": int, f"slugs_{number}": str})
+        kinds.update({f"series_{number}": int for number in range(streams)})
         compiled = _NEWEST_STATEMENTS[(streams, filters)] = CompiledQuery(build, **kinds)
     return compiled
 
@@ -104,10 +105,9 @@ def _page_rows(values: dict[str, Any], streams: dict[int, StreamId], rows: Query
     arguments: dict[str, Any] = {
         name: values[name] if name in ("start", "end") else int(values[name]) for name in filters
     }
-    for number, (series, text) in enumerate(slugs.items()):
-        arguments.update({f"series_{number}": series, f"slugs_{number}": text})
+    arguments.update({f"series_{number}": series for number, series in enumerate(streams)})
     using, sql, params = _newest_statement(len(streams), filters).statement(**arguments)
-    return NewestRows(using, (sql, params), count, WIRE_COLUMNS)
+    return NewestRows(using, (sql, params), count, WIRE_COLUMNS, computed={"json_head": json_head_sql(slugs)})
 
 
 def stream_data_page(view, request, streams: dict[int, StreamId], rows: QuerySet | None = None) -> Response:

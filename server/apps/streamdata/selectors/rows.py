@@ -4,7 +4,7 @@ side open."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
@@ -93,10 +93,21 @@ class NewestRows:
     and run with other values (``core.compiled``, as the stream-data lists do), or compiled each time
     (:meth:`of_queryset`)."""
 
-    def __init__(self, using: str, newest: tuple[str, list[Any]], count: int, columns: Iterable[str]) -> None:
-        """``newest``: the SQL and parameters of ``newest_first`` of the rows, without a limit."""
+    def __init__(
+        self,
+        using: str,
+        newest: tuple[str, list[Any]],
+        count: int,
+        columns: Iterable[str],
+        computed: Mapping[str, tuple[str, list[Any]]] | None = None,
+    ) -> None:
+        """``newest``: the SQL and parameters of ``newest_first`` of the rows, without a limit. ``computed``: columns
+        written by SQL (and its parameters) over the newest rows' own columns, such as the stream-data lists'
+        ``json_head``: worked out for the N rows once they are chosen, and not carried through the sorts (the
+        inner statement selects the plain columns they read)."""
         self.columns = tuple(columns)
         self.using = using
+        self.computed = dict(computed or {})
         sql, params = newest
         self.newest_sql, self.params = f"({sql} LIMIT %s) AS newest", [*params, count]
 
@@ -107,9 +118,12 @@ class NewestRows:
         sql, params = newest.query.sql_with_params()
         return cls(newest.db, (sql, list(params)), count, columns)
 
-    def _select(self, select: str, tail: str = "", tail_params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+    def _select(
+        self, select: tuple[str, list[Any]], tail: str = "", tail_params: Iterable[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        sql, params = select
         with connections[self.using].cursor() as cursor:
-            cursor.execute(f"SELECT {select} FROM {self.newest_sql}{tail}", [*self.params, *tail_params])
+            cursor.execute(f"SELECT {sql} FROM {self.newest_sql}{tail}", [*params, *self.params, *tail_params])
             rows: list[tuple[Any, ...]] = cursor.fetchall()
             return rows
 
@@ -117,7 +131,7 @@ class NewestRows:
         return " ORDER BY " + ", ".join(f'newest."{field}"' for field in DATA_ORDERING)
 
     def count(self) -> int:
-        return int(self._select("count(*)")[0][0])
+        return int(self._select(("count(*)", []))[0][0])
 
     def __getitem__(self, key: slice) -> list[tuple[Any, ...]]:
         if not isinstance(key, slice) or key.step is not None:
@@ -137,5 +151,13 @@ class NewestRows:
         """As a queryset's ``iterator()``: the rows are read at once (there are at most ``LASTN_LIMIT``)."""
         return iter(self)
 
-    def _columns(self) -> str:
-        return ", ".join(f'newest."{column}"' for column in self.columns)
+    def _columns(self) -> tuple[str, list[Any]]:
+        selected, params = [], []
+        for column in self.columns:
+            if column in self.computed:
+                sql, computed_params = self.computed[column]
+                selected.append(f'({sql}) AS "{column}"')
+                params += computed_params
+            else:
+                selected.append(f'newest."{column}"')
+        return ", ".join(selected), params

@@ -21,6 +21,7 @@ from server.apps.org.models import OrgMembership
 from server.apps.org.roles import MEMBER, OPERATOR
 from server.apps.stream.models import StreamId
 from server.apps.stream.services import stream_update
+from server.apps.streamdata.api import views
 from server.apps.streamdata.filtersets import StreamDataFilterSet
 from server.apps.streamdata.models import StreamData
 from server.apps.vartype.models import VarType, VarTypeInputUnit, VarTypeOutputUnit
@@ -203,6 +204,20 @@ def test_lastn_and_page_size_beyond_their_caps_read_the_caps(owner, stream):
     form = StreamDataFilterSet.bound_form(QueryDict(f"lastn={huge}"))
     assert form.is_valid()
     assert form.cleaned_data["lastn"] == LASTN_LIMIT
+
+
+@pytest.mark.parametrize("bound", [{"streamer_id_0": 2**63}, {"streamer_id_1": -(2**63) - 1}])
+def test_lastn_with_a_streamer_id_no_row_can_have_is_an_empty_list(owner, stream, bound, monkeypatch):
+    """Django leaves a bound past the column's range out of the SQL as matching nothing; with lastn over a queryset
+    (df/, an alias, more streams than are compiled) that was a 500."""
+    monkeypatch.setattr(views, "COMPILED_STREAMS_MAX", 0)
+    add_data(stream, 3)
+    client = api_client(owner)
+    for url, params in ((DATA, {"filter": stream.slug}), (stream_data_url(stream), {})):
+        body = client.get(url, {**params, "lastn": 2, **bound}).json()
+        assert (body["count"], body["results"]) == (0, [])
+    response = client.get("/api/v1/df/", {"filter": stream.slug, "lastn": 2, **bound})
+    assert (response.status_code, b"".join(response.streaming_content)) == (200, b"timestamp,value,int_value,stream\n")
 
 
 def test_device_and_variable_filters(project, owner):

@@ -115,6 +115,10 @@ def test_every_page_of_the_lists_is_written_as_before(device, streams):
     newest = expected_results([converted])[-3:]
     check(f"/api/v1/stream/{converted.slug}/data/", {"lastn": 3}, newest, [converted])
     check(f"/api/v1/stream/{plain.slug}/data/", {"lastn": 0}, [], [plain])
+    # lastn over more rows than a page: the page and the count, each over the same newest rows.
+    for page, rows in ((1, everything[-6:-2]), (2, everything[-2:])):
+        check("/api/v1/data/", {"filter": device.slug, "lastn": 6, "page_size": 4, "page": page}, rows, streams)
+    assert client.get("/api/v1/data/", {"filter": device.slug, "lastn": 6, "page_size": 4}).json()["count"] == 6
     # lastn with other filters, on several streams: one statement per shape, run again with other values.
     for first_id, since in ((3, start), (6, T0 + timedelta(minutes=4))):
         params = {"filter": device.slug, "lastn": 5, "streamer_id_0": first_id, "start": since.isoformat()}
