@@ -21,6 +21,7 @@ from server.apps.streamer.tests.factories import (
     stored,
     upload,
 )
+from server.apps.streamer.tests.run_crashing_worker import POINTS
 from server.apps.streamer.tests.test_crash import crashing_worker, expected_rows, worker_env  # noqa: F401
 from server.apps.streamer.writer import PARALLEL_WRITE_MIN_ROWS, WriteResult, close_write_connections, combined
 from server.apps.worker.models import DeadLetter, QueueMessage
@@ -100,6 +101,39 @@ def test_a_worker_killed_between_the_parts_commits(two_connections, worker_env, 
     assert (report.new_reading_count, report.duplicate_reading_count) == (READINGS, 0)
     assert Streamer.objects.get().last_id == READINGS
     assert sorted(IngestedReport.objects.values_list("part", flat=True)) == [0, 1]
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_worker_killed_in_a_batch_with_the_next_parts_queued(two_connections, worker_env, point):  # noqa: F811
+    """Three consecutive large reports in one batch, each in two parts, the next report's parts queued behind the
+    current one's on each connection; the worker dies at the second time the point is reached. The retry leaves every
+    reading stored once, every report's figures as if nothing had happened, and one mark per part."""
+    ingest = make_ingest()
+    for number in range(3):
+        ids = range(number * READINGS + 1, (number + 1) * READINGS + 1)
+        rows = [(10 * i, 0x5001 + i % 2, 7 * i, i) for i in ids]
+        data = signed_report(ingest.device.id, rows, report_id=ids[-1] + 1, sent=SENT)
+        assert upload(ingest.client, data).status_code == 201
+    crashing_worker({**worker_env, "STREAMDATA_WRITE_CONNECTIONS": "2"}, f"{point}@2", "--batch-size", "3")
+    committed = {(mark.report_id, mark.part): mark.new_reading_count for mark in IngestedReport.objects.all()}
+    assert len(stored()) == sum(committed.values())
+
+    QueueMessage.objects.update(available_at=Now())
+    process()
+    assert not QueueMessage.objects.exists()
+    assert not DeadLetter.objects.exists()
+    total = 3 * READINGS
+    assert stored() == expected_rows(ingest, range(1, total + 1))
+    figures = list(
+        StreamerReport.objects.order_by("original_first_id").values_list(
+            "status", "new_reading_count", "duplicate_reading_count", "actual_first_id", "actual_last_id"
+        )
+    )
+    assert figures == [
+        (ReportStatus.SUCCESS, READINGS, 0, number * READINGS + 1, (number + 1) * READINGS) for number in range(3)
+    ]
+    assert Streamer.objects.get().last_id == total
+    assert IngestedReport.objects.count() == 6
 
 
 def test_parts_are_slices_and_their_figures_add_up():
