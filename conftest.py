@@ -105,6 +105,8 @@ def django_db_setup(
         # The folder a run's xdist workers share (each has its own below it), or this process's own.
         run_dir=tmp_path_factory.getbasetemp().parent if worker else tmp_path_factory.getbasetemp(),
         suffix=worker["workerid"] if worker else "",
+        # The run's id (xdist gives its workers one): a kept database (--reuse-db) has none.
+        run_id="" if django_db_keepdb else (worker["testrunuid"] if worker else uuid.uuid4().hex)[:8],
         reuse=django_db_keepdb,
         rebuild=django_db_createdb,
         verbosity=request.config.option.verbose,

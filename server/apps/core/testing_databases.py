@@ -72,6 +72,13 @@ def template_name(test_name: str, digest: str) -> str:
     return f"{test_name}_tpl_{digest}"
 
 
+def run_name(test_name: str, suffix: str, run_id: str, *, copy: bool = True) -> str:
+    """pytest-django's name for a process's database (``test_iotile_gw0``) with the run's id before the process's
+    suffix (``test_iotile_1f2e3d4c_gw0``); without the suffix (``copy=False``), the run's base for its templates."""
+    base = test_name.removesuffix(f"_{suffix}") if suffix else test_name
+    return "_".join(part for part in (base, run_id, suffix if copy else "") if part)
+
+
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     with path.open("a") as handle:
@@ -103,25 +110,29 @@ class TemplateDatabases:
     """One process's test databases, copied from its run's templates.
 
     ``run_dir`` is a folder that the run's processes (xdist's workers) share and no other run uses; ``suffix`` is
-    the one pytest-django gave this process's database names (``gw0``), left out of the templates' names."""
+    the one pytest-django gave this process's database names (``gw0``), left out of the templates' names. ``run_id``
+    goes into every name, the templates' included, so that two runs on one server never meet (a run in CI and one on
+    a developer's machine): it is empty with ``--reuse-db``, whose databases are found again by name."""
 
     run_dir: Path
     suffix: str
+    run_id: str
     reuse: bool
     rebuild: bool
     verbosity: int
     digest: str = field(init=False)
+    test_names: dict[str, str] = field(init=False)
     names: dict[str, str] = field(init=False)
     original_names: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.digest = migrations_digest(migration_files())
-        self.names = {alias: connections[alias].settings_dict["TEST"]["NAME"] for alias in ALIASES}
+        self.test_names = {alias: connections[alias].settings_dict["TEST"]["NAME"] for alias in ALIASES}
+        self.names = {alias: run_name(name, self.suffix, self.run_id) for alias, name in self.test_names.items()}
         self.original_names = {alias: connections[alias].settings_dict["NAME"] for alias in ALIASES}
 
     def template(self, alias: str) -> str:
-        base = self.names[alias].removesuffix(f"_{self.suffix}") if self.suffix else self.names[alias]
-        return template_name(base, self.digest)
+        return template_name(run_name(self.test_names[alias], self.suffix, self.run_id, copy=False), self.digest)
 
     def _marker(self, state: str) -> Path:
         return self.run_dir / f"test-databases-{self.digest}.{state}"
@@ -144,6 +155,7 @@ class TemplateDatabases:
                 name, template = _quoted(alias, self.names[alias]), _quoted(alias, self.template(alias))
                 _on_server(alias, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name} TEMPLATE {template}")
                 settings.DATABASES[alias]["NAME"] = connections[alias].settings_dict["NAME"] = self.names[alias]
+                connections[alias].settings_dict["TEST"]["NAME"] = self.names[alias]
         for alias in serialized_aliases:
             connection = connections[alias]
             connection._test_serialized_contents = connection.creation.serialize_db_to_string()
@@ -174,6 +186,7 @@ class TemplateDatabases:
             connection = connections[alias]
             connection.close()
             settings.DATABASES[alias]["NAME"] = connection.settings_dict["NAME"] = self.original_names[alias]
+            connection.settings_dict["TEST"]["NAME"] = self.test_names[alias]
             if not self.reuse:
                 # A child process that a test started, or killed, may still hold a session: FORCE ends it, where a
                 # plain DROP would fail the run's last test at teardown.

@@ -15,7 +15,7 @@ from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
 from conftest import skip_or_fail
-from server.apps.core.testing_databases import ALIASES, migration_files, migrations_digest, template_name
+from server.apps.core.testing_databases import ALIASES, migration_files, migrations_digest, run_name, template_name
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 
@@ -36,8 +36,10 @@ def test_embedded_cluster_holds_both_databases(db):
             assert cursor.fetchone()[0] == connections[alias].settings_dict["NAME"]
 
 
-def test_each_process_runs_on_a_fully_migrated_copy_of_the_run_template(db):
+def test_each_process_runs_on_a_fully_migrated_copy_of_the_run_template(db, request):
     suffix = f"_{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else ""
+    # The run's id, which xdist shares with its processes, is in the name unless the databases are kept.
+    run_id = "" if request.config.getvalue("reuse_db") else os.environ.get("PYTEST_XDIST_TESTRUNUID", "")[:8]
     digest = migrations_digest(migration_files())
     for alias in ALIASES:
         connection = connections[alias]
@@ -45,6 +47,7 @@ def test_each_process_runs_on_a_fully_migrated_copy_of_the_run_template(db):
         assert name == connection.settings_dict["TEST"]["NAME"]
         assert name.startswith("test_")
         assert name.endswith(suffix)
+        assert f"_{run_id}" in name
         executor = MigrationExecutor(connection)
         assert executor.migration_plan(executor.loader.graph.leaf_nodes()) == []
         with connection.cursor() as cursor:
@@ -54,6 +57,31 @@ def test_each_process_runs_on_a_fully_migrated_copy_of_the_run_template(db):
                 [template_name(name.removesuffix(suffix), digest)],
             )
             assert cursor.fetchone() == (1,)
+
+
+def test_two_runs_on_one_server_name_their_databases_apart():
+    # A run in CI and one on a developer's machine, each with two processes, on one PostgreSQL server.
+    names = {
+        name
+        for run_id in ("1f2e3d4c", "5a6b7c8d")
+        for suffix in ("gw0", "gw1")
+        for name in (
+            run_name("test_iotile_" + suffix, suffix, run_id),
+            template_name(run_name("test_iotile_" + suffix, suffix, run_id, copy=False), "d1g35t"),
+        )
+    }
+    assert names == {
+        "test_iotile_1f2e3d4c_gw0",
+        "test_iotile_1f2e3d4c_gw1",
+        "test_iotile_1f2e3d4c_tpl_d1g35t",
+        "test_iotile_5a6b7c8d_gw0",
+        "test_iotile_5a6b7c8d_gw1",
+        "test_iotile_5a6b7c8d_tpl_d1g35t",
+    }
+    # Kept databases (--reuse-db, no run id) keep pytest-django's names; a run in one process has no suffix.
+    assert run_name("test_iotile_gw0", "gw0", "") == "test_iotile_gw0"
+    assert run_name("test_iotile_gw0", "gw0", "", copy=False) == "test_iotile"
+    assert run_name("test_iotile", "", "1f2e3d4c") == run_name("test_iotile", "", "1f2e3d4c", copy=False)
 
 
 def test_the_digest_follows_the_migrations_and_the_modules_they_import(tmp_path):
