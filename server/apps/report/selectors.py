@@ -108,8 +108,10 @@ def stream_summary(*, stream: StreamId, start: datetime | None, end: datetime | 
     closed_start, closed_end = report_window(stream=stream, start=start, end=end)
     first, last = stream_data_bounds(series=stream.series, start=closed_start, end=closed_end)
     total: Bucket | None = None
-    if first is not None:
-        for bucket in series_buckets(series=stream.series, start=closed_start, end=closed_end, width=DAY).values():
+    if first is not None and last is not None:
+        # Over the readings' own span: the same buckets, whatever wide window was asked for (years 1 to 9999).
+        span_end = last + timedelta(microseconds=1)
+        for bucket in series_buckets(series=stream.series, start=first, end=span_end, width=DAY).values():
             total = _merged(total, bucket)
     if total is None:
         return StreamSummary(count=0, first=first, last=last, mean=None, minimum=None, maximum=None)
@@ -143,7 +145,13 @@ def stream_bucket_rows(
     """The window's buckets with readings, oldest first: ``chunk`` buckets per query, each from the roll-ups for
     the whole roll-up buckets and from the rows for the window's edges (``series_buckets``), so exact."""
     width = AGGREGATION_SECONDS[ReportAggregation(aggregation)]
-    closed_start, closed_end = report_window(stream=stream, start=start, end=end)
+    # The chunks walk the readings' own span in the window, not the window: a window from the year 1 would
+    # otherwise cost a query per empty chunk of 5,000 minutes since then (213,000 of them).
+    window_start, window_end = report_window(stream=stream, start=start, end=end)
+    first, last = stream_data_bounds(series=stream.series, start=window_start, end=window_end)
+    if first is None or last is None:
+        return
+    closed_start, closed_end = first, last + timedelta(microseconds=1)
     shape = ValueShape(stream)
     first_bucket = math.floor(closed_start.timestamp() / width)
     while True:

@@ -5,7 +5,7 @@ from the roll-ups), and, for an aggregated report, its table of buckets."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any, BinaryIO
 
@@ -13,7 +13,6 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from server.apps.report.generators.plan import ReportPlan, ReportSection
-from server.apps.report.selectors import report_window
 from server.apps.streamdata.selectors.series import stream_data_series
 
 # An aggregated report's page lists at most this many buckets per stream (the CSV and XLSX hold them all).
@@ -31,9 +30,11 @@ class Chart:
 
 
 def _chart(section: ReportSection) -> Chart | None:
-    if not section.summary.count:
+    summary = section.summary
+    if not summary.count or summary.first is None or summary.last is None:
         return None
-    start, end = report_window(stream=section.stream, start=section.start, end=section.end)
+    # The readings' span in the window: a window of years around them would squeeze them into one pixel.
+    start, end = summary.first, summary.last + timedelta(microseconds=1)
     series = stream_data_series(stream=section.stream, start=start, end=end)
     values = [v for v in series.values if v is not None]
     if not values:
