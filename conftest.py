@@ -48,6 +48,8 @@ LONG_TESTS = (
     "server/apps/core/tests/test_databases.py::test_configured_servers_run_the_router_tests",
     "server/apps/streamdata/tests/test_migrations.py::",
     "server/apps/report/tests/test_generate.py::test_a_million_readings_in_every_format_match_sql",
+    "server/apps/stream/tests/test_views.py::test_a_million_readings_are_downsampled_by_the_database",
+    "tests/browser/test_stream_page.py::test_a_stream_of_a_million_readings_draws_a_downsampled_chart",
 )
 
 
