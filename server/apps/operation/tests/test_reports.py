@@ -98,7 +98,7 @@ def test_processing_hands_the_presence_over_in_one_statement(ingest):
     report = send_report(ingest, 2, timezone.now())
     QueueMessage.objects.all().delete()
     # As test_process.py pins it (3 + 4), and one queue message for the batch's devices.
-    with assert_query_count(3 + 4 + 1), assert_query_count(6, using="streamdata"):
+    with assert_query_count(3 + 4 + 1), assert_query_count(5, using="streamdata"):
         streamer_report_process(report_id=str(report.pk))
     [message] = QueueMessage.objects.values_list("action", "arguments")
     seen = [[ingest.device.pk, report.sent_timestamp.isoformat()]]
