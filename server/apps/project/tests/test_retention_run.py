@@ -4,8 +4,11 @@ project alone and writes on the run what went and the disk freed (docs/retention
 from __future__ import annotations
 
 import datetime
+import io
+import json
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connections
 from django.utils import timezone
 
@@ -203,3 +206,30 @@ def test_the_page_refuses_others_and_a_project_keeping_everything(db):
     assert response.status_code == 200
     assert b"keeps all its data" in response.content
     assert not RetentionRun.objects.exists()
+
+
+def test_the_command_asks_the_worker_and_follows_the_run(db, monkeypatch):
+    project = _limited_project()
+    stream = make_stream(make_device(project))
+    add_data(stream, 3, start=timezone.now() - datetime.timedelta(days=60))
+    owner = project.org.created_by
+    # Each wait of the command's poll is the worker's turn.
+    monkeypatch.setattr(
+        "server.apps.project.management.commands.retention_run.time.sleep", lambda seconds: run_worker(burst=True)
+    )
+    out = io.StringIO()
+    call_command("retention_run", project=project.slug, user=owner.email, wait=60, stdout=out)
+    run = RetentionRun.objects.get()
+    assert (run.status, run.created_by, run.rows_deleted) == (RetentionRunStatus.DONE, owner, 3)
+    printed = json.loads(out.getvalue())
+    assert (printed["id"], printed["status"], printed["rows_deleted"]) == (str(run.id), "done", 3)
+    assert not StreamData.objects.filter(series=stream.series).exists()
+    # Without --wait it only asks; an account that may not is refused, nothing asked.
+    call_command("retention_run", project=str(project.id), user=owner.username, stdout=io.StringIO())
+    assert QueueMessage.objects.filter(action="DataRetention").count() == 1
+    admin = make_member(project.org, ADMIN)
+    with pytest.raises(CommandError, match="owners"):
+        call_command("retention_run", project=str(project.id), user=admin.email, stdout=io.StringIO())
+    with pytest.raises(CommandError, match="No account"):
+        call_command("retention_run", project=str(project.id), user="nobody@example.com", stdout=io.StringIO())
+    assert RetentionRun.objects.count() == 2
