@@ -11,12 +11,35 @@ from collections.abc import Callable
 from typing import Any
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django_filters.constants import EMPTY_VALUES
 
 from server.apps.core import slugs
 from server.apps.core.inputs import is_id, parse_uuid
 from server.apps.core.slugs import SlugError
+
+TRUE_WORDS = frozenset({"true", "1"})
+FALSE_WORDS = frozenset({"false", "0"})
+
+
+class StrictBooleanField(forms.Field):
+    """``true``/``false`` (or ``1``/``0``, any case); anything else is invalid (django-filter's own boolean filter
+    reads ``?active=maybe`` as no filter at all)."""
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in EMPTY_VALUES:
+            return None
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS or word in FALSE_WORDS:
+            return word in TRUE_WORDS
+        raise ValidationError(f"'{str(value)[:50]}' is not true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.Filter):
+    """A boolean query-string filter that answers 400 to a value it cannot read, as a choice filter does."""
+
+    field_class = StrictBooleanField
 
 
 def project_lookup(value: str, prefix: str = "") -> dict[str, Any]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import django_filters
 
-from server.apps.project.models import Project
+from server.apps.core.lookups import project_filter
+from server.apps.project.models import Project, RetentionRun
 
 
 class ProjectFilterSet(django_filters.FilterSet):
@@ -16,3 +17,12 @@ class ProjectFilterSet(django_filters.FilterSet):
     class Meta:
         model = Project
         fields = ["org", "org__slug", "name"]
+
+
+class RetentionRunFilterSet(django_filters.FilterSet):
+    project = project_filter()
+    status = django_filters.ChoiceFilter(field_name="status", choices=RetentionRun._meta.get_field("status").choices)
+
+    class Meta:
+        model = RetentionRun
+        fields: list[str] = []

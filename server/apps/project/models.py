@@ -60,5 +60,39 @@ class Project(CreatedModel):
         return slugs.project_slug(self.gid)
 
 
+class RetentionRunStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed (the worker retries it)"
+
+
+class RetentionRun(CreatedModel):
+    """A project's retention run asked for now, by an owner or staff (docs/retention.md): the worker's
+    ``DataRetention`` applies the project's retention and writes here what it removed and the disk it freed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="retention_runs")
+    status = models.CharField(max_length=9, choices=RetentionRunStatus.choices, default=RetentionRunStatus.SCHEDULED)
+    completed_on = models.DateTimeField(null=True, blank=True)
+    partitions_dropped = models.JSONField(default=list, blank=True)
+    rows_deleted = models.PositiveBigIntegerField(default=0, help_text="Readings deleted from partitions kept.")
+    events_deleted = models.PositiveBigIntegerField(default=0, help_text="Events deleted from partitions kept.")
+    # The partitions' size before minus after (tables and indexes of both tables): negative when more came in.
+    bytes_freed = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_org_path = "project__org"
+    # Like setting retention, running it is for owners; so is its record.
+    scope_permissions = dict.fromkeys(("view", "add", "change", "delete"), "can_delete_org")
+
+    class Meta:
+        ordering = ["-created_on"]
+
+    def __str__(self) -> str:
+        return f"retention of {self.project_id} ({self.status})"
+
+
 # What the dashboard's templates ask as ``can.<name>`` (core.scoping.Ability).
 DELETE_PROJECTS = Ability("delete_project", Project, "delete")

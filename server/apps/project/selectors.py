@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
-from server.apps.project.models import Project
+from server.apps.project.models import Project, RetentionRun
 
 
 def project_list_for_user(*, user) -> QuerySet[Project]:
@@ -19,3 +19,8 @@ def project_list_for_user(*, user) -> QuerySet[Project]:
 
 def project_list_for_org(*, user, org) -> QuerySet[Project]:
     return project_list_for_user(user=user).filter(org=org)
+
+
+def retention_run_list(*, user) -> QuerySet[RetentionRun]:
+    """The retention runs of the projects whose organisation ``user`` owns (all of them for staff), newest first."""
+    return RetentionRun.objects.restrict(user, "view").select_related("project", "created_by")

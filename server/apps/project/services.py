@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from collections.abc import Sequence
 
-from server.apps.core.errors import ApplicationError, ConflictError
-from server.apps.project.models import Project
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from server.apps.core.errors import ApplicationError, ConflictError, PermissionDeniedError
+from server.apps.core.scoping import permission_for, user_has_org_permission
+from server.apps.project.models import Project, RetentionRun, RetentionRunStatus
+from server.apps.worker.queue import enqueue_on_commit
 
 
 class Unchanged:
@@ -105,3 +110,50 @@ def project_delete(*, project: Project) -> None:
     if project.devices.exists():
         raise ConflictError("This project still has devices: unclaim or move them first.")
     project.delete()
+
+
+@transaction.atomic(durable=True)
+def retention_run_create(*, user, project: Project) -> RetentionRun:
+    """Have the worker apply ``project``'s retention now (``DataRetention`` for this project, after the commit),
+    rather than at its daily run; owners and staff only. Refused for a project that keeps everything."""
+    if not user_has_org_permission(user, project.org, permission_for(RetentionRun, "add")):
+        raise PermissionDeniedError("Only the organisation's owners may run retention.")
+    if project.data_retention_days is None and project.event_retention_days is None:
+        raise ApplicationError(
+            "This project keeps all its data: set data_retention_days or event_retention_days first.",
+            {"project": ["The project has no retention."]},
+        )
+    run = RetentionRun.objects.create(project=project, created_by=user)
+    enqueue_on_commit("DataRetention", {"run_id": str(run.pk)})
+    return run
+
+
+@transaction.atomic(durable=True)
+def retention_run_start(*, run_id: str) -> RetentionRun | None:
+    """Mark the run running (again, on a retry); ``None`` when it is done already or went with its project."""
+    run = RetentionRun.objects.select_for_update().select_related("project").filter(pk=run_id).first()
+    if run is None or run.status == RetentionRunStatus.DONE:
+        return None
+    run.status, run.error = RetentionRunStatus.RUNNING, ""
+    run.save(update_fields=["status", "error"])
+    return run
+
+
+def retention_run_finish(
+    *, run: RetentionRun, partitions_dropped: Sequence[str], rows_deleted: int, events_deleted: int, bytes_freed: int
+) -> None:
+    """Record what the run removed."""
+    RetentionRun.objects.filter(pk=run.pk).update(
+        status=RetentionRunStatus.DONE,
+        completed_on=timezone.now(),
+        partitions_dropped=list(partitions_dropped),
+        rows_deleted=rows_deleted,
+        events_deleted=events_deleted,
+        bytes_freed=bytes_freed,
+        error="",
+    )
+
+
+def retention_run_fail(*, run: RetentionRun, error: str) -> None:
+    """Record why the run failed; the worker's retry starts it again."""
+    RetentionRun.objects.filter(pk=run.pk).update(status=RetentionRunStatus.FAILED, error=error[:2000])

@@ -12,6 +12,11 @@ urlpatterns = [
         views.ProjectRetentionView.as_view(),
         name="retention",
     ),
+    path(
+        "org/<slug:org_slug>/project/<str:project_id>/retention/run/",
+        views.ProjectRetentionRunView.as_view(),
+        name="retention-run",
+    ),
     path("org/<slug:org_slug>/project/<str:project_id>/delete/", views.ProjectDeleteView.as_view(), name="delete"),
     path("org/<slug:org_slug>/project/<str:project_id>/claim/", views.DeviceClaimView.as_view(), name="claim"),
 ]

@@ -18,7 +18,8 @@ from server.apps.health.selectors import project_health_counts
 from server.apps.org.views import OrgFormAction, org_url
 from server.apps.project.forms import DeviceClaimForm, ProjectForm, ProjectRetentionForm, ProjectSettingsForm
 from server.apps.project.models import Project
-from server.apps.project.services import project_create, project_delete, project_update
+from server.apps.project.selectors import retention_run_list
+from server.apps.project.services import project_create, project_delete, project_update, retention_run_create
 from server.apps.stream.selectors import stream_list, variable_list
 
 
@@ -81,6 +82,7 @@ class ProjectDetailView(ScopedPageView):
                 "event_retention_days": project.event_retention_days,
             }
             context.setdefault("retention_form", ProjectRetentionForm(initial=retention))
+            context["retention_run"] = retention_run_list(user=user).filter(project=project).first()
         if self.can(Device, "claim"):
             context.setdefault("claim_form", DeviceClaimForm())
         return context
@@ -108,6 +110,18 @@ class ProjectRetentionView(ProjectFormAction):
     def form_valid(self, form):
         project = project_update(project=self.object, **form.cleaned_data)
         return self.done("Retention saved.", project_url(project))
+
+
+class ProjectRetentionRunView(ProjectFormAction):
+    """The Retention panel's "Run now": the worker applies the project's retention at once (docs/retention.md)."""
+
+    form_class = ButtonForm
+    form_name = "retention_run_form"
+    scope_action = "set_retention"
+
+    def form_valid(self, form):
+        retention_run_create(user=self.request.user, project=self.object)
+        return self.done("Retention is running; reload the page to see what it removed.", project_url(self.object))
 
 
 class ProjectDeleteView(ProjectFormAction):

@@ -174,6 +174,16 @@ def partitions_ensure(cursor, table: str, *, now: datetime.datetime, months_ahea
     return [partition_name(table, month) for month in sorted(set(months)) if partition_create(cursor, table, month)]
 
 
+def partitions_disk_bytes(*, alias: str, table: str) -> int:
+    """What ``table``'s partitions hold on disk: their tables, indexes and TOAST, summed."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits WHERE inhparent = %s::regclass",
+            [table],
+        )
+        return int(cursor.fetchone()[0])
+
+
 def partition_drop(cursor, table: str, partition: Partition) -> None:
     """Drop a monthly partition and everything in it: its files go back to the file system at the commit."""
     assert partition.month is not None, "the DEFAULT partition is never dropped"

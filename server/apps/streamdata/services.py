@@ -15,11 +15,13 @@ from typing import Any
 from django.db import connections, router, transaction
 
 from server.apps.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
+from server.apps.project.models import Project
 from server.apps.stream.models import StreamId
 from server.apps.streamdata.models import ROLLUP_RESOLUTIONS, StreamData, StreamDataRollup, StreamDataType
 from server.apps.streamdata.partitions import (
     Partition,
     RetentionResult,
+    partitions_disk_bytes,
     partitions_ensure,
     partitions_retention_apply,
 )
@@ -342,10 +344,13 @@ def retention_cutoff(*, now: datetime, days: int) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def retention_cutoffs(*, now: datetime, days_field: str) -> dict[int, datetime]:
+def retention_cutoffs(*, now: datetime, days_field: str, project: Project | None = None) -> dict[int, datetime]:
     """series → its cutoff, for the series of every project that limits ``days_field`` (``data_retention_days``,
-    ``event_retention_days``). A series no stream holds, or whose stream belongs to no such project, is kept."""
+    ``event_retention_days``), or of ``project`` alone. A series no stream holds, or whose stream belongs to no
+    such project, is kept."""
     limited = StreamId.objects.filter(**{f"project__{days_field}__isnull": False})
+    if project is not None:
+        limited = limited.filter(project=project)
     return {
         series: retention_cutoff(now=now, days=days)
         for series, days in limited.values_list("series", f"project__{days_field}")
@@ -369,11 +374,12 @@ def _rollups_delete_before(
     )
 
 
-def stream_data_retention_apply(*, now: datetime) -> RetentionResult:
-    """Remove the rows (and roll-ups) older than their project's data retention (docs/retention.md): whole monthly
-    partitions dropped, expired rows deleted in the others (``partitions_retention_apply``), each partition's roll-up
-    buckets in its transaction, so rows and roll-ups agree at every commit."""
-    cutoffs = retention_cutoffs(now=now, days_field="data_retention_days")
+def stream_data_retention_apply(*, now: datetime, project: Project | None = None) -> RetentionResult:
+    """Remove the rows (and roll-ups) older than their project's data retention (docs/retention.md), of every
+    project or of ``project`` alone: whole monthly partitions dropped, expired rows deleted in the others
+    (``partitions_retention_apply``), each partition's roll-up buckets in its transaction, so rows and roll-ups
+    agree at every commit."""
+    cutoffs = retention_cutoffs(now=now, days_field="data_retention_days", project=project)
 
     def removing(cursor, partition: Partition, condition: str, params: list[Any]) -> None:
         _rollups_delete_before(cursor, cutoffs, partition.lower, partition.upper)
@@ -381,6 +387,11 @@ def stream_data_retention_apply(*, now: datetime) -> RetentionResult:
     return partitions_retention_apply(
         alias=router.db_for_write(StreamData), table=StreamData._meta.db_table, cutoffs=cutoffs, removing=removing
     )
+
+
+def stream_data_disk_bytes() -> int:
+    """What the readings' partitions hold on disk (docs/retention.md)."""
+    return partitions_disk_bytes(alias=router.db_for_write(StreamData), table=StreamData._meta.db_table)
 
 
 def stream_data_partitions_ensure(*, now: datetime) -> list[str]:

@@ -16,9 +16,16 @@ from django.db import connections, router, transaction
 from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.scoping import permission_for, user_has_org_permission
 from server.apps.core.slugs import SlugError
+from server.apps.project.models import Project
 from server.apps.stores.services import store_file_delete, store_file_save
 from server.apps.stream.selectors import stream_list, stream_lookup
-from server.apps.streamdata.partitions import Partition, RetentionResult, partitions_ensure, partitions_retention_apply
+from server.apps.streamdata.partitions import (
+    Partition,
+    RetentionResult,
+    partitions_disk_bytes,
+    partitions_ensure,
+    partitions_retention_apply,
+)
 from server.apps.streamdata.services import (
     claimed_ranges,
     first_of_each_reading,
@@ -155,10 +162,11 @@ def stream_events_bulk_insert(*, events: list[StreamEventData]) -> int:
     return inserted
 
 
-def stream_events_retention_apply(*, now: datetime.datetime) -> RetentionResult:
-    """Remove the events older than their project's event retention (the same day-aligned cutoff as the data's):
-    whole monthly partitions dropped, expired events deleted in the others (``partitions_retention_apply``). The
-    payload files of the events that went leave the events store after each partition's commit."""
+def stream_events_retention_apply(*, now: datetime.datetime, project: Project | None = None) -> RetentionResult:
+    """Remove the events older than their project's event retention (the same day-aligned cutoff as the data's),
+    of every project or of ``project`` alone: whole monthly partitions dropped, expired events deleted in the
+    others (``partitions_retention_apply``). The payload files of the events that went leave the events store after
+    each partition's commit."""
 
     def removing(cursor, partition: Partition, condition: str, params: list[Any]) -> None:
         cursor.execute(f"SELECT data_key FROM {partition.name} WHERE ({condition}) AND data_key <> ''", params)
@@ -170,7 +178,7 @@ def stream_events_retention_apply(*, now: datetime.datetime) -> RetentionResult:
     return partitions_retention_apply(
         alias=alias,
         table=StreamEventData._meta.db_table,
-        cutoffs=retention_cutoffs(now=now, days_field="event_retention_days"),
+        cutoffs=retention_cutoffs(now=now, days_field="event_retention_days", project=project),
         removing=removing,
     )
 
@@ -181,6 +189,11 @@ def stream_events_partitions_ensure(*, now: datetime.datetime) -> list[str]:
     alias = router.db_for_write(StreamEventData)
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         return partitions_ensure(cursor, StreamEventData._meta.db_table, now=now)
+
+
+def stream_events_disk_bytes() -> int:
+    """What the events' partitions hold on disk (docs/retention.md); their payload files are in the events store."""
+    return partitions_disk_bytes(alias=router.db_for_write(StreamEventData), table=StreamEventData._meta.db_table)
 
 
 def _payloads_delete(keys: list[str]) -> None:

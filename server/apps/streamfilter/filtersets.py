@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
-from server.apps.core.lookups import PublicIdFilter, project_filter
+from server.apps.core.lookups import PublicIdFilter, StrictBooleanFilter, project_filter
 from server.apps.device.selectors import device_lookup
 from server.apps.stream.selectors import stream_lookup, variable_lookup
 from server.apps.streamfilter.models import AlertStatus, StreamFilter, StreamFilterAlert
@@ -23,7 +23,7 @@ class StreamFilterFilterSet(django_filters.FilterSet):
         lookup=lambda value: {f"device__{k}": v for k, v in device_lookup(value).items()},
         label="the device (d-- slug) whose stream the filters watch",
     )
-    active = django_filters.BooleanFilter()
+    active = StrictBooleanFilter(label="true or false: the filters that are (or are not) active")
 
     class Meta:
         model = StreamFilter

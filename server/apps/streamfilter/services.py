@@ -48,6 +48,14 @@ DELIVERY_ACTIONS = {
 }
 
 
+# A filter's size (docs/filters.md): far beyond any machine people write, small enough that the definition, its
+# audit entries and every ingest's compiled filters stay cheap.
+MAX_STATES = 50
+MAX_TRANSITIONS = 200
+MAX_TRIGGERS = 10  # per transition
+MAX_ACTIONS = 10  # per state
+
+
 def _bad(field: str, message: str) -> ApplicationError:
     return ApplicationError(message, {field: [message]})
 
@@ -58,6 +66,10 @@ def _bad(field: str, message: str) -> ApplicationError:
 def _check_definition(
     *, project, initial_state: str, states: Sequence[Mapping[str, Any]], transitions: Sequence[Mapping[str, Any]]
 ) -> None:
+    if len(states) > MAX_STATES:
+        raise _bad("states", f"At most {MAX_STATES} states (got {len(states)}).")
+    if len(transitions) > MAX_TRANSITIONS:
+        raise _bad("transitions", f"At most {MAX_TRANSITIONS} transitions (got {len(transitions)}).")
     labels = [str(state.get("label", "")).strip() for state in states]
     if not labels or not all(labels):
         raise _bad("states", "A filter needs at least one state, each with a label.")
@@ -74,13 +86,18 @@ def _check_definition(
         triggers = transition.get("triggers") or []
         if not triggers:
             raise _bad("transitions", f"The transition {src} → {dst} needs at least one trigger.")
+        if len(triggers) > MAX_TRIGGERS:
+            raise _bad("transitions", f"The transition {src} → {dst} has more than {MAX_TRIGGERS} triggers.")
         for trigger in triggers:
             if trigger.get("operator") not in TriggerOperator.values:
                 raise _bad("transitions", f"Unknown trigger operator '{trigger.get('operator')}'.")
             if float(trigger.get("deadband") or 0) < 0:
                 raise _bad("transitions", "A trigger's dead band cannot be negative.")
     for state in states:
-        for action in state.get("actions") or []:
+        actions = state.get("actions") or []
+        if len(actions) > MAX_ACTIONS:
+            raise _bad("states", f"The state {state.get('label')} has more than {MAX_ACTIONS} actions.")
+        for action in actions:
             _check_action(project=project, action=action)
 
 

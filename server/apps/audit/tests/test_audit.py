@@ -253,3 +253,48 @@ def test_create_and_delete_entries_hold_the_row_s_own_fields_only(org):
     device.delete()
     deleted = AuditEntry.objects.filter(object_pk=str(device_id), action=AuditEntry.Action.DELETE).get()
     assert set(deleted.changes) <= concrete
+
+
+def test_the_migration_strips_the_relations_recorded_before(org, device):
+    """Entries written before the registry left reverse relations out lose them, whatever their action; their own
+    fields, and entries of other models, stay as they were."""
+    from django.apps import apps
+
+    migration = importlib.import_module("server.apps.audit.migrations.0003_strip_recorded_relations")
+    device_type = ContentType.objects.get_for_model(Device)
+    recorded = {
+        "label": [None, "Pump"],
+        "keys": [None, "deviceauth.DeviceKey.None"],
+        "streams": [None, "stream.StreamId.None"],
+        "health": [None, "health.DeviceHealth.None"],
+    }
+    created = AuditEntry.objects.create(
+        content_type=device_type, object_pk=str(device.pk), object_repr="d", action=0, changes=recorded
+    )
+    deleted = AuditEntry.objects.create(
+        content_type=device_type,
+        object_pk=str(device.pk),
+        object_repr="d",
+        action=2,
+        changes={"label": ["Pump", None], "keys": ["deviceauth.DeviceKey.None", None]},
+    )
+    # Only relations go: a field of another model named like one of the device's relations stays.
+    other = AuditEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(Org),
+        object_pk=str(org.pk),
+        object_repr="org",
+        action=0,
+        changes={"name": [None, "Acme"], "keys": [None, "k"]},
+    )
+    untouched = {entry.pk: entry.changes for entry in AuditEntry.objects.exclude(pk__in=[created.pk, deleted.pk])}
+    assert {"keys", "streams", "health"} <= set(migration.reverse_relations(Device))
+
+    with connection.schema_editor() as editor:
+        migration.strip_recorded_relations(apps, editor)
+
+    assert AuditEntry.objects.get(pk=created.pk).changes == {"label": [None, "Pump"]}
+    assert AuditEntry.objects.get(pk=deleted.pk).changes == {"label": ["Pump", None]}
+    assert AuditEntry.objects.get(pk=other.pk).changes == {"name": [None, "Acme"], "keys": [None, "k"]}
+    assert {entry.pk: entry.changes for entry in AuditEntry.objects.exclude(pk__in=[created.pk, deleted.pk])} == (
+        untouched
+    )

@@ -70,6 +70,7 @@ OWN_READ_REFUSED = {
     "note-attachment": "the world's notes carry no attachment",
     "device:key-download": "the world's device holds no stored key",
     "audit-detail": "the audit log is for owners; the member role reads none of it",
+    "retentionrun-detail": "retention runs are for owners, as retention is; the member role reads none of them",
     **dict.fromkeys(
         (
             "destination-detail",

@@ -37,6 +37,7 @@ from server.apps.org.services import invitation_create
 from server.apps.ota.models import DeploymentAction, DeviceVersionAttribute, VersionType
 from server.apps.ota.tests.factories import make_deployment as make_ota_deployment
 from server.apps.ota.tests.factories import make_script
+from server.apps.project.models import RetentionRun
 from server.apps.property.services import property_create, property_template_create
 from server.apps.report.tests.factories import make_generated, make_template
 from server.apps.sensorgraph.tests.factories import make_sensor_graph
@@ -100,6 +101,7 @@ class World:
     current_state: Any
     upload: Any
     upload_schedule: Any
+    retention_run: Any
 
     def slugs(self) -> list[str]:
         """Ids of this world's objects that no other organisation may ever see in an answer."""
@@ -219,6 +221,7 @@ def make_world(name: str | None = None) -> World:
         current_state=DeviceCurrentState.objects.create(device=device, org=org),
         upload=_arrived_upload(device),
         upload_schedule=make_schedule(device=device),
+        retention_run=RetentionRun.objects.create(project=device.project, created_by=owner),
     )
 
 
@@ -307,6 +310,7 @@ def _api_value(route: str, resource: str, param: str, world: World, catalog: Cat
         ("health", "slug"): world.device.slug,
         ("upload", "id"): world.upload.id,
         ("uploadschedule", "id"): world.upload_schedule.id,
+        ("retention", "id"): world.retention_run.id,
     }
     value = values[(resource, param)]
     return value(route, world) if callable(value) else value

@@ -54,8 +54,9 @@ def _seen(*, events: Sequence[PresenceEvent]) -> None:
 @transaction.atomic
 def devices_seen(*, seen: Sequence[tuple[int, datetime]], transport: Transport) -> list[DeviceOperation]:
     """Devices heard from through another app (a streamer report, uploaded over HTTP): their presence, and the
-    configuration of those that came online (a first report after ``CONFIG_ON_CONNECT_GAP_SECONDS``). Two
-    statements when none came online. Devices the platform no longer has are left out."""
+    configuration of those that came online (a first report after ``CONFIG_ON_CONNECT_GAP_SECONDS``). Three
+    statements after the devices' when none came online: presence's read and upsert, and their health turned OK.
+    Devices the platform no longer has are left out."""
     known = set(Device.objects.filter(pk__in=[device_id for device_id, _ in seen]).values_list("pk", flat=True))
     events = [PresenceEvent(device_id, SEEN, at, transport) for device_id, at in seen if device_id in known]
     return configuration_on_connect(events=presence_record(events=events))

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 
+from server.apps.health.services import device_health_heard
 from server.apps.operation.models import DevicePresence, Transport
 
 CONNECTED = "connected"
@@ -43,8 +44,9 @@ ON CONFLICT (device_id) DO UPDATE SET
 
 @transaction.atomic
 def presence_record(*, events: Sequence[PresenceEvent]) -> list[PresenceEvent]:
-    """Apply the events in order (the last one of a device wins) with one read and one upsert; returns the events
-    with which a device came online, at most one per device."""
+    """Apply the events in order (the last one of a device wins) with one read and one upsert, then turn the devices
+    heard from OK (``health.services.device_health_heard``, one statement); returns the events with which a device
+    came online, at most one per device."""
     if not events:
         return []
     gap = timedelta(seconds=settings.CONFIG_ON_CONNECT_GAP_SECONDS)
@@ -81,4 +83,7 @@ def presence_record(*, events: Sequence[PresenceEvent]) -> list[PresenceEvent]:
             column.append(value)
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT, list(columns))
+    # Heard from: a device watched by the health check and not OK turns OK now, not at the next check.
+    heard = {device_id: state[device_id][1] for device_id in device_ids}
+    device_health_heard(heard={device_id: at for device_id, at in heard.items() if at is not None})
     return list(came_online.values())

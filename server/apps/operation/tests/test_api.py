@@ -334,8 +334,9 @@ def test_poll_query_count_does_not_grow(device):
     for _ in range(5):
         make_operation(device)
     client = device_client(device)
-    # the token (its key, device and user in one query: deviceauth), device; presence (lock, upsert), configuration
-    # on connect (device, supersede, insert and its audit entry, the queue message written in the poll's own
-    # transaction: worker/queue.py); the operations (lock, mark sent); savepoints
-    with assert_query_count(16):
+    # the token (its key, device and user in one query: deviceauth), device; presence (lock, upsert, the health
+    # turned OK: health/services.py), configuration on connect (device, supersede, insert and its audit entry, the
+    # queue message written in the poll's own transaction: worker/queue.py); the operations (lock, mark sent);
+    # savepoints
+    with assert_query_count(17):
         assert len(client.get(POLL).json()) == 5

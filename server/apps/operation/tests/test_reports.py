@@ -103,9 +103,9 @@ def test_processing_hands_the_presence_over_in_one_statement(ingest):
     [message] = QueueMessage.objects.values_list("action", "arguments")
     seen = [[ingest.device.pk, report.sent_timestamp.isoformat()]]
     assert message == ("DevicesSeen", {"devices": seen, "transport": "http"})
-    # The worker's side: the devices, then presence's lock and upsert (savepoints here, inside the test's
-    # transaction); nothing more when no device came online.
-    with assert_query_count(3 + 4):
+    # The worker's side: the devices, then presence's lock and upsert and the devices' health turned OK
+    # (savepoints here, inside the test's transaction); nothing more when no device came online.
+    with assert_query_count(3 + 4 + 1):
         assert devices_seen(seen=[(ingest.device.pk, timezone.now())], transport="http") == []
 
 

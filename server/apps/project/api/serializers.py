@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from server.apps.org.models import Org
-from server.apps.project.models import RETENTION_MAX_DAYS, Project
+from server.apps.project.models import RETENTION_MAX_DAYS, Project, RetentionRun
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -80,3 +80,38 @@ class ProjectUpdateSerializer(ProjectSerializer):
     org: serializers.SlugRelatedField[Org] = serializers.SlugRelatedField(  # type: ignore[assignment]
         slug_field="slug", read_only=True
     )
+
+
+class RetentionRunCreateSerializer(serializers.Serializer):
+    project = serializers.CharField(help_text="The project's UUID or its p-- slug.")
+
+
+class RetentionRunSerializer(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.slug", read_only=True)
+    project_id = serializers.UUIDField(read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
+    bytes_freed = serializers.IntegerField(
+        read_only=True,
+        help_text="The readings' and events' partitions on disk before the run minus after (tables, indexes): "
+        "what went back to the file system. Rows deleted from a partition kept free no disk until it is dropped.",
+    )
+
+    class Meta:
+        model = RetentionRun
+        fields = [
+            "id",
+            "project",
+            "project_id",
+            "status",
+            "status_label",
+            "created_on",
+            "created_by",
+            "completed_on",
+            "partitions_dropped",
+            "rows_deleted",
+            "events_deleted",
+            "bytes_freed",
+            "error",
+        ]
+        read_only_fields = fields

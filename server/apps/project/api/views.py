@@ -8,14 +8,23 @@ is refused while devices are still claimed into the project.
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
 
-from server.apps.core.api.viewsets import ScopedModelViewSet
+from server.apps.core.api.viewsets import ScopedModelViewSet, ScopedViewSetMixin
+from server.apps.core.inputs import parse_uuid
 from server.apps.core.lookups import project_lookup
-from server.apps.project.api.serializers import ProjectSerializer, ProjectUpdateSerializer
-from server.apps.project.filtersets import ProjectFilterSet
-from server.apps.project.models import Project
-from server.apps.project.selectors import project_list_for_user
-from server.apps.project.services import project_create, project_delete, project_update
+from server.apps.device.selectors import visible_project
+from server.apps.project.api.serializers import (
+    ProjectSerializer,
+    ProjectUpdateSerializer,
+    RetentionRunCreateSerializer,
+    RetentionRunSerializer,
+)
+from server.apps.project.filtersets import ProjectFilterSet, RetentionRunFilterSet
+from server.apps.project.models import Project, RetentionRun
+from server.apps.project.selectors import project_list_for_user, retention_run_list
+from server.apps.project.services import project_create, project_delete, project_update, retention_run_create
 
 _PROJECT_ID = OpenApiParameter(
     "id", str, OpenApiParameter.PATH, description="The project's UUID or its p-- slug (p--0000-0001)."
@@ -86,3 +95,31 @@ class ProjectViewSet(ScopedModelViewSet):
 
     def perform_destroy(self, instance):
         project_delete(project=instance)
+
+
+class RetentionRunViewSet(
+    ScopedViewSetMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+):
+    """Retention runs asked for now, newest first (owners and staff; docs/retention.md). ``POST {"project": …}``
+    has the worker apply the project's retention at once rather than at its daily run: a 202 with the run, whose
+    ``status`` (``scheduled``, ``running``, ``done``, ``failed``) and, once done, what was removed and the disk freed
+    are read back at ``retention/<id>/``."""
+
+    queryset = RetentionRun.objects.all()
+    serializer_class = RetentionRunSerializer
+    filterset_class = RetentionRunFilterSet
+    lookup_field = "id"
+
+    def get_queryset(self):
+        return retention_run_list(user=self.request.user)
+
+    def object_lookup(self, value: str) -> dict:
+        return {"id": parse_uuid(value)}
+
+    @extend_schema(request=RetentionRunCreateSerializer, responses={202: RetentionRunSerializer})
+    def create(self, request):
+        data = RetentionRunCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = visible_project(user=request.user, value=data.validated_data["project"])
+        run = retention_run_create(user=request.user, project=project)
+        return Response(RetentionRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)

@@ -178,8 +178,9 @@ def test_project_page_query_count_is_constant(db, rows):
         make_stream(device, lid=0x5001 + number)
     client = logged_in(project.org.created_by)
     # session, user, project, the user's role and permissions; devices with their last report, variables and
-    # streams (count and page each); the health counts; data blocks (a count: there are none to page)
-    with assert_query_count(12):
+    # streams (count and page each); the health counts; data blocks (a count: there are none to page); the
+    # latest retention run (the owner's Retention panel)
+    with assert_query_count(13):
         response = client.get(project_url(project))
     assert response.context["devices"].paginator.count == rows
 

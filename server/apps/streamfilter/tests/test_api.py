@@ -300,3 +300,60 @@ def test_the_filter_list_query_count_does_not_grow_with_the_machines(db):
     client = api_client(stream_filter.org.created_by)
     with assert_query_count(7):
         assert client.get(FILTERS).json()["count"] == 4
+
+
+def _ring(states: int, triggers: int = 1, actions: int = 0) -> dict:
+    """A machine of ``states`` states in a ring, each transition with ``triggers`` triggers, each state with
+    ``actions`` note actions."""
+    labels = [f"s{number}" for number in range(states)]
+    return {
+        "initial_state": labels[0],
+        "states": [{"label": label, "actions": [{"type": "note", "note": "n"}] * actions} for label in labels],
+        "transitions": [
+            {"src": src, "dst": dst, "triggers": [{"operator": "gt", "threshold": n} for n in range(triggers)]}
+            for src, dst in zip(labels, labels[1:] + labels[:1], strict=True)
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("machine", "field", "message"),
+    [
+        (_ring(5000), "states", "At most 50 states (got 5000)."),
+        (_ring(51), "states", "At most 50 states (got 51)."),
+        ({**_ring(50), "transitions": _ring(50)["transitions"] * 5}, "transitions", "At most 200 transitions"),
+        (_ring(2, triggers=11), "transitions", "The transition s0 → s1 has more than 10 triggers."),
+        (_ring(2, actions=11), "states", "The state s0 has more than 10 actions."),
+    ],
+)
+def test_a_filter_too_large_is_a_400_naming_the_field(db, machine, field, message):
+    project, variable = project_variable(None)
+    client = api_client(project.org.created_by)
+    response = client.post(FILTERS, {"name": "Big", "variable": variable.slug, **machine}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()[field][0].startswith(message), response.json()
+    assert not StreamFilter.objects.exists()
+    # The largest allowed is saved whole, and a PATCH past the limits leaves it as it was.
+    response = client.post(FILTERS, {"name": "Big", "variable": variable.slug, **_ring(50, 10, 10)}, format="json")
+    assert response.status_code == 201, response.content
+    saved = StreamFilter.objects.get()
+    assert (saved.states.count(), saved.transitions.count()) == (50, 50)
+    assert machine_of(saved)["transitions"][0]["triggers"][9]["threshold"] == 9
+    response = client.patch(f"{FILTERS}{saved.id}/", machine, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert saved.states.count() == 50
+
+
+@pytest.mark.parametrize("value", ["maybe", "yes", "2", "truee"])
+def test_a_bad_boolean_in_the_filter_list_is_a_400(db, value):
+    stream_filter = make_filter(*project_variable(None))
+    client = api_client(stream_filter.org.created_by)
+    response = client.get(FILTERS, {"active": value})
+    assert response.status_code == 400, response.content
+    assert "active" in response.json()
+    StreamFilter.objects.filter(pk=stream_filter.pk).update(active=False)
+    assert [row["id"] for row in client.get(FILTERS, {"active": "false"}).json()["results"]] == [stream_filter.id]
+    assert [row["id"] for row in client.get(FILTERS, {"active": "0"}).json()["results"]] == [stream_filter.id]
+    assert client.get(FILTERS, {"active": "True"}).json()["count"] == 0
+    assert client.get(FILTERS, {"active": ""}).json()["count"] == 1
