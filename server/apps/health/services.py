@@ -20,6 +20,7 @@ from server.apps.device.models import Device
 from server.apps.health.models import DeviceHealth, HealthStatus
 from server.apps.operation.models import DevicePresence
 from server.apps.streamer.models import StreamerReport
+from server.apps.telemetry.models import PhysicalDevice
 
 MIN_PERIOD = timedelta(minutes=1)
 MAX_PERIOD = timedelta(days=90)
@@ -148,12 +149,14 @@ def device_health_check(*, now: datetime | None = None) -> int:
         .values("created_on")[:1]
     )
     last_seen = DevicePresence.objects.filter(device_id=OuterRef("device_id")).values("last_seen")[:1]
+    # Telemetry (HTTP, MQTT, TTN) keeps its own last message time on the device's physical identity.
+    last_message = PhysicalDevice.objects.filter(device_id=OuterRef("device_id")).values("last_seen")[:1]
     # A device turned OK when heard (changed_on) was heard then, whether or not its presence row says so yet.
     turned_ok = Case(When(status=HealthStatus.OK, then=F("changed_on")), output_field=DateTimeField())
     rows = (
         DeviceHealth.objects.select_for_update(of=("self",))
         .select_related("device")
-        .annotate(last_heard=Greatest(Subquery(last_report), Subquery(last_seen), turned_ok))
+        .annotate(last_heard=Greatest(Subquery(last_report), Subquery(last_seen), Subquery(last_message), turned_ok))
         .annotate(
             new_status=Case(
                 When(last_heard__isnull=True, then=Value(HealthStatus.UNK)),

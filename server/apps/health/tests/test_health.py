@@ -12,6 +12,7 @@ from server.apps.health.models import DeviceHealth, HealthStatus
 from server.apps.health.services import device_health_check, device_health_heard
 from server.apps.operation.models import DevicePresence, Transport
 from server.apps.operation.services.inbound import devices_seen
+from server.apps.telemetry.models import PhysicalDevice
 from server.apps.worker.scheduler import periodic_jobs
 
 
@@ -34,6 +35,30 @@ def test_a_device_going_quiet_changes_once_and_sends_one_email(db, django_captur
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["ops@example.com"]
     assert device.slug in mail.outbox[0].subject
+
+
+def test_a_device_heard_only_through_telemetry_is_ok_then_fails_once(db, django_capture_on_commit_callbacks):
+    """A telemetry message moves the physical device's last_seen, not the presence row: the check reads both."""
+    project = make_project()
+    device = make_device(project)
+    DeviceHealth.objects.create(device=device, period=timedelta(minutes=5), recipients="ops@example.com\n")
+    now = timezone.now()
+    PhysicalDevice.objects.create(
+        device=device, org=project.org, source_name="http", last_seen=now - timedelta(minutes=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert device_health_check(now=now) == 1
+    assert DeviceHealth.objects.get(pk=device.pk).status == HealthStatus.OK
+    later = now + timedelta(minutes=10)
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            device_health_check(now=later)
+    health = DeviceHealth.objects.get(pk=device.pk)
+    assert (health.status, health.changed_on) == (HealthStatus.FAIL, later)
+    assert [message.subject for message in mail.outbox] == [
+        f"Device {device.slug} is now {HealthStatus.OK.label}",
+        f"Device {device.slug} is now {HealthStatus.FAIL.label}",
+    ]
 
 
 def test_a_device_never_heard_from_is_unknown_and_the_project_page_counts(db):
