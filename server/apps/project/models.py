@@ -30,7 +30,7 @@ class Project(CreatedModel):
     # when off, such readings are skipped (and counted on the report).
     auto_create_streams = models.BooleanField(default=True)
     # How many days of stream data and of events the project keeps (None: all of it). The worker's daily
-    # ``StreamDataRetention`` removes what is older, a day at a time (docs/retention.md). Owners set them.
+    # ``DataRetention`` removes what is older, a day at a time (docs/retention.md). Owners set them.
     data_retention_days = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(RETENTION_MAX_DAYS)]
     )
