@@ -64,6 +64,23 @@ def expected_rows(ingest, ids) -> list[tuple]:
     return sorted(rows, key=lambda row: (row[0], row[1]))
 
 
+def assert_reports_stored_once(ingest, *, reports: int, readings: int, marks: int) -> None:
+    """After the retry: every reading of the streamer's consecutive reports stored once, each report with its own
+    figures, ``last_id`` at the last reading, and ``marks`` part marks."""
+    total = reports * readings
+    assert stored() == expected_rows(ingest, range(1, total + 1))
+    figures = list(
+        StreamerReport.objects.order_by("original_first_id").values_list(
+            "status", "new_reading_count", "duplicate_reading_count", "actual_first_id", "actual_last_id"
+        )
+    )
+    assert figures == [
+        (ReportStatus.SUCCESS, readings, 0, number * readings + 1, (number + 1) * readings) for number in range(reports)
+    ]
+    assert Streamer.objects.get().last_id == total
+    assert IngestedReport.objects.count() == marks
+
+
 def retry_after_the_lease() -> None:
     """The killed worker never acknowledged its message nor renewed its lease: once the lease passes (made to pass
     here), a new worker takes it."""
@@ -162,18 +179,7 @@ def test_a_worker_killed_in_the_middle_of_a_batch(worker_env, folder_stores, poi
     assert (stats.received, stats.succeeded) == (left, left)
     assert not QueueMessage.objects.exists()
     assert not DeadLetter.objects.exists()
-    total = 3 * READINGS
-    assert stored() == expected_rows(ingest, range(1, total + 1))
-    figures = list(
-        StreamerReport.objects.order_by("original_first_id").values_list(
-            "status", "new_reading_count", "duplicate_reading_count", "actual_first_id", "actual_last_id"
-        )
-    )
-    assert figures == [
-        (ReportStatus.SUCCESS, READINGS, 0, number * READINGS + 1, (number + 1) * READINGS) for number in range(3)
-    ]
-    assert Streamer.objects.get().last_id == total
-    assert IngestedReport.objects.count() == 3
+    assert_reports_stored_once(ingest, reports=3, readings=READINGS, marks=3)
 
 
 def upload_three_reports(ingest) -> None:

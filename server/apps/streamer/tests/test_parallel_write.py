@@ -22,7 +22,12 @@ from server.apps.streamer.tests.factories import (
     upload,
 )
 from server.apps.streamer.tests.run_crashing_worker import POINTS
-from server.apps.streamer.tests.test_crash import crashing_worker, expected_rows, worker_env  # noqa: F401
+from server.apps.streamer.tests.test_crash import (  # noqa: F401
+    assert_reports_stored_once,
+    crashing_worker,
+    expected_rows,
+    worker_env,
+)
 from server.apps.streamer.writer import PARALLEL_WRITE_MIN_ROWS, WriteResult, close_write_connections, combined
 from server.apps.worker.models import DeadLetter, QueueMessage
 
@@ -122,18 +127,7 @@ def test_a_worker_killed_in_a_batch_with_the_next_parts_queued(two_connections, 
     process()
     assert not QueueMessage.objects.exists()
     assert not DeadLetter.objects.exists()
-    total = 3 * READINGS
-    assert stored() == expected_rows(ingest, range(1, total + 1))
-    figures = list(
-        StreamerReport.objects.order_by("original_first_id").values_list(
-            "status", "new_reading_count", "duplicate_reading_count", "actual_first_id", "actual_last_id"
-        )
-    )
-    assert figures == [
-        (ReportStatus.SUCCESS, READINGS, 0, number * READINGS + 1, (number + 1) * READINGS) for number in range(3)
-    ]
-    assert Streamer.objects.get().last_id == total
-    assert IngestedReport.objects.count() == 6
+    assert_reports_stored_once(ingest, reports=3, readings=READINGS, marks=6)
 
 
 def test_parts_are_slices_and_their_figures_add_up():
