@@ -36,8 +36,9 @@ class StrictBooleanField(forms.Field):
         raise ValidationError(f"'{str(value)[:50]}' is not true or false.", code="invalid")
 
 
-class StrictBooleanFilter(django_filters.Filter):
-    """A boolean query-string filter that answers 400 to a value it cannot read, as a choice filter does."""
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """A boolean query-string filter that answers 400 to a value it cannot read, as a choice filter does (a boolean
+    filter still, so the OpenAPI schema says boolean whatever the field or method behind it)."""
 
     field_class = StrictBooleanField
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import django_filters
 
+from server.apps.core.lookups import StrictBooleanFilter
 from server.apps.forwarding.models import Delivery, DeliveryStatus, Destination, DestinationKind
 
 
 class DestinationFilterSet(django_filters.FilterSet):
     org = django_filters.CharFilter(field_name="org__slug")
     kind = django_filters.ChoiceFilter(choices=DestinationKind.choices)
-    is_active = django_filters.BooleanFilter(field_name="is_active")
+    is_active = StrictBooleanFilter(field_name="is_active")
 
     class Meta:
         model = Destination

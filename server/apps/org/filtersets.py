@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
+from server.apps.core.lookups import StrictBooleanFilter
 from server.apps.org.models import Invitation, Org, OrgMembership
 from server.apps.org.roles import ROLE_CHOICES
 
@@ -18,7 +19,7 @@ class OrgFilterSet(django_filters.FilterSet):
 
 class OrgMembershipFilterSet(django_filters.FilterSet):
     role = django_filters.ChoiceFilter(choices=ROLE_CHOICES)
-    is_active = django_filters.BooleanFilter()
+    is_active = StrictBooleanFilter()
 
     class Meta:
         model = OrgMembership
@@ -28,7 +29,7 @@ class OrgMembershipFilterSet(django_filters.FilterSet):
 class InvitationFilterSet(django_filters.FilterSet):
     org = django_filters.CharFilter(field_name="org__slug")
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
-    accepted = django_filters.BooleanFilter()
+    accepted = StrictBooleanFilter()
 
     class Meta:
         model = Invitation

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
-from server.apps.core.lookups import PublicIdFilter, device_id_from
+from server.apps.core.lookups import PublicIdFilter, StrictBooleanFilter, device_id_from
 from server.apps.fleet.selectors import fleet_lookup
 from server.apps.ota.models import DeploymentAction, DeploymentRequest, DeviceScript, DeviceVersionAttribute
 
@@ -12,7 +12,7 @@ from server.apps.ota.models import DeploymentAction, DeploymentRequest, DeviceSc
 class DeviceScriptFilterSet(django_filters.FilterSet):
     org = django_filters.CharFilter(field_name="org__slug")
     name = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
-    released = django_filters.BooleanFilter(field_name="released")
+    released = StrictBooleanFilter(field_name="released")
 
     class Meta:
         model = DeviceScript

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import django_filters
 
+from server.apps.core.lookups import StrictBooleanFilter
 from server.apps.property.models import GenericProperty, GenericPropertyOrgTemplate
 
 
 class GenericPropertyFilterSet(django_filters.FilterSet):
     name = django_filters.CharFilter(field_name="name")
-    is_system = django_filters.BooleanFilter(field_name="is_system")
+    is_system = StrictBooleanFilter(field_name="is_system")
 
     class Meta:
         model = GenericProperty

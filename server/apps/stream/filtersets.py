@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
-from server.apps.core.lookups import PublicIdFilter, device_id_from, project_filter
+from server.apps.core.lookups import PublicIdFilter, StrictBooleanFilter, device_id_from, project_filter
 from server.apps.core.slugs import parse_block_slug
 from server.apps.stream.models import StreamId, StreamVariable
 from server.apps.stream.selectors import variable_lookup
@@ -44,9 +44,9 @@ class StreamFilterSet(django_filters.FilterSet):
     variable = PublicIdFilter(
         field_name="variable", lookup=lambda value: {"variable__" + k: v for k, v in variable_lookup(value).items()}
     )
-    enabled = django_filters.BooleanFilter(field_name="enabled")
+    enabled = StrictBooleanFilter(field_name="enabled")
     # The clients send ?all=1 to ask for every stream, disabled ones included; lists always include them.
-    all = django_filters.BooleanFilter(method="include_all", label="all")
+    all = StrictBooleanFilter(method="include_all", label="all")
 
     class Meta:
         model = StreamId

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 
 from server.apps.core.filtersets import IsoDateTimeFilter
-from server.apps.core.lookups import PublicIdFilter, device_id_from
+from server.apps.core.lookups import PublicIdFilter, StrictBooleanFilter, device_id_from
 from server.apps.streamer.models import ReportStatus, Streamer, StreamerReport
 from server.apps.streamer.selectors import streamer_lookup
 
@@ -18,7 +18,7 @@ def _number(value: str) -> int:
 class StreamerFilterSet(django_filters.FilterSet):
     device = PublicIdFilter(field_name="device", lookup=lambda value: {"device_id": device_id_from(value)})
     selector = PublicIdFilter(field_name="selector", lookup=lambda value: {"selector": _number(value)})
-    is_system = django_filters.BooleanFilter(field_name="is_system")
+    is_system = StrictBooleanFilter(field_name="is_system")
 
     class Meta:
         model = Streamer

@@ -7,7 +7,7 @@ from __future__ import annotations
 import django_filters
 
 from server.apps.core.inputs import parse_id
-from server.apps.core.lookups import PublicIdFilter, device_id_from, project_filter
+from server.apps.core.lookups import PublicIdFilter, StrictBooleanFilter, device_id_from, project_filter
 from server.apps.telemetry.models import (
     DeviceMapping,
     LogicalDevice,
@@ -34,7 +34,7 @@ class RawMessageFilterSet(django_filters.FilterSet):
 
 class PhysicalDeviceFilterSet(django_filters.FilterSet):
     source = django_filters.CharFilter(field_name="source_name")
-    unmapped = django_filters.BooleanFilter(method="filter_unmapped")
+    unmapped = StrictBooleanFilter(method="filter_unmapped")
     project = project_filter("device__project")
     org = django_filters.CharFilter(field_name="org__slug")
 
@@ -59,7 +59,7 @@ class LogicalDeviceFilterSet(django_filters.FilterSet):
 class DeviceMappingFilterSet(django_filters.FilterSet):
     pd = PublicIdFilter(field_name="pd", lookup=lambda value: {"physical_device_id": parse_id(value, "pd")})
     ld = PublicIdFilter(field_name="ld", lookup=lambda value: {"logical_device_id": parse_id(value, "ld")})
-    current = django_filters.BooleanFilter(field_name="end", lookup_expr="isnull")
+    current = StrictBooleanFilter(field_name="end", lookup_expr="isnull")
 
     class Meta:
         model = DeviceMapping

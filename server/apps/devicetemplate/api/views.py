@@ -4,12 +4,15 @@ import django_filters
 from django.db.models import Prefetch
 
 from server.apps.core.api.catalog import CatalogViewSet
+from server.apps.core.lookups import StrictBooleanFilter
 from server.apps.devicetemplate import services
 from server.apps.devicetemplate.api.serializers import ComponentSerializer, DeviceTemplateSerializer
 from server.apps.devicetemplate.models import Component, DeviceSlot, DeviceTemplate
 
 
 class DeviceTemplateFilterSet(django_filters.FilterSet):
+    active = StrictBooleanFilter()
+
     class Meta:
         model = DeviceTemplate
         fields = ["active", "os_tag", "family", "hw_tag"]

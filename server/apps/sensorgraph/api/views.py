@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import Prefetch
 
 from server.apps.core.api.catalog import CatalogViewSet
+from server.apps.core.lookups import StrictBooleanFilter
 from server.apps.sensorgraph import services
 from server.apps.sensorgraph.api.serializers import SensorGraphSerializer, VariableTemplateSerializer
 from server.apps.sensorgraph.models import SensorGraph, VariableTemplate
@@ -12,6 +13,8 @@ TEMPLATE_RELATIONS = ("sg", "var_type", "default_input_unit", "default_output_un
 
 
 class SensorGraphFilterSet(django_filters.FilterSet):
+    active = StrictBooleanFilter()
+
     class Meta:
         model = SensorGraph
         fields = ["active", "app_tag"]
