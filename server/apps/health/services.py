@@ -62,12 +62,6 @@ def device_health_update(
     return health
 
 
-def health_status(*, last_heard: datetime | None, period, now: datetime) -> str:
-    if last_heard is None:
-        return HealthStatus.UNK
-    return HealthStatus.OK if now - last_heard <= period else HealthStatus.FAIL
-
-
 def _notify(health: DeviceHealth, before: str) -> None:
     recipients = health.recipient_list
     if recipients:
