@@ -80,6 +80,41 @@ def test_chart_module_draws_a_series(page, sign_in, live_server):
     expect(page.locator("#test-chart .u-legend")).to_contain_text("Level (m)")
 
 
+def test_the_value_axis_is_as_wide_as_its_widest_label(page, sign_in, live_server):
+    # A fixed width showed 1,000,000 as "000,000", the rest cut off at the chart's left edge.
+    sign_in(make_user())
+    hours = [1_714_557_600 + 3600 * i for i in range(24)]
+    payload = {"x": hours, "series": [{"label": "Count", "values": [1_000_000 * i for i in range(24)]}]}
+    page.route(
+        re.compile(r".*/test-chart-data\.json.*"),
+        lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(payload)),
+    )
+    page.goto("/")
+    page.evaluate(
+        """() => {
+            const chart = document.createElement("div");
+            chart.className = "chart";
+            chart.id = "test-chart";
+            chart.dataset.chartUrl = "/test-chart-data.json";
+            document.querySelector("main").prepend(chart);
+        }"""
+    )
+    page.add_script_tag(url=f"{live_server.url}/static/js/charts.js")
+    expect(page.locator("#test-chart canvas")).to_be_visible()
+    axis = page.evaluate(
+        """() => {
+            const chart = document.getElementById("test-chart")._chart.chart;
+            const axis = chart.axes[1];
+            chart.ctx.font = axis.font[0];
+            const widths = axis._values.map((label) => chart.ctx.measureText(label).width / devicePixelRatio);
+            const room = axis.ticks.size + axis.gap;
+            return { size: axis._size, labels: axis._values, widest: Math.max(...widths), room };
+        }"""
+    )
+    assert "20,000,000" in axis["labels"]
+    assert axis["size"] >= axis["room"] + axis["widest"]
+
+
 def test_upload_helper_reports_progress_and_errors(page, sign_in):
     sign_in(make_user())
     answers = iter([(400, {"detail": "The file is not a streamer report."}), (201, {"count": 3})])

@@ -63,6 +63,16 @@ function formatValue(unit, decimals) {
     value == null ? "–" : `${Number(value).toLocaleString(undefined, options)}${unit ? ` ${unit}` : ""}`;
 }
 
+// The value axis as wide as its widest label: a fixed width cut "1,000,000" to "000,000". uPlot asks again after
+// laying the chart out (cycle 2 and on); the width found first stands, so the layout settles.
+function valueAxisSize(chart, labels, axisIndex, cycle) {
+  const axis = chart.axes[axisIndex];
+  if (cycle > 1) return axis._size;
+  chart.ctx.font = axis.font[0];
+  const widest = Math.max(0, ...(labels || []).map((label) => chart.ctx.measureText(String(label)).width));
+  return Math.ceil(axis.ticks.size + axis.gap + widest / devicePixelRatio + 4);
+}
+
 // Breaks the line where buckets are missing (no readings there), instead of drawing across the hole.
 function gapsWider(seconds) {
   return (u, seriesIndex, first, last, nullGaps) => {
@@ -144,7 +154,7 @@ export function drawChart(element, columns, options = {}) {
       bands: columns.bands,
       axes: [
         { grid: { stroke: GRID }, ticks: { stroke: GRID }, values: TIME_AXIS },
-        { grid: { stroke: GRID }, ticks: { stroke: GRID }, size: 64 },
+        { grid: { stroke: GRID }, ticks: { stroke: GRID }, size: valueAxisSize },
       ],
       hooks: options.hooks || {},
     },
