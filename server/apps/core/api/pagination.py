@@ -3,17 +3,46 @@
 from typing import Any
 
 from django.core.paginator import Page
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 
+PAGE_SIZE_ERROR = "A whole number, 1 or more (more than the list's largest page reads its largest page)."
 
-class StandardPagination(PageNumberPagination):
+
+class StrictPageSizePagination(PageNumberPagination):
+    """DRF's page-number pagination, with a ``page_size`` that is a whole number of 1 or more or a 400 naming it
+    (DRF reads ``-5``, ``0`` or ``abc`` as the default size); above ``max_page_size`` it reads that size."""
+
+    max_page_size: int = 1000
+
+    def get_page_size(self, request: Request) -> int | None:
+        name = self.page_size_query_param or "page_size"
+        given = request.query_params.get(name)
+        if not given:  # absent or empty, as a filter's empty value: the default
+            return self.page_size
+        if not (given.isascii() and given.isdigit()) or not given.strip("0"):
+            raise ValidationError({name: [PAGE_SIZE_ERROR]})
+        # Digits only, one of them not 0: past nine of them it is above every largest page (and int() of thousands
+        # of digits is refused), so it is not read.
+        size = int(given) if len(given.lstrip("0")) <= 9 else self.max_page_size
+        return min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 1}
+        return parameters
+
+
+class StandardPagination(StrictPageSizePagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
 
 
-class LargePagination(PageNumberPagination):
+class LargePagination(StrictPageSizePagination):
     """For lists that clients read in bulk: devices, stream data, events, notes, locations."""
 
     page_size = 1000
@@ -21,7 +50,7 @@ class LargePagination(PageNumberPagination):
     max_page_size = 10000
 
 
-class ExtraLargePagination(PageNumberPagination):
+class ExtraLargePagination(StrictPageSizePagination):
     """For stream lists, which analytics reads with ``all=1``."""
 
     page_size = 5000
