@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from server.apps.audit.models import AuditEntry
+from server.apps.core.filtersets import IsoDateTimeFilter
 from server.apps.core.lookups import PublicIdFilter, device_id_from
 
 ACTIONS = {str(label): value for value, label in AuditEntry.Action.choices}
@@ -22,8 +23,8 @@ class AuditEntryFilterSet(django_filters.FilterSet):
         lookup=lambda value: {"actor_device_id": device_id_from(value)},
         label="the device (d-- slug) whose token made the change",
     )
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    since = IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = AuditEntry

@@ -18,8 +18,8 @@ TIME_ORDERING = ("timestamp", "id")
 
 
 class UTCIsoDateTimeField(IsoDateTimeField):
-    """An ISO 8601 time, turned into UTC: an offset PostgreSQL cannot hold (``-18:04``) or a time out of UTC's range
-    is a 400, not a database error."""
+    """An ISO 8601 time, turned into UTC: an offset PostgreSQL cannot hold (``-18:04``) is read in UTC, and a time out
+    of UTC's range is a 400, not a database error."""
 
     def to_python(self, value: Any) -> datetime.datetime | None:
         return utc_or_invalid(super().to_python(value))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
+from server.apps.core.filtersets import IsoDateTimeFilter
 from server.apps.core.lookups import PublicIdFilter, StrictBooleanFilter, project_filter
 from server.apps.device.selectors import device_lookup
 from server.apps.stream.selectors import stream_lookup, variable_lookup
@@ -40,8 +41,8 @@ class StreamFilterAlertFilterSet(django_filters.FilterSet):
     )
     streamfilter = django_filters.NumberFilter(field_name="filter_id", label="the id of the filter that raised them")
     status = django_filters.ChoiceFilter(choices=AlertStatus.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="created_on", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_on", lookup_expr="lt")
+    since = IsoDateTimeFilter(field_name="created_on", lookup_expr="gte")
+    until = IsoDateTimeFilter(field_name="created_on", lookup_expr="lt")
 
     class Meta:
         model = StreamFilterAlert

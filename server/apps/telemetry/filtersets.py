@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import django_filters
 
+from server.apps.core.filtersets import IsoDateTimeFilter
 from server.apps.core.inputs import parse_id
 from server.apps.core.lookups import PublicIdFilter, StrictBooleanFilter, device_id_from, project_filter
 from server.apps.telemetry.models import (
@@ -21,8 +22,8 @@ from server.apps.telemetry.models import (
 class RawMessageFilterSet(django_filters.FilterSet):
     device = PublicIdFilter(field_name="device", lookup=lambda value: {"device_id": device_id_from(value)})
     org = django_filters.CharFilter(field_name="org__slug")
-    start = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    end = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    start = IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    end = IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
     status = django_filters.MultipleChoiceFilter(choices=RawMessageStatus.choices)
     source = django_filters.ChoiceFilter(choices=RawMessageSource.choices)
     correlation_id = django_filters.UUIDFilter()
