@@ -186,18 +186,23 @@ def stream_data_json(rows: list[tuple[Any, ...]], streams: dict[int, StreamId]) 
         ]
     value_texts = _json_texts(values)
     output_texts = value_texts if outputs is values else _json_texts(outputs)
-    # The pieces of each row joined in C: no Python code runs per row here.
-    pieces = zip(
-        map(itemgetter(1), rows),
-        repeat(',"value":'),
-        value_texts,
-        repeat(',"output_value":'),
-        output_texts,
-        repeat(',"display_value":'),
-        displays,
-        repeat("}"),
-    )
-    return orjson.Fragment(f"[{','.join(map(''.join, pieces))}]".encode())
+    if not rows:
+        return orjson.Fragment(b"[]")
+    # Every row's pieces in one list, laid in by slices and joined once, in C: no Python code runs per row, and no
+    # string is made per row (the rows' strings, megabytes for a long page, each cost the process fresh memory).
+    count = len(rows)
+    pieces = [""] * (1 + 8 * count)
+    pieces[0] = "["
+    pieces[1::8] = map(itemgetter(1), rows)
+    pieces[2::8] = repeat(',"value":', count)
+    pieces[3::8] = value_texts
+    pieces[4::8] = repeat(',"output_value":', count)
+    pieces[5::8] = output_texts
+    pieces[6::8] = repeat(',"display_value":', count)
+    pieces[7::8] = displays
+    pieces[8::8] = repeat("},", count)
+    pieces[-1] = "}]"
+    return orjson.Fragment("".join(pieces).encode())
 
 
 class StreamDataSerializer(serializers.Serializer):
