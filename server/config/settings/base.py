@@ -126,6 +126,8 @@ MIDDLEWARE = [
     "server.apps.core.middleware.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "server.apps.core.middleware.ServiceUnavailableMiddleware",
+    # Last: frees an API answer as its request ends, instead of at the next full garbage collection.
+    "server.apps.core.middleware.ReleaseAnswerMiddleware",
 ]
 
 # Size limits (docs/security.md, "Limits and throttles"), enforced while the body streams. A report may have 32 MB
