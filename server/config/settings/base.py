@@ -31,6 +31,8 @@ USE_I18N = True
 LANGUAGE_CODE = "en-us"
 
 DJANGO_APPS = [
+    # Before django.contrib.staticfiles: its runserver closes each thread's database connections (devserver/).
+    "server.apps.devserver",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
