@@ -57,10 +57,8 @@ def test_user_menu_account_pages_and_sign_out(page, sign_in):
     expect(page.get_by_role("link", name="Create an account")).to_be_visible()
 
 
-def test_chart_module_draws_a_series(page, sign_in, live_server):
-    sign_in(make_user())
-    hours = [1_714_557_600 + 3600 * i for i in range(48)]
-    payload = {"x": hours, "series": [{"label": "Level", "unit": "m", "values": [i % 7 for i in range(48)]}]}
+def draw_test_chart(page, live_server, payload: dict) -> None:
+    """The chart module drawing ``payload`` (the stream page's series JSON) into a #test-chart on the home page."""
     page.route(
         re.compile(r".*/test-chart-data\.json.*"),
         lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(payload)),
@@ -77,6 +75,13 @@ def test_chart_module_draws_a_series(page, sign_in, live_server):
     )
     page.add_script_tag(url=f"{live_server.url}/static/js/charts.js")
     expect(page.locator("#test-chart canvas")).to_be_visible()
+
+
+def test_chart_module_draws_a_series(page, sign_in, live_server):
+    sign_in(make_user())
+    hours = [1_714_557_600 + 3600 * i for i in range(48)]
+    payload = {"x": hours, "series": [{"label": "Level", "unit": "m", "values": [i % 7 for i in range(48)]}]}
+    draw_test_chart(page, live_server, payload)
     expect(page.locator("#test-chart .u-legend")).to_contain_text("Level (m)")
 
 
@@ -85,22 +90,7 @@ def test_the_value_axis_is_as_wide_as_its_widest_label(page, sign_in, live_serve
     sign_in(make_user())
     hours = [1_714_557_600 + 3600 * i for i in range(24)]
     payload = {"x": hours, "series": [{"label": "Count", "values": [1_000_000 * i for i in range(24)]}]}
-    page.route(
-        re.compile(r".*/test-chart-data\.json.*"),
-        lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(payload)),
-    )
-    page.goto("/")
-    page.evaluate(
-        """() => {
-            const chart = document.createElement("div");
-            chart.className = "chart";
-            chart.id = "test-chart";
-            chart.dataset.chartUrl = "/test-chart-data.json";
-            document.querySelector("main").prepend(chart);
-        }"""
-    )
-    page.add_script_tag(url=f"{live_server.url}/static/js/charts.js")
-    expect(page.locator("#test-chart canvas")).to_be_visible()
+    draw_test_chart(page, live_server, payload)
     axis = page.evaluate(
         """() => {
             const chart = document.getElementById("test-chart")._chart.chart;

@@ -4,19 +4,24 @@ generic scoping cases every API endpoint runs."""
 from __future__ import annotations
 
 import datetime
+import importlib
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import django_filters
 import pytest
 from django.db import connections, models, transaction
 from django.test.utils import CaptureQueriesContext
+from django.urls import get_resolver
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
+from server import apps
 from server.apps.authentication.authentication import jwt_encode
 from server.apps.authentication.services import account_create
 from server.apps.core import targets
@@ -26,6 +31,33 @@ from server.apps.org.roles import MEMBER, OPERATOR, OWNER
 from server.apps.org.services import org_create, org_member_add
 
 _sequence = itertools.count(1)
+
+
+def project_subclasses(base: type, module: str) -> list[type]:
+    """The project's subclasses of ``base`` (at any depth), once each app's ``<module>.py`` and every view (the URLs
+    import them all) are imported."""
+    for path in sorted(Path(apps.__file__).parent.glob(f"*/{module}.py")):
+        importlib.import_module(f"server.apps.{path.parent.name}.{module}")
+    assert get_resolver().url_patterns
+    found: list[type] = []
+    pending = [base]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            pending.append(sub)
+            if sub.__module__.startswith("server."):
+                found.append(sub)
+    return found
+
+
+def loose_filters(kind: type, strict: type) -> list[str]:
+    """The filters of ``kind`` (django-filter's boolean or time filter) in the project's filtersets that are not the
+    project's ``strict`` subclass of it, as ``module.FilterSet.name``."""
+    return [
+        f"{filterset.__module__}.{filterset.__name__}.{name}"
+        for filterset in project_subclasses(django_filters.FilterSet, "filtersets")
+        for name, declared in filterset.base_filters.items()
+        if isinstance(declared, kind) and not isinstance(declared, strict)
+    ]
 
 
 def make_user(email: str | None = None, password: str = "pass-word-123", **fields):

@@ -5,9 +5,7 @@ object (docs/security.md). The parsers and the middleware are global, so a meta-
 from __future__ import annotations
 
 import datetime
-import importlib
 import json
-from pathlib import Path
 
 import pytest
 from django import forms as django_forms
@@ -18,7 +16,7 @@ from server.apps.configattribute.models import ConfigAttribute
 from server.apps.configattribute.tests.factories import config_name
 from server.apps.core import forms as core_forms
 from server.apps.core.api import parsers
-from server.apps.core.testing import api_client, make_org
+from server.apps.core.testing import api_client, make_org, project_subclasses
 from server.apps.core.tests.test_coverage import _api_views
 from server.apps.device.models import Device
 from server.apps.device.tests.factories import make_device, make_project
@@ -28,7 +26,6 @@ from server.apps.streamalias.tests.factories import make_alias
 from server.apps.streamnote.models import StreamNote
 from server.config import api_urls
 
-APPS_DIR = Path(__file__).resolve().parents[2]
 DEEP = "[" * 100_000 + "]" * 100_000
 CHECKED_PARSERS = (parsers.JSONParser, parsers.FormParser, parsers.MultiPartParser)
 
@@ -231,15 +228,7 @@ def test_the_dashboard_keeps_its_html_404(member, url):
 
 
 def _form_classes() -> list[type]:
-    for module in sorted(APPS_DIR.glob("*/forms.py")):
-        importlib.import_module(f"server.apps.{module.parent.name}.forms")
-    found, stack = [], [django_forms.BaseForm]
-    while stack:
-        for cls in stack.pop().__subclasses__():
-            stack.append(cls)
-            if cls.__module__.startswith("server.apps."):
-                found.append(cls)
-    return found
+    return project_subclasses(django_forms.BaseForm, "forms")
 
 
 def test_every_dashboard_form_parses_json_and_times_strictly():
