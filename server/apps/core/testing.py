@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 
 import django_filters
 import pytest
-from django.db import connections, models, transaction
+from django.core import signals
+from django.db import close_old_connections, connections, models, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import get_resolver
 from django.utils.dateparse import parse_datetime
@@ -649,3 +650,16 @@ def rolled_back_request() -> Iterator[None]:
     with block:
         yield
         transaction.set_rollback(True)
+
+
+@contextmanager
+def connections_kept_between_requests() -> Iterator[None]:
+    """Requests run through the WSGI application in the test's thread keep its database connection open when they
+    end, as Django's test client arranges (the handler would close it, and with it the test's transaction)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)

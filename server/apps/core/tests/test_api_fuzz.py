@@ -17,8 +17,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from django.core import signals
-from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
@@ -29,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from server.apps.authentication.authentication import jwt_encode
-from server.apps.core.testing import rolled_back_request
+from server.apps.core.testing import connections_kept_between_requests, rolled_back_request
 from server.apps.core.tests.world import make_catalog, make_world, route_kwargs
 from server.config.api_schema import api_schema
 from server.config.wsgi import application
@@ -46,13 +44,10 @@ SHARDS = 4
 def in_process_wsgi():
     """The WSGI app in this thread and transaction: like Django's test client, keep the connection open between
     requests (the handler closes it when a request ends)."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
     logging.disable(logging.ERROR)  # a line per answer would drown the report; failures are collected
-    yield application
+    with connections_kept_between_requests():
+        yield application
     logging.disable(logging.NOTSET)
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 def _schema() -> Any:

@@ -4,26 +4,19 @@ answers 400 naming it to anything else (DRF read ``-5``, ``0`` or ``abc`` as its
 from __future__ import annotations
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from server.apps.core.api.pagination import StrictPageSizePagination
 from server.apps.core.testing import api_client, make_user
+from server.apps.core.tests.world import all_routes
 from server.apps.device.tests.factories import make_device, make_project, make_stream
 from server.config.api_schema import api_schema
 
 
-def _views(patterns):
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            yield from _views(pattern.url_patterns)
-        elif isinstance(pattern, URLPattern):
-            view = getattr(pattern.callback, "cls", None) or getattr(pattern.callback, "view_class", None)
-            if view is not None:
-                yield view
-
-
 def test_every_paginated_view_reads_page_size_strictly():
-    paginated = {view for view in _views(get_resolver().url_patterns) if getattr(view, "pagination_class", None)}
+    views = {
+        getattr(route.callback, "cls", None) or getattr(route.callback, "view_class", None) for route in all_routes()
+    }
+    paginated = {view for view in views if getattr(view, "pagination_class", None)}
     assert len(paginated) > 20
     loose = [view.__name__ for view in paginated if not issubclass(view.pagination_class, StrictPageSizePagination)]
     assert loose == []

@@ -11,11 +11,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core import signals
-from django.db import close_old_connections
 
 from server.apps.authentication.authentication import jwt_encode
-from server.apps.core.testing import make_member, make_user
+from server.apps.core.testing import connections_kept_between_requests, make_member, make_user
 from server.apps.device.tests.factories import make_device, make_project, make_stream
 from server.apps.org.roles import MEMBER
 from server.apps.streamdata.services import stream_data_bulk_insert, stream_data_row
@@ -24,16 +22,13 @@ from server.config.wsgi import application
 
 @pytest.fixture
 def no_collector() -> Iterator[None]:
-    """The cycle collector off, so only reference counting frees what a request leaves; and, as Django's test client
-    does, the test's database connection kept open when the request ends."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
+    """The cycle collector off, so only reference counting frees what a request leaves; the test's database
+    connection kept open when the request ends."""
     gc.collect()
     gc.disable()
-    yield
+    with connections_kept_between_requests():
+        yield
     gc.enable()
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 def answer_after_close(path: str, query: str, token: str) -> tuple[str, weakref.ref]:
