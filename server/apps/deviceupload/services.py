@@ -399,7 +399,7 @@ def _schedule_run(schedule_id: int, now: datetime) -> int:
     if schedule.device is not None:
         devices = [schedule.device] if schedule.device.org_id == schedule.org_id else []
     else:
-        members = fleet_members(fleet=schedule.fleet).select_related("device__presence")  # type: ignore[arg-type]
+        members = fleet_members(fleet=schedule.fleet).select_related("device__presence")  # type: ignore[arg-type, unused-ignore]
         devices = [membership.device for membership in members]
     made, error = 0, ""
     try:

@@ -33,9 +33,13 @@ from server.apps.core.views import ScopedPageMixin
 from server.apps.stream.forms import RANGE_PRESETS, StreamRangeForm, TimeWindow
 from server.apps.stream.models import StreamId
 from server.apps.stream.selectors import stream_for_chart, stream_list, stream_lookup
-from server.apps.streamdata.filtersets import DATA_ORDERING
 from server.apps.streamdata.models import StreamDataStatus
-from server.apps.streamdata.selectors.rows import stream_data_bounds, stream_data_summary, stream_data_window
+from server.apps.streamdata.selectors.rows import (
+    DATA_ORDERING,
+    stream_data_bounds,
+    stream_data_summary,
+    stream_data_window,
+)
 from server.apps.streamdata.selectors.series import stream_data_series
 from server.apps.streamdata.selectors.table import stream_data_table_page
 

@@ -26,9 +26,8 @@ from server.apps.stream.selectors import (
     variable_lookup,
 )
 from server.apps.streamalias.selectors import alias_data_rows, alias_list, alias_lookup, alias_tap_ranges
-from server.apps.streamdata.filtersets import DATA_ORDERING
 from server.apps.streamdata.models import StreamData
-from server.apps.streamdata.selectors.rows import stream_data_for_series
+from server.apps.streamdata.selectors.rows import DATA_ORDERING, stream_data_for_series
 
 FILTER_KINDS = {"s": "stream", "d": "device", "v": "variable", "b": "data block"}
 FILTER_HELP = "a stream (s--), device (d--), variable (v--), data block (b--) or stream alias (a--) slug"

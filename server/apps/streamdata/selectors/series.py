@@ -18,9 +18,8 @@ from django.db import connections, router
 
 from server.apps.stream.models import StreamId
 from server.apps.stream.values import output_factors
-from server.apps.streamdata.filtersets import DATA_ORDERING
 from server.apps.streamdata.models import ROLLUP_RESOLUTIONS, StreamData, StreamDataRollup
-from server.apps.streamdata.selectors.rows import stream_data_window
+from server.apps.streamdata.selectors.rows import DATA_ORDERING, stream_data_window
 
 # A chart gets at most this many points: the raw readings when the window holds no more, else one bucket per
 # stretch of time, each with its mean, minimum and maximum (so a spike inside a bucket stays visible).

@@ -7,9 +7,8 @@ from datetime import datetime
 
 from django.db.models import Q, Subquery
 
-from server.apps.streamdata.filtersets import DATA_ORDERING
 from server.apps.streamdata.models import StreamData
-from server.apps.streamdata.selectors.rows import stream_data_window
+from server.apps.streamdata.selectors.rows import DATA_ORDERING, stream_data_window
 
 
 @dataclass(frozen=True)
