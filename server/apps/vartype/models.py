@@ -15,9 +15,12 @@ class StreamDataType(models.TextChoices):
     UTC_EVENT = "E3", "Event with a UTC timestamp"
 
 
+VARTYPE_SLUG_LENGTH = 60
+
+
 class VarType(CreatedModel):
     name = models.CharField(max_length=60, unique=True)
-    slug = models.SlugField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=VARTYPE_SLUG_LENGTH, unique=True)
     storage_units_full = models.CharField(max_length=40, blank=True)
     storage_units_short = models.CharField(max_length=20, blank=True)
     stream_data_type = models.CharField(

@@ -14,12 +14,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from django.core.cache import cache
+from django.core.validators import slug_re
 from django.db import transaction
 from django.utils.text import slugify
 
 from server.apps.core.errors import ApplicationError
 from server.apps.core.services import editable_fields, model_update
-from server.apps.vartype.models import VarType, VarTypeInputUnit, VarTypeOutputUnit
+from server.apps.vartype.models import VARTYPE_SLUG_LENGTH, VarType, VarTypeInputUnit, VarTypeOutputUnit
 
 Direction = Literal["in", "out"]
 UNIT_MODELS = {"in": VarTypeInputUnit, "out": VarTypeOutputUnit}
@@ -34,14 +35,21 @@ VARTYPE_CACHE_SECONDS = 3600
 VARTYPE_FIELDS = editable_fields(VarType, exclude=("slug",))
 
 
-def vartype_cache_key(slug: str) -> str:
+def vartype_cache_key(slug: str) -> str | None:
+    """Where the detail of the variable type ``slug`` is cached. None for a value no variable type's slug can be
+    (other characters than a slug's, or longer than the field): it is looked up, a 404, and never reaches the cache,
+    whose keys hold no space or control character and stay short for every backend."""
+    if len(slug) > VARTYPE_SLUG_LENGTH or not slug_re.match(slug):
+        return None
     return f"vartype:detail:{slug}"
 
 
 def vartype_cache_forget(slug: str) -> None:
     """Drop the cached detail of ``slug`` once the transaction commits (now, outside one), so a reader cannot cache
     the old rows again in between."""
-    transaction.on_commit(lambda: cache.delete(vartype_cache_key(slug)))
+    key = vartype_cache_key(slug)
+    if key is not None:
+        transaction.on_commit(lambda: cache.delete(key))
 
 
 def unit_slug(direction: Direction, var_type_slug: str, unit_full: str) -> str:

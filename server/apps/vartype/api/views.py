@@ -23,8 +23,9 @@ class VarTypeViewSet(CatalogViewSet):
         # Analytics reads the variable type of every stream it loads: the same few rows, three queries each time.
         # Served from the cache; the services drop an entry whenever they write its type or units.
         key = services.vartype_cache_key(kwargs[self.lookup_field])
-        data = cache.get(key)
+        data = cache.get(key) if key is not None else None
         if data is None:
             data = dict(self.get_serializer(self.get_object()).data)
-            cache.set(key, data, services.VARTYPE_CACHE_SECONDS)
+            if key is not None:
+                cache.set(key, data, services.VARTYPE_CACHE_SECONDS)
         return Response(data)

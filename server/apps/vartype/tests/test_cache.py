@@ -3,8 +3,12 @@ in every run, on django-redis against the machine's Redis."""
 
 from __future__ import annotations
 
+import warnings
+from urllib.parse import unquote
+
+import pytest
 from django.conf import settings
-from django.core.cache import caches
+from django.core.cache import CacheKeyWarning, caches
 
 from server.apps.core.testing import api_client, assert_query_count, make_user
 from server.apps.device.tests.factories import make_staff
@@ -90,3 +94,14 @@ def test_writes_through_the_api_drop_the_entry(cache_backend, db, django_capture
         )
     assert response.status_code == 200, response.content
     assert reader.get(f"{URL}{var_type.slug}/").json()["storage_units_full"] == "Barrels"
+
+
+@pytest.mark.parametrize("slug", ["two words", "tab%09in", "x" * 300, "caf%C3%A9"])
+def test_a_value_no_slug_can_be_is_404_and_never_a_cache_key(cache_backend, db, slug):
+    # A space, a control character or a key past 250 characters would be a CacheKeyWarning on every backend, and a
+    # failure on memcached.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheKeyWarning)
+        response = api_client(make_user()).get(f"{URL}{slug}/")
+    assert response.status_code == 404
+    assert vartype_cache_key(unquote(slug)) is None
