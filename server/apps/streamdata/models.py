@@ -78,7 +78,8 @@ class StreamDataRollup(models.Model):
 
     database_alias = "streamdata"
 
-    id = models.BigAutoField(primary_key=True)
+    # Keyed by the bucket itself: the one index each write of a bucket updates, and what ON CONFLICT finds it by.
+    pk = models.CompositePrimaryKey("series", "resolution", "bucket")
     series = models.IntegerField()
     resolution = models.IntegerField()
     bucket = models.BigIntegerField()
@@ -86,11 +87,6 @@ class StreamDataRollup(models.Model):
     sum = models.FloatField(null=True)
     min = models.FloatField(null=True)
     max = models.FloatField(null=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["series", "resolution", "bucket"], name="streamdata_rollup_bucket"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.series}@{self.bucket}x{self.resolution}s: {self.count}"

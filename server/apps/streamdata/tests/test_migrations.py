@@ -11,7 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from server.apps.core.testing import api_client
 from server.apps.device.tests.factories import make_device, make_project, make_stream
 from server.apps.stream.models import StreamId
-from server.apps.streamdata.models import StreamData
+from server.apps.streamdata.models import StreamData, StreamDataRollup
 from server.apps.streamevent.models import StreamEventData
 
 T0 = datetime.datetime(2024, 5, 1, 12, tzinfo=datetime.UTC)
@@ -104,3 +104,40 @@ def _grouped(pairs) -> dict[int, list[int]]:
     for key, value in pairs:
         found.setdefault(key, []).append(value)
     return found
+
+
+def _rollup_indexes() -> list[str]:
+    with connections["streamdata"].cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'streamdata_streamdatarollup'")
+        return [definition for (definition,) in cursor.fetchall()]
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "streamdata"])
+def test_the_rollups_are_keyed_by_their_bucket_with_their_rows_kept():
+    stream = make_stream(make_device(make_project()))
+    buckets = [(stream.series, 60, 1000 + i, 2, 1.5 * i, 0.5, float(i)) for i in range(3)]
+    columns = "series, resolution, bucket, count, sum, min, max"
+    _migrate("streamdata", [("streamdata", "0005_partitioned_by_month")])
+    try:
+        with connections["streamdata"].cursor() as cursor:
+            for bucket in buckets:
+                cursor.execute(
+                    f"INSERT INTO streamdata_streamdatarollup ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s)", bucket
+                )
+        assert len(_rollup_indexes()) == 2  # the surrogate key and the unique bucket
+    finally:
+        _migrate("streamdata", None)
+
+    assert _rollup_indexes() == [
+        "CREATE UNIQUE INDEX streamdata_streamdatarollup_pkey ON public.streamdata_streamdatarollup USING btree "
+        "(series, resolution, bucket)"
+    ]
+    assert sorted(StreamDataRollup.objects.values_list(*columns.split(", "))) == buckets
+    # A write through the API adds to its bucket by that key (ON CONFLICT), and the ORM reads a bucket by it.
+    owner = stream.project.org.created_by
+    at = datetime.datetime.fromtimestamp(1000 * 60, datetime.UTC)
+    assert api_client(owner).post(
+        "/api/v1/data/", [{"stream": stream.slug, "timestamp": at.isoformat(), "value": 4}], format="json"
+    ).json() == {"count": 1}
+    first = StreamDataRollup.objects.get(pk=(stream.series, 60, 1000))
+    assert (first.count, first.sum, first.min, first.max) == (3, 4.0, 0.5, 4.0)
