@@ -10,12 +10,9 @@ until SIGTERM or SIGINT, finishing the message in hand first.
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -27,6 +24,7 @@ from django.utils import timezone
 from server.apps.core.logs import log_context
 from server.apps.worker import policy
 from server.apps.worker.actions import Action, ActionTimeoutError, get_action
+from server.apps.worker.identity import worker_identity
 from server.apps.worker.lease import LeaseKeeper
 from server.apps.worker.models import WorkerRunStatus
 from server.apps.worker.policy import Admission, Outcome
@@ -108,7 +106,7 @@ class Worker:
         self.max_messages = max_messages
         self.scheduler = scheduler
         self.handle_signals = handle_signals
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.worker_id = worker_id or worker_identity()
         self.stats = WorkerStats()
         self.leases = LeaseKeeper(self.transport, worker_id=self.worker_id)
         self.stopping = False
@@ -158,6 +156,7 @@ class Worker:
         return min(self.batch_size, self.max_messages - self.stats.received)
 
     def run(self) -> WorkerStats:
+        self._release_abandoned()
         self.leases.start()
         try:
             with self._signal_handlers():
@@ -165,6 +164,19 @@ class Worker:
         finally:
             self.leases.stop()
             self.transport.close()
+
+    def _release_abandoned(self) -> None:
+        """Take back at once what a worker that died on this host still holds (a restart after a crash)."""
+        try:
+            released = self.transport.release_abandoned(worker_id=self.worker_id)
+        except Exception:
+            self.stats.errors += 1
+            logger.exception("worker %s: could not take back the messages of dead workers", self.worker_id)
+            return
+        if released:
+            logger.warning(
+                "worker %s: took back %d message(s) of a worker that died on this host", self.worker_id, released
+            )
 
     def _loop(self) -> WorkerStats:
         logger.info("worker %s: %s queue %r", self.worker_id, self.transport.name, self.queue)

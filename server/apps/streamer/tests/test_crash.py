@@ -81,19 +81,35 @@ def assert_reports_stored_once(ingest, *, reports: int, readings: int, marks: in
     assert IngestedReport.objects.count() == marks
 
 
+# A worker of another machine: its death is told by its lease alone (a worker starting on the killed worker's own
+# machine takes the message back at once, worker.identity).
+ANOTHER_MACHINES_WORKER = "another-host:1:1:a1b2c3"
+
+
 def retry_after_the_lease() -> None:
     """The killed worker never acknowledged its message nor renewed its lease: once the lease passes (made to pass
     here), a new worker takes it."""
     assert QueueMessage.objects.count() == 1
-    QueueMessage.objects.update(available_at=Now())
+    QueueMessage.objects.update(available_at=Now(), claimed_by=ANOTHER_MACHINES_WORKER)
+    retried()
+
+
+def retry_at_restart() -> None:
+    """A worker started on the killed worker's machine takes its message at once, its lease still running."""
+    assert QueueMessage.objects.filter(available_at__gt=Now()).count() == 1
+    retried()
+
+
+def retried() -> None:
     stats = process()
     assert (stats.received, stats.succeeded) == (1, 1)
     assert not QueueMessage.objects.exists()
     assert not DeadLetter.objects.exists()
 
 
+@pytest.mark.parametrize("retry", [retry_after_the_lease, retry_at_restart], ids=["after the lease", "at restart"])
 @pytest.mark.parametrize("point", POINTS)
-def test_a_killed_worker_leaves_nothing_lost_or_doubled(worker_env, folder_stores, point):
+def test_a_killed_worker_leaves_nothing_lost_or_doubled(worker_env, folder_stores, point, retry):
     ingest = make_ingest()
     response = ingest.client.post(
         "/api/v1/streamer/report/?timestamp=" + RECEIVED_UTC.replace(tzinfo=None).isoformat(),
@@ -110,7 +126,7 @@ def test_a_killed_worker_leaves_nothing_lost_or_doubled(worker_env, folder_store
     assert Streamer.objects.get().last_id == (READINGS if acknowledged else 0)
     assert StreamerReport.objects.get().status == (ReportStatus.SUCCESS if acknowledged else ReportStatus.SCHEDULED)
 
-    retry_after_the_lease()
+    retry()
     assert stored() == expected_rows(ingest, range(1, READINGS + 1))
     report = StreamerReport.objects.get()
     assert (report.status, report.new_reading_count, report.duplicate_reading_count) == (
@@ -204,6 +220,7 @@ def test_later_reports_processed_ahead_of_a_stranded_one_are_not_acknowledged_pa
 
     crashing_worker(worker_env, point, "--batch-size", "1")
     assert QueueMessage.objects.filter(claimed_at__isnull=False).count() == 1
+    QueueMessage.objects.update(claimed_by=ANOTHER_MACHINES_WORKER)  # else this machine's next worker takes it at once
     stats = process()  # the stranded report's message is still claimed: only the later two are taken
     assert (stats.received, stats.succeeded) == (2, 2)
     data_committed = point in ("after_data_commit", "after_acknowledge")

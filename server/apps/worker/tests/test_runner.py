@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 from itertools import pairwise
 
@@ -11,6 +13,7 @@ from django.utils import timezone
 
 from server.apps.core.errors import ApplicationError
 from server.apps.core.testing import assert_query_count
+from server.apps.worker.identity import worker_host_prefix
 from server.apps.worker.models import DeadLetter, QueueMessage, WorkerRun, WorkerRunStatus
 from server.apps.worker.queue import enqueue
 from server.apps.worker.runner import Worker, run_worker
@@ -121,6 +124,17 @@ def test_a_message_whose_workers_keep_dying_is_given_up(db, transport, call_log)
     assert "delivered 4 times without finishing" in DeadLetter.objects.get().error
 
 
+def test_a_starting_worker_runs_at_once_what_a_worker_that_died_here_held(db, transport, call_log):
+    enqueue(RecordCall.name, {"log": str(call_log)})
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    transport.receive(worker_id=f"{worker_host_prefix()}{ended.pid}:a1b2c3")  # its lease has 30 s to run
+    stats = run_worker(burst=True)
+    assert (stats.received, stats.succeeded) == (1, 1)
+    assert call_log.read_text() == "\n"
+    assert WorkerRun.objects.get().attempt == 2
+
+
 def test_max_messages_and_once(db, transport, call_log):
     for value in range(3):
         enqueue(RecordCall.name, {"log": str(call_log), "value": value})
@@ -166,8 +180,9 @@ def test_the_worker_keeps_running_when_logging_fails(db, transport, call_log, mo
 
 def test_query_count_per_message(db, transport, call_log):
     enqueue(RecordCall.name, {"log": str(call_log)})
-    # claim, acknowledge (delete), log the run, then the empty claim that ends the burst
-    with assert_query_count(4):
+    # at start, the leases held by this host's workers (none dead: no update); then claim, acknowledge (delete), log
+    # the run, and the empty claim that ends the burst
+    with assert_query_count(5):
         run_worker(burst=True)
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -14,6 +17,7 @@ from django.db import connections
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from server.apps.worker.identity import worker_host_prefix, worker_identity
 from server.apps.worker.models import QueueMessage
 from server.apps.worker.transports.postgres import CLAIM_SQL
 
@@ -67,6 +71,36 @@ def test_a_crashed_workers_message_comes_back(db, transport):
     assert second.receipt != first.receipt
     assert transport.ack(first) is False  # the old delivery no longer owns it
     assert transport.ack(second) is True
+
+
+def _ended_process_id() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_the_leases_of_a_worker_that_died_on_this_host_are_handed_back_at_once(db, transport):
+    here = worker_host_prefix()
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as running:
+        holders = {
+            "dead": f"{here}{_ended_process_id()}:a1b2c3",
+            "running": f"{here}{running.pid}:d4e5f6",
+            "this process": worker_identity(),
+            "another host": f"elsewhere.example:{here.split(':')[1]}:{_ended_process_id()}:a1b2c3",
+            "another namespace": f"{socket.gethostname()}:1:{_ended_process_id()}:a1b2c3",
+            "another shape": "w1",
+        }
+        for holder in holders.values():
+            transport.send("test.RecordCall", {"log": holder})
+            transport.receive(worker_id=holder)
+        assert transport.release_abandoned(worker_id=worker_identity()) == 1
+        running.kill()
+    [again] = transport.receive(worker_id="healthy")
+    # A delivery all the same: the dead worker's attempt counts towards the action's limit.
+    assert (again.arguments["log"], again.attempt) == (holders["dead"], 2)
+    assert transport.receive(worker_id="healthy") == []  # the others keep their leases
+    assert QueueMessage.objects.filter(receipt__isnull=False).count() == len(holders)
+    assert transport.release_abandoned(worker_id=worker_identity()) == 1  # "running" has ended meanwhile
 
 
 def test_retry_hides_the_message_for_the_delay(db, transport):

@@ -89,6 +89,12 @@ class Transport(ABC):
         """Keep the messages invisible for ``seconds`` from now (the lease heartbeat, while their work runs). A
         message whose lease is busy at that moment (being acknowledged) may be skipped."""
 
+    def release_abandoned(self, *, worker_id: str) -> int:
+        """Give back at once the messages leased to workers of this host that have died (``worker.identity``), rather
+        than when their leases run out; a starting worker (``worker_id``) calls it. Each delivery still counts as an
+        attempt. Returns how many. A transport that cannot tell whose a lease is leaves them to run out."""
+        return 0
+
     def close(self) -> None:  # noqa: B027 (most transports hold nothing open)
         """Release what the transport keeps open between receives (the worker calls it when it stops)."""
 

@@ -26,6 +26,7 @@ import psycopg2.extensions
 from django.conf import settings
 from django.db import connections
 
+from server.apps.worker.identity import worker_died_here, worker_host_prefix
 from server.apps.worker.models import CORRELATION_ID_MAX, QueueMessage
 from server.apps.worker.transports.base import Message, QueueDepth, Transport
 
@@ -73,6 +74,12 @@ SET available_at = statement_timestamp() + make_interval(secs => %(lease)s),
 FROM claimed
 WHERE message.id = claimed.id
 RETURNING message.id, message.action, message.arguments, message.attempts, message.receipt, message.correlation_id
+"""
+
+# The workers of one host (their ids' common beginning) that hold leases now.
+LEASE_HOLDERS_SQL = f"""
+SELECT DISTINCT claimed_by FROM {TABLE}
+WHERE receipt IS NOT NULL AND available_at > statement_timestamp() AND starts_with(claimed_by, %s)
 """
 
 DEPTH_SQL = f"""
@@ -241,6 +248,18 @@ class PostgresTransport(Transport):
             f"UPDATE {TABLE} SET available_at = statement_timestamp(), attempts = greatest(attempts - 1, 0), "
             "receipt = NULL, claimed_at = NULL, claimed_by = '' WHERE id = %s AND receipt = %s",
             [message.id, message.receipt],
+        )
+
+    def release_abandoned(self, *, worker_id: str) -> int:
+        with connections[ALIAS].cursor() as cursor:
+            cursor.execute(LEASE_HOLDERS_SQL, [worker_host_prefix()])
+            dead = [holder for (holder,) in cursor.fetchall() if holder != worker_id and worker_died_here(holder)]
+        if not dead:
+            return 0
+        return self._update(
+            f"UPDATE {TABLE} SET available_at = statement_timestamp(), receipt = NULL, claimed_at = NULL, "
+            "claimed_by = '' WHERE receipt IS NOT NULL AND claimed_by = ANY(%s)",
+            [dead],
         )
 
     def renew(self, messages: Sequence[Message], *, seconds: float) -> None:
