@@ -18,6 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg2
+from django.db import DatabaseError, OperationalError
+
 from server.apps.worker.actions import (
     Action,
     ActionArgumentError,
@@ -89,10 +92,22 @@ def hold_seconds(actions: Sequence[type[Action] | None]) -> float:
     return sum(timeout for timeout in timeouts if timeout is not None) + HOLD_MARGIN_SECONDS
 
 
+def _connection_lost(error: BaseException) -> bool:
+    """A database error no server sent: every error of PostgreSQL carries a SQLSTATE, and psycopg2 reports a
+    connection it finds broken while reading a result (a server restarting, its connections cut) as a plain
+    ``DatabaseError`` without one, where it would otherwise raise an ``OperationalError``."""
+    return (
+        isinstance(error, DatabaseError) and isinstance(error.__cause__, psycopg2.Error) and not error.__cause__.pgcode
+    )
+
+
 def is_retriable(action: type[Action], error: BaseException) -> bool:
-    """Whether another delivery may succeed where this one raised ``error`` (``Action.retriable_exceptions``)."""
+    """Whether another delivery may succeed where this one raised ``error`` (``Action.retriable_exceptions``; a lost
+    database connection counts as the ``OperationalError`` it is)."""
     if isinstance(error, PermanentError | ActionArgumentError):
         return False
+    if _connection_lost(error):
+        return any(issubclass(OperationalError, kind) for kind in action.retriable_exceptions)
     return isinstance(error, action.retriable_exceptions)
 
 

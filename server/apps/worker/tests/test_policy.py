@@ -3,8 +3,10 @@ The runner carrying the answers out (transport, dead letters, run log) is tested
 
 from __future__ import annotations
 
+import psycopg2
 import pytest
-from django.db import OperationalError
+from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db.utils import DatabaseErrorWrapper
 
 from server.apps.worker.actions import Action, ActionTimeoutError, PermanentError, RetriableError, RetryPolicy
 from server.apps.worker.models import WorkerRunStatus
@@ -92,6 +94,38 @@ def test_what_is_retriable():
     assert is_retriable(Plain, ConnectionError("gone"))
     assert not is_retriable(Plain, PermanentError("bad input"))
     assert not is_retriable(Plain, ValueError("a bug"))
+
+
+def _database_error(sql: str = "") -> DatabaseError:
+    """The error Django raises for what psycopg2 raised: a statement's error, or (no SQL) a connection found broken
+    while reading a result, which psycopg2 reports as a plain DatabaseError without a SQLSTATE."""
+    try:
+        with DatabaseErrorWrapper(connection):
+            if sql:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(sql)
+            raise psycopg2.DatabaseError("server closed the connection unexpectedly")
+    except DatabaseError as error:
+        return error
+    raise AssertionError("no error")
+
+
+class NotOnConnections(Plain):
+    retriable_exceptions = (RetriableError,)
+
+
+def test_a_lost_database_connection_is_retriable_as_an_operational_error(db):
+    lost = _database_error()
+    assert type(lost) is DatabaseError
+    assert lost.__cause__.pgcode is None
+    assert is_retriable(Plain, lost)
+    assert outcome(Plain, delivery(attempt=1), lost).status == "retry"
+    # A statement PostgreSQL refused has its SQLSTATE: not retried.
+    refused = _database_error("SELECT 1 / 0")
+    assert refused.__cause__.pgcode == "22012"
+    assert not is_retriable(Plain, refused)
+    # An action that retries no connection error does not retry this one either.
+    assert not is_retriable(NotOnConnections, lost)
 
 
 class Together(Plain):
