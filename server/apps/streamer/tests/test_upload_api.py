@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import struct
+from array import array
+from types import SimpleNamespace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from iotile.core.hw.reports import IndividualReadingReport, IOTileReading
 
 from server.apps.core.slugs import device_slug, streamer_slug
@@ -15,6 +19,7 @@ from server.apps.org.models import OrgMembership
 from server.apps.org.roles import MEMBER, OPERATOR, OWNER
 from server.apps.stores.selectors import store_file_list, store_file_read
 from server.apps.streamer.models import ReportStatus, Streamer, StreamerReport
+from server.apps.streamer.services.upload import novel_count
 from server.apps.streamer.tests.factories import (
     RECEIVED_UTC,
     USER_KEY,
@@ -329,3 +334,14 @@ def test_upload_query_count(db):
     with assert_query_count(7):
         response = upload(client, data)
     assert_report_stored(response, data, count=499)
+
+
+@given(
+    ids=st.lists(st.integers(min_value=0, max_value=2**32 - 1), max_size=50),
+    last_id=st.integers(min_value=0, max_value=2**32),
+    as_array=st.booleans(),
+)
+def test_the_upload_counts_the_readings_new_to_the_streamer(ids, last_id, as_array):
+    readings = SimpleNamespace(reading_ids=array("I", ids) if as_array else ids)  # binary / dictionary reports
+    report = SimpleNamespace(readings=readings, events=[])
+    assert novel_count(report, last_id) == sum(1 for reading_id in ids if reading_id == 0 or reading_id > last_id)
