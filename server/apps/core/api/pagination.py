@@ -39,7 +39,6 @@ class StrictPageSizePagination(PageNumberPagination):
 class StandardPagination(StrictPageSizePagination):
     page_size = 100
     page_size_query_param = "page_size"
-    max_page_size = 1000
 
 
 class LargePagination(StrictPageSizePagination):

@@ -161,11 +161,13 @@ def stream_data_rows(rows: Iterable[tuple[Any, ...]], streams: dict[int, StreamI
 
 def _json_texts(values: list[Any]) -> list[str]:
     """Each value as orjson writes it, from one call for them all (floats and null hold no comma)."""
-    return orjson.dumps(values).decode()[1:-1].split(",") if values else []
+    return orjson.dumps(values).decode()[1:-1].split(",")
 
 
 def stream_data_json(rows: list[tuple[Any, ...]], streams: dict[int, StreamId]) -> orjson.Fragment:
     """Rows read as ``WIRE_COLUMNS`` tuples, as the JSON list the dicts of :func:`stream_data_rows` render to."""
+    if not rows:
+        return orjson.Fragment(b"[]")
     shapes = {series: _shape(stream)[4:] for series, stream in streams.items()}
     values = list(map(itemgetter(2), rows))
     outputs = values
@@ -186,8 +188,6 @@ def stream_data_json(rows: list[tuple[Any, ...]], streams: dict[int, StreamId]) 
         ]
     value_texts = _json_texts(values)
     output_texts = value_texts if outputs is values else _json_texts(outputs)
-    if not rows:
-        return orjson.Fragment(b"[]")
     # Every row's pieces in one list, laid in by slices and joined once, in C: no Python code runs per row, and no
     # string is made per row (the rows' strings, megabytes for a long page, each cost the process fresh memory).
     count = len(rows)

@@ -23,9 +23,10 @@ class VarTypeViewSet(CatalogViewSet):
         # Analytics reads the variable type of every stream it loads: the same few rows, three queries each time.
         # Served from the cache; the services drop an entry whenever they write its type or units.
         key = services.vartype_cache_key(kwargs[self.lookup_field])
-        data = cache.get(key) if key is not None else None
+        if key is None:  # no variable type's slug: the lookup's 404, never a cache key
+            return super().retrieve(request, *args, **kwargs)
+        data = cache.get(key)
         if data is None:
             data = dict(self.get_serializer(self.get_object()).data)
-            if key is not None:
-                cache.set(key, data, services.VARTYPE_CACHE_SECONDS)
+            cache.set(key, data, services.VARTYPE_CACHE_SECONDS)
         return Response(data)
