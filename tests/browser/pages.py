@@ -14,8 +14,14 @@ def link_in(mail, pattern: str) -> str:
     return urlsplit(url).path
 
 
-def sign_out(page) -> None:
+def open_user_menu(page) -> None:
+    # Once the page's scripts have run: a click on the toggle before Bootstrap binds it follows its href="#" instead.
+    page.wait_for_load_state("load")
     page.get_by_test_id("user-menu").click()
+
+
+def sign_out(page) -> None:
+    open_user_menu(page)
     page.get_by_role("button", name="Sign out").click()
     navigation = page.get_by_role("navigation", name="Main navigation")
     expect(navigation.get_by_role("link", name="Sign in")).to_be_visible()

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from server.apps.core.testing import make_org, make_user
 from server.config.api_schema import api_schema
+from tests.browser.pages import open_user_menu
 
 pytestmark = pytest.mark.browser
 
@@ -45,14 +46,14 @@ def test_user_menu_account_pages_and_sign_out(page, sign_in):
 
     page.goto("/")
     expect(page.get_by_test_id("org-list")).to_contain_text("Acme Water")
-    page.get_by_test_id("user-menu").click()
+    open_user_menu(page)
     page.get_by_role("link", name="Change password").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Change Password")
     # The page's own link, not the user menu's (which counts as shown while the page's CSS is still loading).
     page.get_by_role("main").get_by_role("link", name="E-mail addresses").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Email Addresses")
 
-    page.get_by_test_id("user-menu").click()
+    open_user_menu(page)
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("link", name="Create an account")).to_be_visible()
 
