@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from server.apps.core.compiled import CompiledQuery, instance_from_columns
@@ -82,3 +82,51 @@ def test_a_datetime_placeholder_and_the_statement_for_a_caller_to_run():
         assert cursor.fetchall() == [(MEMBER,)]
     with pytest.raises(TypeError, match="an int, a str or a datetime"):
         CompiledQuery(since, start=float).rows(start=1.0)
+
+
+def _prepared_here(cursor) -> set[str]:
+    cursor.execute("SELECT name FROM pg_prepared_statements")
+    return {name for (name,) in cursor.fetchall()}
+
+
+@pytest.mark.django_db
+def test_rows_are_read_by_a_statement_prepared_once_per_connection():
+    org = make_org()
+    member = make_member(org, MEMBER)
+    compiled = CompiledQuery(_memberships, user_id=int, role=str)
+    with connection.cursor() as cursor:
+        before = _prepared_here(cursor)
+        assert compiled.rows(user_id=member.pk, role=MEMBER) == list(_memberships(member.pk, MEMBER))
+        (name,) = _prepared_here(cursor) - before
+        with CaptureQueriesContext(connection) as queries:
+            assert compiled.rows(user_id=member.pk, role=OPERATOR) == []
+        (executed,) = [query["sql"] for query in queries.captured_queries]
+        assert executed.startswith(f"EXECUTE {name}(")
+        assert f"'{OPERATOR}'" in executed
+        assert _prepared_here(cursor) - before == {name}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_the_connection_lost_is_read_plain_then_prepared_again():
+    """A pooler between transactions, or anyone's DEALLOCATE, leaves the connection without the statement: outside a
+    transaction the call still answers, and the next prepares it again; inside one the error is the transaction's."""
+    org = make_org()
+    member = make_member(org, MEMBER)
+    compiled = CompiledQuery(_memberships, user_id=int, role=str)
+    expected = list(_memberships(member.pk, MEMBER))
+    assert compiled.rows(user_id=member.pk, role=MEMBER) == expected
+    # Another connection (Django opens one after a close) has none: it prepares the statement again.
+    connection.close()
+    assert compiled.rows(user_id=member.pk, role=MEMBER) == expected
+    with connection.cursor() as cursor:
+        assert len(_prepared_here(cursor)) == 1
+        cursor.execute("DEALLOCATE ALL")
+        with CaptureQueriesContext(connection) as queries:
+            assert compiled.rows(user_id=member.pk, role=MEMBER) == expected
+        assert [query["sql"].split()[0] for query in queries.captured_queries] == ["EXECUTE", "SELECT"]
+        assert compiled.rows(user_id=member.pk, role=MEMBER) == expected
+        assert len(_prepared_here(cursor)) == 1
+        cursor.execute("DEALLOCATE ALL")
+    with pytest.raises(DatabaseError, match="does not exist"), transaction.atomic():
+        compiled.rows(user_id=member.pk, role=MEMBER)
+    assert compiled.rows(user_id=member.pk, role=MEMBER) == expected
