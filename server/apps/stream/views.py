@@ -28,6 +28,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views import View
 from django.views.generic import TemplateView
 
+from server.apps.core.inputs import InputError, parse_id
 from server.apps.core.slugs import SlugError
 from server.apps.core.views import ScopedPageMixin
 from server.apps.stream.forms import RANGE_PRESETS, StreamRangeForm, TimeWindow
@@ -92,9 +93,10 @@ def table_context(request, stream: StreamId, window: TimeWindow) -> dict[str, An
     paging links. It does not count the window's rows (a scan of the whole window); the chart says how many."""
     cursor = {key: request.GET.get(key) for key in ("before", "after")}
     try:
-        before = int(cursor["before"]) if cursor["before"] else None
-        after = int(cursor["after"]) if cursor["after"] and before is None else None
-    except ValueError as exc:
+        # A row id as ids are written (parse_id): "-1", "١٢" or a number past bigint names no page.
+        before = parse_id(cursor["before"]) if cursor["before"] else None
+        after = parse_id(cursor["after"]) if cursor["after"] and before is None else None
+    except InputError as exc:
         raise Http404("Unknown page.") from exc
     oldest = request.GET.get("oldest") == "1" and before is None and after is None
     page = None

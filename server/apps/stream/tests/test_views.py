@@ -431,8 +431,12 @@ def test_table_links_keep_the_window(stream, owner):
     assert "<html" not in fragment.content.decode()
 
 
-def test_table_with_a_bad_cursor_is_404(stream, owner):
-    assert logged_in(owner).get(stream_url(stream, "table"), {"before": "x"}).status_code == 404
+@pytest.mark.parametrize("cursor", ["x", "-1", "+1", " 1", "1_0", "\u0661\u0662", str(2**63), "1" * 30])
+@pytest.mark.parametrize("key", ["before", "after"])
+def test_table_with_a_bad_cursor_is_404(stream, owner, key, cursor):
+    """A cursor is a row id as ids are written: a sign, spaces, another script's digits or a number past bigint name
+    no page."""
+    assert logged_in(owner).get(stream_url(stream, "table"), {key: cursor}).status_code == 404
 
 
 def test_table_fragment_query_counts_are_pinned(stream, owner):
