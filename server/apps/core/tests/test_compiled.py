@@ -108,8 +108,8 @@ def test_rows_are_read_by_a_statement_prepared_once_per_connection():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_statement_the_connection_lost_is_read_plain_then_prepared_again():
-    """A pooler between transactions, or anyone's DEALLOCATE, leaves the connection without the statement: outside a
-    transaction the call still answers, and the next prepares it again; inside one the error is the transaction's."""
+    """Anyone's DEALLOCATE leaves the connection without the statement: outside a transaction the call still answers,
+    and the next prepares it again; inside one the error is the transaction's."""
     org = make_org()
     member = make_member(org, MEMBER)
     compiled = CompiledQuery(_memberships, user_id=int, role=str)
@@ -130,3 +130,27 @@ def test_a_statement_the_connection_lost_is_read_plain_then_prepared_again():
     with pytest.raises(DatabaseError, match="does not exist"), transaction.atomic():
         compiled.rows(user_id=member.pk, role=MEMBER)
     assert compiled.rows(user_id=member.pk, role=MEMBER) == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_column_whose_type_changed_under_the_statement_is_read_plain_then_prepared_again():
+    """PostgreSQL plans a prepared statement again when its tables change, but refuses to run one whose columns
+    would change type ("cached plan must not change result type"): the call reads the plain statement instead."""
+    org = make_org()
+    member = make_member(org, MEMBER)
+    compiled = CompiledQuery(
+        lambda user_id: OrgMembership.objects.filter(user_id=user_id).values_list("role"), user_id=int
+    )
+    assert compiled.rows(user_id=member.pk) == [(MEMBER,)]
+    table = OrgMembership._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN "role" TYPE text')
+        try:
+            with CaptureQueriesContext(connection) as queries:
+                assert compiled.rows(user_id=member.pk) == [(MEMBER,)]
+            assert [query["sql"].split()[0] for query in queries.captured_queries] == ["EXECUTE", "SELECT"]
+            before = _prepared_here(cursor)
+            assert compiled.rows(user_id=member.pk) == [(MEMBER,)]
+            assert len(_prepared_here(cursor) - before) == 1
+        finally:
+            cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN "role" TYPE varchar(3)')
