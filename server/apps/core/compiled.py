@@ -41,9 +41,8 @@ M = TypeVar("M", bound=Model)
 _INT_PLACEHOLDER = -(1 << 62)
 _STR_PLACEHOLDER = "\x1fplaceholder-{}\x1f"
 _DATETIME_PLACEHOLDER = datetime(1, 1, 1, tzinfo=UTC)
-_PLACEHOLDER_TYPES = (int, str, datetime)
-# The type a placeholder's value is prepared with, by its kind.
-_PREPARED_TYPES = {int: "bigint", str: "text", datetime: "timestamptz"}
+# The kinds a placeholder may be, each with the type its value is prepared with.
+_KINDS = {int: "bigint", str: "text", datetime: "timestamptz"}
 # SQLSTATEs of an EXECUTE whose prepared statement the connection no longer has, or can no longer run as prepared
 # ("cached plan must not change result type").
 _PREPARED_LOST = {"26000", "0A000"}
@@ -110,7 +109,7 @@ class CompiledQuery:
         slots = {value: name for name, value in placeholders.items()}
         params = []
         for value in compiled_params:
-            name = slots.get(value) if type(value) in _PLACEHOLDER_TYPES else None
+            name = slots.get(value) if type(value) in _KINDS else None
             params.append(("slot", name) if name is not None else ("value", value))
         for name, value in placeholders.items():
             # A placeholder may go unused (staff see every stream, so no account id), but never in disguise.
@@ -122,7 +121,7 @@ class CompiledQuery:
         order = tuple(names.index(field) for field in getattr(queryset, "_fields", ()) or names)
         # A value of the call is prepared with the type its kind names; one of the queryset's own is inferred from
         # where it stands, as its literal would be.
-        types = ", ".join(_PREPARED_TYPES[self._kinds[item]] if kind == "slot" else "unknown" for kind, item in params)
+        types = ", ".join(_KINDS[self._kinds[item]] if kind == "slot" else "unknown" for kind, item in params)
         return _Statement(
             using=queryset.db,
             sql=sql,
