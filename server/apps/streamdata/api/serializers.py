@@ -7,10 +7,10 @@ dict by :func:`stream_data_rows`; timestamps stay datetimes until the renderer w
 ``Z``).
 
 Lists run to thousands of rows, and are written as JSON text without a dict, a datetime or a float object per row
-(:func:`stream_data_json`): PostgreSQL writes each row's columns from ``timestamp`` to ``int_value`` as JSON
-(``ROW_JSON_SQL``, read as ``WIRE_COLUMNS``), orjson writes the page's values and output values in one call each, and
-Python only joins the pieces. The bytes are those orjson gives for the dicts of :func:`stream_data_rows`
-(tests/test_wire.py compares them on mixed data).
+(:func:`stream_data_json`): PostgreSQL writes each row's id and its columns from ``timestamp`` to ``int_value`` as
+JSON (``WIRE_SQL``, read as ``WIRE_COLUMNS``), orjson writes the page's values and output values in one call each,
+and Python lays in each stream's slugs and joins the pieces. The bytes are those orjson gives for the dicts of
+:func:`stream_data_rows` (tests/test_wire.py compares them on mixed data).
 """
 
 from __future__ import annotations
@@ -47,13 +47,14 @@ ROW_COLUMNS = (
     "value",
 )
 
-# Each row's JSON from its opening brace to "int_value", written by PostgreSQL as orjson writes these values: the
-# stream's slugs (a parameter per series: %(slugs)s), the time in UTC ending in Z with microseconds only when there
-# are some (from the ISO text of PostgreSQL's default DateStyle: cheaper than to_char), integers in full, null for a
-# missing value. The time's text is read once for a whole second (timestamptz(0) rounds to the second, so it equals
-# the time exactly then), and padded to six digits of microseconds otherwise; a status or a type is the JSON text of
-# one of the model's choices, to_json only for any other value. Each of these halved what it replaced, and together
-# they took the statement of 10,000 rows from about 1.5 to 1.1 times the plain statement of the same typed columns.
+# Each row's JSON from "timestamp" to "int_value", written by PostgreSQL as orjson writes these values: the time in
+# UTC ending in Z with microseconds only when there are some (from the ISO text of PostgreSQL's default DateStyle:
+# cheaper than to_char), integers in full, null for a missing value. The time's text is read once for a whole second
+# (timestamptz(0) rounds to the second, so it equals the time exactly then), and padded to six digits of microseconds
+# otherwise; a status or a type is the JSON text of one of the model's choices, to_json only for any other value. Each
+# of these halved what it replaced. The stream's slugs, the same on every row of a stream, are laid in by Python
+# (stream_data_json): carried through this chain of concatenations on every row they cost PostgreSQL about a third
+# of the statement.
 _UTC_TEXT = """("timestamp" AT TIME ZONE 'UTC')::text"""
 _TIME_JSON = (
     f"""CASE WHEN "timestamp" IS NULL THEN 'null' WHEN "timestamp"::timestamptz(0) = "timestamp" """
@@ -69,8 +70,7 @@ def _choice_json(column: str, choices: type[models.TextChoices]) -> str:
 
 
 ROW_JSON_SQL = (
-    """'{"id":' || "id"::text || ',' || %(slugs)s || ',"timestamp":' || """
-    f"{_TIME_JSON}"
+    f"""',"timestamp":' || {_TIME_JSON}"""
     """ || ',"device_timestamp":' || coalesce("device_timestamp"::text, 'null')"""
     """ || ',"streamer_local_id":' || "streamer_local_id"::text"""
     """ || ',"dirty_ts":' || CASE WHEN "dirty_ts" THEN 'true' ELSE 'false' END"""
@@ -78,8 +78,11 @@ ROW_JSON_SQL = (
     f""" || ',"type":' || {_choice_json("type", StreamDataType)}"""
     """ || ',"int_value":' || coalesce("int_value"::text, 'null')"""
 )
-# The columns a page of rows is read with for stream_data_json, in this order (json_head is ROW_JSON_SQL).
-WIRE_COLUMNS = ("series", "json_head", "value")
+# The columns PostgreSQL writes for stream_data_json, by name, as SQL and its parameters: the id's text and
+# ROW_JSON_SQL.
+WIRE_SQL: dict[str, tuple[str, tuple[()]]] = {"json_id": ('"id"::text', ()), "json_tail": (ROW_JSON_SQL, ())}
+# The columns a page of rows is read with for stream_data_json, in this order.
+WIRE_COLUMNS = ("series", "json_id", "json_tail", "value")
 
 
 def slugs_json(streams: dict[int, StreamId]) -> dict[int, str]:
@@ -94,20 +97,9 @@ def slugs_json(streams: dict[int, StreamId]) -> dict[int, str]:
     return found
 
 
-def json_head_sql(slugs: dict[int, str]) -> tuple[str, list[int | str]]:
-    """``ROW_JSON_SQL`` with the ``slugs_json`` of its streams, and its parameters."""
-    params: list[int | str]
-    if len(slugs) <= 1:  # no streams, no rows
-        sql, params = "%s", [*slugs.values()] or [""]
-    else:
-        sql = 'CASE "series"' + " WHEN %s THEN %s" * len(slugs) + " END"
-        params = [item for series, text in slugs.items() for item in (series, text)]
-    return ROW_JSON_SQL % {"slugs": sql}, params
-
-
-def with_json_head(queryset: QuerySet[StreamData], slugs: dict[int, str]) -> QuerySet[StreamData]:
-    """``queryset`` with each row's ``json_head`` (``json_head_sql``), to be read as ``WIRE_COLUMNS``."""
-    return queryset.annotate(json_head=RawSQL(*json_head_sql(slugs)))
+def with_wire_json(queryset: QuerySet[StreamData]) -> QuerySet[StreamData]:
+    """``queryset`` with each row's ``WIRE_SQL`` columns, to be read as ``WIRE_COLUMNS``."""
+    return queryset.annotate(**{name: RawSQL(*sql) for name, sql in WIRE_SQL.items()})
 
 
 def iso_utc(value: datetime | None) -> str | None:
@@ -169,12 +161,12 @@ def stream_data_json(rows: list[tuple[Any, ...]], streams: dict[int, StreamId]) 
     if not rows:
         return orjson.Fragment(b"[]")
     shapes = {series: _shape(stream)[4:] for series, stream in streams.items()}
-    values = list(map(itemgetter(2), rows))
+    values = list(map(itemgetter(3), rows))
     outputs = values
     if any(convert is not None for convert, _ in shapes.values()):
         outputs = [
             value if value is None or (convert := shapes[series][0]) is None else convert(value)
-            for series, _, value in rows
+            for series, _, _, value in rows
         ]
     formats = {display for _, display in shapes.values()}
     if len(formats) == 1:
@@ -184,23 +176,33 @@ def stream_data_json(rows: list[tuple[Any, ...]], streams: dict[int, StreamId]) 
     else:
         displays = [
             "null" if output is None else f'"{shapes[series][1] % output}"'
-            for (series, _, _), output in zip(rows, outputs, strict=True)
+            for (series, *_), output in zip(rows, outputs, strict=True)
         ]
     value_texts = _json_texts(values)
     output_texts = value_texts if outputs is values else _json_texts(outputs)
-    # Every row's pieces in one list, laid in by slices and joined once, in C: no Python code runs per row, and no
-    # string is made per row (the rows' strings, megabytes for a long page, each cost the process fresh memory).
+    # Each stream's slugs, between the id and the time.
+    slugs = {series: f",{text}" for series, text in slugs_json(streams).items()}
     count = len(rows)
-    pieces = [""] * (1 + 8 * count)
-    pieces[0] = "["
-    pieces[1::8] = map(itemgetter(1), rows)
-    pieces[2::8] = repeat(',"value":', count)
-    pieces[3::8] = value_texts
-    pieces[4::8] = repeat(',"output_value":', count)
-    pieces[5::8] = output_texts
-    pieces[6::8] = repeat(',"display_value":', count)
-    pieces[7::8] = displays
-    pieces[8::8] = repeat("},", count)
+    row_slugs: Iterable[str]
+    if len(slugs) == 1:
+        row_slugs = repeat(next(iter(slugs.values())), count)
+    else:
+        row_slugs = map(slugs.__getitem__, map(itemgetter(0), rows))
+    # Every row's pieces in one list, laid in by slices and joined once, in C: no Python code runs per row, and no
+    # string is made per row (the rows' strings, megabytes for a long page, each cost the process fresh memory). One
+    # row's closing brace and the next one's opening share a piece.
+    pieces = [""] * (1 + 10 * count)
+    pieces[0] = '[{"id":'
+    pieces[1::10] = map(itemgetter(1), rows)
+    pieces[2::10] = row_slugs
+    pieces[3::10] = map(itemgetter(2), rows)
+    pieces[4::10] = repeat(',"value":', count)
+    pieces[5::10] = value_texts
+    pieces[6::10] = repeat(',"output_value":', count)
+    pieces[7::10] = output_texts
+    pieces[8::10] = repeat(',"display_value":', count)
+    pieces[9::10] = displays
+    pieces[10::10] = repeat('},{"id":', count)
     pieces[-1] = "}]"
     return orjson.Fragment("".join(pieces).encode())
 

@@ -29,14 +29,13 @@ from server.apps.streamdata import services
 from server.apps.streamdata.api.serializers import (
     ROW_COLUMNS,
     WIRE_COLUMNS,
+    WIRE_SQL,
     StreamDataCountSerializer,
     StreamDataPointSerializer,
     StreamDataSerializer,
     iso_utc,
-    json_head_sql,
-    slugs_json,
     stream_data_json,
-    with_json_head,
+    with_wire_json,
 )
 from server.apps.streamdata.filtersets import StreamDataFilterSet, filtered, filtered_rows
 from server.apps.streamdata.models import StreamData
@@ -95,11 +94,10 @@ def _newest_statement(streams: int, filters: tuple[str, ...]) -> CompiledQuery:
 
 def _page_rows(values: dict[str, Any], streams: dict[int, StreamId], rows: QuerySet | None) -> QuerySet | NewestRows:
     """The rows the filters' ``values`` leave of ``rows`` (None: all of the streams'), read as ``WIRE_COLUMNS``."""
-    slugs = slugs_json(streams)
     count = values.get("lastn")
     if rows is not None or not count or not 0 < len(streams) <= COMPILED_STREAMS_MAX:
         rows = stream_data_for_series(series=list(streams)) if rows is None else rows
-        return filtered_rows(with_json_head(rows, slugs), values, WIRE_COLUMNS)
+        return filtered_rows(with_wire_json(rows), values, WIRE_COLUMNS)
     filters = tuple(name for name, value in values.items() if name != "lastn" and value is not None)
     # A streamer id is read as a decimal; the column takes its integer part, as the queryset's filter would.
     arguments: dict[str, Any] = {
@@ -107,7 +105,7 @@ def _page_rows(values: dict[str, Any], streams: dict[int, StreamId], rows: Query
     }
     arguments.update({f"series_{number}": series for number, series in enumerate(streams)})
     using, sql, params = _newest_statement(len(streams), filters).statement(**arguments)
-    return NewestRows(using, (sql, params), count, WIRE_COLUMNS, computed={"json_head": json_head_sql(slugs)})
+    return NewestRows(using, (sql, params), count, WIRE_COLUMNS, computed=WIRE_SQL)
 
 
 def stream_data_page(view, request, streams: dict[int, StreamId], rows: QuerySet | None = None) -> Response:

@@ -4,7 +4,7 @@ side open."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
@@ -101,11 +101,11 @@ class NewestRows:
         newest: tuple[str, list[Any]],
         count: int,
         columns: Iterable[str],
-        computed: Mapping[str, tuple[str, list[Any]]] | None = None,
+        computed: Mapping[str, tuple[str, Sequence[Any]]] | None = None,
     ) -> None:
         """``newest``: the SQL and parameters of ``newest_first`` of the rows, without a limit. ``computed``: columns
         written by SQL (and its parameters) over the newest rows' own columns, such as the stream-data lists'
-        ``json_head``: worked out for the N rows once they are chosen, and not carried through the sorts (the
+        ``json_tail``: worked out for the N rows once they are chosen, and not carried through the sorts (the
         inner statement selects the plain columns they read)."""
         self.columns = tuple(columns)
         self.using = using
@@ -154,7 +154,8 @@ class NewestRows:
         return iter(self)
 
     def _columns(self) -> tuple[str, list[Any]]:
-        selected, params = [], []
+        selected: list[str] = []
+        params: list[Any] = []
         for column in self.columns:
             if column in self.computed:
                 sql, computed_params = self.computed[column]

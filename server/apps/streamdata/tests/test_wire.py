@@ -17,10 +17,9 @@ from server.apps.streamdata.api import views
 from server.apps.streamdata.api.serializers import (
     ROW_COLUMNS,
     WIRE_COLUMNS,
-    slugs_json,
     stream_data_json,
     stream_data_rows,
-    with_json_head,
+    with_wire_json,
 )
 from server.apps.streamdata.models import StreamData, StreamDataStatus, StreamDataType
 from server.apps.streamdata.selectors.rows import DATA_ORDERING, stream_data_for_series
@@ -85,7 +84,7 @@ def rendered(body: dict, rows: list[tuple], streams) -> bytes:
 
 def test_the_json_of_rows_is_the_json_of_their_dicts(streams):
     by_series = {stream.series: stream for stream in streams}
-    queryset = with_json_head(stream_data_for_series(series=list(by_series)), slugs_json(by_series))
+    queryset = with_wire_json(stream_data_for_series(series=list(by_series)))
     wire = list(queryset.values_list(*WIRE_COLUMNS))
     assert len(wire) == 2 * len(VALUES)
     assert orjson.dumps(stream_data_json(wire, by_series)) == FastJSONRenderer().render(
@@ -135,9 +134,7 @@ def test_a_row_without_a_timestamp_is_written_as_before(streams):
     plain = streams[0]
     stream_data_bulk_insert(rows=[stream_data_row(series=plain.series, timestamp=None, value=4.5, int_value=None)])
     row = StreamData.objects.get(series=plain.series, timestamp__isnull=True)
-    wire = with_json_head(StreamData.objects.filter(pk=row.pk), slugs_json({plain.series: plain})).values_list(
-        *WIRE_COLUMNS
-    )
+    wire = with_wire_json(StreamData.objects.filter(pk=row.pk)).values_list(*WIRE_COLUMNS)
     columns = StreamData.objects.filter(pk=row.pk).values_list(*ROW_COLUMNS)
     by_series = {plain.series: plain}
     assert orjson.dumps(stream_data_json(list(wire), by_series)) == FastJSONRenderer().render(
@@ -153,7 +150,7 @@ def test_a_status_or_type_outside_the_choices_is_written_as_before(streams):
     stream_data_bulk_insert(rows=[stream_data_row(series=plain.series, timestamp=T0, value=1.0, streamer_local_id=99)])
     odd = StreamData.objects.filter(series=plain.series, streamer_local_id=99)
     odd.update(status='a"\\', type="é\n")
-    wire = with_json_head(odd, slugs_json(by_series)).values_list(*WIRE_COLUMNS)
+    wire = with_wire_json(odd).values_list(*WIRE_COLUMNS)
     assert orjson.dumps(stream_data_json(list(wire), by_series)) == FastJSONRenderer().render(
         stream_data_rows(list(odd.values_list(*ROW_COLUMNS)), by_series)
     )
