@@ -68,6 +68,8 @@ def load(rows: int, streams: int) -> None:
         for name, _ in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
         start = time.perf_counter()
+        # In time order, so that each series' rows lie among every other series' (without the ORDER BY, PostgreSQL may
+        # loop over the series outside and lay each series' rows together).
         cursor.execute(
             """
             INSERT INTO streamdata_streamdata (series, type, device_timestamp, timestamp, streamer_local_id,
@@ -75,6 +77,7 @@ def load(rows: int, streams: int) -> None:
             SELECT s, 'Num', i * 60, %s::timestamptz + make_interval(mins => i), i, i %% 1000, (i %% 1000)::float8,
                 'cln', false
             FROM generate_series(1, %s) AS i, generate_series(1, %s) AS s
+            ORDER BY i, s
             """,
             [START, per_stream, streams],
         )
