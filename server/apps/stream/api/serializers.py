@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from server.apps.core.slugs import VARIABLE_BITS
-from server.apps.stream.models import MdoType, StreamId, StreamVariable
+from server.apps.stream.models import RAW_VALUE_FORMAT_CHOICES, MdoType, StreamId, StreamVariable
 from server.apps.vartype.api.serializers import InputUnitSerializer, OutputUnitSerializer
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class VariableWriteSerializer(serializers.Serializer):
     division_factor = serializers.IntegerField(required=False, validators=[_not_zero])
     offset = serializers.FloatField(required=False)
     decimal_places = serializers.IntegerField(required=False, min_value=0, max_value=20)
-    raw_value_format = serializers.CharField(required=False, max_length=3)
+    raw_value_format = serializers.ChoiceField(choices=RAW_VALUE_FORMAT_CHOICES, required=False)
     app_only = serializers.BooleanField(required=False)
     web_only = serializers.BooleanField(required=False)
 
@@ -166,7 +166,7 @@ class StreamWriteSerializer(serializers.Serializer):
     multiplication_factor = serializers.IntegerField(required=False)
     division_factor = serializers.IntegerField(required=False, validators=[_not_zero])
     offset = serializers.FloatField(required=False)
-    raw_value_format = serializers.CharField(required=False, max_length=3)
+    raw_value_format = serializers.ChoiceField(choices=RAW_VALUE_FORMAT_CHOICES, required=False)
     is_encoded = serializers.BooleanField(required=False)
     enabled = serializers.BooleanField(required=False)
 
