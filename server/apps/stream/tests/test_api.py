@@ -107,6 +107,26 @@ def test_create_variable_with_a_hex_or_integer_local_id(project, owner):
     assert StreamVariable.objects.filter(project=project).count() == 2
 
 
+@pytest.mark.parametrize(
+    "lid", ["\u0667\u0667\u0667\u0661", "\uff17\uff17\uff17\uff12", "7_773", "+5001", " 5001", "0x0x5"]
+)
+def test_a_local_id_not_in_ascii_hex_digits_is_a_400_that_creates_nothing(project, owner, lid):
+    """int(text, 16) read other scripts' digits and underscores: Arabic-Indic 7771 made v--…--7771."""
+    response = api_client(owner).post(VARIABLES, {"project": project.slug, "lid": lid, "name": "x"}, format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["lid"]
+    assert not StreamVariable.objects.exists()
+
+
+def test_a_local_id_in_ascii_hex_digits_is_read_in_either_case_with_or_without_0x(project, owner):
+    client = api_client(owner)
+    for lid, expected in (("5a01", 0x5A01), ("5A02", 0x5A02), ("0x5a03", 0x5A03), ("0X5A04", 0x5A04), (0x5A05, 0x5A05)):
+        response = client.post(VARIABLES, {"project": project.slug, "lid": lid, "name": "x"}, format="json")
+        assert response.status_code == 201, response.content
+        assert response.json()["lid"] == expected
+    assert StreamVariable.objects.filter(project=project).count() == 5
+
+
 def test_create_variable_permissions(project):
     body = {"project": project.slug, "lid": "5001", "name": "Flow"}
     operator = api_client(make_member(project.org, OPERATOR))
