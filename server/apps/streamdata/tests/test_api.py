@@ -215,6 +215,37 @@ def test_lastn_and_page_size_beyond_their_caps_read_the_caps(owner, stream):
         assert form.cleaned_data["lastn"] == LASTN_LIMIT
 
 
+@pytest.mark.parametrize("mask", ["maybe", "yes", "on", "2", "truee"])
+def test_mask_that_is_not_a_boolean_is_400(owner, stream, mask):
+    """``mask`` is documented as a boolean: read as every boolean filter is (core.lookups), though it masks nothing."""
+    add_data(stream, 3)
+    client = api_client(owner)
+    for url, params in (
+        (DATA, {"filter": stream.slug}),
+        (stream_data_url(stream), {}),
+        (DATA_FRAME, {"filter": stream.slug}),
+    ):
+        for lastn in ({}, {"lastn": 2}):
+            response = client.get(url, {**params, **lastn, "mask": mask})
+            assert response.status_code == 400, response.content
+            assert list(response.json()) == ["mask"]
+
+
+def test_mask_true_or_false_reads_the_same_rows(owner, stream, monkeypatch):
+    add_data(stream, 3)
+    client = api_client(owner)
+    for compiled in (views.COMPILED_STREAMS_MAX, 0):  # lastn through the compiled statements, and without them
+        monkeypatch.setattr(views, "COMPILED_STREAMS_MAX", compiled)
+        for lastn in ({}, {"lastn": 2}):
+            expected = client.get(DATA, {"filter": stream.slug, **lastn}).json()
+            table = b"".join(client.get(DATA_FRAME, {"filter": stream.slug, **lastn}).streaming_content)
+            for mask in ("true", "False", "1", "0", ""):
+                assert client.get(DATA, {"filter": stream.slug, **lastn, "mask": mask}).json() == expected
+                assert client.get(stream_data_url(stream), {**lastn, "mask": mask}).json() == expected
+                response = client.get(DATA_FRAME, {"filter": stream.slug, **lastn, "mask": mask})
+                assert b"".join(response.streaming_content) == table
+
+
 @pytest.mark.parametrize("bound", [{"streamer_id_0": 2**63}, {"streamer_id_1": -(2**63) - 1}])
 def test_lastn_with_a_streamer_id_no_row_can_have_is_an_empty_list(owner, stream, bound, monkeypatch):
     """Django leaves a bound past the column's range out of the SQL as matching nothing; with lastn over a queryset
