@@ -27,7 +27,14 @@ def _not_zero(value: int) -> None:
         raise serializers.ValidationError("Must not be 0.")
 
 
-@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "example": "5001"}]})
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 0, "maximum": 0xFFFF},
+            {"type": "string", "pattern": "^(0[xX])?[0-9a-fA-F]+$", "example": "5001"},
+        ]
+    }
+)
 class LocalIdField(serializers.Field):
     """A variable's local id: an integer, or a string of ASCII hex digits (``"5001"`` is 0x5001, ``"0x5001"`` too), as
     ``core.slugs.parse_variable_lid`` reads it."""
