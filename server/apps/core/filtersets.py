@@ -8,10 +8,12 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 
 from server.apps.core.forms import utc_or_invalid
+from server.apps.core.inputs import InputError, parse_count
 
 LASTN_LIMIT = 100_000
 TIME_ORDERING = ("timestamp", "id")
@@ -30,16 +32,21 @@ class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 
 class LastNField(forms.IntegerField):
-    """A whole number of rows, 0 or more; above ``LASTN_LIMIT`` it is read as ``LASTN_LIMIT``, the documented cap
-    (iotile.cloud's too). A fraction, an exponent (``1e30``) or a number of thousands of digits is a 400."""
+    """A whole number of rows in ASCII digits, 0 or more, read as ``page_size`` is (``inputs.parse_count``); above
+    ``LASTN_LIMIT`` it is read as ``LASTN_LIMIT``, the documented cap (iotile.cloud's too), however many digits it
+    has. A sign, a fraction, an exponent (``1e30``), ``_`` or other scripts' digits (``١٢``) is a 400."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 0)
         super().__init__(**kwargs)
 
-    def clean(self, value: Any) -> int | None:
-        count = super().clean(value)
-        return None if count is None else min(count, LASTN_LIMIT)
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_count(str(value), cap=LASTN_LIMIT)
+        except InputError as exc:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
 
 
 class LastNFilter(django_filters.NumberFilter):

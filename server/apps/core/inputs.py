@@ -7,7 +7,7 @@ Everything that reaches a query or a row passes one of these checks, so hostile 
 * structured data (JSON, msgpack) nests at most :data:`MAX_DEPTH` levels, holds only finite numbers, and is checked
   before it is decoded, so 100,000 nested brackets cost one scan, not a ``RecursionError``;
 * integer ids are ASCII decimal digits only (no sign, space, ``_`` or other scripts' digits) and fit a ``bigint``;
-  UUIDs are in their canonical form only;
+  so are counts (``page_size``, ``lastn``), read as their cap above it; UUIDs are in their canonical form only;
 * a date and time with an offset is turned into UTC (PostgreSQL takes offsets up to 15:59 only, Python up to 24h).
 
 The API's parsers (core/api/parsers.py), the bad-text middleware (core/middleware.py) and the report decoders use
@@ -72,6 +72,19 @@ def parse_id(value: str | int, what: str = "id") -> int:
     if not 0 <= number <= MAX_ID:
         raise InputError(f"{what} {number} is out of range.")
     return number
+
+
+def parse_count(value: str, *, cap: int, minimum: int = 0) -> int:
+    """A number of things asked for (a page's size, the last N rows) from ASCII decimal digits, ``minimum`` or more;
+    a sign, a space, ``_``, a fraction, an exponent and other scripts' digits are refused. Above ``cap`` it is read as
+    ``cap``, however many digits it has (``int()`` of thousands of digits is not reached)."""
+    if not isinstance(value, str) or not _ASCII_DIGITS.fullmatch(value):
+        raise InputError(f"'{str(value)[:40]}' is not a whole number.")
+    digits = value.lstrip("0")
+    number = cap if len(digits) > len(str(cap)) else int(digits or "0")
+    if number < minimum:
+        raise InputError(f"{number} is less than {minimum}.")
+    return min(number, cap)
 
 
 def parse_uuid(value: str | uuid.UUID) -> uuid.UUID:

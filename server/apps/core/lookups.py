@@ -43,6 +43,22 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class IgnoredBooleanField(StrictBooleanField):
+    """A boolean read as strictly, then cleaned to None: see :class:`IgnoredBooleanFilter`."""
+
+    def to_python(self, value: Any) -> None:
+        super().to_python(value)
+        return None
+
+
+class IgnoredBooleanFilter(StrictBooleanFilter):
+    """A boolean the contract documents and the platform does not act on (``mask`` on data/, event/ and df/: it keeps
+    no masks yet). A value it cannot read is a 400 as for any boolean; a good one is cleaned to None, so it filters
+    nothing and what applies a form's cleaned values one by one (the compiled lastn statements) never meets it."""
+
+    field_class = IgnoredBooleanField
+
+
 def project_lookup(value: str, prefix: str = "") -> dict[str, Any]:
     """``{"<prefix>id": uuid}`` or ``{"<prefix>gid": n}``; raises :class:`slugs.SlugError` for anything else."""
     value = str(value)

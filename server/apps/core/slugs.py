@@ -23,6 +23,8 @@ SCRIPT_BITS = 32
 # Groups of ASCII hex digits joined by single dashes, optionally after ``0x``: ``-1``, ``1-``, ``1--2``, `` 1`` and
 # other scripts' digits are not ids.
 _HEX_GROUPS = re.compile(r"(?:0[xX])?[0-9a-fA-F]+(?:-[0-9a-fA-F]+)*")
+# One group of them: a variable's local id written alone.
+_HEX = re.compile(r"(?:0[xX])?[0-9a-fA-F]+")
 
 
 class SlugError(ValueError):
@@ -133,6 +135,22 @@ def variable_lid_hex(lid: int) -> str:
     if lid < 0 or lid >= 1 << VARIABLE_BITS:
         raise SlugError(f"variable id {lid:#x} is out of range")
     return f"{lid:04x}"
+
+
+def parse_variable_lid(value: int | str) -> int:
+    """A variable's local id written alone (``variable/``'s ``lid``, a variable template's ``lid_hex``): an integer, or
+    ASCII hex digits in either case, optionally after ``0x`` (``'5001'``, ``'0x5A07'``). A sign, a space, ``_``, a
+    dash and other scripts' digits (Arabic-Indic, full-width), which ``int(text, 16)`` reads, are refused."""
+    if isinstance(value, bool):
+        raise SlugError(f"'{value}' is not a valid variable id")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _HEX.fullmatch(value):
+        number = int(value[2:] if value[:2] in ("0x", "0X") else value, 16)
+    else:
+        raise SlugError(f"'{str(value)[:40]}' is not a valid variable id")
+    variable_lid_hex(number)  # in range
+    return number
 
 
 def variable_slug(project_gid: int, lid: int) -> str:

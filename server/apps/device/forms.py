@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from server.apps.core import forms as core_forms
 from server.apps.core.forms import DashboardForm
+from server.apps.device.models import MAX_LATITUDE, MAX_LONGITUDE
 from server.apps.sensorgraph.models import SensorGraph
+
+
+def coordinate_field(limit: int, **kwargs: Any) -> forms.DecimalField:
+    """A latitude (``MAX_LATITUDE``) or longitude (``MAX_LONGITUDE``) in degrees; off the globe is a form error."""
+    return forms.DecimalField(max_digits=12, decimal_places=9, min_value=-limit, max_value=limit, **kwargs)
 
 
 class DeviceForm(DashboardForm):
@@ -16,12 +24,8 @@ class DeviceForm(DashboardForm):
     external_id = forms.CharField(
         max_length=64, required=False, label="External id", help_text="Your own id for it, e.g. an asset number."
     )
-    lat = forms.DecimalField(
-        required=False, max_digits=12, decimal_places=9, min_value=-90, max_value=90, label="Latitude"
-    )
-    lon = forms.DecimalField(
-        required=False, max_digits=12, decimal_places=9, min_value=-180, max_value=180, label="Longitude"
-    )
+    lat = coordinate_field(MAX_LATITUDE, required=False, label="Latitude")
+    lon = coordinate_field(MAX_LONGITUDE, required=False, label="Longitude")
     sg = forms.ModelChoiceField(
         queryset=SensorGraph.objects.filter(active=True),
         to_field_name="slug",

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import BaseValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 
 from server.apps.core import slugs
 from server.apps.core.models import CreatedModel
 from server.apps.core.scoping import STAFF_ONLY, ScopedQuerySet
+
+# A position on the globe, in degrees: a device's own lat/lon and its recorded locations (devicelocation) hold it, and
+# every serializer and form that takes one refuses it past these limits.
+MAX_LATITUDE = 90
+MAX_LONGITUDE = 180
+
+
+def within_degrees(limit: int) -> list[BaseValidator]:
+    """The validators of a latitude (``MAX_LATITUDE``) or a longitude (``MAX_LONGITUDE``)."""
+    return [MinValueValidator(-limit), MaxValueValidator(limit)]
 
 
 class DeviceState(models.TextChoices):
@@ -33,8 +44,12 @@ class Device(CreatedModel):
     sg = models.ForeignKey(
         "sensorgraph.SensorGraph", on_delete=models.SET_NULL, null=True, blank=True, related_name="devices"
     )
-    lat = models.DecimalField(max_digits=12, decimal_places=9, null=True, blank=True)
-    lon = models.DecimalField(max_digits=12, decimal_places=9, null=True, blank=True)
+    lat = models.DecimalField(
+        max_digits=12, decimal_places=9, null=True, blank=True, validators=within_degrees(MAX_LATITUDE)
+    )
+    lon = models.DecimalField(
+        max_digits=12, decimal_places=9, null=True, blank=True, validators=within_degrees(MAX_LONGITUDE)
+    )
     state = models.CharField(max_length=2, choices=DeviceState.choices, default=DeviceState.ACTIVE)
     active = models.BooleanField(default=True)
     last_known_id = models.BigIntegerField(default=0)

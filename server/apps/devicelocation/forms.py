@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from django import forms
-
 from server.apps.core import forms as core_forms
 from server.apps.core.forms import DashboardForm
-from server.apps.device.forms import UtcDateTimeInput
+from server.apps.device.forms import UtcDateTimeInput, coordinate_field
+from server.apps.device.models import MAX_LATITUDE, MAX_LONGITUDE
 
 
 class DeviceLocationForm(DashboardForm):
     id_prefix = "location"
 
-    lat = forms.DecimalField(max_digits=12, decimal_places=9, min_value=-90, max_value=90, label="Latitude")
-    lon = forms.DecimalField(max_digits=12, decimal_places=9, min_value=-180, max_value=180, label="Longitude")
+    lat = coordinate_field(MAX_LATITUDE, label="Latitude")
+    lon = coordinate_field(MAX_LONGITUDE, label="Longitude")
     timestamp = core_forms.DateTimeField(
         required=False, label="When (UTC)", widget=UtcDateTimeInput(), help_text="Leave it empty for now."
     )

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from server.apps.core.models import CreatedModel, TargetedModel
 from server.apps.core.scoping import Ability, ScopedQuerySet
+from server.apps.device.models import MAX_LATITUDE, MAX_LONGITUDE, within_degrees
 
 
 class DeviceLocation(TargetedModel, CreatedModel):
     timestamp = models.DateTimeField(default=timezone.now)
-    # The same precision as the device's own lat/lon.
-    lat = models.DecimalField(
-        max_digits=12, decimal_places=9, validators=[MinValueValidator(-90), MaxValueValidator(90)]
-    )
-    lon = models.DecimalField(
-        max_digits=12, decimal_places=9, validators=[MinValueValidator(-180), MaxValueValidator(180)]
-    )
+    # The same precision and range as the device's own lat/lon.
+    lat = models.DecimalField(max_digits=12, decimal_places=9, validators=within_degrees(MAX_LATITUDE))
+    lon = models.DecimalField(max_digits=12, decimal_places=9, validators=within_degrees(MAX_LONGITUDE))
 
     objects = ScopedQuerySet.as_manager()
     scope_org_path = "org"
@@ -33,8 +29,12 @@ class DeviceLocation(TargetedModel, CreatedModel):
         ordering = ["timestamp", "id"]
         indexes = [models.Index(fields=["target", "org", "timestamp"], name="devicelocation_target_time")]
         constraints = [
-            models.CheckConstraint(condition=models.Q(lat__gte=-90, lat__lte=90), name="devicelocation_lat_range"),
-            models.CheckConstraint(condition=models.Q(lon__gte=-180, lon__lte=180), name="devicelocation_lon_range"),
+            models.CheckConstraint(
+                condition=models.Q(lat__gte=-MAX_LATITUDE, lat__lte=MAX_LATITUDE), name="devicelocation_lat_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lon__gte=-MAX_LONGITUDE, lon__lte=MAX_LONGITUDE), name="devicelocation_lon_range"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,9 @@ from server.apps.core.models import CreatedModel
 from server.apps.core.scoping import Ability, ScopedQuerySet
 from server.apps.stream import values
 
+# The formats a raw reading can be read with (stream/values.py); any other would be read as ``<L`` without a word.
+RAW_VALUE_FORMAT_CHOICES = [(name, values.RAW_VALUE_FORMAT_LABELS[name]) for name in values.RAW_VALUE_FORMATS]
+
 
 class MdoMixin(models.Model):
     """``value * multiplication_factor / division_factor + offset``."""
@@ -33,7 +36,7 @@ class StreamVariable(MdoMixin, CreatedModel):
     var_type = models.ForeignKey("vartype.VarType", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     units = models.CharField(max_length=50, blank=True)
     decimal_places = models.PositiveSmallIntegerField(default=2)
-    raw_value_format = models.CharField(max_length=3, default="<L")
+    raw_value_format = models.CharField(max_length=3, choices=RAW_VALUE_FORMAT_CHOICES, default="<L")
     app_only = models.BooleanField(default=False)
     web_only = models.BooleanField(default=False)
 
@@ -102,7 +105,7 @@ class StreamId(MdoMixin, CreatedModel):
     )
     data_label = models.CharField(max_length=60, blank=True)
     mdo_type = models.CharField(max_length=1, choices=MdoType.choices, default=MdoType.STREAM)
-    raw_value_format = models.CharField(max_length=3, default="<L")
+    raw_value_format = models.CharField(max_length=3, choices=RAW_VALUE_FORMAT_CHOICES, default="<L")
     is_encoded = models.BooleanField(default=False)
     enabled = models.BooleanField(default=True)
 

@@ -36,6 +36,16 @@ _RAW_READERS: dict[str, Callable[[int], float]] = {
     "<f": lambda raw: _F32.unpack(_U32.pack(raw & 0xFFFFFFFF))[0],
 }
 RAW_VALUE_FORMATS = ("<L", *_RAW_READERS)
+# What each format reads, for the API's schema and the model's choices.
+RAW_VALUE_FORMAT_LABELS = {
+    "<L": "unsigned 32-bit integer (the raw value itself)",
+    "<l": "signed 32-bit integer",
+    "<H": "unsigned 16-bit integer (the low 16 bits)",
+    "<h": "signed 16-bit integer (the low 16 bits)",
+    "<B": "unsigned 8-bit integer (the low 8 bits)",
+    "<b": "signed 8-bit integer (the low 8 bits)",
+    "<f": "32-bit float",
+}
 
 
 def raw_value_converter(stream: StreamId) -> Callable[[int], float] | None:

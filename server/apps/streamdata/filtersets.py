@@ -1,4 +1,5 @@
-"""Query-string filters on stream data: a time window, a streamer-id range, and the last N readings."""
+"""Query-string filters on stream data: a time window, a streamer-id range, the last N readings, and ``mask`` (read,
+not acted on)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.forms import Form
 from django.http import QueryDict
 
 from server.apps.core.filtersets import LASTN_LIMIT, IsoDateTimeFilter, LastNFilter
+from server.apps.core.lookups import IgnoredBooleanFilter
 from server.apps.streamdata.models import StreamData
 from server.apps.streamdata.selectors.rows import DATA_ORDERING, NewestRows
 
@@ -21,6 +23,7 @@ class StreamDataFilterSet(django_filters.FilterSet):
     end = IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="end (ISO, exclusive)")
     streamer_id_0 = django_filters.NumberFilter(field_name="streamer_local_id", lookup_expr="gte")
     streamer_id_1 = django_filters.NumberFilter(field_name="streamer_local_id", lookup_expr="lte")
+    mask = IgnoredBooleanFilter(label="true or false; accepted, no masks yet")
     # Declared last: it windows what the other filters left.
     lastn = LastNFilter(method="last_n", label=f"the last N readings (at most {LASTN_LIMIT})")
 

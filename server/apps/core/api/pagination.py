@@ -7,6 +7,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 
+from server.apps.core.inputs import InputError, parse_count
+
 PAGE_SIZE_ERROR = "A whole number, 1 or more (more than the list's largest page reads its largest page)."
 
 
@@ -21,12 +23,10 @@ class StrictPageSizePagination(PageNumberPagination):
         given = request.query_params.get(name)
         if not given:  # absent or empty, as a filter's empty value: the default
             return self.page_size
-        if not (given.isascii() and given.isdigit()) or not given.strip("0"):
-            raise ValidationError({name: [PAGE_SIZE_ERROR]})
-        # Digits only, one of them not 0: past nine of them it is above every largest page (and int() of thousands
-        # of digits is refused), so it is not read.
-        size = int(given) if len(given.lstrip("0")) <= 9 else self.max_page_size
-        return min(size, self.max_page_size)
+        try:
+            return parse_count(given, minimum=1, cap=self.max_page_size)
+        except InputError as exc:
+            raise ValidationError({name: [PAGE_SIZE_ERROR]}) from exc
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)

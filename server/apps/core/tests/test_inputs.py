@@ -95,6 +95,29 @@ def test_ids_that_are_refused(text):
         assert not inputs.is_id(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("0", 0), ("12", 12), ("0012", 12), ("1000", 1000), ("1001", 1000), ("1" + "0" * 30, 1000), ("9" * 5000, 1000)],
+)
+def test_counts_that_parse_up_to_their_cap(text, value):
+    assert inputs.parse_count(text, cap=1000) == value
+
+
+@pytest.mark.parametrize(
+    "text", ["\u0661\u0662", "\uff11\uff12", "1_2", "+12", "-1", " 12", "12 ", "12.0", "1e3", "", "0x1", "NaN", 12]
+)
+def test_counts_that_are_refused(text):
+    with pytest.raises(InputError):
+        inputs.parse_count(text, cap=1000)
+
+
+def test_a_count_below_its_minimum_is_refused():
+    for text in ("0", "000"):
+        with pytest.raises(InputError):
+            inputs.parse_count(text, cap=10, minimum=1)
+    assert inputs.parse_count("01", cap=10, minimum=1) == 1
+
+
 @pytest.mark.parametrize(("text", "reason"), [("ok", None), ("a\x00", "NUL"), ("\ud800", "surrogate"), ("😀", None)])
 def test_bad_text_reason(text, reason):
     found = inputs.bad_text_reason(text)

@@ -201,6 +201,53 @@ def test_variable_rejected(value):
         slugs.parse_variable_slug(value)
 
 
+@pytest.mark.parametrize(
+    ("value", "lid"),
+    [
+        ("5001", 0x5001),
+        ("5a07", 0x5A07),
+        ("5A07", 0x5A07),
+        ("0x5001", 0x5001),
+        ("0X5001", 0x5001),
+        ("0", 0),
+        ("ffff", 0xFFFF),
+        ("0000ffff", 0xFFFF),
+        (0x5001, 0x5001),
+        (0, 0),
+    ],
+)
+def test_a_local_id_alone_in_the_forms_the_api_takes(value, lid):
+    assert slugs.parse_variable_lid(value) == lid
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "\u0667\u0667\u0667\u0661",  # Arabic-Indic 7771: int(text, 16) reads it
+        "\uff17\uff17\uff17\uff12",  # full-width 7772
+        "7_773",
+        "+5001",
+        "-1",
+        " 5001",
+        "5001\n",
+        "50-01",
+        "0x",
+        "0x0x5",
+        "v--5001",
+        "",
+        "10000",
+        -1,
+        0x10000,
+        True,
+        5001.0,
+        None,
+    ],
+)
+def test_a_local_id_in_any_other_form_is_refused(value):
+    with pytest.raises(slugs.SlugError):
+        slugs.parse_variable_lid(value)
+
+
 # Streams ----------------------------------------------------------------------------------------------------------
 
 

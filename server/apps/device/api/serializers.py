@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rest_framework import serializers
 
-from server.apps.device.models import Device
+from server.apps.device.models import MAX_LATITUDE, MAX_LONGITUDE, Device
 
 if TYPE_CHECKING:
     from server.apps.authentication.models import Account
@@ -14,6 +14,13 @@ if TYPE_CHECKING:
     from server.apps.org.models import Org
     from server.apps.project.models import Project
     from server.apps.sensorgraph.models import SensorGraph
+
+
+def coordinate_field(limit: int, **kwargs: Any) -> serializers.DecimalField:
+    """A latitude (``MAX_LATITUDE``) or a longitude (``MAX_LONGITUDE``) in degrees, as a number; past it, a 400."""
+    return serializers.DecimalField(
+        max_digits=12, decimal_places=9, min_value=-limit, max_value=limit, coerce_to_string=False, **kwargs
+    )
 
 
 class DeviceSerializer(serializers.ModelSerializer):
@@ -77,8 +84,8 @@ class DeviceCreateSerializer(serializers.Serializer):
 class DeviceUpdateSerializer(serializers.Serializer):
     # DRF's serializer metaclass takes declared fields off the class, so this does not hide Field.label.
     label = serializers.CharField(required=False, allow_blank=True, max_length=100)  # type: ignore[assignment]
-    lat = serializers.DecimalField(max_digits=12, decimal_places=9, required=False, allow_null=True)
-    lon = serializers.DecimalField(max_digits=12, decimal_places=9, required=False, allow_null=True)
+    lat = coordinate_field(MAX_LATITUDE, required=False, allow_null=True)
+    lon = coordinate_field(MAX_LONGITUDE, required=False, allow_null=True)
     external_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
     active = serializers.BooleanField(required=False)
     sg = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="A sensor graph slug.")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from server.apps.core.testing import (
@@ -196,6 +198,44 @@ def test_patch_sensor_graph_and_template(project, owner):
     device.refresh_from_db()
     assert device.template == template
     assert device.label == "on a truck"
+
+
+# Position ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "refused"),
+    [
+        ({"lat": 91}, ["lat"]),
+        ({"lat": -90.5}, ["lat"]),
+        ({"lat": "90.000000001"}, ["lat"]),
+        ({"lon": 181}, ["lon"]),
+        ({"lon": "-180.5"}, ["lon"]),
+        ({"lat": 45, "lon": 200}, ["lon"]),
+        ({"lat": 1e6, "lon": -1e6}, ["lat", "lon"]),
+    ],
+)
+def test_a_position_off_the_globe_is_a_400_that_changes_nothing(project, owner, body, refused):
+    """The limits location/ holds its locations to (device.models MAX_LATITUDE, MAX_LONGITUDE)."""
+    device = make_device(project, label="sensor")
+    Device.objects.filter(pk=device.pk).update(lat=Decimal("12.5"), lon=Decimal("-3.25"))
+    response = api_client(owner).patch(detail(device), {"label": "moved", **body}, format="json")
+    assert response.status_code == 400, response.content
+    assert sorted(response.json()) == refused
+    device.refresh_from_db()
+    assert (device.label, device.lat, device.lon) == ("sensor", Decimal("12.5"), Decimal("-3.25"))
+
+
+def test_a_position_on_the_globe_up_to_its_edges_is_stored(project, owner):
+    device = make_device(project)
+    client = api_client(owner)
+    for lat, lon in ((90, 180), (-90, -180), ("-89.999999999", "179.999999999"), (0, 0), (None, None)):
+        response = client.patch(detail(device), {"lat": lat, "lon": lon}, format="json")
+        assert response.status_code == 200, response.content
+        device.refresh_from_db()
+        expected = [None if value is None else Decimal(str(value)) for value in (lat, lon)]
+        assert [device.lat, device.lon] == expected
+        assert [response.json()["lat"], response.json()["lon"]] == [None if v is None else float(v) for v in expected]
 
 
 # Claiming ---------------------------------------------------------------------------------------------------------

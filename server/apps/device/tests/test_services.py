@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
+from django.core.exceptions import ValidationError
 
 from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.testing import make_member, make_org
@@ -114,3 +117,16 @@ def test_template_changes_need_staff_mode(db):
     device_update(device=device, user=staff, staff_mode=True, template="")
     with pytest.raises(PermissionDeniedError):
         device_update(device=device, user=make_org().created_by, staff_mode=True, template="")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("lat", "90.5"), ("lat", "-91"), ("lon", "180.000000001"), ("lon", "-181")]
+)
+def test_a_position_off_the_globe_is_refused_by_the_model(field, value, db):
+    """Whatever the edge (API, dashboard, telemetry's pd/), the service's full_clean keeps a device on the globe."""
+    device = make_device(make_project())
+    with pytest.raises(ValidationError) as refused:
+        device_update(device=device, user=make_staff(), label="moved", **{field: Decimal(value)})
+    assert list(refused.value.message_dict) == [field]
+    device.refresh_from_db()
+    assert (device.label, device.lat, device.lon) == ("", None, None)

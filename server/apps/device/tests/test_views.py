@@ -177,14 +177,21 @@ def test_editing_a_device(device):
 
 
 @pytest.mark.parametrize(
-    ("data", "field"), [({"lat": "95"}, "lat"), ({"lon": "abc"}, "lon"), ({"sg": "no-such-graph"}, "sg")]
+    ("data", "field"),
+    [
+        ({"lat": "95"}, "lat"),
+        ({"lat": "-90.5"}, "lat"),
+        ({"lon": "181"}, "lon"),
+        ({"lon": "abc"}, "lon"),
+        ({"sg": "no-such-graph"}, "sg"),
+    ],
 )
 def test_edit_errors_show_on_the_form(device, data, field):
     response = logged_in(device.org.created_by).post(device_url(device, "edit"), {"label": "x", **data})
     assert response.status_code == 200
     assert field in response.context["device_form"].errors
     device.refresh_from_db()
-    assert device.label == "Pump 7"
+    assert (device.label, device.lat, device.lon) == ("Pump 7", None, None)
 
 
 def test_unclaiming_keeps_or_deletes_the_data(device):

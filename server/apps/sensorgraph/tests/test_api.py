@@ -93,6 +93,9 @@ def test_staff_write_variable_templates(db):
     created = response.json()
     assert (created["lid_hex"], created["default_input_unit"]) == ("5a07", None)
     assert staff.post(TEMPLATES, body, format="json").status_code == 400
+    for lid_hex in ("\u0665a09", "5_a09", "+5a09"):
+        refused = staff.post(TEMPLATES, {**body, "lid_hex": lid_hex}, format="json")
+        assert (refused.status_code, list(refused.json())) == (400, ["lid_hex"])
     other_unit = {**body, "lid_hex": "5a08", "default_output_unit": output_unit(make_water_type(), "Liters").slug}
     assert staff.post(TEMPLATES, other_unit, format="json").status_code == 400
     response = staff.patch(f"{TEMPLATES}{created['id']}/", {"label": "Flow rate", "d": 10}, format="json")

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from server.apps.core.slugs import VARIABLE_BITS
-from server.apps.stream.models import MdoType, StreamId, StreamVariable
+from server.apps.core.slugs import SlugError, parse_variable_lid
+from server.apps.stream.models import RAW_VALUE_FORMAT_CHOICES, MdoType, StreamId, StreamVariable
 from server.apps.vartype.api.serializers import InputUnitSerializer, OutputUnitSerializer
 
 if TYPE_CHECKING:
@@ -27,28 +27,25 @@ def _not_zero(value: int) -> None:
         raise serializers.ValidationError("Must not be 0.")
 
 
-@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "example": "5001"}]})
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 0, "maximum": 0xFFFF},
+            {"type": "string", "pattern": "^(0[xX])?[0-9a-fA-F]+$", "example": "5001"},
+        ]
+    }
+)
 class LocalIdField(serializers.Field):
-    """A variable's local id: an integer, or a string of hex digits (``"5001"`` is 0x5001)."""
+    """A variable's local id: an integer, or a string of ASCII hex digits (``"5001"`` is 0x5001, ``"0x5001"`` too), as
+    ``core.slugs.parse_variable_lid`` reads it."""
 
     default_error_messages = {"invalid": "Expected an integer or a hex string such as '5001' (0 to ffff)."}
 
     def to_internal_value(self, data) -> int:
-        if isinstance(data, bool):
+        try:
+            return parse_variable_lid(data)
+        except SlugError:
             self.fail("invalid")
-        if isinstance(data, int):
-            lid = data
-        elif isinstance(data, str):
-            text = data.strip().lower().removeprefix("0x")
-            try:
-                lid = int(text, 16)
-            except ValueError:
-                self.fail("invalid")
-        else:
-            self.fail("invalid")
-        if not 0 <= lid < 1 << VARIABLE_BITS:
-            self.fail("invalid")
-        return lid
 
     def to_representation(self, value: int) -> int:
         return value
@@ -97,7 +94,7 @@ class VariableWriteSerializer(serializers.Serializer):
     division_factor = serializers.IntegerField(required=False, validators=[_not_zero])
     offset = serializers.FloatField(required=False)
     decimal_places = serializers.IntegerField(required=False, min_value=0, max_value=20)
-    raw_value_format = serializers.CharField(required=False, max_length=3)
+    raw_value_format = serializers.ChoiceField(choices=RAW_VALUE_FORMAT_CHOICES, required=False)
     app_only = serializers.BooleanField(required=False)
     web_only = serializers.BooleanField(required=False)
 
@@ -166,7 +163,7 @@ class StreamWriteSerializer(serializers.Serializer):
     multiplication_factor = serializers.IntegerField(required=False)
     division_factor = serializers.IntegerField(required=False, validators=[_not_zero])
     offset = serializers.FloatField(required=False)
-    raw_value_format = serializers.CharField(required=False, max_length=3)
+    raw_value_format = serializers.ChoiceField(choices=RAW_VALUE_FORMAT_CHOICES, required=False)
     is_encoded = serializers.BooleanField(required=False)
     enabled = serializers.BooleanField(required=False)
 

@@ -18,7 +18,7 @@ from server.apps.stream.api import serializers
 from server.apps.stream.filtersets import StreamFilterSet, VariableFilterSet
 from server.apps.stream.models import StreamId, StreamVariable
 from server.apps.streamdata.api.serializers import StreamDataSerializer
-from server.apps.streamdata.api.views import DATA_PARAMETERS, stream_data_page
+from server.apps.streamdata.api.views import DATA_PARAMETERS, MASK_PARAMETER, stream_data_page
 
 
 @write_schemas(
@@ -119,7 +119,7 @@ class StreamViewSet(ScopedModelViewSet):
     def perform_destroy(self, instance: StreamId) -> None:
         services.stream_delete(stream=instance)
 
-    @extend_schema(responses=StreamDataSerializer(many=True), parameters=DATA_PARAMETERS)
+    @extend_schema(responses=StreamDataSerializer(many=True), parameters=[*DATA_PARAMETERS, MASK_PARAMETER])
     @action(
         detail=True,
         methods=["get"],

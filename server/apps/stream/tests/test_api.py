@@ -12,6 +12,7 @@ from server.apps.device.tests.factories import make_device, make_project, make_s
 from server.apps.org.roles import DEVELOPER, MEMBER, OPERATOR, OWNER
 from server.apps.project.models import Project
 from server.apps.stream.models import StreamId, StreamVariable
+from server.apps.stream.values import RAW_VALUE_FORMATS
 from server.apps.vartype.models import VarType, VarTypeOutputUnit
 
 VARIABLES = "/api/v1/variable/"
@@ -104,6 +105,26 @@ def test_create_variable_with_a_hex_or_integer_local_id(project, owner):
     assert client.post(VARIABLES, {**body, "lid": 0x10000}, format="json").status_code == 400
     assert client.post(VARIABLES, {**body, "lid": "5004", "division_factor": 0}, format="json").status_code == 400
     assert StreamVariable.objects.filter(project=project).count() == 2
+
+
+@pytest.mark.parametrize(
+    "lid", ["\u0667\u0667\u0667\u0661", "\uff17\uff17\uff17\uff12", "7_773", "+5001", " 5001", "0x0x5"]
+)
+def test_a_local_id_not_in_ascii_hex_digits_is_a_400_that_creates_nothing(project, owner, lid):
+    """int(text, 16) read other scripts' digits and underscores: Arabic-Indic 7771 made v--…--7771."""
+    response = api_client(owner).post(VARIABLES, {"project": project.slug, "lid": lid, "name": "x"}, format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["lid"]
+    assert not StreamVariable.objects.exists()
+
+
+def test_a_local_id_in_ascii_hex_digits_is_read_in_either_case_with_or_without_0x(project, owner):
+    client = api_client(owner)
+    for lid, expected in (("5a01", 0x5A01), ("5A02", 0x5A02), ("0x5a03", 0x5A03), ("0X5A04", 0x5A04), (0x5A05, 0x5A05)):
+        response = client.post(VARIABLES, {"project": project.slug, "lid": lid, "name": "x"}, format="json")
+        assert response.status_code == 201, response.content
+        assert response.json()["lid"] == expected
+    assert StreamVariable.objects.filter(project=project).count() == 5
 
 
 def test_create_variable_permissions(project):
@@ -263,3 +284,44 @@ def test_stream_patch_and_delete(project):
     assert member.patch(url, {"output_unit": "nope"}, format="json").status_code == 400
     assert member.delete(url).status_code == 204
     assert not StreamId.objects.filter(pk=stream.pk).exists()
+
+
+# Raw value formats ------------------------------------------------------------------------------------------------
+
+UNREADABLE_FORMATS = ["<Q", "zzz", "<d", ">L", "L", "<L ", "", None]
+
+
+@pytest.mark.parametrize("raw_value_format", UNREADABLE_FORMATS)
+def test_a_raw_value_format_ingest_cannot_read_is_a_400_that_changes_nothing(project, owner, raw_value_format):
+    """Only the formats stream/values.py reads a raw reading with (anything else was read as <L)."""
+    variable = make_variable(project, lid=0x5001, raw_value_format="<h")
+    stream = make_stream(make_device(project), variable=variable, raw_value_format="<b")
+    client = api_client(owner)
+    for url, other in ((f"{STREAMS}{stream.slug}/", "data_label"), (f"{VARIABLES}{variable.slug}/", "units")):
+        response = client.patch(url, {"raw_value_format": raw_value_format, other: "L"}, format="json")
+        assert response.status_code == 400, response.content
+        assert list(response.json()) == ["raw_value_format"]
+    body = {"project": project.slug, "lid": "5002", "name": "Flow", "raw_value_format": raw_value_format}
+    response = client.post(VARIABLES, body, format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["raw_value_format"]
+    stream.refresh_from_db()
+    variable.refresh_from_db()
+    assert (stream.raw_value_format, stream.data_label) == ("<b", "")
+    assert (variable.raw_value_format, variable.units) == ("<h", "")
+    assert list(StreamVariable.objects.filter(project=project).values_list("lid", flat=True)) == [0x5001]
+
+
+def test_every_format_ingest_reads_is_stored(project, owner):
+    stream = make_stream(make_device(project))
+    client = api_client(owner)
+    for lid, raw_value_format in enumerate(RAW_VALUE_FORMATS, 0x6001):
+        response = client.patch(f"{STREAMS}{stream.slug}/", {"raw_value_format": raw_value_format}, format="json")
+        assert (response.status_code, response.json()["raw_value_format"]) == (200, raw_value_format)
+        body = {"project": project.slug, "lid": lid, "name": "Flow", "raw_value_format": raw_value_format}
+        created = client.post(VARIABLES, body, format="json")
+        assert (created.status_code, created.json()["raw_value_format"]) == (201, raw_value_format)
+        response = client.patch(f"{VARIABLES}{created.json()['slug']}/", {"raw_value_format": "<L"}, format="json")
+        assert (response.status_code, response.json()["raw_value_format"]) == (200, "<L")
+        stream.refresh_from_db()
+        assert stream.raw_value_format == raw_value_format

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from server.apps.core.errors import ApplicationError, PermissionDeniedError
 from server.apps.core.testing import make_member
@@ -14,7 +15,13 @@ from server.apps.device.tests.factories import (
 )
 from server.apps.org.roles import OWNER
 from server.apps.stream.models import MdoType, StreamId
-from server.apps.stream.services import stream_create, stream_update, streams_delete, variable_create
+from server.apps.stream.services import (
+    stream_create,
+    stream_update,
+    streams_delete,
+    variable_create,
+    variable_update,
+)
 from server.apps.streamdata.models import StreamData
 
 
@@ -64,3 +71,20 @@ def test_scaling_follows_the_mdo_type(db):
     stream_update(stream=stream, mdo_type=MdoType.VARIABLE)
     assert stream.raw_to_value(2) == 20
     assert stream.output_value(None) is None
+
+
+@pytest.mark.parametrize("raw_value_format", ["<Q", "zzz"])
+def test_the_model_refuses_a_raw_value_format_ingest_cannot_read(db, raw_value_format):
+    project = make_project()
+    stream = make_stream(make_device(project))
+    with pytest.raises(ValidationError) as refused:
+        stream_update(stream=StreamId.objects.get(pk=stream.pk), raw_value_format=raw_value_format)
+    assert list(refused.value.message_dict) == ["raw_value_format"]
+    with pytest.raises(ValidationError):
+        variable_update(variable=stream.variable, raw_value_format=raw_value_format)
+    with pytest.raises(ValidationError):
+        make_variable(project, lid=0x5002, raw_value_format=raw_value_format)
+    stream.refresh_from_db()
+    stream.variable.refresh_from_db()
+    assert (stream.raw_value_format, stream.variable.raw_value_format) == ("<L", "<L")
+    assert not project.variables.filter(lid=0x5002).exists()

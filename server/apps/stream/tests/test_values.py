@@ -12,7 +12,13 @@ from server.apps.core.testing import assert_query_count
 from server.apps.device.tests.factories import make_device, make_project, make_stream, make_variable
 from server.apps.sensorgraph.tests.factories import input_unit, make_water_type, output_unit
 from server.apps.stream.models import MdoType, StreamId
-from server.apps.stream.values import RAW_VALUE_FORMATS, output_value, raw_value_converter, value_from_raw
+from server.apps.stream.values import (
+    RAW_VALUE_FORMAT_LABELS,
+    RAW_VALUE_FORMATS,
+    output_value,
+    raw_value_converter,
+    value_from_raw,
+)
 
 
 @pytest.fixture
@@ -90,6 +96,10 @@ def test_each_format_reads_what_struct_reads(device, raw_value_format):
     for raw in EDGE_RAWS:
         expected, value = read.unpack(struct.pack("<L", raw & 0xFFFFFFFF)[: read.size])[0], convert(raw)
         assert value == expected or (math.isnan(value) and math.isnan(expected)), hex(raw)
+
+
+def test_every_format_read_is_labelled_for_the_schema_and_the_model():
+    assert list(RAW_VALUE_FORMAT_LABELS) == list(RAW_VALUE_FORMATS)
 
 
 def test_a_plain_stream_needs_no_conversion(device):

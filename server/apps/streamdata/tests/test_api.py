@@ -27,6 +27,7 @@ from server.apps.streamdata.models import StreamData
 from server.apps.vartype.models import VarType, VarTypeInputUnit, VarTypeOutputUnit
 
 DATA = "/api/v1/data/"
+DATA_FRAME = "/api/v1/df/"
 
 
 def stream_data_url(stream) -> str:
@@ -182,11 +183,19 @@ def test_pagination_start_end_lastn(owner, stream):
     assert client.get(url, {"lastn": -1}).status_code == 400
 
 
-@pytest.mark.parametrize("lastn", ["1.5", "1e30", "1e999999", "NaN", "Infinity", "-1", "9" * 5000])
+@pytest.mark.parametrize(
+    "lastn",
+    # Arabic-Indic and full-width 12, which int() reads, as page_size refuses them (inputs.parse_count).
+    ["1.5", "1e30", "1e999999", "NaN", "Infinity", "-1", "\u0661\u0662", "\uff11\uff12", "1_2", "+2", " 2", "2.0"],
+)
 def test_lastn_that_is_not_a_whole_number_of_rows_is_400(owner, stream, lastn):
     add_data(stream, 3)
     client = api_client(owner)
-    for url, params in ((DATA, {"filter": stream.slug}), (stream_data_url(stream), {})):
+    for url, params in (
+        (DATA, {"filter": stream.slug}),
+        (stream_data_url(stream), {}),
+        (DATA_FRAME, {"filter": stream.slug}),
+    ):
         response = client.get(url, {**params, "lastn": lastn})
         assert response.status_code == 400, response.content
         assert list(response.json()) == ["lastn"]
@@ -197,13 +206,44 @@ def test_lastn_and_page_size_beyond_their_caps_read_the_caps(owner, stream):
     page; neither is a 500 nor an error."""
     add_data(stream, 5)
     client = api_client(owner)
-    huge = "1" + "0" * 30
-    for params in ({"lastn": huge}, {"page_size": huge}, {"lastn": huge, "page_size": huge}):
-        body = client.get(DATA, {"filter": stream.slug, **params}).json()
-        assert (body["count"], [row["value"] for row in body["results"]]) == (5, [0.0, 1.0, 2.0, 3.0, 4.0])
-    form = StreamDataFilterSet.bound_form(QueryDict(f"lastn={huge}"))
-    assert form.is_valid()
-    assert form.cleaned_data["lastn"] == LASTN_LIMIT
+    for huge in ("1" + "0" * 30, "9" * 5000):
+        for params in ({"lastn": huge}, {"page_size": huge}, {"lastn": huge, "page_size": huge}):
+            body = client.get(DATA, {"filter": stream.slug, **params}).json()
+            assert (body["count"], [row["value"] for row in body["results"]]) == (5, [0.0, 1.0, 2.0, 3.0, 4.0])
+        form = StreamDataFilterSet.bound_form(QueryDict(f"lastn={huge}"))
+        assert form.is_valid()
+        assert form.cleaned_data["lastn"] == LASTN_LIMIT
+
+
+@pytest.mark.parametrize("mask", ["maybe", "yes", "on", "2", "truee"])
+def test_mask_that_is_not_a_boolean_is_400(owner, stream, mask):
+    """``mask`` is documented as a boolean: read as every boolean filter is (core.lookups), though it masks nothing."""
+    add_data(stream, 3)
+    client = api_client(owner)
+    for url, params in (
+        (DATA, {"filter": stream.slug}),
+        (stream_data_url(stream), {}),
+        (DATA_FRAME, {"filter": stream.slug}),
+    ):
+        for lastn in ({}, {"lastn": 2}):
+            response = client.get(url, {**params, **lastn, "mask": mask})
+            assert response.status_code == 400, response.content
+            assert list(response.json()) == ["mask"]
+
+
+def test_mask_true_or_false_reads_the_same_rows(owner, stream, monkeypatch):
+    add_data(stream, 3)
+    client = api_client(owner)
+    for compiled in (views.COMPILED_STREAMS_MAX, 0):  # lastn through the compiled statements, and without them
+        monkeypatch.setattr(views, "COMPILED_STREAMS_MAX", compiled)
+        for lastn in ({}, {"lastn": 2}):
+            expected = client.get(DATA, {"filter": stream.slug, **lastn}).json()
+            table = b"".join(client.get(DATA_FRAME, {"filter": stream.slug, **lastn}).streaming_content)
+            for mask in ("true", "False", "1", "0", ""):
+                assert client.get(DATA, {"filter": stream.slug, **lastn, "mask": mask}).json() == expected
+                assert client.get(stream_data_url(stream), {**lastn, "mask": mask}).json() == expected
+                response = client.get(DATA_FRAME, {"filter": stream.slug, **lastn, "mask": mask})
+                assert b"".join(response.streaming_content) == table
 
 
 @pytest.mark.parametrize("bound", [{"streamer_id_0": 2**63}, {"streamer_id_1": -(2**63) - 1}])

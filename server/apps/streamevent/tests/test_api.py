@@ -159,3 +159,15 @@ def test_list_needs_a_filter_and_filters_by_time(db):
     assert [row["streamer_local_id"] for row in rows] == [2]
     rows = client.get("/api/v1/event/", {"filter": stream.slug}).json()["results"]
     assert [row["streamer_local_id"] for row in rows] == [1, 2]
+
+
+def test_mask_is_read_as_a_boolean_and_masks_nothing(db):
+    stream = stream_in(make_org())
+    make_event(stream, timestamp="2024-05-01T10:00:00Z", streamer_local_id=1)
+    client = api_client(make_member(stream.org, MEMBER))
+    for mask in ("maybe", "yes", "on", "2"):
+        response = client.get("/api/v1/event/", {"filter": stream.slug, "mask": mask})
+        assert (response.status_code, list(response.json())) == (400, ["mask"])
+    for mask in ("true", "False", "1", "0", ""):
+        rows = client.get("/api/v1/event/", {"filter": stream.slug, "mask": mask}).json()["results"]
+        assert [row["streamer_local_id"] for row in rows] == [1]

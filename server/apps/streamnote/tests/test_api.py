@@ -130,7 +130,7 @@ def test_filters_start_end_lastn_and_type(device, owner):
     assert notes(lastn=3, end="2026-01-01T04:00:00Z") == ["n1", "n2", "n3"]
     assert client.get(NOTES, {"target": device.slug, "start": "yesterday"}).status_code == 400
     assert notes(lastn=10**30) == notes()  # read as the cap
-    for lastn in ("1.5", "1e30", "-1"):
+    for lastn in ("1.5", "1e30", "-1", "\u0661\u0662", "1_2"):
         assert client.get(NOTES, {"target": device.slug, "lastn": lastn}).status_code == 400
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from server.apps.device.models import MAX_LATITUDE, MAX_LONGITUDE
 from server.apps.telemetry.models import DeviceMapping, LogicalDevice, PhysicalDevice, RawMessage, TtnIntegration
 
 
@@ -17,8 +18,8 @@ def _location(lat: Any, lon: Any) -> dict[str, float] | None:
 
 
 class LocationSerializer(serializers.Serializer):
-    lat = serializers.FloatField(min_value=-90, max_value=90)
-    long = serializers.FloatField(min_value=-180, max_value=180)
+    lat = serializers.FloatField(min_value=-MAX_LATITUDE, max_value=MAX_LATITUDE)
+    long = serializers.FloatField(min_value=-MAX_LONGITUDE, max_value=MAX_LONGITUDE)
 
 
 class CurrentMappingSerializer(serializers.Serializer):
