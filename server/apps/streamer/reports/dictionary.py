@@ -17,7 +17,7 @@ import datetime
 from typing import Any
 
 from server.apps.core.inputs import InputError, check_structure, json_loads, msgpack_loads
-from server.apps.core.slugs import SlugError, parse_device_slug
+from server.apps.core.slugs import SlugError, parse_device_slug, parse_variable_lid
 
 from .errors import ReportFormatError
 from .model import Event, ParsedReport, ReadingTable, ReportFormat, ReportHeader
@@ -169,10 +169,10 @@ def _device(value: Any, name: str) -> int:
 
 def _stream(value: Any, where: str) -> int:
     if isinstance(value, str):
-        text = value.strip().lower().removeprefix("0x")
+        # ASCII hex digits only, as every variable id (int(text, 16) would also read other scripts' digits and "_").
         try:
-            value = int(text, 16)
-        except ValueError:
+            value = parse_variable_lid(value.strip())
+        except SlugError:
             raise ReportFormatError(f"{where}.stream {_short(value)} is not a hex stream id") from None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U16:
         raise ReportFormatError(f"{where}.stream must be a stream id from 0 to 0xffff, not {_short(value)}")

@@ -228,6 +228,10 @@ class TestDictionaryReports:
         [
             ("text", r"data\[0\] must be a map, not str"),
             ({"stream": "zz", "value": 1}, r"data\[0\].stream 'zz' is not a hex stream id"),
+            # Other scripts' digits and "_", which int(text, 16) reads as 0x5001.
+            ({"stream": "\u0665\u0660\u0660\u0661", "value": 1}, r"data\[0\].stream '.*' is not a hex stream id"),
+            ({"stream": "\uff15\uff10\uff10\uff11", "value": 1}, r"data\[0\].stream '.*' is not a hex stream id"),
+            ({"stream": "50_01", "value": 1}, r"data\[0\].stream '50_01' is not a hex stream id"),
             ({"stream": 0x10000, "value": 1}, r"data\[0\].stream must be a stream id"),
             ({"value": 1}, r"data\[0\].stream must be a stream id from 0 to 0xffff, not None"),
             ({"stream": 1, "value": 1.5}, r"data\[0\].value must be a raw 32-bit integer, not 1.5"),
