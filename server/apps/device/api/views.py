@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as FormValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from server.apps.core.api.pagination import LargePagination
 from server.apps.core.api.viewsets import ScopedModelViewSet
+from server.apps.core.lookups import StrictBooleanField
 from server.apps.device import selectors, services
 from server.apps.device.api import serializers
 from server.apps.device.filtersets import DeviceFilterSet
@@ -19,8 +22,12 @@ STAFF_PARAMETER = OpenApiParameter(
 )
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").lower() in ("1", "true", "yes")
+def _staff_mode(value: str | None) -> bool:
+    """``?staff=``, read as every boolean in a query string is (true/false/1/0, none: false); anything else a 400."""
+    try:
+        return bool(StrictBooleanField(required=False).clean(value))
+    except FormValidationError as exc:
+        raise ValidationError({"staff": exc.messages}) from exc
 
 
 @extend_schema_view(
@@ -68,7 +75,7 @@ class DeviceViewSet(ScopedModelViewSet):
         device = services.device_update(
             device=device,
             user=request.user,
-            staff_mode=_truthy(request.query_params.get("staff")),
+            staff_mode=_staff_mode(request.query_params.get("staff")),
             **data.validated_data,
         )
         return Response(serializers.DeviceSerializer(device).data)

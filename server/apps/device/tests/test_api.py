@@ -195,6 +195,11 @@ def test_patch_sensor_graph_and_template(project, owner):
     assert response.json()["template"] == template.slug
     bad = staff_client.patch(f"{detail(device)}?staff=1", {"template": "nope"}, format="json")
     assert bad.status_code == 400
+    # ?staff= is a boolean as every other: a word it cannot read is a 400, and nothing changes.
+    for word in ("maybe", "yes", "2"):
+        unread = staff_client.patch(f"{detail(device)}?staff={word}", {"label": "elsewhere"}, format="json")
+        assert unread.status_code == 400, word
+        assert "staff" in unread.json()
     device.refresh_from_db()
     assert device.template == template
     assert device.label == "on a truck"
