@@ -34,6 +34,11 @@ def stream_data_url(stream) -> str:
     return f"/api/v1/stream/{stream.slug}/data/"
 
 
+def read_routes(stream) -> list[tuple[str, dict[str, str]]]:
+    """The routes that read a stream's rows with the same filters, each with what names the stream."""
+    return [(DATA, {"filter": stream.slug}), (stream_data_url(stream), {}), (DATA_FRAME, {"filter": stream.slug})]
+
+
 def _stream_with_data(org, count: int = 3):
     stream = make_stream(make_device(make_project(org)))
     add_data(stream, count)
@@ -191,11 +196,7 @@ def test_pagination_start_end_lastn(owner, stream):
 def test_lastn_that_is_not_a_whole_number_of_rows_is_400(owner, stream, lastn):
     add_data(stream, 3)
     client = api_client(owner)
-    for url, params in (
-        (DATA, {"filter": stream.slug}),
-        (stream_data_url(stream), {}),
-        (DATA_FRAME, {"filter": stream.slug}),
-    ):
+    for url, params in read_routes(stream):
         response = client.get(url, {**params, "lastn": lastn})
         assert response.status_code == 400, response.content
         assert list(response.json()) == ["lastn"]
@@ -220,11 +221,7 @@ def test_mask_that_is_not_a_boolean_is_400(owner, stream, mask):
     """``mask`` is documented as a boolean: read as every boolean filter is (core.lookups), though it masks nothing."""
     add_data(stream, 3)
     client = api_client(owner)
-    for url, params in (
-        (DATA, {"filter": stream.slug}),
-        (stream_data_url(stream), {}),
-        (DATA_FRAME, {"filter": stream.slug}),
-    ):
+    for url, params in read_routes(stream):
         for lastn in ({}, {"lastn": 2}):
             response = client.get(url, {**params, **lastn, "mask": mask})
             assert response.status_code == 400, response.content
