@@ -85,16 +85,10 @@ WIRE_SQL: dict[str, tuple[str, tuple[()]]] = {"json_id": ('"id"::text', ()), "js
 WIRE_COLUMNS = ("series", "json_id", "json_tail", "value")
 
 
-def slugs_json(streams: dict[int, StreamId]) -> dict[int, str]:
-    """Each stream's slugs as a row shows them, by series: ``"stream":…,"project":…,"device":…,"variable":…``."""
-    found = {}
-    for series, stream in streams.items():
-        slug, project, device, variable = _shape(stream)[:4]
-        found[series] = ",".join(
-            f'"{key}":{orjson.dumps(value).decode()}'
-            for key, value in (("stream", slug), ("project", project), ("device", device), ("variable", variable))
-        )
-    return found
+def _slugs_json(slug: str | None, project: str | None, device: str | None, variable: str | None) -> str:
+    """A stream's slugs as a row shows them: ``,"stream":…,"project":…,"device":…,"variable":…`` (from its id on)."""
+    named = (("stream", slug), ("project", project), ("device", device), ("variable", variable))
+    return "".join(f',"{key}":{orjson.dumps(value).decode()}' for key, value in named)
 
 
 def with_wire_json(queryset: QuerySet[StreamData]) -> QuerySet[StreamData]:
@@ -160,7 +154,8 @@ def stream_data_json(rows: list[tuple[Any, ...]], streams: dict[int, StreamId]) 
     """Rows read as ``WIRE_COLUMNS`` tuples, as the JSON list the dicts of :func:`stream_data_rows` render to."""
     if not rows:
         return orjson.Fragment(b"[]")
-    shapes = {series: _shape(stream)[4:] for series, stream in streams.items()}
+    whole = {series: _shape(stream) for series, stream in streams.items()}
+    shapes = {series: shape[4:] for series, shape in whole.items()}
     values = list(map(itemgetter(3), rows))
     outputs = values
     if any(convert is not None for convert, _ in shapes.values()):
@@ -181,7 +176,7 @@ def stream_data_json(rows: list[tuple[Any, ...]], streams: dict[int, StreamId]) 
     value_texts = _json_texts(values)
     output_texts = value_texts if outputs is values else _json_texts(outputs)
     # Each stream's slugs, between the id and the time.
-    slugs = {series: f",{text}" for series, text in slugs_json(streams).items()}
+    slugs = {series: _slugs_json(*shape[:4]) for series, shape in whole.items()}
     count = len(rows)
     row_slugs: Iterable[str]
     if len(slugs) == 1:
