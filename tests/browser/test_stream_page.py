@@ -178,6 +178,45 @@ def test_from_sign_up_to_a_chart_a_table_and_a_csv_of_a_devices_data(page, mailo
     page.log.assert_clean()
 
 
+def test_the_page_is_ready_once_the_table_shows_the_new_window_too(page, sign_in):
+    """While the table of a new window loads, the page is not ready and the old table's links do nothing: they would
+    page through the previous window."""
+    device = make_device(make_project(make_org(name="Weir Water")), label="Weir gauge")
+    stream = make_stream(device, variable=make_variable(device.project, lid=0x5003, name="Weir level"))
+    newest = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+    add_generated_readings(stream, count=180, start=newest - timedelta(minutes=179), step_seconds=60)
+    sign_in(stream.org.created_by)
+    held = []
+    table = re.compile(r"/table/\?")
+    page.route(table, lambda route: held.append(route))
+
+    page.goto(f"/org/{stream.org.slug}/stream/{stream.slug}/")
+    assert wait_for_chart(page)["points"] == "180"
+    explorer = page.locator("[data-range-explorer]")
+    rows = page.get_by_test_id("reading-rows").locator("tbody tr")
+    expect(rows).to_have_count(50)
+
+    page.get_by_role("link", name="1 h").click()
+    # The chart shows the hour; its table is held back.
+    expect(page.locator(CHART)).to_have_attribute("data-chart-points", "60")
+    expect(explorer).to_have_attribute("data-range-state", "loading")
+    assert len(held) == 1
+    page.get_by_test_id("readings").get_by_role("link", name="Older").first.click()
+    assert page.url.endswith("?range=1h")
+    assert len(held) == 1
+    expect(explorer).to_have_attribute("data-range-state", "loading")
+
+    held[0].continue_()
+    page.unroute(table)
+    expect(explorer).to_have_attribute("data-range-state", "ready")
+    expect(rows).to_have_count(50)
+    page.get_by_test_id("readings").get_by_role("link", name="Older").first.click()
+    expect(rows).to_have_count(10)
+    assert "range=1h" in page.url
+    assert "before=" in page.url
+    page.log.assert_clean()
+
+
 def test_a_stream_of_a_million_readings_draws_a_downsampled_chart(page, sign_in):
     device = make_device(make_project(make_org(name="Big Data Water")), label="Intake logger")
     stream = make_stream(device, variable=make_variable(device.project, lid=0x5002, name="Intake temperature"))

@@ -17,7 +17,8 @@
 //
 // The chart element reports what it shows in data-chart-points (points drawn), data-chart-readings (readings they
 // stand for) and data-chart-bucket-seconds (empty for raw readings); the explorer's data-range-state is "loading"
-// while a window is fetched and "ready" once the chart shows it.
+// while a window is fetched and "ready" once the chart and the table both show it. While a new table loads, the
+// links of the one it replaces do nothing: they page through the previous window.
 import { destroyChart, drawChart, fetchJson, setStatus, toColumns } from "./charts-core.js";
 
 const PRESET_SECONDS = { "1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400 };
@@ -74,6 +75,7 @@ class RangeExplorer {
     this.preset = root.dataset.preset || "";
     this.latest = 0;
     this.latestTable = 0;
+    this.loading = new Set();
     this.labels = { label: this.chartElement.dataset.chartLabel, unit: this.chartElement.dataset.chartUnit };
     this.bind();
     this.showControls();
@@ -108,6 +110,7 @@ class RangeExplorer {
       const link = event.target.closest("a[data-range-table-link]");
       if (!link) return;
       event.preventDefault();
+      if (this.loading.has("table")) return;
       const search = new URL(link.href).search;
       this.loadTable(search);
       window.history.replaceState(null, "", link.href);
@@ -177,9 +180,21 @@ class RangeExplorer {
     }
   }
 
+  // The explorer's state covers its chart and its table: "ready" once neither is loading.
+  startLoading(part) {
+    this.loading.add(part);
+    this.root.dataset.rangeState = "loading";
+  }
+
+  finishLoading(part) {
+    this.loading.delete(part);
+    if (!this.loading.size) this.root.dataset.rangeState = "ready";
+  }
+
   async loadTable(search) {
     if (!this.tableElement || !this.tableUrl) return;
     const request = ++this.latestTable;
+    this.startLoading("table");
     this.tableElement.classList.add("is-loading");
     try {
       const response = await fetch(`${this.tableUrl}${search}`, { credentials: "same-origin" });
@@ -191,7 +206,10 @@ class RangeExplorer {
     } catch {
       // The table keeps its rows; a reload shows the window from the address bar.
     } finally {
-      if (request === this.latestTable) this.tableElement.classList.remove("is-loading");
+      if (request === this.latestTable) {
+        this.tableElement.classList.remove("is-loading");
+        this.finishLoading("table");
+      }
     }
   }
 
@@ -202,7 +220,7 @@ class RangeExplorer {
       return;
     }
     const request = ++this.latest;
-    this.root.dataset.rangeState = "loading";
+    this.startLoading("chart");
     const url = new URL(this.seriesUrl, window.location.href);
     url.searchParams.set("start", iso(this.start));
     url.searchParams.set("end", iso(this.end));
@@ -216,7 +234,7 @@ class RangeExplorer {
         element.classList.remove("is-loading");
         destroyChart(element);
         setStatus(element, error.message, { icon: "exclamation-triangle" });
-        this.root.dataset.rangeState = "ready";
+        this.finishLoading("chart");
       }
       return;
     }
@@ -243,7 +261,7 @@ class RangeExplorer {
     });
     // The axis spans the whole window, even where it has no readings.
     chart.setScale("x", { min: this.start, max: this.end });
-    this.root.dataset.rangeState = "ready";
+    this.finishLoading("chart");
   }
 
   zoomTo(u) {
@@ -272,7 +290,7 @@ class RangeExplorer {
     this.chartElement.classList.remove("is-loading");
     this.chartElement.dataset.chartPoints = "0";
     setStatus(this.chartElement, text, { icon: "graph-up" });
-    this.root.dataset.rangeState = "ready";
+    this.finishLoading("chart");
     const meta = this.root.querySelector("[data-range-meta]");
     if (meta && this.start == null) meta.textContent = "";
   }
