@@ -19,7 +19,7 @@ from collections.abc import Callable
 from server.apps.core.slugs import device_slug
 
 from .errors import ReportFormatError, ReportSignatureError
-from .model import ParsedReport, ReadingTable, ReportFormat, ReportHeader, SignatureFlags
+from .model import ParsedReport, ReadingTable, ReportFormat, ReportHeader, SignatureFlags, checked_id_range
 from .signing import (
     FOOTER_LENGTH,
     HEADER_LENGTH,
@@ -164,6 +164,7 @@ def _peek_signed_list(data: bytes, name: str) -> ReportHeader:
             f"{name}: unknown signature flags {flags}; expected 0 (hash), 1 (user key) or 2 (device key)"
         )
     lowest_id, highest_id = _IDS.unpack_from(data, declared - FOOTER_LENGTH)
+    checked_id_range(lowest_id, highest_id, name)
     return ReportHeader(
         format=ReportFormat.SIGNED_LIST,
         length=declared,

@@ -20,7 +20,7 @@ from server.apps.core.inputs import InputError, check_structure, json_loads, msg
 from server.apps.core.slugs import SlugError, parse_device_slug, parse_variable_lid
 
 from .errors import ReportFormatError
-from .model import Event, ParsedReport, ReadingTable, ReportFormat, ReportHeader
+from .model import Event, ParsedReport, ReadingTable, ReportFormat, ReportHeader, checked_id_range
 
 FORMAT_TAG = "v100"
 DEFAULT_STREAMER_INDEX = 0x100
@@ -58,6 +58,7 @@ def header_from_dictionary(report: dict[str, Any], name: str, length: int) -> Re
     if report["format"] != FORMAT_TAG:
         raise ReportFormatError(f"{name}: unsupported format {_short(report['format'])}; expected '{FORMAT_TAG}'")
     ids = {key: _uint(report[key], key, limit, name) for key, limit in REQUIRED_IDS.items()}
+    checked_id_range(ids["lowest_id"], ids["highest_id"], name)
     streamer_index = report.get("streamer_index")
     if streamer_index is None:
         streamer_index = DEFAULT_STREAMER_INDEX

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any, overload
 
+from .errors import ReportFormatError
+
 # A device that runs out of report space cuts the report near 192 KiB: such a report is "chopped", not complete.
 CHOPPED_REPORT_LENGTH = 196608
 
@@ -30,6 +32,13 @@ class SignatureFlags(IntEnum):
     HASH = 0
     USER_KEY = 1
     DEVICE_KEY = 2
+
+
+def checked_id_range(lowest_id: int, highest_id: int, name: str) -> None:
+    """Refuses a report whose lowest reading id is above its highest. The clients write the smallest and the largest
+    of the ids their readings carry (0 and 0 when none carries one)."""
+    if lowest_id > highest_id:
+        raise ReportFormatError(f"{name}: the lowest reading id {lowest_id} is above the highest, {highest_id}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,6 +106,12 @@ class TestBinaryFraming:
         data = data[:size] if size < 20 else data + b"\x00" * (size - 20)
         refused(data, match=f"exactly 20 bytes, this one has {size}")
 
+    def test_a_footer_whose_lowest_id_is_above_its_highest(self, report):
+        # As a client writes it: the smallest and the largest of the readings' ids.
+        assert struct.unpack("<LL", report[-24:-16]) == (1, 5)
+        swapped = report[:-24] + struct.pack("<LL", 5, 1) + report[-16:]
+        refused(swapped, match="the lowest reading id 5 is above the highest, 1")
+
     def test_unsupported_extension(self, report):
         refused(report, "report.txt", match="unsupported file extension '.txt'")
 
@@ -118,8 +124,9 @@ class TestSignatures:
 
     @pytest.mark.parametrize("offset", [0 + 4, 20 + 12, 124 - 24, 124 - 20])
     def test_changed_content(self, report, offset):
-        # A changed device id, reading value or footer id no longer matches the hash.
-        tampered = report[:offset] + bytes([report[offset] ^ 0x40]) + report[offset + 1 :]
+        # A changed device id, reading value or footer id (the lowest still at most the highest) no longer matches
+        # the hash.
+        tampered = report[:offset] + bytes([report[offset] ^ 0x01]) + report[offset + 1 :]
         refused(tampered, "r.bin", ReportSignatureError, match="does not verify", peek=False)
 
     def test_zeroed_signature(self, report):
@@ -209,6 +216,7 @@ class TestDictionaryReports:
             ({"incremental_id": -1}, "'incremental_id' must be an integer from 0 to 4294967295, not -1"),
             ({"incremental_id": "7"}, "'incremental_id' must be an integer"),
             ({"lowest_id": True}, "'lowest_id' must be an integer"),
+            ({"lowest_id": 3, "highest_id": 2}, "the lowest reading id 3 is above the highest, 2"),
             ({"streamer_selector": 0x10000}, "'streamer_selector' must be an integer from 0 to 65535"),
             ({"streamer_index": "x"}, "'streamer_index' must be an integer"),
             ({"device_sent_timestamp": 1.5}, "'device_sent_timestamp' must be an integer"),

@@ -194,6 +194,10 @@ def _bad_footer(data: bytes) -> bytes:
     return data[:-24] + struct.pack("<LL", 1, 99) + data[-16:]
 
 
+def _swapped_ids(data: bytes) -> bytes:
+    return data[:-24] + struct.pack("<LL", 99, 1) + data[-16:]
+
+
 def _bad_signature(data: bytes) -> bytes:
     return data[:-1] + bytes([data[-1] ^ 0xFF])
 
@@ -219,6 +223,7 @@ def _rejected_selector(data: bytes) -> bytes:
     [
         (_truncated, "truncated"),
         (_bad_footer, "signature does not verify"),
+        (_swapped_ids, "the lowest reading id 99 is above the highest, 1"),
         (_bad_signature, "signature does not verify"),
         (_wrong_length, "no SignedListReport has"),
         (_trailing, "unexpected trailing bytes"),
