@@ -14,6 +14,7 @@ from django.db.models import F, Q
 
 from server.apps.core.models import CreatedModel
 from server.apps.core.scoping import Ability, ScopedQuerySet
+from server.apps.device.models import MAX_LATITUDE, MAX_LONGITUDE, within_degrees
 
 
 class RawMessageSource(models.TextChoices):
@@ -129,8 +130,12 @@ class LogicalDevice(CreatedModel):
     org = models.ForeignKey("org.Org", on_delete=models.CASCADE, related_name="+")
     project = models.ForeignKey("project.Project", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=100)
-    lat = models.DecimalField(max_digits=12, decimal_places=9, null=True, blank=True)
-    lon = models.DecimalField(max_digits=12, decimal_places=9, null=True, blank=True)
+    lat = models.DecimalField(
+        max_digits=12, decimal_places=9, null=True, blank=True, validators=within_degrees(MAX_LATITUDE)
+    )
+    lon = models.DecimalField(
+        max_digits=12, decimal_places=9, null=True, blank=True, validators=within_degrees(MAX_LONGITUDE)
+    )
     properties = models.JSONField(default=dict, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
 

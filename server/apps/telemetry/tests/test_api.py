@@ -5,8 +5,10 @@ the generic scoped-endpoint checks, plus the mapping routes the CLI uses (``map/
 from __future__ import annotations
 
 import itertools
+from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from server.apps.core.testing import ScopedEndpointCases, api_client, make_member
@@ -193,3 +195,20 @@ def test_a_read_only_member_reads_but_may_not_write():
     assert reader.post("/api/v1/ld/", body, format="json").status_code == 403
     assert reader.patch(f"/api/v1/pd/{physical.pk}/", {"name": "x"}, format="json").status_code == 403
     assert not LogicalDevice.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("lat", "90.5"), ("lat", "-91"), ("lon", "180.000000001"), ("lon", "-200")]
+)
+def test_a_logical_devices_position_off_the_globe_is_refused_by_the_model(db, field, value):
+    logical = make_logical(make_project())
+    setattr(logical, field, Decimal(value))
+    with pytest.raises(ValidationError) as refused:
+        logical.full_clean()
+    assert set(refused.value.message_dict) == {field}
+
+
+def test_a_logical_devices_position_on_the_globe_is_valid(db):
+    logical = make_logical(make_project())
+    logical.lat, logical.lon = Decimal("-90"), Decimal("180")
+    logical.full_clean()
