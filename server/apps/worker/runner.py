@@ -305,7 +305,12 @@ class Worker:
             outcomes.close()  # a write still in flight is cancelled and rolled back
         for message in remaining.values():
             cause = stopped or ActionTimeoutError(f"{action.name} ended its batch without an outcome for this message")
-            settled = self._settle(action, message, cause, start, close_connections=False)
+            try:
+                settled = self._settle(action, message, cause, start, close_connections=False)
+            except Exception:  # the queue itself failed (its database restarting): the lease is left to run out
+                self.stats.errors += 1
+                logger.exception("worker %s: could not settle message %s (%s)", self.worker_id, message.id, action.name)
+                continue
             self._record(message, settled, started_at, start)
         close_stale_connections()
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from itertools import pairwise
 
 import pytest
+from django.db import OperationalError
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -262,6 +263,23 @@ def test_a_batch_that_breaks_retries_the_messages_it_did_not_settle(db, transpor
         ("b", "ValueError: the batch broke at b"),
     ]
     assert "raise ValueError" in DeadLetter.objects.first().traceback
+
+
+def test_a_batch_whose_retries_the_queue_cannot_take_leaves_them_to_their_leases(db, transport, call_log, monkeypatch):
+    # The queue's database restarting as the batch ends: the worker logs it and goes on, and the messages it could not
+    # hand back stay in the queue, delivered again once their leases run out.
+    _batched(call_log, "a")
+    _batched(call_log, "b", "hang")
+    _batched(call_log, "c")
+
+    def gone(self, message, delay):
+        raise OperationalError("the queue's database is restarting")
+
+    monkeypatch.setattr(type(transport), "retry", gone)
+    stats = run_worker(burst=True, batch_size=10, max_messages=3)
+    assert (stats.succeeded, stats.retried, stats.errors) == (1, 0, 2)
+    assert sorted(QueueMessage.objects.values_list("arguments__value", flat=True)) == ["a", "b"]
+    assert not WorkerRun.objects.exclude(status="success").exists()
 
 
 def test_a_batch_out_of_time_retries_what_it_had_not_settled(db, transport, call_log):
