@@ -153,7 +153,10 @@ def test_editing_and_unclaiming_a_device(page, live_server, sign_in, site):
     expect(page.locator("#details")).to_contain_text("59.32930, 18.06860")
 
     # Exactly "Unclaim": the panel's own "Unclaim d--…" button must not match while the page's CSS is still loading.
+    # The toggle opens the panel once the bundle has run (the page's load event, after the save's redirect).
+    page.wait_for_load_state("load")
     page.get_by_role("button", name="Unclaim", exact=True).click()
+    expect(page.locator("#device-unclaim.collapse.show")).to_be_visible()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("unclaim-form").get_by_role("button", name=re.compile("Unclaim d--")).click()
     expect(page).to_have_url(re.compile(re.escape(site.project_path) + "$"))
