@@ -60,6 +60,7 @@ class DevelopmentWSGIServer(WSGIServer):
     connections once its client's connection is done."""
 
     def __init__(self, server_address, handler_class=None, *args, **kwargs) -> None:
+        # runserver names Django's handler; this server's connections get the one built on it.
         super().__init__(server_address, BoundedReadRequestHandler, *args, **kwargs)
 
     def close_request(self, request) -> None:
