@@ -97,7 +97,9 @@ def register(series: int) -> tuple[dict[int, int], object]:
 
 
 def load(target: str, series: list[int], rows: int) -> float:
-    """``rows`` readings spread evenly over the year before NOW, interleaved across the series; returns seconds."""
+    """``rows`` readings spread evenly over the year before NOW, interleaved across the series in time order, as many
+    devices' reports leave them (without the ORDER BY, PostgreSQL loops over the series outside and lays each series'
+    rows together); returns seconds."""
     from django.db import connections
 
     per_series = rows // len(series)
@@ -110,6 +112,7 @@ def load(target: str, series: list[int], rows: int) -> float:
                 status, dirty_ts)
             SELECT s, 'Num', i, %s::timestamptz + i * %s::interval, i, i %% 1000, (i %% 1000)::float8, 'cln', false
             FROM generate_series(1, %s) AS i, unnest(%s::integer[]) AS s
+            ORDER BY i, s
             """,
             [FIRST, step, per_series, series],
         )
@@ -145,8 +148,8 @@ def prepare(series: list[int], rows: int) -> None:
 
 
 def prepare_events(series: list[int], count: int, org_id) -> None:
-    """``count`` events spread evenly over the year before NOW, into the partitioned table (its indexes rebuilt after
-    the load) and the plain one."""
+    """``count`` events spread evenly over the year before NOW, interleaved across the series in time order as the
+    readings are, into the partitioned table (its indexes rebuilt after the load) and the plain one."""
     from django.db import connections
 
     from server.apps.streamdata.partitions import months_between, partition_create
@@ -168,6 +171,7 @@ def prepare_events(series: list[int], count: int, org_id) -> None:
             SELECT gen_random_uuid(), s, %s, i, %s::timestamptz + i * %s::interval, i, 'cln', false,
                 jsonb_build_object('axis', 'x', 'peak', i %% 1000, 'samples', i %% 97), '', 2
             FROM generate_series(1, %s) AS i, unnest(%s::integer[]) AS s
+            ORDER BY i, s
             """,
             [org_id, FIRST, step, per_series, series],
         )
