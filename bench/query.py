@@ -21,8 +21,10 @@ it: the same rows, the same columns as typed values, where the API has PostgreSQ
 executed and fetched with psycopg2 in this process, and the ratio of the two; and beside Django's test client in this
 process (the whole request without the HTTP server); with ``--baseline-tree``, beside the same request to a second
 server of the same kind running an earlier checkout (``git archive main | tar -x -C DIR``) on the same databases.
-The paths take turns at going first. It prints p50, p99 and the mean in milliseconds, and the load average (the
-machine may be shared). Figures vary from run to run; compare them within a run.
+The paths take turns at going first. It prints p50, p99 and the mean in milliseconds, the load average (the
+machine may be shared) and whether PostgreSQL was reached over TCP or a Unix socket (over loopback TCP, a large
+result may stall behind the kernel's pacing: docs/deploy.md). Figures vary from run to run; compare them within a
+run.
 """
 
 from __future__ import annotations
@@ -298,9 +300,12 @@ def main() -> None:
                     f"{percentile(values, 0.99) / percentile(bare, 0.99):.2f}x",
                 ]
             )
+    database = connections["streamdata"].settings_dict
+    host = database["HOST"] or database.get("OPTIONS", {}).get("host", "")
+    reached = f"Unix socket in {host or 'the default directory'}" if not host or host.startswith("/") else f"TCP {host}"
     print(
         f"{options.rows:,} rows over {options.streams:,} series, {options.iterations} requests per query, "
-        f"load average {load_average}"
+        f"load average {load_average}, PostgreSQL over {reached}"
     )
     print(table(lines))
 
