@@ -56,7 +56,8 @@ def database_url(alias: str) -> str:
 
     config = connections[alias].settings_dict
     query = {}
-    host = config["HOST"] or ""
+    # A socket directory given as the URL's ?host= (docs/deploy.md) is in OPTIONS, and HOST is empty.
+    host = config["HOST"] or config.get("OPTIONS", {}).get("host", "")
     if host.startswith("/"):
         query["host"] = host
         host = ""

@@ -239,6 +239,12 @@ def main() -> None:
                 cursor.execute(sql)
                 return len(cursor.fetchall())
 
+        # Asked of the live connection (libpq's own answer: a socket directory, or a host reached over TCP).
+        with connections["streamdata"].cursor() as cursor:
+            cursor.execute("SELECT inet_server_addr()")
+            address = cursor.fetchone()[0]
+        socket_dir = connections["streamdata"].connection.info.host
+        reached = f"TCP {address}" if address is not None else f"a Unix socket in {socket_dir}"
         results = []
         try:
             for name, make in (
@@ -300,9 +306,6 @@ def main() -> None:
                     f"{percentile(values, 0.99) / percentile(bare, 0.99):.2f}x",
                 ]
             )
-    database = connections["streamdata"].settings_dict
-    host = database["HOST"] or database.get("OPTIONS", {}).get("host", "")
-    reached = f"Unix socket in {host or 'the default directory'}" if not host or host.startswith("/") else f"TCP {host}"
     print(
         f"{options.rows:,} rows over {options.streams:,} series, {options.iterations} requests per query, "
         f"load average {load_average}, PostgreSQL over {reached}"
