@@ -236,13 +236,17 @@ class Worker:
         try:
             outcome = self._execute(message)
         except Exception:
-            self.stats.errors += 1
-            logger.exception("worker %s: could not handle message %s (%s)", self.worker_id, message.id, message.action)
+            self._failed("handle", message, message.action)
             close_stale_connections()
             return None
         close_stale_connections()
         self._record(message, outcome, started_at, start)
         return outcome.status
+
+    def _failed(self, what: str, message: Message, action_name: str) -> None:
+        """The worker itself failed to ``what`` (handle, settle) a message: counted and logged with its traceback."""
+        self.stats.errors += 1
+        logger.exception("worker %s: could not %s message %s (%s)", self.worker_id, what, message.id, action_name)
 
     def _record(self, message: Message, outcome: Outcome, started_at, start: float) -> None:
         try:
@@ -270,8 +274,7 @@ class Worker:
             try:
                 admission = self._admit(action, message)
             except Exception:
-                self.stats.errors += 1
-                logger.exception("worker %s: could not handle message %s (%s)", self.worker_id, message.id, action.name)
+                self._failed("handle", message, action.name)
                 continue
             if admission.refusal is None:
                 admitted.append((message, admission.arguments))
@@ -308,8 +311,7 @@ class Worker:
             try:
                 settled = self._settle(action, message, cause, start, close_connections=False)
             except Exception:  # the queue itself failed (its database restarting): the lease is left to run out
-                self.stats.errors += 1
-                logger.exception("worker %s: could not settle message %s (%s)", self.worker_id, message.id, action.name)
+                self._failed("settle", message, action.name)
                 continue
             self._record(message, settled, started_at, start)
         close_stale_connections()

@@ -58,7 +58,7 @@ ROW_COLUMNS = (
 # ends with the key after it, a status with ',"type":'), so that a row takes 7 concatenations, not 13: about 4 % off
 # the statement.
 _UTC_TEXT = """("timestamp" AT TIME ZONE 'UTC')::text"""
-_TIME_JSON = (
+_TIME_AND_KEYS = (
     f"""CASE WHEN "timestamp"::timestamptz(0) = "timestamp" """
     f"""THEN ',"timestamp":"' || replace({_UTC_TEXT}, ' ', 'T') || 'Z","device_timestamp":' """
     """WHEN "timestamp" IS NULL THEN ',"timestamp":null,"device_timestamp":' """
@@ -74,7 +74,7 @@ def _choice_json(column: str, choices: type[models.TextChoices], then: str) -> s
 
 
 ROW_JSON_SQL = (
-    f"""{_TIME_JSON} || coalesce("device_timestamp"::text, 'null')"""
+    f"""{_TIME_AND_KEYS} || coalesce("device_timestamp"::text, 'null')"""
     """ || ',"streamer_local_id":' || "streamer_local_id"::text"""
     """ || CASE WHEN "dirty_ts" THEN ',"dirty_ts":true,"status":' ELSE ',"dirty_ts":false,"status":' END"""
     f""" || {_choice_json("status", StreamDataStatus, ',"type":')}"""
